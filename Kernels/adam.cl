@@ -1,0 +1,53 @@
+// adam.cl — Adam and AdamW with L2 or decoupled weight decay, AMSGrad and maximize (torch.optim.Adam/AdamW).
+//
+// What: one fused pass over the whole arena: p, g, m (exp_avg), v (exp_avg_sq), vmax (max_exp_avg_sq,
+//       unused without AMSGrad). The order of operations is PyTorch's single-tensor path, see
+//       Reference.adam: lerp for m, mul then addcmul for v, sqrt / sqrt(bc2) + eps, then addcdiv,
+//       with the fma roundings of PyTorch's CPU kernels.
+// Tunables: ETA_VEC (common.cl).
+// Assumptions: the host computes every step-dependent scalar in double and passes it in: step_size =
+//       lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t), decay_factor = 1 - lr * weight_decay.
+
+#define ADAM_MAXIMIZE  1
+#define ADAM_AMSGRAD   2
+#define ADAM_DECOUPLED 4
+
+__kernel void adam_update(__global float* restrict p,
+                          __global const float* restrict g,
+                          __global float* restrict m,
+                          __global float* restrict v,
+                          __global float* restrict vmax,
+                          const ulong n,
+                          const float weight_decay,
+                          const float decay_factor,
+                          const float beta1_weight,
+                          const float beta2,
+                          const float one_minus_beta2,
+                          const float step_size,
+                          const float bc2_sqrt,
+                          const float eps,
+                          const int flags) {
+    const ulong base = get_global_id(0) * ETA_VEC;
+    if (base >= n) return;
+    floatV param = eta_load(p, base, n);
+    floatV grad = eta_load(g, base, n);
+    if (flags & ADAM_MAXIMIZE) grad = -grad;
+    if (weight_decay != 0.0f) {
+        if (flags & ADAM_DECOUPLED) param = param * decay_factor;
+        else grad = fma((floatV)weight_decay, param, grad);
+    }
+    floatV exp_avg = eta_load(m, base, n);
+    // torch.lerp: the small-weight and large-weight forms round differently.
+    exp_avg = (beta1_weight < 0.5f) ? fma((floatV)beta1_weight, grad - exp_avg, exp_avg)
+                                    : fma((floatV)(beta1_weight - 1.0f), grad - exp_avg, grad);
+    floatV exp_avg_sq = fma(one_minus_beta2 * grad, grad, eta_load(v, base, n) * beta2);
+    eta_store(m, base, n, exp_avg);
+    eta_store(v, base, n, exp_avg_sq);
+    floatV second = exp_avg_sq;
+    if (flags & ADAM_AMSGRAD) {
+        second = fmax(eta_load(vmax, base, n), exp_avg_sq);
+        eta_store(vmax, base, n, second);
+    }
+    const floatV denom = sqrt(second) / bc2_sqrt + eps;
+    eta_store(p, base, n, param + (-step_size) * exp_avg / denom);
+}

@@ -1,0 +1,37 @@
+// sgd.cl — SGD with momentum, dampening, Nesterov, L2 weight decay and maximize (torch.optim.SGD).
+//
+// What: one fused pass over the whole arena: p (param), g (grad), buf (momentum buffer, unused when
+//       momentum is 0). The order of operations is PyTorch's single-tensor path, with its CPU kernels' fma
+//       roundings, see Reference.sgd.
+// Tunables: ETA_VEC (common.cl).
+// Assumptions: every step-dependent value (lr, whether this is the first step) is an argument; the
+//       flags are uniform across the launch.
+
+#define SGD_MAXIMIZE   1
+#define SGD_MOMENTUM   2
+#define SGD_NESTEROV   4
+#define SGD_FIRST_STEP 8
+
+__kernel void sgd_update(__global float* restrict p,
+                         __global const float* restrict g,
+                         __global float* restrict buf,
+                         const ulong n,
+                         const float lr,
+                         const float weight_decay,
+                         const float momentum,
+                         const float one_minus_dampening,
+                         const int flags) {
+    const ulong base = get_global_id(0) * ETA_VEC;
+    if (base >= n) return;
+    floatV param = eta_load(p, base, n);
+    floatV grad = eta_load(g, base, n);
+    if (flags & SGD_MAXIMIZE) grad = -grad;
+    if (weight_decay != 0.0f) grad = fma((floatV)weight_decay, param, grad);
+    if (flags & SGD_MOMENTUM) {
+        floatV b = grad;
+        if (!(flags & SGD_FIRST_STEP)) b = fma((floatV)one_minus_dampening, grad, eta_load(buf, base, n) * momentum);
+        eta_store(buf, base, n, b);
+        grad = (flags & SGD_NESTEROV) ? fma((floatV)momentum, b, grad) : b;
+    }
+    eta_store(p, base, n, fma((floatV)(-lr), grad, param));
+}

@@ -1,0 +1,21 @@
+// Eta's CPU hot loops: one fused pass per update over a contiguous range. The Swift CPUBackend splits an
+// arena into ranges and runs them on all cores. Arguments and flags mean what they mean in Kernels/*.cl.
+#ifndef ETA_CPU_H
+#define ETA_CPU_H
+#include <stddef.h>
+#include <stdint.h>
+
+void eta_sgd_update(float *p, const float *g, float *buf, size_t n,
+                    float lr, float weight_decay, float momentum, float one_minus_dampening, int32_t flags);
+
+void eta_adam_update(float *p, const float *g, float *m, float *v, float *vmax, size_t n,
+                     float weight_decay, float decay_factor, float beta1_weight, float beta2,
+                     float one_minus_beta2, float step_size, float bc2_sqrt, float eps, int32_t flags);
+
+void eta_copy(const float *source, float *destination, size_t n);
+
+void eta_stream28(float *a, const float *b, float *c, float *d, size_t n, float scale);
+
+/// The instruction set the dispatcher picked for these loops ("x86-64-v4", "x86-64-v3", "baseline").
+const char *eta_cpu_dispatch_target(void);
+#endif

@@ -1,0 +1,89 @@
+import Foundation
+
+/// Which backend a `--device` value names, and why.
+///
+/// Values: `auto` (an OpenCL GPU when there is one, else the CPU backend), `cpu`, `opencl` (the first OpenCL
+/// device, GPU preferred), `opencl:N` (the N-th device in `eta devices` order), or a case-insensitive
+/// substring of a device name. `ETA_DEVICE` supplies the value when the flag is absent.
+///
+/// ```swift
+/// let selection = try DeviceSelection.resolve("auto")
+/// print(selection.reason)
+/// let backend = try selection.makeBackend()
+/// ```
+public struct DeviceSelection {
+    /// The chosen backend kind, and the OpenCL device for `.opencl`.
+    public enum Choice {
+        case cpu
+        case opencl(Device)
+    }
+
+    public let choice: Choice
+    /// One line saying why this device was picked (shown by `--verbose`).
+    public let reason: String
+
+    /// The package to install when no OpenCL platform is present.
+    public static let installHint =
+        "install an OpenCL driver: 'apt-get install pocl-opencl-icd' for the CPU device, or your GPU vendor's ICD (e.g. nvidia-opencl-icd)"
+
+    /// Every OpenCL device of every platform, in `eta devices` order. Empty when no platform is installed.
+    public static func openCLDevices() throws -> [Device] {
+        try Platform.all().flatMap { try $0.devices() }
+    }
+
+    /// Resolves a `--device` value (nil: `ETA_DEVICE`, else `auto`). Throws `.usage` for a malformed value and
+    /// `.unavailable` (exit 69) when the named device is not there.
+    public static func resolve(_ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DeviceSelection {
+        let requested = (value ?? environment["ETA_DEVICE"] ?? "auto").trimmingCharacters(in: .whitespaces)
+        let lowered = requested.lowercased()
+        if lowered == "cpu" { return DeviceSelection(choice: .cpu, reason: "the CPU backend was requested") }
+        let devices: [Device]
+        do { devices = try openCLDevices() } catch {
+            if lowered == "auto" { return DeviceSelection(choice: .cpu, reason: "OpenCL failed to list devices (\(error)); using the CPU backend") }
+            throw EtaError(.unavailable, "OpenCL failed to list devices: \(error); \(installHint)")
+        }
+        if lowered == "auto" || lowered.isEmpty {
+            if let gpu = devices.first(where: { $0.kind == .gpu }) {
+                return DeviceSelection(choice: .opencl(gpu), reason: "auto: picked the OpenCL GPU '\(gpu.name)'")
+            }
+            let why = devices.isEmpty
+                ? "no OpenCL platform is installed"
+                : "no OpenCL GPU among \(devices.count) device(s) (\(devices.map(\.name).joined(separator: ", "))); the CPU backend is the fast path on a CPU"
+            return DeviceSelection(choice: .cpu, reason: "auto: \(why); using the CPU backend")
+        }
+        if lowered == "opencl" || lowered.hasPrefix("opencl:") {
+            guard !devices.isEmpty else {
+                throw EtaError(.unavailable, "--device \(requested): no OpenCL platform is installed; \(installHint)")
+            }
+            if lowered == "opencl" {
+                let device = devices.first(where: { $0.kind == .gpu }) ?? devices[0]
+                return DeviceSelection(choice: .opencl(device), reason: "opencl: picked '\(device.name)'")
+            }
+            let indexText = lowered.dropFirst("opencl:".count)
+            guard let index = Int(indexText), index >= 0 else {
+                throw EtaError(.usage, "--device \(requested): expected opencl:N with N a device index 0..\(devices.count - 1)")
+            }
+            guard index < devices.count else {
+                throw EtaError(.unavailable, "--device \(requested): there are \(devices.count) OpenCL device(s); valid: \(validList(devices))")
+            }
+            return DeviceSelection(choice: .opencl(devices[index]), reason: "opencl:\(index) is '\(devices[index].name)'")
+        }
+        if let device = devices.first(where: { $0.name.lowercased().contains(lowered) }) {
+            return DeviceSelection(choice: .opencl(device), reason: "'\(requested)' matches the OpenCL device '\(device.name)'")
+        }
+        let valid = devices.isEmpty ? "no OpenCL platform is installed (\(installHint))" : "OpenCL devices: \(validList(devices))"
+        throw EtaError(.unavailable, "--device \(requested): no device matches; valid values are auto, cpu, opencl, opencl:N or a device-name substring; \(valid)")
+    }
+
+    private static func validList(_ devices: [Device]) -> String {
+        devices.enumerated().map { "opencl:\($0.offset) = \($0.element.name)" }.joined(separator: ", ")
+    }
+
+    /// Creates the backend (building or loading the OpenCL programs for an OpenCL device).
+    public func makeBackend(cache: ProgramCache? = nil) throws -> Backend {
+        switch choice {
+        case .cpu: return CPUBackend()
+        case .opencl(let device): return try OpenCLBackend(device: device, cache: cache)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import COpenCL
+
+/// An OpenCL context on one device, with the one in-order queue Eta enqueues everything on.
+///
+/// ```swift
+/// let context = try Context(device: device)
+/// let buffer = try context.makeBuffer(bytes: 1024)
+/// ```
+public final class Context: @unchecked Sendable {
+    let handle: cl_context
+    /// The device this context runs on.
+    public let device: Device
+    /// The in-order command queue.
+    public let queue: CommandQueue
+
+    /// Creates a context and an in-order queue; `profiling` turns on event timestamps (it slows queues).
+    public init(device: Device, profiling: Bool = false) throws {
+        var status: cl_int = 0
+        var deviceID: cl_device_id? = device.id
+        guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status) else {
+            throw CLError(call: "clCreateContext", status: status)
+        }
+        try check(status, "clCreateContext")
+        handle = context
+        self.device = device
+        do {
+            queue = try CommandQueue(context: context, device: device.id, profiling: profiling)
+        } catch {
+            clReleaseContext(context)
+            throw error
+        }
+    }
+
+    deinit { clReleaseContext(handle) }
+
+    /// Allocates a device buffer of `bytes` bytes (at least 1: OpenCL refuses empty buffers).
+    public func makeBuffer(bytes: Int) throws -> Buffer {
+        try Buffer(context: self, bytes: bytes)
+    }
+}
+
+/// An in-order command queue.
+public final class CommandQueue: @unchecked Sendable {
+    let handle: cl_command_queue
+    /// Whether events from this queue carry profiling timestamps.
+    public let profiling: Bool
+
+    init(context: cl_context, device: cl_device_id, profiling: Bool) throws {
+        var status: cl_int = 0
+        var properties: [cl_queue_properties] = profiling
+            ? [cl_queue_properties(CL_QUEUE_PROPERTIES), cl_queue_properties(CL_QUEUE_PROFILING_ENABLE), 0]
+            : [0]
+        guard let queue = clCreateCommandQueueWithProperties(context, device, &properties, &status) else {
+            throw CLError(call: "clCreateCommandQueueWithProperties", status: status)
+        }
+        try check(status, "clCreateCommandQueueWithProperties")
+        handle = queue
+        self.profiling = profiling
+    }
+
+    deinit { clReleaseCommandQueue(handle) }
+
+    /// Blocks until every enqueued command has finished (`clFinish`).
+    public func finish() throws { try check(clFinish(handle), "clFinish") }
+
+    /// Submits enqueued commands without waiting (`clFlush`).
+    public func flush() throws { try check(clFlush(handle), "clFlush") }
+}
+
+/// A device memory object.
+public final class Buffer: @unchecked Sendable {
+    let handle: cl_mem
+    /// The size in bytes.
+    public let bytes: Int
+    private let context: Context
+
+    init(context: Context, bytes: Int) throws {
+        var status: cl_int = 0
+        let size = max(bytes, 1)
+        guard let memory = clCreateBuffer(context.handle, cl_mem_flags(CL_MEM_READ_WRITE), size, nil, &status) else {
+            throw CLError(call: "clCreateBuffer", status: status == CL_SUCCESS ? CL_MEM_OBJECT_ALLOCATION_FAILURE : status)
+        }
+        try check(status, "clCreateBuffer")
+        handle = memory
+        self.bytes = bytes
+        self.context = context
+    }
+
+    deinit { clReleaseMemObject(handle) }
+
+    /// Copies host bytes into the buffer at `offset` (blocking, so the host memory may be reused at once).
+    public func write(from source: UnsafeRawBufferPointer, offset: Int = 0) throws {
+        guard source.count > 0, let base = source.baseAddress else { return }
+        try check(clEnqueueWriteBuffer(context.queue.handle, handle, cl_bool(CL_TRUE), offset, source.count, base, 0, nil, nil),
+                  "clEnqueueWriteBuffer")
+    }
+
+    /// Copies buffer bytes at `offset` into host memory (blocking: waits for every earlier command).
+    public func read(into destination: UnsafeMutableRawBufferPointer, offset: Int = 0) throws {
+        guard destination.count > 0, let base = destination.baseAddress else { return }
+        try check(clEnqueueReadBuffer(context.queue.handle, handle, cl_bool(CL_TRUE), offset, destination.count, base, 0, nil, nil),
+                  "clEnqueueReadBuffer")
+    }
+
+    /// Fills `bytes` bytes from `offset` with a repeated float (`clEnqueueFillBuffer`).
+    public func fill(_ value: Float, offset: Int = 0, bytes: Int) throws {
+        guard bytes > 0 else { return }
+        var pattern = value
+        try check(clEnqueueFillBuffer(context.queue.handle, handle, &pattern, MemoryLayout<Float>.size, offset, bytes, 0, nil, nil),
+                  "clEnqueueFillBuffer")
+    }
+
+    /// Copies `bytes` bytes to another buffer on the same queue.
+    public func copy(to destination: Buffer, bytes: Int, sourceOffset: Int = 0, destinationOffset: Int = 0) throws {
+        guard bytes > 0 else { return }
+        try check(clEnqueueCopyBuffer(context.queue.handle, handle, destination.handle, sourceOffset, destinationOffset, bytes, 0, nil, nil),
+                  "clEnqueueCopyBuffer")
+    }
+}

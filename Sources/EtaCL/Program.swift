@@ -1,0 +1,100 @@
+import COpenCL
+import Foundation
+
+/// A built OpenCL program: from source, or from a cached device binary.
+public final class Program: @unchecked Sendable {
+    let handle: cl_program
+    /// How this program was obtained, for startup reporting.
+    public let origin: Origin
+
+    /// Where a program came from.
+    public enum Origin: String, Sendable {
+        /// Compiled from source in this process.
+        case compiled
+        /// Loaded from Eta's on-disk binary cache.
+        case cached
+    }
+
+    private init(handle: cl_program, origin: Origin) {
+        self.handle = handle
+        self.origin = origin
+    }
+
+    deinit { clReleaseProgram(handle) }
+
+    /// Compiles `source` for the context's device. A failed build throws a `CLError` carrying the build log.
+    ///
+    /// ```swift
+    /// let program = try Program(source: "__kernel void k(__global float* x) { x[0] = 1; }", context: context)
+    /// ```
+    public convenience init(source: String, options: String = "", context: Context) throws {
+        var status: cl_int = 0
+        let program: cl_program? = source.withCString { text in
+            var pointer: UnsafePointer<CChar>? = text
+            var length = strlen(text)
+            return clCreateProgramWithSource(context.handle, 1, &pointer, &length, &status)
+        }
+        guard let program, status == CL_SUCCESS else {
+            throw CLError(call: "clCreateProgramWithSource", status: status)
+        }
+        self.init(handle: program, origin: .compiled)
+        try build(options: options, device: context.device)
+    }
+
+    /// Loads a device binary (from `binary()` of an earlier build) and builds it.
+    public convenience init(binary: [UInt8], options: String = "", context: Context) throws {
+        var status: cl_int = 0
+        var binaryStatus: cl_int = 0
+        var deviceID: cl_device_id? = context.device.id
+        let program: cl_program? = binary.withUnsafeBufferPointer { bytes in
+            var pointer: UnsafePointer<UInt8>? = bytes.baseAddress
+            var length = bytes.count
+            return clCreateProgramWithBinary(context.handle, 1, &deviceID, &length, &pointer, &binaryStatus, &status)
+        }
+        guard let program, status == CL_SUCCESS else {
+            throw CLError(call: "clCreateProgramWithBinary", status: status != CL_SUCCESS ? status : binaryStatus)
+        }
+        self.init(handle: program, origin: .cached)
+        try check(binaryStatus, "clCreateProgramWithBinary")
+        try build(options: options, device: context.device)
+    }
+
+    private func build(options: String, device: Device) throws {
+        var deviceID: cl_device_id? = device.id
+        let status = clBuildProgram(handle, 1, &deviceID, options, nil, nil)
+        if status != CL_SUCCESS {
+            throw CLError(call: "clBuildProgram", status: status, buildLog: buildLog(device: device))
+        }
+    }
+
+    /// The compiler's log for `device`.
+    public func buildLog(device: Device) -> String {
+        let bytes = try? queryInfo("clGetProgramBuildInfo") {
+            clGetProgramBuildInfo(handle, device.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2)
+        }
+        return infoString(bytes ?? []).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The device binary of a single-device program (`CL_PROGRAM_BINARIES`), for the on-disk cache.
+    public func binary() throws -> [UInt8] {
+        var size = 0
+        try check(clGetProgramInfo(handle, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
+                  "clGetProgramInfo")
+        var binary = [UInt8](repeating: 0, count: size)
+        try binary.withUnsafeMutableBufferPointer { bytes in
+            var pointer: UnsafeMutablePointer<UInt8>? = bytes.baseAddress
+            try check(clGetProgramInfo(handle, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil),
+                      "clGetProgramInfo")
+        }
+        return binary
+    }
+
+    /// Creates the kernel named `name` (`clCreateKernel`).
+    public func kernel(named name: String) throws -> Kernel {
+        var status: cl_int = 0
+        guard let kernel = clCreateKernel(handle, name, &status), status == CL_SUCCESS else {
+            throw CLError(call: "clCreateKernel(\(name))", status: status)
+        }
+        return Kernel(handle: kernel, name: name, program: self)
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Eta
+import Foundation
+
+struct Devices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List OpenCL platforms and devices, and which device --device auto picks.")
+
+    @Option(name: .long, help: "table | json") var format: TableOrJSON = .table
+    @Flag(name: .long, help: "Explain the auto choice on stderr.") var verbose = false
+
+    func run() throws {
+        try Console.reportingErrors {
+            let platforms = try Platform.all()
+            let auto = try DeviceSelection.resolve("auto", environment: [:])
+            if verbose { Console.note("auto: \(auto.reason)") }
+            var autoName = "cpu"
+            if case .opencl(let device) = auto.choice { autoName = device.name }
+            var index = 0
+            var rows: [JSON] = []
+            var table: [String] = []
+            for platform in platforms {
+                table.append("Platform: \(platform.name) (\(platform.version))")
+                for device in try platform.devices() {
+                    let picked = device.name == autoName
+                    rows.append(.object([
+                        ("index", .int(index)), ("selector", .string("opencl:\(index)")),
+                        ("platform", .string(platform.name)), ("platform_version", .string(platform.version)),
+                        ("name", .string(device.name)), ("type", .string(device.kind.rawValue)),
+                        ("compute_units", .int(device.computeUnits)),
+                        ("global_memory_bytes", .int(Int(device.globalMemoryBytes))),
+                        ("max_work_group_size", .int(device.maxWorkGroupSize)),
+                        ("opencl_c_version", .string(device.openCLCVersion)),
+                        ("driver_version", .string(device.driverVersion)),
+                        ("auto", .bool(picked)),
+                    ]))
+                    table.append("  opencl:\(index)  \(device.name)\(picked ? "   <- auto" : "")")
+                    table.append("      type \(device.kind.rawValue), \(device.computeUnits) compute units, "
+                                 + String(format: "%.1f GiB", Double(device.globalMemoryBytes) / 1_073_741_824)
+                                 + " global memory, max work-group \(device.maxWorkGroupSize), \(device.openCLCVersion)")
+                    index += 1
+                }
+            }
+            let cpu = CPUBackend()
+            switch format {
+            case .json:
+                print(JSON.object([
+                    ("version", .string(EtaVersion.current)),
+                    ("devices", .array(rows)),
+                    ("cpu_backend", .object([("device", .string(cpu.info.device)), ("dispatch", .string(cpu.info.driver))])),
+                    ("auto", .string(autoName == "cpu" ? "cpu" : autoName)),
+                    ("auto_reason", .string(auto.reason)),
+                ]).pretty())
+            case .table:
+                if platforms.isEmpty { print("No OpenCL platform installed (\(DeviceSelection.installHint)).") }
+                table.forEach { print($0) }
+                print("CPU backend: \(cpu.info.device), \(cpu.info.driver)\(autoName == "cpu" ? "   <- auto" : "")")
+                print(auto.reason)
+            }
+        }
+    }
+}

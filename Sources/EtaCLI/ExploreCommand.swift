@@ -1,0 +1,94 @@
+import ArgumentParser
+import Eta
+import Foundation
+
+struct Explore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one optimizer on a test function and show what its learning rate does.",
+        discussion: """
+        rosenbrock: f(x,y) = (1-x)^2 + 100 (y - x^2)^2, default start (-1.5, 2), minimum at (1, 1).
+        quadratic:  f(x) = 1/2 sum_i c_i x_i^2 with curvatures c (default 1,10), default start all ones.
+        Negative starts are written --start=-1.5,2.
+        jsonl prints {"step": k, "lr": ..., "loss": ..., "x": [...]} for k = 1..N: x after step k, loss at x before it.
+        table prints a summary with the end point and a verdict: converged, descending, oscillating or diverged.
+        """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, jsonl }
+
+    @Option(name: .long, help: "rosenbrock | quadratic") var objective: String = "rosenbrock"
+    @Option(name: .long, help: "Optimizer SPEC, e.g. adam:lr=0.01 (see eta --help).") var optimizer: String = "sgd:lr=1e-3"
+    @Option(name: .long, help: "Number of optimizer steps.") var steps: Int = 300
+    @Option(name: .long, help: "Start point, comma-separated (write --start=-1.5,2 for a negative first value).") var start: String?
+    @Option(name: .long, help: "Curvatures c1,c2,... of the quadratic objective.") var curvature: String?
+    @Option(name: .long, help: "table | jsonl") var format: Format = .table
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    func run() throws {
+        try Console.reportingErrors {
+            let configuration = try OptimizerConfiguration(spec: optimizer)
+            let function = try Objective(name: objective, curvatures: try curvature.map { try parseFloats($0, option: "--curvature") })
+            let startPoint = try start.map { try parseFloats($0, option: "--start") }
+            guard steps >= 0 else { throw EtaError(.usage, "--steps must be >= 0 (got \(steps))") }
+            let backend = try deviceOptions.makeBackend()
+            let run = try Eta.Explore.run(objective: function, optimizer: configuration, steps: steps, start: startPoint, backend: backend)
+            switch format {
+            case .jsonl:
+                var output = ""
+                for step in run.steps {
+                    output += JSON.object([("step", .int(step.step)), ("lr", .double(step.learningRate)),
+                                           ("loss", .float(step.loss)), ("x", .array(step.x.map(JSON.float)))]).rendered + "\n"
+                }
+                FileHandle.standardOutput.write(Data(output.utf8))
+            case .table:
+                printSummary(run, function: function, configuration: configuration, backend: backend)
+            }
+        }
+    }
+
+    private func printSummary(_ run: Eta.Explore.Run, function: Objective, configuration: OptimizerConfiguration, backend: Backend) {
+        let initial = function.loss(at: run.start)
+        print("objective   \(objective)\(curvature.map { " (curvatures \($0))" } ?? "")")
+        print("optimizer   \(configuration.spec)")
+        print("device      \(backend.info.summary)")
+        print("start       \(format(run.start))   loss \(scientific(Double(initial)))")
+        let samples = sampleIndices(run.steps.count)
+        if !samples.isEmpty {
+            print("")
+            print("    step          lr        loss  x")
+            for index in samples {
+                let step = run.steps[index]
+                print(right("\(step.step)", 8) + "  " + right(scientific(step.learningRate), 10) + "  "
+                      + right(scientific(Double(step.loss)), 10) + "  " + format(step.x))
+            }
+            print("")
+        }
+        let end = run.steps.last?.x ?? run.start
+        let distance = zip(end, function.minimum).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
+        let best = run.steps.enumerated().min { $0.element.loss < $1.element.loss }
+        print("end         \(format(end))   loss \(scientific(Double(run.finalLoss)))   distance to minimum \(scientific(distance))")
+        if let best { print("best loss   \(scientific(Double(best.element.loss))) before step \(best.element.step)") }
+        print("verdict     \(run.verdict.rawValue)\(advice(run.verdict))")
+    }
+
+    private func advice(_ verdict: ExploreVerdict) -> String {
+        switch verdict {
+        case .converged: ""
+        case .descending: " (more steps or a larger lr)"
+        case .oscillating: " (the lr is near its stability limit: try a smaller one)"
+        case .diverged: " (the lr is too large: try a smaller one)"
+        }
+    }
+
+    /// About ten evenly spaced rows, always including the first and last step.
+    private func sampleIndices(_ count: Int) -> [Int] {
+        guard count > 0 else { return [] }
+        let stride = max(1, count / 10)
+        var indices = Array(Swift.stride(from: 0, to: count, by: stride))
+        if indices.last != count - 1 { indices.append(count - 1) }
+        return indices
+    }
+
+    private func format(_ x: [Float]) -> String {
+        "(" + x.map { String(format: "%.6g", Double($0)) }.joined(separator: ", ") + ")"
+    }
+}

@@ -1,0 +1,161 @@
+/// A block of float32 memory owned by a backend. Layers above the seam hold these handles, never raw
+/// device pointers.
+public protocol DeviceBuffer: AnyObject {
+    /// Number of float32 elements.
+    var count: Int { get }
+}
+
+/// Which implementation a backend is.
+public enum BackendKind: String, Sendable, Codable {
+    /// Vectorised loops on all cores of the host.
+    case cpu
+    /// OpenCL kernels from `Kernels/` on an OpenCL device.
+    case opencl
+}
+
+/// What a backend runs on, for reports and logs.
+public struct BackendInfo: Sendable, Equatable, Codable {
+    public var kind: BackendKind
+    /// The device name, e.g. "pthread-skylake-avx512" or "host CPU (2 threads)".
+    public var device: String
+    /// Platform and driver versions (OpenCL), or the dispatch target (CPU).
+    public var driver: String
+
+    public init(kind: BackendKind, device: String, driver: String) {
+        self.kind = kind
+        self.device = device
+        self.driver = driver
+    }
+
+    /// e.g. `opencl (pthread-skylake-avx512, OpenCL 3.0 PoCL 3.1)`.
+    public var summary: String { "\(kind.rawValue) (\(device), \(driver))" }
+}
+
+/// The one interface with two implementations (`CPUBackend`, `OpenCLBackend`): buffers, explicit host/device
+/// copies, and the operations Eta runs. Everything above it is written once.
+///
+/// Operations are enqueued in order; `read` waits for earlier work. Each operation covers a whole arena in
+/// one launch.
+public protocol Backend: AnyObject {
+    /// What this backend runs on.
+    var info: BackendInfo { get }
+    /// Allocates a zero-filled buffer of `count` floats. An impossible size throws; it never crashes.
+    func makeBuffer(count: Int) throws -> DeviceBuffer
+    /// Copies host floats into `buffer` starting at element `offset`.
+    func write(_ values: UnsafeBufferPointer<Float>, to buffer: DeviceBuffer, offset: Int) throws
+    /// Copies floats from `buffer`, starting at element `offset`, into host memory (waits for earlier work).
+    func read(_ buffer: DeviceBuffer, offset: Int, into values: UnsafeMutableBufferPointer<Float>) throws
+    /// Sets every element of `buffer` to `value`.
+    func fill(_ buffer: DeviceBuffer, with value: Float) throws
+    /// Applies one optimizer update over a whole arena.
+    func run(_ update: UpdateCommand) throws
+    /// Runs a bandwidth-reference kernel.
+    func run(_ reference: BandwidthCommand) throws
+    /// Waits for all enqueued work.
+    func synchronize() throws
+}
+
+extension Backend {
+    /// Copies a host array into `buffer` from element 0.
+    public func write(_ values: [Float], to buffer: DeviceBuffer, offset: Int = 0) throws {
+        guard offset >= 0, offset + values.count <= buffer.count else {
+            throw EtaError(.software, "write of \(values.count) floats at \(offset) overruns a buffer of \(buffer.count)")
+        }
+        try values.withUnsafeBufferPointer { try write($0, to: buffer, offset: offset) }
+    }
+
+    /// Reads `count` floats (default: all) from `buffer` into a new array.
+    public func read(_ buffer: DeviceBuffer, offset: Int = 0, count: Int? = nil) throws -> [Float] {
+        let count = count ?? buffer.count - offset
+        guard offset >= 0, count >= 0, offset + count <= buffer.count else {
+            throw EtaError(.software, "read of \(count) floats at \(offset) overruns a buffer of \(buffer.count)")
+        }
+        var values = [Float](repeating: 0, count: count)
+        try values.withUnsafeMutableBufferPointer { try read(buffer, offset: offset, into: $0) }
+        return values
+    }
+}
+
+/// One fused optimizer update over `count` elements of an arena, with every step-dependent scalar already
+/// computed on the host.
+public enum UpdateCommand {
+    case sgd(SGDLaunch)
+    case adam(AdamLaunch)
+}
+
+/// Buffers and scalars of an SGD update (see `Kernels/sgd.cl`).
+public struct SGDLaunch {
+    public var parameters: DeviceBuffer
+    public var gradients: DeviceBuffer
+    /// The momentum buffer; nil when momentum is 0.
+    public var momentumBuffer: DeviceBuffer?
+    public var count: Int
+    public var scalars: SGDScalars
+}
+
+/// The per-step float32 arguments of the SGD kernel, derived from the hyperparameters in double as PyTorch does.
+public struct SGDScalars: Equatable, Sendable {
+    public var learningRate: Float
+    public var weightDecay: Float
+    public var momentum: Float
+    public var oneMinusDampening: Float
+    public var maximize: Bool
+    public var nesterov: Bool
+    /// True on step 1, when the momentum buffer starts as the gradient itself.
+    public var firstStep: Bool
+
+    /// The bit flags the kernels take (`SGD_*` in `Kernels/sgd.cl`).
+    public var flags: Int32 {
+        (maximize ? 1 : 0) | (momentum != 0 ? 2 : 0) | (nesterov ? 4 : 0) | (firstStep ? 8 : 0)
+    }
+}
+
+/// Buffers and scalars of an Adam/AdamW update (see `Kernels/adam.cl`).
+public struct AdamLaunch {
+    public var parameters: DeviceBuffer
+    public var gradients: DeviceBuffer
+    public var expAvg: DeviceBuffer
+    public var expAvgSq: DeviceBuffer
+    /// `max_exp_avg_sq`; nil without AMSGrad.
+    public var maxExpAvgSq: DeviceBuffer?
+    public var count: Int
+    public var scalars: AdamScalars
+}
+
+/// The per-step float32 arguments of the Adam kernel.
+public struct AdamScalars: Equatable, Sendable {
+    public var weightDecay: Float
+    /// 1 − lr·λ, the decoupled decay multiplier.
+    public var decayFactor: Float
+    /// 1 − β1, the lerp weight of the first moment.
+    public var beta1Weight: Float
+    public var beta2: Float
+    public var oneMinusBeta2: Float
+    /// lr / (1 − β1^t).
+    public var stepSize: Float
+    /// √(1 − β2^t).
+    public var biasCorrection2Sqrt: Float
+    public var eps: Float
+    public var maximize: Bool
+    public var amsgrad: Bool
+    public var decoupled: Bool
+
+    /// The bit flags the kernels take (`ADAM_*` in `Kernels/adam.cl`).
+    public var flags: Int32 { (maximize ? 1 : 0) | (amsgrad ? 2 : 0) | (decoupled ? 4 : 0) }
+}
+
+/// Kernels that move known bytes with trivial arithmetic: the same-run bandwidth references.
+public enum BandwidthCommand {
+    /// destination ← source (8 bytes per element).
+    case copy(source: DeviceBuffer, destination: DeviceBuffer, count: Int)
+    /// a += s·b, c += s·b, d += s·b: 16 bytes read and 12 written per element, as an Adam update.
+    case stream28(a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer, d: DeviceBuffer, count: Int, scale: Float)
+
+    /// Bytes moved per element.
+    public var bytesPerElement: Int {
+        switch self {
+        case .copy: 8
+        case .stream28: 28
+        }
+    }
+}

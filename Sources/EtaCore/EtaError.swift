@@ -1,0 +1,43 @@
+/// An error a user can act on: what was wrong, what is valid, and the process exit code it maps to.
+///
+/// Library code throws these for bad input instead of crashing; the CLI prints `message` and exits with
+/// `exitCode` (the BSD sysexits values, documented in the README).
+public struct EtaError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The category of failure, which fixes the exit code.
+    public enum Kind: String, Sendable {
+        /// Bad command-line usage or an invalid SPEC (exit 64).
+        case usage
+        /// Malformed input data or a damaged file (exit 65).
+        case dataError
+        /// An input file that does not exist (exit 66).
+        case missingInput
+        /// A requested device or platform that is not available (exit 69).
+        case unavailable
+        /// A kernel that disagrees with the Reference, or an internal failure (exit 70).
+        case software
+        /// A file that could not be written (exit 74).
+        case ioError
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// The sysexits code for this kind.
+    public var exitCode: Int32 {
+        switch kind {
+        case .usage: 64
+        case .dataError: 65
+        case .missingInput: 66
+        case .unavailable: 69
+        case .software: 70
+        case .ioError: 74
+        }
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,77 @@
+/// One step of an `explore` run: the learning rate used, the loss at the point before the step, and the
+/// point after it.
+public struct ExploreStep: Equatable, Sendable {
+    public let step: Int
+    public let learningRate: Double
+    public let loss: Float
+    public let x: [Float]
+}
+
+/// What a trajectory did.
+public enum ExploreVerdict: String, Sendable {
+    /// Reached the minimum (loss at most 1e-6 of the start, or below 1e-10).
+    case converged
+    /// Still going down but not there yet.
+    case descending
+    /// The loss keeps going up and down: the lr is near or past the stability limit.
+    case oscillating
+    /// The loss grew past 10× the start or became non-finite: the lr is too large.
+    case diverged
+}
+
+/// Runs one optimizer on a test function on a backend, recording what its learning rate does.
+///
+/// The gradient is computed on the host in float32 each step and copied to the device, and the update
+/// runs on the backend, so the trajectory exercises the backend's kernels.
+///
+/// ```swift
+/// let run = try Explore.run(objective: .rosenbrock, optimizer: .adam(AdamHyperparameters(lr: 0.01)),
+///                           steps: 300, backend: CPUBackend())
+/// print(run.verdict, run.steps.last!.x)
+/// ```
+public enum Explore {
+    public struct Run: Sendable {
+        public let steps: [ExploreStep]
+        public let start: [Float]
+        public let finalLoss: Float
+        public let verdict: ExploreVerdict
+    }
+
+    public static func run(objective: Objective, optimizer configuration: OptimizerConfiguration, steps: Int,
+                           start: [Float]? = nil, backend: Backend) throws -> Run {
+        guard steps >= 0 else { throw EtaError(.usage, "--steps must be >= 0 (got \(steps))") }
+        let start = start ?? objective.defaultStart
+        guard start.count == objective.dimension else {
+            throw EtaError(.usage, "--start has \(start.count) values; the \(objective) objective needs \(objective.dimension)")
+        }
+        let layout = try TensorLayout([("x", [objective.dimension])])
+        let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
+        let optimizer = Optimizer(configuration)
+        try arena.upload(start, to: .parameters)
+        var x = start
+        var record: [ExploreStep] = []
+        record.reserveCapacity(steps)
+        for k in 1...max(steps, 1) where k <= steps {
+            let loss = objective.loss(at: x)
+            try arena.upload(objective.gradient(at: x), to: .gradients)
+            try optimizer.step(arena)
+            x = try arena.download(.parameters)
+            record.append(ExploreStep(step: k, learningRate: configuration.learningRate, loss: loss, x: x))
+        }
+        let finalLoss = objective.loss(at: x)
+        return Run(steps: record, start: start, finalLoss: finalLoss,
+                   verdict: verdict(initial: objective.loss(at: start), losses: record.map(\.loss) + [finalLoss]))
+    }
+
+    /// Classifies a loss curve (losses before each step, then the final loss).
+    public static func verdict(initial: Float, losses: [Float]) -> ExploreVerdict {
+        guard let final = losses.last else { return .descending }
+        if losses.contains(where: { !$0.isFinite }) || final > 10 * max(initial, Float.leastNormalMagnitude) { return .diverged }
+        if final <= max(1e-6 * initial, 1e-10) { return .converged }
+        // Oscillation: over the last half, the loss rises in at least a third of the steps.
+        let tail = losses.suffix(max(2, losses.count / 2))
+        let rises = zip(tail, tail.dropFirst()).filter { $1 > $0 }.count
+        if tail.count > 2 && Double(rises) >= Double(tail.count - 1) / 3 { return .oscillating }
+        return .descending
+    }
+}

@@ -1,0 +1,67 @@
+/// An optimizer run: a configuration plus its step count, applied to a `ParameterArena` in one launch per step.
+///
+/// ```swift
+/// let optimizer = Optimizer(try OptimizerConfiguration(spec: "adam:lr=1e-3"))
+/// let arena = try ParameterArena(layout: layout, stateSlots: optimizer.configuration.stateSlots, backend: backend)
+/// try arena.upload(gradient, to: .gradients)
+/// try optimizer.step(arena)                       // lr from the configuration
+/// try optimizer.step(arena, learningRate: 5e-4)   // lr from a schedule
+/// ```
+public final class Optimizer {
+    public let configuration: OptimizerConfiguration
+    /// Number of steps taken; the next step is `step + 1`.
+    public private(set) var step = 0
+
+    public init(_ configuration: OptimizerConfiguration, step: Int = 0) {
+        self.configuration = configuration
+        self.step = step
+    }
+
+    /// Applies one update to `arena` with `learningRate` (the configured lr when nil).
+    public func step(_ arena: ParameterArena, learningRate: Double? = nil) throws {
+        guard Set(configuration.stateSlots).isSubset(of: Set(arena.stateSlots)) else {
+            throw EtaError(.software, "arena lacks state slots for \(configuration.name): needs \(configuration.stateSlots), has \(arena.stateSlots)")
+        }
+        let lr = learningRate ?? configuration.learningRate
+        guard lr >= 0, lr.isFinite else { throw EtaError(.usage, "invalid learning rate \(lr): must be finite and >= 0") }
+        let next = step + 1
+        let count = arena.layout.count
+        switch configuration {
+        case .sgd(let h):
+            let launch = SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
+                                   momentumBuffer: arena.state["momentum_buffer"], count: count,
+                                   scalars: Self.sgdScalars(h, step: next, lr: lr))
+            try arena.backend.run(.sgd(launch))
+        case .adam(let h), .adamw(let h):
+            let launch = AdamLaunch(parameters: arena.parameters, gradients: arena.gradients,
+                                    expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
+                                    maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
+                                    scalars: Self.adamScalars(h, step: next, lr: lr))
+            try arena.backend.run(.adam(launch))
+        }
+        step = next
+    }
+
+    /// The SGD kernel's scalars for step `t` (1-based). Python computes these in double; the kernels take float.
+    public static func sgdScalars(_ h: SGDHyperparameters, step t: Int, lr: Double) -> SGDScalars {
+        SGDScalars(learningRate: Float(lr), weightDecay: Float(h.weightDecay), momentum: Float(h.momentum),
+                   oneMinusDampening: Float(1 - h.dampening), maximize: h.maximize, nesterov: h.nesterov, firstStep: t == 1)
+    }
+
+    /// The Adam kernel's scalars for step `t` (1-based): bias corrections in double, as `_single_tensor_adam`.
+    public static func adamScalars(_ h: AdamHyperparameters, step t: Int, lr: Double) -> AdamScalars {
+        let biasCorrection1 = 1 - pow(h.beta1, Double(t))
+        let biasCorrection2 = 1 - pow(h.beta2, Double(t))
+        return AdamScalars(
+            weightDecay: Float(h.weightDecay), decayFactor: Float(1 - lr * h.weightDecay),
+            beta1Weight: Float(1 - h.beta1), beta2: Float(h.beta2), oneMinusBeta2: Float(1 - h.beta2),
+            stepSize: Float(lr / biasCorrection1), biasCorrection2Sqrt: Float(biasCorrection2.squareRoot()),
+            eps: Float(h.eps), maximize: h.maximize, amsgrad: h.amsgrad, decoupled: h.decoupledWeightDecay)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

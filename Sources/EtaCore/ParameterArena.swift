@@ -1,0 +1,124 @@
+/// Named tensors laid out back to back in one flat float32 range, so one launch covers them all.
+///
+/// ```swift
+/// let layout = try TensorLayout([("weight", [128, 64]), ("bias", [128])])
+/// layout["bias"]!.offset  // 8192
+/// ```
+public struct TensorLayout: Equatable, Sendable {
+    /// A named tensor's place in the arena.
+    public struct Entry: Equatable, Sendable {
+        public let name: String
+        public let shape: [Int]
+        public let offset: Int
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    public let entries: [Entry]
+    /// Total elements of all tensors.
+    public let count: Int
+
+    public init(_ tensors: [(name: String, shape: [Int])]) throws {
+        var entries: [Entry] = []
+        var offset = 0
+        for (name, shape) in tensors {
+            guard shape.allSatisfy({ $0 >= 0 }) else {
+                throw EtaError(.usage, "tensor '\(name)' has a negative dimension in shape \(shape)")
+            }
+            guard !entries.contains(where: { $0.name == name }) else {
+                throw EtaError(.usage, "tensor name '\(name)' appears twice in a layout")
+            }
+            let entry = Entry(name: name, shape: shape, offset: offset)
+            entries.append(entry)
+            offset += entry.count
+        }
+        self.entries = entries
+        count = offset
+    }
+
+    /// The entry named `name`.
+    public subscript(name: String) -> Entry? { entries.first { $0.name == name } }
+}
+
+/// One flat buffer per role (parameters, gradients, each optimizer state slot) on a backend, with named views.
+///
+/// ```swift
+/// let arena = try ParameterArena(layout: layout, stateSlots: ["exp_avg", "exp_avg_sq"], backend: backend)
+/// try arena.upload(weights, to: .parameters)
+/// let bias = try arena.download(.parameters, tensor: "bias")
+/// ```
+public final class ParameterArena {
+    /// A role in the arena.
+    public enum Role: Hashable, Sendable, CustomStringConvertible {
+        case parameters
+        case gradients
+        /// An optimizer state slot by PyTorch's name (`exp_avg`, `momentum_buffer`, ...).
+        case state(String)
+
+        public var description: String {
+            switch self {
+            case .parameters: "parameters"
+            case .gradients: "gradients"
+            case .state(let name): name
+            }
+        }
+    }
+
+    public let layout: TensorLayout
+    public let backend: Backend
+    public let parameters: DeviceBuffer
+    public let gradients: DeviceBuffer
+    /// State buffers by slot name, zero-filled at creation.
+    public let state: [String: DeviceBuffer]
+    /// Slot names in a fixed order.
+    public let stateSlots: [String]
+
+    public init(layout: TensorLayout, stateSlots: [String], backend: Backend) throws {
+        self.layout = layout
+        self.backend = backend
+        self.stateSlots = stateSlots
+        parameters = try backend.makeBuffer(count: layout.count)
+        gradients = try backend.makeBuffer(count: layout.count)
+        var state: [String: DeviceBuffer] = [:]
+        for slot in stateSlots { state[slot] = try backend.makeBuffer(count: layout.count) }
+        self.state = state
+    }
+
+    /// Every role this arena holds, parameters first.
+    public var roles: [Role] { [.parameters, .gradients] + stateSlots.map(Role.state) }
+
+    /// The buffer of a role.
+    public func buffer(_ role: Role) throws -> DeviceBuffer {
+        switch role {
+        case .parameters: return parameters
+        case .gradients: return gradients
+        case .state(let name):
+            guard let buffer = state[name] else {
+                throw EtaError(.software, "no state slot '\(name)'; this arena holds: \(stateSlots.joined(separator: ", "))")
+            }
+            return buffer
+        }
+    }
+
+    private func range(of tensor: String?) throws -> (offset: Int, count: Int) {
+        guard let tensor else { return (0, layout.count) }
+        guard let entry = layout[tensor] else {
+            throw EtaError(.usage, "no tensor '\(tensor)'; valid: \(layout.entries.map(\.name).joined(separator: ", "))")
+        }
+        return (entry.offset, entry.count)
+    }
+
+    /// Copies host values into a role: the whole arena, or one named tensor.
+    public func upload(_ values: [Float], to role: Role, tensor: String? = nil) throws {
+        let (offset, count) = try range(of: tensor)
+        guard values.count == count else {
+            throw EtaError(.usage, "\(values.count) values given for \(tensor ?? "the arena") of \(count) elements")
+        }
+        try backend.write(values, to: try buffer(role), offset: offset)
+    }
+
+    /// Copies a role (or one named tensor of it) back to the host.
+    public func download(_ role: Role, tensor: String? = nil) throws -> [Float] {
+        let (offset, count) = try range(of: tensor)
+        return try backend.read(try buffer(role), offset: offset, count: count)
+    }
+}

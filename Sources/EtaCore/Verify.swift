@@ -1,0 +1,209 @@
+/// One kernel configuration checked on one size: the worst disagreement with the Reference over every
+/// buffer the kernel writes.
+public struct VerifyResult: Equatable, Sendable, Codable {
+    /// The kernel function, e.g. `adam_update`.
+    public let kernel: String
+    /// What was run: an optimizer SPEC, or the bandwidth kernel's name.
+    public let configuration: String
+    public let size: Int
+    public let maxAbsoluteError: Double
+    public let maxRelativeError: Double
+    /// The largest distance in units in the last place between backend and Reference.
+    public let maxULP: Int64
+    /// The buffer (role) where the worst ULP distance was found.
+    public let worstBuffer: String
+    public let passed: Bool
+}
+
+/// Runs every kernel on a backend against the Reference.
+///
+/// Each optimizer configuration takes `steps` updates from seeded random data, so the momentum-buffer
+/// initialisation (step 1) and its recurrence (steps 2+) are both covered, and AMSGrad's running maximum
+/// is exercised by gradients that shrink between steps.
+///
+/// Tolerance: `maxULP` 8 per element. Eta's kernels do the Reference's operations in its order, with
+/// correctly rounded divide and sqrt where the device offers them, so the CPU backend and PoCL agree bit for
+/// bit (0 ULP); a GPU built without correctly rounded divide/sqrt is allowed the OpenCL spec's 3 ULP for
+/// sqrt and 2.5 for divide, carried through a few steps.
+///
+/// ```swift
+/// let results = try Verify.run(backend: CPUBackend(), sizes: [0, 1, 17, 1_000_003])
+/// results.allSatisfy(\.passed)
+/// ```
+public enum Verify {
+    /// Sizes that include 0, 1, primes, non-multiples of every vector width, and more than 2^22.
+    public static let defaultSizes = [0, 1, 2, 3, 5, 7, 13, 16, 17, 31, 64, 1021, 65_537, 1_000_003, 4_194_319]
+    /// The ULP tolerance (see the type's documentation).
+    public static let ulpTolerance: Int64 = 8
+
+    /// The optimizer configurations checked: every option of SGD, Adam and AdamW, each alone and combined.
+    public static let optimizerSpecs = [
+        "sgd:lr=0.1",
+        "sgd:lr=0.1,weight_decay=0.01",
+        "sgd:lr=0.1,maximize=true",
+        "sgd:lr=0.1,momentum=0.9",
+        "sgd:lr=0.1,momentum=0.9,dampening=0.3",
+        "sgd:lr=0.1,momentum=0.9,nesterov=true",
+        "sgd:lr=0.05,momentum=0.8,dampening=0.1,weight_decay=0.1,maximize=true",
+        "sgd:lr=0.05,momentum=0.8,nesterov=true,weight_decay=0.1,maximize=true",
+        "adam:lr=0.01",
+        "adam:lr=0.01,weight_decay=0.1",
+        "adam:lr=0.01,amsgrad=true",
+        "adam:lr=0.01,maximize=true",
+        "adam:lr=0.01,beta1=0.3,beta2=0.9,eps=1e-6",
+        "adam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true",
+        "adam:lr=0.01,weight_decay=0.1,amsgrad=true,maximize=true",
+        "adamw:lr=0.01",
+        "adamw:lr=0.01,weight_decay=0.1,amsgrad=true",
+        "adamw:lr=0.01,maximize=true,beta1=0.6",
+    ]
+
+    /// Runs every configuration at every size; `progress` receives each result as it is made.
+    public static func run(backend: Backend, sizes: [Int] = defaultSizes, steps: Int = 3,
+                           progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult] {
+        var results: [VerifyResult] = []
+        for spec in optimizerSpecs {
+            let configuration = try OptimizerConfiguration(spec: spec)
+            for size in sizes {
+                let result = try checkOptimizer(configuration, spec: spec, size: size, steps: steps, backend: backend)
+                progress(result)
+                results.append(result)
+            }
+        }
+        for size in sizes {
+            for result in try checkBandwidthKernels(size: size, backend: backend) {
+                progress(result)
+                results.append(result)
+            }
+        }
+        return results
+    }
+
+    /// Checks one optimizer configuration at one size.
+    public static func checkOptimizer(_ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
+                                      backend: Backend) throws -> VerifyResult {
+        var random = SplitMix64(seed: UInt64(size) &* 0x9E37_79B9 &+ UInt64(spec.utf8.count))
+        let layout = try TensorLayout([("x", [size])])
+        let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
+        let optimizer = Optimizer(configuration)
+        var param = random.uniforms(size)
+        try arena.upload(param, to: .parameters)
+        var slots = Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { ($0, [Float](repeating: 0, count: size)) })
+        for t in 1...steps {
+            // Gradients shrink after the first step so AMSGrad's maximum differs from v.
+            let scale: Float = t == 1 ? 1 : 0.25
+            let grad = random.uniforms(size).map { $0 * scale }
+            try arena.upload(grad, to: .gradients)
+            try optimizer.step(arena)
+            switch configuration {
+            case .sgd(let h):
+                var buffer = slots["momentum_buffer"] ?? []
+                Reference.sgd(param: &param, grad: grad, momentumBuffer: &buffer, hyper: h, step: t, lr: h.lr)
+                if h.momentum != 0 { slots["momentum_buffer"] = buffer }
+            case .adam(let h), .adamw(let h):
+                var m = slots["exp_avg"]!, v = slots["exp_avg_sq"]!
+                var vmax = slots["max_exp_avg_sq"] ?? []
+                Reference.adam(param: &param, grad: grad, expAvg: &m, expAvgSq: &v, maxExpAvgSq: &vmax, hyper: h, step: t, lr: h.lr)
+                slots["exp_avg"] = m
+                slots["exp_avg_sq"] = v
+                if h.amsgrad { slots["max_exp_avg_sq"] = vmax }
+            }
+        }
+        var comparison = Comparison()
+        comparison.add("param", try arena.download(.parameters), param)
+        for slot in configuration.stateSlots { comparison.add(slot, try arena.download(.state(slot)), slots[slot]!) }
+        let kernel = configuration.name == "sgd" ? "sgd_update" : "adam_update"
+        return comparison.result(kernel: kernel, configuration: spec, size: size)
+    }
+
+    /// Checks the bandwidth-reference kernels at one size.
+    public static func checkBandwidthKernels(size: Int, backend: Backend) throws -> [VerifyResult] {
+        var random = SplitMix64(seed: UInt64(size) &+ 17)
+        let inputs = (0..<4).map { _ in random.uniforms(size) }
+        let buffers = try inputs.map { values -> DeviceBuffer in
+            let buffer = try backend.makeBuffer(count: size)
+            try backend.write(values, to: buffer)
+            return buffer
+        }
+        let destination = try backend.makeBuffer(count: size)
+        try backend.run(.copy(source: buffers[0], destination: destination, count: size))
+        var copied = [Float](repeating: 0, count: size)
+        Reference.copy(source: inputs[0], destination: &copied)
+        var copyComparison = Comparison()
+        copyComparison.add("destination", try backend.read(destination), copied)
+
+        let scale: Float = 0.37
+        try backend.run(.stream28(a: buffers[0], b: buffers[1], c: buffers[2], d: buffers[3], count: size, scale: scale))
+        var (a, c, d) = (inputs[0], inputs[2], inputs[3])
+        Reference.stream28(a: &a, b: inputs[1], c: &c, d: &d, scale: scale)
+        var streamComparison = Comparison()
+        streamComparison.add("a", try backend.read(buffers[0]), a)
+        streamComparison.add("c", try backend.read(buffers[2]), c)
+        streamComparison.add("d", try backend.read(buffers[3]), d)
+        return [copyComparison.result(kernel: "copy", configuration: "copy", size: size),
+                streamComparison.result(kernel: "stream28", configuration: "stream28", size: size)]
+    }
+}
+
+/// Accumulates the worst errors between backend output and Reference over several buffers.
+struct Comparison {
+    var maxAbsolute = 0.0
+    var maxRelative = 0.0
+    var maxULP: Int64 = 0
+    var worstBuffer = "-"
+
+    mutating func add(_ name: String, _ actual: [Float], _ expected: [Float]) {
+        precondition(actual.count == expected.count, "compared buffers differ in length")
+        for i in actual.indices {
+            let ulp = Float.ulpDistance(actual[i], expected[i])
+            if ulp > maxULP || (ulp == maxULP && worstBuffer == "-") {
+                if ulp > 0 { worstBuffer = name }
+                maxULP = ulp
+            }
+            let absolute = Double(abs(actual[i] - expected[i]))
+            if absolute.isFinite {
+                maxAbsolute = max(maxAbsolute, absolute)
+                maxRelative = max(maxRelative, absolute / max(Double(abs(expected[i])), Double(Float.leastNormalMagnitude)))
+            }
+        }
+    }
+
+    func result(kernel: String, configuration: String, size: Int) -> VerifyResult {
+        VerifyResult(kernel: kernel, configuration: configuration, size: size, maxAbsoluteError: maxAbsolute,
+                     maxRelativeError: maxRelative, maxULP: maxULP, worstBuffer: maxULP > 0 ? worstBuffer : "-",
+                     passed: maxULP <= Verify.ulpTolerance)
+    }
+}
+
+extension Float {
+    /// The number of representable floats between `a` and `b` (0 when equal, both zeros, or both NaN;
+    /// `Int64.max` when exactly one is NaN).
+    public static func ulpDistance(_ a: Float, _ b: Float) -> Int64 {
+        if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : .max }
+        func ordered(_ x: Float) -> Int64 {
+            let bits = Int64(Int32(bitPattern: x.bitPattern))
+            return bits < 0 ? Int64(Int32.min) - bits : bits
+        }
+        return abs(ordered(a) - ordered(b))
+    }
+}
+
+/// A small seeded generator (SplitMix64), so every run and every backend sees the same data.
+public struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// `count` floats uniform in [−1, 1).
+    public mutating func uniforms(_ count: Int) -> [Float] {
+        (0..<count).map { _ in Float(Int32(truncatingIfNeeded: next() >> 32)) / 2_147_483_648 }
+    }
+}

@@ -1,0 +1,153 @@
+import EtaCL
+import EtaCore
+import EtaKernelSources
+import Foundation
+
+/// A float32 OpenCL buffer.
+final class OpenCLBuffer: DeviceBuffer {
+    let count: Int
+    let buffer: Buffer
+
+    init(count: Int, buffer: Buffer) {
+        self.count = count
+        self.buffer = buffer
+    }
+}
+
+/// The OpenCL backend: Eta's kernels from `Kernels/`, built once per device (and cached on disk), each
+/// update one launch over the whole arena on one in-order queue.
+///
+/// ```swift
+/// let device = try Platform.all()[0].devices()[0]
+/// let backend = try OpenCLBackend(device: device)
+/// ```
+public final class OpenCLBackend: Backend {
+    public let info: BackendInfo
+    public let context: Context
+    /// Floats per work-item (`ETA_VEC`).
+    public let vectorWidth: Int
+    /// Work-items per work-group; fixed, because PoCL compiles one work-group function per local size.
+    public let localSize: Int
+    /// How each program was obtained (compiled or cached), in load order.
+    public private(set) var programOrigins: [(file: String, origin: Program.Origin)] = []
+    /// Seconds spent obtaining programs (compiling or loading binaries) in this process.
+    public private(set) var programLoadSeconds = 0.0
+
+    private let sgd: Kernel
+    private let adam: Kernel
+    private let copy: Kernel
+    private let stream28: Kernel
+
+    /// Builds Eta's kernels for `device`, through `cache` (the default on-disk cache when nil).
+    public init(device: Device, cache: ProgramCache? = nil, vectorWidth: Int = 16) throws {
+        let context = try Context(device: device)
+        self.context = context
+        self.vectorWidth = vectorWidth
+        localSize = min(64, max(1, device.maxWorkGroupSize))
+        info = BackendInfo(kind: .opencl, device: device.name, driver: "\(device.platform.version), driver \(device.driverVersion)")
+        let cache = cache ?? ProgramCache(directory: ProgramCache.defaultDirectory())
+        var options = "-DETA_VEC=\(vectorWidth)"
+        if device.supportsCorrectlyRoundedDivideSqrt { options += " -cl-fp32-correctly-rounded-divide-sqrt" }
+        var origins: [(String, Program.Origin)] = []
+        var seconds = 0.0
+        func program(_ file: String) throws -> Program {
+            guard let common = KernelSources.source(named: "common.cl"), let body = KernelSources.source(named: file) else {
+                throw EtaError(.software, "kernel source \(file) is missing from this build")
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let program = try cache.program(source: common + "\n" + body, options: options, context: context)
+            seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            origins.append((file, program.origin))
+            return program
+        }
+        sgd = try program("sgd.cl").kernel(named: "sgd_update")
+        adam = try program("adam.cl").kernel(named: "adam_update")
+        let bandwidth = try program("bandwidth.cl")
+        copy = try bandwidth.kernel(named: "copy")
+        stream28 = try bandwidth.kernel(named: "stream28")
+        programOrigins = origins
+        programLoadSeconds = seconds
+    }
+
+    private func device(_ buffer: DeviceBuffer) -> Buffer {
+        guard let buffer = buffer as? OpenCLBuffer else { preconditionFailure("a buffer from another backend was passed to OpenCLBackend") }
+        return buffer.buffer
+    }
+
+    public func makeBuffer(count: Int) throws -> DeviceBuffer {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        guard count >= 0, !overflow else {
+            throw EtaError(.software, "cannot allocate \(count) floats on \(info.device): the size is out of range")
+        }
+        let buffer = try context.makeBuffer(bytes: bytes)
+        try buffer.fill(0, bytes: bytes)
+        return OpenCLBuffer(count: count, buffer: buffer)
+    }
+
+    public func write(_ values: UnsafeBufferPointer<Float>, to buffer: DeviceBuffer, offset: Int) throws {
+        try device(buffer).write(from: UnsafeRawBufferPointer(values), offset: offset * MemoryLayout<Float>.size)
+    }
+
+    public func read(_ buffer: DeviceBuffer, offset: Int, into values: UnsafeMutableBufferPointer<Float>) throws {
+        try device(buffer).read(into: UnsafeMutableRawBufferPointer(values), offset: offset * MemoryLayout<Float>.size)
+    }
+
+    public func fill(_ buffer: DeviceBuffer, with value: Float) throws {
+        try device(buffer).fill(value, bytes: buffer.count * MemoryLayout<Float>.size)
+    }
+
+    /// Enqueues `kernel` over `count` floats: one work-item per `vectorWidth` of them.
+    private func launch(_ kernel: Kernel, count: Int) throws {
+        guard count > 0 else { return }
+        try kernel.enqueue(on: context.queue, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+    }
+
+    public func run(_ update: UpdateCommand) throws {
+        switch update {
+        case .sgd(let l):
+            let s = l.scalars
+            try sgd.setArgument(0, device(l.parameters))
+            try sgd.setArgument(1, device(l.gradients))
+            // Without momentum the buffer argument is never read; any valid buffer will do.
+            try sgd.setArgument(2, device(l.momentumBuffer ?? l.gradients))
+            try sgd.setArgument(3, UInt64(l.count))
+            try sgd.setArgument(4, s.learningRate)
+            try sgd.setArgument(5, s.weightDecay)
+            try sgd.setArgument(6, s.momentum)
+            try sgd.setArgument(7, s.oneMinusDampening)
+            try sgd.setArgument(8, s.flags)
+            try launch(sgd, count: l.count)
+        case .adam(let l):
+            let s = l.scalars
+            try adam.setArgument(0, device(l.parameters))
+            try adam.setArgument(1, device(l.gradients))
+            try adam.setArgument(2, device(l.expAvg))
+            try adam.setArgument(3, device(l.expAvgSq))
+            try adam.setArgument(4, device(l.maxExpAvgSq ?? l.expAvgSq))
+            try adam.setArgument(5, UInt64(l.count))
+            for (index, value) in [s.weightDecay, s.decayFactor, s.beta1Weight, s.beta2, s.oneMinusBeta2,
+                                   s.stepSize, s.biasCorrection2Sqrt, s.eps].enumerated() {
+                try adam.setArgument(6 + index, value)
+            }
+            try adam.setArgument(14, s.flags)
+            try launch(adam, count: l.count)
+        }
+    }
+
+    public func run(_ reference: BandwidthCommand) throws {
+        switch reference {
+        case .copy(let source, let destination, let count):
+            try copy.setArgument(0, device(source))
+            try copy.setArgument(1, device(destination))
+            try copy.setArgument(2, UInt64(count))
+            try launch(copy, count: count)
+        case .stream28(let a, let b, let c, let d, let count, let scale):
+            for (index, buffer) in [a, b, c, d].enumerated() { try stream28.setArgument(index, device(buffer)) }
+            try stream28.setArgument(4, UInt64(count))
+            try stream28.setArgument(5, scale)
+            try launch(stream28, count: count)
+        }
+    }
+
+    public func synchronize() throws { try context.queue.finish() }
+}

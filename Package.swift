@@ -45,10 +45,11 @@ let package = Package(
             name: "EtaCLI",
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "EtaCoreTests", dependencies: ["EtaCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EtaCLTests", dependencies: ["EtaCL", "Eta"]),
-        .testTarget(name: "EtaBackendTests", dependencies: ["Eta"]),
-        .testTarget(name: "EtaCLITests", dependencies: ["Eta"]),
+        .testTarget(name: "EtaCoreTests", dependencies: ["EtaCore"]),
+        .testTarget(name: "EtaCLTests", dependencies: ["EtaCL"]),
+        .testTarget(name: "EtaBackendTests", dependencies: ["Eta"], resources: [.copy("Fixtures")]),
+        // Depends on the executable so `swift test` builds `eta` before running it.
+        .testTarget(name: "EtaCLITests", dependencies: ["Eta", "EtaCLI"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -33,6 +33,8 @@ public final class OpenCLBackend: Backend {
     /// Seconds spent obtaining programs (compiling or loading binaries) in this process.
     public private(set) var programLoadSeconds = 0.0
 
+    /// Kernel arguments are per kernel object and `clSetKernelArg` is not thread-safe: one launch at a time.
+    private let launchLock = NSLock()
     private let sgd: Kernel
     private let adam: Kernel
     private let copy: Kernel
@@ -103,6 +105,8 @@ public final class OpenCLBackend: Backend {
     }
 
     public func run(_ update: UpdateCommand) throws {
+        launchLock.lock()
+        defer { launchLock.unlock() }
         switch update {
         case .sgd(let l):
             let s = l.scalars
@@ -135,6 +139,8 @@ public final class OpenCLBackend: Backend {
     }
 
     public func run(_ reference: BandwidthCommand) throws {
+        launchLock.lock()
+        defer { launchLock.unlock() }
         switch reference {
         case .copy(let source, let destination, let count):
             try copy.setArgument(0, device(source))

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+@testable import Eta
+
+/// The backends under test: the CPU backend always; the OpenCL one when a device is present (PoCL in CI,
+/// where ETA_REQUIRE_OPENCL=1 turns a missing device into a failure rather than a skip).
+enum Backends {
+    static let openCLDevice: Device? = try? DeviceSelection.openCLDevices().first
+    static let requireOpenCL = ProcessInfo.processInfo.environment["ETA_REQUIRE_OPENCL"] == "1"
+    static var runOpenCL: Bool { openCLDevice != nil || requireOpenCL }
+
+    static let cpu = CPUBackend()
+    static let opencl: Result<OpenCLBackend, Error> = Result {
+        guard let device = openCLDevice else { throw EtaError(.unavailable, "no OpenCL device: install pocl-opencl-icd") }
+        return try OpenCLBackend(device: device, cache: ProgramCache(directory: nil))
+    }
+
+    static func named(_ name: String) throws -> Backend {
+        name == "cpu" ? cpu : try opencl.get()
+    }
+
+    /// "cpu", plus "opencl" whenever OpenCL tests are to run.
+    static var names: [String] { runOpenCL ? ["cpu", "opencl"] : ["cpu"] }
+}
+
+@Suite("Backends against the Reference")
+struct BackendTests {
+    static let sizes = [0, 1, 2, 3, 7, 16, 17, 31, 1021, 65_537]
+
+    @Test("every optimizer configuration matches the Reference on every size",
+          arguments: Backends.names, Verify.optimizerSpecs)
+    func optimizer(backendName: String, spec: String) throws {
+        let backend = try Backends.named(backendName)
+        let configuration = try OptimizerConfiguration(spec: spec)
+        for size in Self.sizes {
+            let result = try Verify.checkOptimizer(configuration, spec: spec, size: size, steps: 3, backend: backend)
+            // Both backends do the Reference's operations in its order: bit-identical on CPUs (0 ULP).
+            #expect(result.maxULP == 0, "\(backendName) \(spec) n=\(size): \(result.maxULP) ULP in \(result.worstBuffer)")
+        }
+    }
+
+    @Test("a 2^22+ arena in one launch (multi-threaded on the CPU)", arguments: Backends.names)
+    func large(backendName: String) throws {
+        let backend = try Backends.named(backendName)
+        for spec in ["adam:lr=0.01,amsgrad=true", "sgd:lr=0.1,momentum=0.9,nesterov=true,weight_decay=0.01"] {
+            let result = try Verify.checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: 4_194_319, steps: 2, backend: backend)
+            #expect(result.maxULP == 0, "\(backendName) \(spec): \(result.maxULP) ULP")
+        }
+    }
+
+    @Test("bandwidth-reference kernels", arguments: Backends.names)
+    func bandwidth(backendName: String) throws {
+        let backend = try Backends.named(backendName)
+        for size in [0, 1, 17, 65_537] {
+            for result in try Verify.checkBandwidthKernels(size: size, backend: backend) {
+                #expect(result.maxULP == 0, "\(backendName) \(result.kernel) n=\(size)")
+            }
+        }
+    }
+
+    @Test("the arena's named views copy to and from the device", arguments: Backends.names)
+    func arena(backendName: String) throws {
+        let backend = try Backends.named(backendName)
+        let layout = try TensorLayout([("weight", [2, 3]), ("bias", [2])])
+        let arena = try ParameterArena(layout: layout, stateSlots: ["exp_avg"], backend: backend)
+        #expect(try arena.download(.state("exp_avg")) == [Float](repeating: 0, count: 8))
+        try arena.upload([1, 2, 3, 4, 5, 6, 7, 8], to: .parameters)
+        try arena.upload([-1, -2], to: .parameters, tensor: "bias")
+        #expect(try arena.download(.parameters, tensor: "weight") == [1, 2, 3, 4, 5, 6])
+        #expect(try arena.download(.parameters) == [1, 2, 3, 4, 5, 6, -1, -2])
+        #expect(throws: EtaError.self) { try arena.upload([1], to: .parameters, tensor: "bias") }
+        #expect(throws: EtaError.self) { try arena.download(.parameters, tensor: "gamma") }
+        #expect(throws: EtaError.self) { try arena.download(.state("exp_avg_sq")) }
+    }
+
+    @Test("the same optimizer gives the same arena on both backends, step for step", .enabled(if: Backends.runOpenCL))
+    func backendsAgree() throws {
+        let spec = "adamw:lr=0.01,amsgrad=true"
+        let a = try Verify.checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: 1000, steps: 5, backend: Backends.cpu)
+        let b = try Verify.checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: 1000, steps: 5, backend: try Backends.opencl.get())
+        #expect(a.maxULP == 0 && b.maxULP == 0)
+    }
+}
+
+@Suite("explore trajectories against PyTorch")
+struct ExploreVsTorchTests {
+    @Test("both backends match torch.optim float32 within 1e-4 at every step of 300",
+          arguments: Backends.names, TorchFixtures.loaded.cases.indices)
+    func trajectory(backendName: String, index: Int) throws {
+        let fixture = TorchFixtures.loaded.cases[index]
+        let run = try Explore.run(objective: try Objective(name: fixture.objective, curvatures: fixture.curvatures),
+                                  optimizer: try OptimizerConfiguration(spec: fixture.spec), steps: fixture.steps,
+                                  backend: try Backends.named(backendName))
+        #expect(run.steps.count == 300)
+        var worst: Float = 0
+        for (step, expected) in zip(run.steps, fixture.x) {
+            worst = max(worst, zip(step.x, expected).map { abs($0 - $1) }.max() ?? 0)
+        }
+        let lossWorst = zip(run.steps, fixture.loss).map { abs($0.loss - $1) / max(1, abs($1)) }.max() ?? 0
+        #expect(worst <= ReferenceVsTorchTests.tolerance, "\(backendName) \(fixture.spec): max |x - torch| \(worst)")
+        #expect(lossWorst <= ReferenceVsTorchTests.tolerance, "\(backendName) \(fixture.spec): loss deviation \(lossWorst)")
+    }
+}
+
+@Suite("Device selection")
+struct DeviceSelectionTests {
+    @Test("cpu and ETA_DEVICE")
+    func cpu() throws {
+        let selection = try DeviceSelection.resolve("cpu")
+        guard case .cpu = selection.choice else { Issue.record("cpu did not pick the CPU backend"); return }
+        let fromEnvironment = try DeviceSelection.resolve(nil, environment: ["ETA_DEVICE": "cpu"])
+        guard case .cpu = fromEnvironment.choice else { Issue.record("ETA_DEVICE=cpu was ignored"); return }
+        #expect(try DeviceSelection.resolve(nil, environment: [:]).reason.hasPrefix("auto"))
+    }
+
+    @Test("auto prefers a GPU and otherwise explains why it chose the CPU")
+    func auto() throws {
+        let selection = try DeviceSelection.resolve("auto")
+        let devices = try DeviceSelection.openCLDevices()
+        if devices.contains(where: { $0.kind == .gpu }) {
+            guard case .opencl = selection.choice else { Issue.record("a GPU is present but auto chose the CPU"); return }
+        } else {
+            guard case .cpu = selection.choice else { Issue.record("auto chose OpenCL without a GPU"); return }
+            #expect(selection.reason.contains("CPU backend"))
+        }
+    }
+
+    @Test("bad values fail with the documented kinds", .enabled(if: Backends.runOpenCL))
+    func errors() throws {
+        do { _ = try DeviceSelection.resolve("opencl:x"); Issue.record("opencl:x resolved") }
+        catch let error as EtaError { #expect(error.exitCode == 64) }
+        do { _ = try DeviceSelection.resolve("opencl:99"); Issue.record("opencl:99 resolved") }
+        catch let error as EtaError { #expect(error.exitCode == 69); #expect(error.message.contains("opencl:0")) }
+        do { _ = try DeviceSelection.resolve("no-such-device-name"); Issue.record("a bogus name resolved") }
+        catch let error as EtaError { #expect(error.exitCode == 69); #expect(error.message.contains("valid values")) }
+        let substring = try DeviceSelection.resolve(String(try #require(Backends.openCLDevice).name.prefix(6)))
+        guard case .opencl = substring.choice else { Issue.record("a name substring did not pick OpenCL"); return }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import Eta
+
+/// One PyTorch trajectory from `tools/make_fixtures.py`.
+struct TorchTrajectory: Decodable {
+    let objective: String
+    let curvatures: [Float]?
+    let spec: String
+    let start: [Float]
+    let steps: Int
+    let loss: [Float]
+    let x: [[Float]]
+    let float32_vs_float64_max_abs: Double
+}
+
+struct TorchFixtures: Decodable {
+    let torch_version: String
+    let cases: [TorchTrajectory]
+
+    static let loaded: TorchFixtures = {
+        let url = Bundle.module.url(forResource: "torch_trajectories", withExtension: "json", subdirectory: "Fixtures")!
+        return try! JSONDecoder().decode(TorchFixtures.self, from: Data(contentsOf: url))
+    }()
+}
+
+/// Runs the Reference alone (no backend) through the same loop `Explore` uses.
+func referenceTrajectory(_ fixture: TorchTrajectory) throws -> [[Float]] {
+    let objective = try Objective(name: fixture.objective, curvatures: fixture.curvatures)
+    let configuration = try OptimizerConfiguration(spec: fixture.spec)
+    var x = fixture.start
+    var slots = Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { ($0, [Float](repeating: 0, count: x.count)) })
+    var path: [[Float]] = []
+    for t in 1...fixture.steps {
+        let grad = objective.gradient(at: x)
+        switch configuration {
+        case .sgd(let h):
+            var buffer = slots["momentum_buffer"] ?? []
+            Reference.sgd(param: &x, grad: grad, momentumBuffer: &buffer, hyper: h, step: t, lr: h.lr)
+            slots["momentum_buffer"] = buffer
+        case .adam(let h), .adamw(let h):
+            var m = slots["exp_avg"]!, v = slots["exp_avg_sq"]!, vmax = slots["max_exp_avg_sq"] ?? []
+            Reference.adam(param: &x, grad: grad, expAvg: &m, expAvgSq: &v, maxExpAvgSq: &vmax, hyper: h, step: t, lr: h.lr)
+            (slots["exp_avg"], slots["exp_avg_sq"]) = (m, v)
+            if h.amsgrad { slots["max_exp_avg_sq"] = vmax }
+        }
+        path.append(x)
+    }
+    return path
+}
+
+@Suite("Reference against PyTorch")
+struct ReferenceVsTorchTests {
+    /// The bar: 1e-4 absolute at every step. Eta's Reference does PyTorch's float32 operations in PyTorch's
+    /// order with its fma roundings; only sqrt may differ by 1 ulp, which these trajectories do not amplify
+    /// past 1e-4 (their float32-vs-float64 spread is recorded in the fixture).
+    static let tolerance: Float = 1e-4
+
+    @Test("fixtures cover SGD, Adam and AdamW with every option")
+    func coverage() {
+        let specs = TorchFixtures.loaded.cases.map(\.spec).joined(separator: " ")
+        for option in ["momentum", "dampening", "nesterov", "weight_decay", "maximize", "amsgrad", "beta1", "eps",
+                       "decoupled_weight_decay", "adamw", "adam:", "sgd:"] {
+            #expect(specs.contains(option), "no fixture exercises \(option)")
+        }
+        #expect(TorchFixtures.loaded.cases.allSatisfy { $0.steps == 300 })
+    }
+
+    @Test("Reference trajectories match torch.optim float32 within 1e-4 at every step",
+          arguments: TorchFixtures.loaded.cases.indices)
+    func trajectory(index: Int) throws {
+        let fixture = TorchFixtures.loaded.cases[index]
+        let path = try referenceTrajectory(fixture)
+        let worst = zip(path, fixture.x).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        #expect(worst <= Self.tolerance, "\(fixture.objective) \(fixture.spec): max deviation \(worst)")
+    }
+
+    @Test("losses are computed like the fixture's")
+    func losses() throws {
+        for fixture in TorchFixtures.loaded.cases {
+            let objective = try Objective(name: fixture.objective, curvatures: fixture.curvatures)
+            #expect(objective.loss(at: fixture.start) == fixture.loss[0], "\(fixture.spec)")
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Testing
+@testable import EtaCore
+
+@Suite("Optimizer SPEC parsing")
+struct OptimizerSpecTests {
+    @Test("omitted keys take PyTorch's defaults")
+    func defaults() throws {
+        #expect(try OptimizerConfiguration(spec: "sgd") == .sgd(SGDHyperparameters(lr: 1e-3)))
+        #expect(try OptimizerConfiguration(spec: "adam") == .adam(AdamHyperparameters(lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8)))
+        let adamw = try OptimizerConfiguration(spec: "adamw")
+        #expect(adamw == .adamw(AdamHyperparameters(weightDecay: 0.01, decoupledWeightDecay: true)))
+    }
+
+    @Test("keys and values are read with PyTorch's names")
+    func keys() throws {
+        let sgd = try OptimizerConfiguration(spec: "sgd:lr=0.01,momentum=0.9,nesterov=true,weight_decay=5e-4,maximize=1")
+        #expect(sgd == .sgd(SGDHyperparameters(lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: true, maximize: true)))
+        let adam = try OptimizerConfiguration(spec: "adam:lr=1e-3,beta1=0.8,beta2=0.99,eps=1e-6,amsgrad=true")
+        #expect(adam == .adam(AdamHyperparameters(lr: 1e-3, beta1: 0.8, beta2: 0.99, eps: 1e-6, amsgrad: true)))
+        #expect(adam.stateSlots == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
+        #expect(adam.bytesPerParameter == 36)
+        #expect(try OptimizerConfiguration(spec: "adamw").bytesPerParameter == 28)
+        #expect(try OptimizerConfiguration(spec: "sgd:momentum=0.9").bytesPerParameter == 20)
+    }
+
+    @Test("spec round-trips through its canonical form", arguments: Verify.optimizerSpecs)
+    func roundTrip(spec: String) throws {
+        let configuration = try OptimizerConfiguration(spec: spec)
+        #expect(try OptimizerConfiguration(spec: configuration.spec) == configuration)
+    }
+
+    @Test("bad SPECs are usage errors that name the bad part and list the valid ones", arguments: [
+        ("rmsprop:lr=1", "unknown optimizer 'rmsprop'", "sgd, adam, adamw"),
+        ("sgd:lr=-1", "'lr'", ">= 0"),
+        ("sgd:momentum=0.9,foo=1", "unknown key 'foo'", "valid keys: lr, momentum"),
+        ("adam:betas=0.9", "beta1= and beta2=", "valid keys"),
+        ("adam:beta1=1.0", "'beta1'", "[0, 1)"),
+        ("adam:beta2=-0.1", "'beta2'", "[0, 1)"),
+        ("sgd:nesterov=true", "nesterov=true requires momentum > 0", "dampening = 0"),
+        ("sgd:nesterov=true,momentum=0.9,dampening=0.1", "nesterov", "dampening=0.1"),
+        ("sgd:lr=abc", "'abc'", "finite number"),
+        ("sgd:lr=nan", "'nan'", "finite number"),
+        ("adam:amsgrad=maybe", "'maybe'", "true or false"),
+        ("sgd:lr", "malformed part 'lr'", "key=value"),
+        ("sgd:lr=1,lr=2", "given twice", "lr"),
+        ("adamw:decoupled_weight_decay=false", "unknown key 'decoupled_weight_decay'", "valid keys"),
+    ])
+    func badSpecs(spec: String, mentions: String, alsoMentions: String) {
+        do {
+            _ = try OptimizerConfiguration(spec: spec)
+            Issue.record("'\(spec)' was accepted")
+        } catch let error as EtaError {
+            #expect(error.kind == .usage)
+            #expect(error.exitCode == 64)
+            #expect(error.message.contains(mentions), "\(error.message)")
+            #expect(error.message.contains(alsoMentions), "\(error.message)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Generates Eta's PyTorch golden trajectories: Tests/EtaBackendTests/Fixtures/torch_trajectories.json.
+
+Each case runs one torch.optim optimizer (single-tensor path, foreach=False) for 300 steps on a test
+function, with the gradient computed in float32 by the same expressions as Eta's Objective.gradient, and
+records the loss before each step and the parameters after it. A float64 run of the same case is stored
+beside it, so tests can tell how sensitive a trajectory is to rounding.
+
+Usage: pip install torch && python3 tools/make_fixtures.py
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+STEPS = 300
+f32 = np.float32
+
+# (objective, curvatures or None, Eta SPEC). Learning rates are chosen to show descent, oscillation and slow
+# progress while staying bounded (the bar is 1e-4 absolute at every step).
+CASES = [
+    ("rosenbrock", None, "sgd:lr=1e-3"),
+    ("rosenbrock", None, "sgd:lr=2e-4,momentum=0.9"),
+    ("rosenbrock", None, "sgd:lr=2e-4,momentum=0.9,nesterov=true"),
+    ("rosenbrock", None, "sgd:lr=5e-4,momentum=0.9,dampening=0.5"),
+    ("rosenbrock", None, "sgd:lr=5e-4,weight_decay=0.01"),
+    ("rosenbrock", None, "sgd:lr=2e-4,momentum=0.8,nesterov=true,weight_decay=0.05"),
+    ("rosenbrock", None, "adam:lr=0.01"),
+    ("rosenbrock", None, "adam:lr=0.02,amsgrad=true"),
+    ("rosenbrock", None, "adam:lr=0.01,weight_decay=0.1"),
+    ("rosenbrock", None, "adam:lr=0.01,beta1=0.3,beta2=0.9,eps=1e-6"),
+    ("rosenbrock", None, "adam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true"),
+    ("rosenbrock", None, "adamw:lr=0.01"),
+    ("rosenbrock", None, "adamw:lr=0.02,weight_decay=0.1,amsgrad=true"),
+    ("quadratic", [1.0, 10.0], "sgd:lr=0.05"),
+    ("quadratic", [1.0, 10.0], "sgd:lr=0.19"),
+    ("quadratic", [1.0, 10.0], "sgd:lr=1e-3,maximize=true"),
+    ("quadratic", [1.0, 10.0, 100.0], "sgd:lr=0.01,momentum=0.9,nesterov=true,weight_decay=0.01"),
+    ("quadratic", [1.0, 10.0], "sgd:lr=1e-4,momentum=0.9,dampening=0.1,maximize=true"),
+    ("quadratic", [1.0, 10.0], "sgd:lr=0.02,momentum=0.95"),
+    ("quadratic", [1.0, 10.0], "adam:lr=0.1"),
+    ("quadratic", [1.0, 10.0], "adam:lr=0.05,maximize=true"),
+    ("quadratic", [1.0, 10.0, 100.0], "adam:lr=0.05,amsgrad=true,weight_decay=0.01"),
+    ("quadratic", [1.0, 10.0], "adam:lr=0.1,amsgrad=true,maximize=true,weight_decay=0.01"),
+    ("quadratic", [1.0, 10.0], "adamw:lr=0.1,weight_decay=0.5"),
+    ("quadratic", [1.0, 10.0], "adamw:lr=0.05,amsgrad=true,maximize=true,beta1=0.6"),
+]
+
+
+def parse_spec(spec):
+    name, _, body = spec.partition(":")
+    args = {}
+    for part in filter(None, body.split(",")):
+        key, value = part.split("=")
+        args[key] = value in ("true", "false") and value == "true" or (value not in ("true", "false") and float(value))
+    return name, args
+
+
+def make_optimizer(name, args, param):
+    kw = dict(foreach=False)
+    if name == "sgd":
+        for key in ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"):
+            if key in args:
+                kw[key] = args[key]
+        return torch.optim.SGD([param], **kw)
+    for key in ("lr", "eps", "weight_decay", "amsgrad", "maximize"):
+        if key in args:
+            kw[key] = args[key]
+    kw["betas"] = (args.get("beta1", 0.9), args.get("beta2", 0.999))
+    if name == "adam":
+        if args.get("decoupled_weight_decay"):
+            kw["decoupled_weight_decay"] = True
+        return torch.optim.Adam([param], **kw)
+    return torch.optim.AdamW([param], **kw)
+
+
+def loss_and_grad(objective, curvatures, x, dtype):
+    """The float32 expressions of Eta's Objective (one rounding per operation, no fma)."""
+    t = dtype
+    if objective == "rosenbrock":
+        x0, x1 = t(x[0]), t(x[1])
+        a = t(1) - x0
+        b = x1 - x0 * x0
+        loss = a * a + t(100) * b * b
+        grad = [t(-2) * a - t(400) * x0 * b, t(200) * b]
+        return loss, grad
+    total = t(0)
+    for c, xi in zip(curvatures, x):
+        total = total + t(c) * t(xi) * t(xi)
+    return t(0.5) * total, [t(c) * t(xi) for c, xi in zip(curvatures, x)]
+
+
+def run(objective, curvatures, spec, dtype):
+    name, args = parse_spec(spec)
+    start = [-1.5, 2.0] if objective == "rosenbrock" else [1.0] * len(curvatures)
+    torch_dtype = torch.float32 if dtype is np.float32 else torch.float64
+    param = torch.tensor(start, dtype=torch_dtype, requires_grad=True)
+    optimizer = make_optimizer(name, args, param)
+    losses, xs = [], []
+    x = [dtype(v) for v in start]
+    for _ in range(STEPS):
+        loss, grad = loss_and_grad(objective, curvatures, x, dtype)
+        param.grad = torch.tensor([float(g) for g in grad], dtype=torch_dtype)
+        optimizer.step()
+        x = [dtype(v) for v in param.detach().numpy()]
+        losses.append(float(loss))
+        xs.append([float(v) for v in x])
+    return start, losses, xs
+
+
+def main():
+    torch.set_num_threads(1)
+    cases = []
+    for objective, curvatures, spec in CASES:
+        start, losses, xs = run(objective, curvatures, spec, np.float32)
+        _, losses64, xs64 = run(objective, curvatures, spec, np.float64)
+        deviation = max(abs(a - b) for row, row64 in zip(xs, xs64) for a, b in zip(row, row64))
+        cases.append(dict(objective=objective, curvatures=curvatures, spec=spec, start=start, steps=STEPS,
+                          loss=losses, x=xs, float64_x=xs64, float32_vs_float64_max_abs=deviation))
+        print(f"{objective:10s} {spec:60s} final x {xs[-1]}  f32-vs-f64 {deviation:.2e}", file=sys.stderr)
+    out = dict(generator="tools/make_fixtures.py", torch_version=torch.__version__, numpy_version=np.__version__,
+               note="torch.optim single-tensor path (foreach=False), float32; x after each step, loss before it",
+               cases=cases)
+    path = os.path.join(os.path.dirname(__file__), "..", "Tests", "EtaBackendTests", "Fixtures", "torch_trajectories.json")
+    with open(path, "w") as handle:
+        json.dump(out, handle, indent=1)
+        handle.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ public enum ExploreVerdict: String, Sendable {
     case converged
     /// Still going down but not there yet.
     case descending
-    /// The loss keeps going up and down: the lr is near or past the stability limit.
+    /// The loss keeps going up and down, or the path keeps reversing direction: the lr is near its stability limit.
     case oscillating
     /// The loss grew past 10× the start or became non-finite: the lr is too large.
     case diverged
@@ -60,18 +60,29 @@ public enum Explore {
         }
         let finalLoss = objective.loss(at: x)
         return Run(steps: record, start: start, finalLoss: finalLoss,
-                   verdict: verdict(initial: objective.loss(at: start), losses: record.map(\.loss) + [finalLoss]))
+                   verdict: verdict(initial: objective.loss(at: start), losses: record.map(\.loss) + [finalLoss],
+                                    path: [start] + record.map(\.x)))
     }
 
-    /// Classifies a loss curve (losses before each step, then the final loss).
-    public static func verdict(initial: Float, losses: [Float]) -> ExploreVerdict {
+    /// Classifies a run from its losses (before each step, then the final loss) and its path (start, then the
+    /// point after each step).
+    public static func verdict(initial: Float, losses: [Float], path: [[Float]] = []) -> ExploreVerdict {
         guard let final = losses.last else { return .descending }
         if losses.contains(where: { !$0.isFinite }) || final > 10 * max(initial, Float.leastNormalMagnitude) { return .diverged }
         if final <= max(1e-6 * initial, 1e-10) { return .converged }
-        // Oscillation: over the last half, the loss rises in at least a third of the steps.
+        // Over the last half: the loss rises in at least a third of the steps, or some coordinate's step
+        // reverses direction in at least half of them (a zig-zag across a valley whose loss still falls).
         let tail = losses.suffix(max(2, losses.count / 2))
         let rises = zip(tail, tail.dropFirst()).filter { $1 > $0 }.count
         if tail.count > 2 && Double(rises) >= Double(tail.count - 1) / 3 { return .oscillating }
+        let points = Array(path.suffix(max(3, path.count / 2)))
+        if points.count >= 3, let dimension = points.first?.count {
+            for i in 0..<dimension {
+                let moves = zip(points, points.dropFirst()).map { $1[i] - $0[i] }
+                let reversals = zip(moves, moves.dropFirst()).filter { $0 * $1 < 0 }.count
+                if Double(reversals) >= Double(moves.count - 1) / 2 { return .oscillating }
+            }
+        }
         return .descending
     }
 }

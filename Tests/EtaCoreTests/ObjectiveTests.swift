@@ -43,6 +43,10 @@ struct ObjectiveTests {
         #expect(Explore.verdict(initial: 1, losses: [1, 0.5, 0.1, 1e-9]) == .converged)
         #expect(Explore.verdict(initial: 1, losses: [1, 0.9, 0.8, 0.7]) == .descending)
         #expect(Explore.verdict(initial: 1, losses: [1, 0.5, 0.8, 0.4, 0.7, 0.3, 0.6]) == .oscillating)
+        // A zig-zag whose loss still falls: x flips sign every step.
+        let zigzag: [[Float]] = [[1], [-0.9], [0.8], [-0.7], [0.6], [-0.5]]
+        #expect(Explore.verdict(initial: 1, losses: [1, 0.81, 0.64, 0.49, 0.36, 0.25], path: zigzag) == .oscillating)
+        #expect(Explore.verdict(initial: 1, losses: [1, 0.81, 0.64, 0.49, 0.36, 0.25], path: zigzag.map { [abs($0[0])] }) == .descending)
         #expect(Explore.verdict(initial: 1, losses: [1, 5, 50]) == .diverged)
         #expect(Explore.verdict(initial: 1, losses: [1, .nan]) == .diverged)
     }

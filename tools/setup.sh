@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Eta needs on Debian 12 (as root, or through sudo): the OpenCL ICD loader and headers, PoCL
+# (an OpenCL CPU device, so kernels run and are tested without a GPU), clinfo, OpenBLAS and CLBlast.
+# Swift 6.x must already be on PATH (https://www.swift.org/install/linux/). Safe to run again.
+set -euo pipefail
+
+packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libopenblas-dev libclblast-dev pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+    if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
+    echo "setup: installing ${missing[*]}" >&2
+    "${as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+    echo "setup: swift is not on PATH; install Swift 6 for Debian 12 from https://www.swift.org/install/linux/" >&2
+    exit 69
+fi
+echo "setup: ready ($(swift --version 2>/dev/null | head -n 1))" >&2

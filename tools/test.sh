@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Quick start, tests: set everything up and run the whole suite: unit, backend-vs-Reference, PyTorch
+# trajectory and CLI tests on the CPU backend and on OpenCL (PoCL), then the release `eta verify` on both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh
+# Device tests must run, not skip: a missing OpenCL device is a failure here.
+export ETA_REQUIRE_OPENCL=1
+# A fresh program cache, so the build-from-source path is exercised too.
+export ETA_CACHE_DIR="$(mktemp -d)"
+trap 'rm -rf "$ETA_CACHE_DIR"' EXIT
+
+swift build --build-tests
+swift test --skip-build --disable-xctest
+
+swift build -c release --product eta
+.build/release/eta verify --device cpu --format json > /dev/null
+.build/release/eta verify --device opencl

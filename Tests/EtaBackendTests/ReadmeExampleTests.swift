@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import Eta
+
+/// The README's Swift API example, compiled and run here. Keep the lines between the markers identical to
+/// the README's `swift` block (a test below checks that).
+func readmeExample() throws -> [Float] {
+    // README-EXAMPLE-BEGIN
+    let backend = try DeviceSelection.resolve("auto").makeBackend()
+    let layout = try TensorLayout([("weight", [4, 3]), ("bias", [4])])
+    let optimizer = Optimizer(try OptimizerConfiguration(spec: "adamw:lr=1e-3,weight_decay=0.01"))
+    let arena = try ParameterArena(layout: layout, stateSlots: optimizer.configuration.stateSlots, backend: backend)
+    try arena.upload([Float](repeating: 0.5, count: layout.count), to: .parameters)
+    try arena.upload([Float](repeating: 0.1, count: layout.count), to: .gradients)
+    try optimizer.step(arena)                       // one fused launch updates every tensor
+    try optimizer.step(arena, learningRate: 5e-4)   // a schedule passes the lr per step
+    let bias = try arena.download(.parameters, tensor: "bias")
+    print(backend.info.summary, bias)
+    // README-EXAMPLE-END
+    return bias
+}
+
+@Suite("README")
+struct ReadmeTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the Swift API example runs and agrees with the Reference")
+    func example() throws {
+        let bias = try readmeExample()
+        var p = [Float](repeating: 0.5, count: 4), m = [Float](repeating: 0, count: 4), v = m, none: [Float] = []
+        let h = AdamHyperparameters(lr: 1e-3, weightDecay: 0.01, decoupledWeightDecay: true)
+        Reference.adam(param: &p, grad: [0.1, 0.1, 0.1, 0.1], expAvg: &m, expAvgSq: &v, maxExpAvgSq: &none, hyper: h, step: 1, lr: 1e-3)
+        Reference.adam(param: &p, grad: [0.1, 0.1, 0.1, 0.1], expAvg: &m, expAvgSq: &v, maxExpAvgSq: &none, hyper: h, step: 2, lr: 5e-4)
+        #expect(bias == p)
+    }
+
+    @Test("the README shows exactly the example this file compiles")
+    func readmeMatches() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
+        let lines = source.components(separatedBy: "\n")
+        let begin = try #require(lines.firstIndex { $0.contains("README-EXAMPLE-" + "BEGIN") })
+        let end = try #require(lines.firstIndex { $0.contains("README-EXAMPLE-" + "END") })
+        let example = lines[(begin + 1)..<end].map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n")
+        #expect(readme.contains(example), "README.md's Swift example differs from ReadmeExampleTests.swift")
+    }
+}

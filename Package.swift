@@ -18,6 +18,8 @@ let package = Package(
             pkgConfig: "OpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
         ),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCLBlast", providers: [.apt(["libclblast-dev"])]),
         // Hot CPU loops in C: runtime CPU dispatch (target_clones) reaches the memory wall without unsafe flags.
         .target(name: "CEtaCPU"),
         // Kernels/*.cl, embedded as Swift string literals by the EmbedKernels plugin.
@@ -26,6 +28,14 @@ let package = Package(
             path: "Kernels",
             plugins: ["EmbedKernels"]
         ),
+        // Data/*.csv: the built-in datasets, embedded the same way (attribution in Data/NOTICE.md).
+        .target(
+            name: "EtaDatasets",
+            path: "Data",
+            exclude: ["NOTICE.md", "LICENSE-scikit-learn.txt", "digits.rst", "iris.rst", "breast_cancer.rst", "wine_data.rst", "diabetes.rst"],
+            plugins: ["EmbedKernels"]
+        ),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .plugin(
             name: "EmbedKernels",
             capability: .buildTool(),
@@ -33,11 +43,13 @@ let package = Package(
             path: "Plugins/EmbedKernels"
         ),
         .executableTarget(name: "KernelEmbedder"),
+        // SHA-256 and atomic file writes, shared by the runtime (program cache) and the core (checkpoints).
+        .target(name: "EtaSupport"),
         // The OpenCL runtime layer: the only importer of COpenCL.
-        .target(name: "EtaCL", dependencies: ["COpenCL"]),
+        .target(name: "EtaCL", dependencies: ["COpenCL", "CCLBlast", "EtaSupport"]),
         // Above the Backend seam: arena, optimizers, Reference, objectives, verification.
-        .target(name: "EtaCore"),
-        .target(name: "EtaCPU", dependencies: ["EtaCore", "CEtaCPU"]),
+        .target(name: "EtaCore", dependencies: ["EtaDatasets", "CZlib", "EtaSupport"]),
+        .target(name: "EtaCPU", dependencies: ["EtaCore", "CEtaCPU", "CBLAS"]),
         .target(name: "EtaOpenCL", dependencies: ["EtaCore", "EtaCL", "EtaKernelSources"]),
         // What a Swift user imports: everything above plus device selection.
         .target(name: "Eta", dependencies: ["EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL"]),
@@ -46,7 +58,7 @@ let package = Package(
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "EtaCoreTests", dependencies: ["EtaCore"]),
-        .testTarget(name: "EtaCLTests", dependencies: ["EtaCL"]),
+        .testTarget(name: "EtaCLTests", dependencies: ["EtaCL", "EtaSupport"]),
         .testTarget(name: "EtaBackendTests", dependencies: ["Eta"], resources: [.copy("Fixtures")]),
         // Depends on the executable so `swift test` builds `eta` before running it.
         .testTarget(name: "EtaCLITests", dependencies: ["Eta", "EtaCLI"]),

@@ -4,3 +4,4 @@
 @_exported import EtaCore
 @_exported import EtaCPU
 @_exported import EtaOpenCL
+@_exported import EtaSupport

@@ -46,6 +46,9 @@ public final class CPUBackend: Backend {
                            driver: String(cString: eta_cpu_dispatch_target()))
     }
 
+    /// The host memory of one of this backend's buffers.
+    func pointer(_ buffer: DeviceBuffer) -> UnsafeMutablePointer<Float> { host(buffer).pointer }
+
     private func host(_ buffer: DeviceBuffer) -> CPUBuffer {
         guard let buffer = buffer as? CPUBuffer else { preconditionFailure("a buffer from another backend was passed to CPUBackend") }
         return buffer

@@ -51,6 +51,8 @@ public protocol Backend: AnyObject {
     func run(_ update: UpdateCommand) throws
     /// Runs a bandwidth-reference kernel.
     func run(_ reference: BandwidthCommand) throws
+    /// Runs one forward, backward, loss or reduction operation of a training step.
+    func run(_ layer: LayerCommand) throws
     /// Waits for all enqueued work.
     func synchronize() throws
 }

@@ -17,6 +17,12 @@ public final class Optimizer {
         self.step = step
     }
 
+    /// Sets the step count (restoring a checkpoint).
+    public func setStep(_ step: Int) throws {
+        guard step >= 0 else { throw EtaError(.dataError, "a step count cannot be negative (got \(step))") }
+        self.step = step
+    }
+
     /// Applies one update to `arena` with `learningRate` (the configured lr when nil).
     public func step(_ arena: ParameterArena, learningRate: Double? = nil) throws {
         guard Set(configuration.stateSlots).isSubset(of: Set(arena.stateSlots)) else {

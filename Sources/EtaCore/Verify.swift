@@ -1,3 +1,5 @@
+import Foundation
+
 /// One kernel configuration checked on one size: the worst disagreement with the Reference over every
 /// buffer the kernel writes.
 public struct VerifyResult: Equatable, Sendable, Codable {
@@ -13,6 +15,8 @@ public struct VerifyResult: Equatable, Sendable, Codable {
     /// The buffer (role) where the worst ULP distance was found.
     public let worstBuffer: String
     public let passed: Bool
+    /// The rule `passed` was judged by.
+    public let tolerance: String
 }
 
 /// Runs every kernel on a backend against the Reference.
@@ -76,7 +80,7 @@ public enum Verify {
                 results.append(result)
             }
         }
-        return results
+        return results + (try runLayers(backend: backend, progress: progress))
     }
 
     /// Checks one optimizer configuration at one size.
@@ -168,10 +172,13 @@ struct Comparison {
         }
     }
 
-    func result(kernel: String, configuration: String, size: Int) -> VerifyResult {
-        VerifyResult(kernel: kernel, configuration: configuration, size: size, maxAbsoluteError: maxAbsolute,
-                     maxRelativeError: maxRelative, maxULP: maxULP, worstBuffer: maxULP > 0 ? worstBuffer : "-",
-                     passed: maxULP <= Verify.ulpTolerance)
+    /// Passes within `Verify.ulpTolerance` ULP, or, for accumulating and transcendental kernels, within an
+    /// absolute bound scaled to the data.
+    func result(kernel: String, configuration: String, size: Int, absoluteBound: Double? = nil) -> VerifyResult {
+        let passed = absoluteBound.map { maxAbsolute <= $0 && maxULP != .max } ?? (maxULP <= Verify.ulpTolerance)
+        return VerifyResult(kernel: kernel, configuration: configuration, size: size, maxAbsoluteError: maxAbsolute,
+                            maxRelativeError: maxRelative, maxULP: maxULP, worstBuffer: maxULP > 0 ? worstBuffer : "-",
+                            passed: passed, tolerance: absoluteBound.map { "abs <= \(String(format: "%.1e", $0))" } ?? "ulp <= \(Verify.ulpTolerance)")
     }
 }
 

@@ -34,11 +34,12 @@ public final class OpenCLBackend: Backend {
     public private(set) var programLoadSeconds = 0.0
 
     /// Kernel arguments are per kernel object and `clSetKernelArg` is not thread-safe: one launch at a time.
-    private let launchLock = NSLock()
+    let launchLock = NSLock()
     private let sgd: Kernel
     private let adam: Kernel
     private let copy: Kernel
     private let stream28: Kernel
+    let layerKernels: LayerKernels
 
     /// Builds Eta's kernels for `device`, through `cache` (the default on-disk cache when nil).
     public init(device: Device, cache: ProgramCache? = nil, vectorWidth: Int = 16) throws {
@@ -67,11 +68,19 @@ public final class OpenCLBackend: Backend {
         let bandwidth = try program("bandwidth.cl")
         copy = try bandwidth.kernel(named: "copy")
         stream28 = try bandwidth.kernel(named: "stream28")
+        let layers = try program("layers.cl"), losses = try program("losses.cl"), reduce = try program("reduce.cl")
+        layerKernels = LayerKernels(
+            forward: try layers.kernel(named: "bias_activation_forward"),
+            backward: try layers.kernel(named: "bias_activation_backward"),
+            crossEntropy: try losses.kernel(named: "softmax_cross_entropy"), bce: try losses.kernel(named: "bce_with_logits"),
+            mse: try losses.kernel(named: "mse"),
+            reducePartial: try reduce.kernel(named: "reduce_partial"), reduceFinish: try reduce.kernel(named: "reduce_finish"),
+            partials: try context.makeBuffer(bytes: LayerKernels.reduceGroups * MemoryLayout<Float>.size))
         programOrigins = origins
         programLoadSeconds = seconds
     }
 
-    private func device(_ buffer: DeviceBuffer) -> Buffer {
+    func device(_ buffer: DeviceBuffer) -> Buffer {
         guard let buffer = buffer as? OpenCLBuffer else { preconditionFailure("a buffer from another backend was passed to OpenCLBackend") }
         return buffer.buffer
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EtaCL
+import EtaSupport
 
 /// The first OpenCL device, or nil. CI sets ETA_REQUIRE_OPENCL=1 so a missing PoCL fails instead of skipping.
 enum OpenCLAvailability {

@@ -1,0 +1,57 @@
+// reduce.cl — deterministic sums on the device: losses, correct counts, squared gradient norms.
+//
+// What: `reduce_partial` has each of REDUCE_GROUPS work-groups sum a fixed, contiguous share of the input
+//       (optionally squared) with a tree in local memory; `reduce_finish` (one work-group) sums the partials
+//       in order and writes destination[index] = scale * sum (+ the old value when accumulating). The split
+//       depends only on n, so the same input always gives the same bits.
+// Tunables: REDUCE_LOCAL (work-group size, a power of two), REDUCE_GROUPS (partials).
+
+#ifndef REDUCE_LOCAL
+#define REDUCE_LOCAL 256
+#endif
+#ifndef REDUCE_GROUPS
+#define REDUCE_GROUPS 64
+#endif
+
+inline float eta_tree_sum(__local float* scratch, float value) {
+    const uint lid = get_local_id(0);
+    scratch[lid] = value;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint width = REDUCE_LOCAL / 2; width > 0; width /= 2) {
+        if (lid < width) scratch[lid] += scratch[lid + width];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return scratch[0];
+}
+
+__kernel __attribute__((reqd_work_group_size(REDUCE_LOCAL, 1, 1)))
+void reduce_partial(__global const float* restrict source,
+                    __global float* restrict partials,
+                    const ulong source_offset,
+                    const ulong n,
+                    const int squares) {
+    __local float scratch[REDUCE_LOCAL];
+    const ulong group = get_group_id(0);
+    const ulong share = (n + REDUCE_GROUPS - 1) / REDUCE_GROUPS;
+    const ulong begin = group * share;
+    const ulong end = min(begin + share, n);
+    float sum = 0.0f;
+    for (ulong i = begin + get_local_id(0); i < end; i += REDUCE_LOCAL) {
+        const float x = source[source_offset + i];
+        sum += squares ? x * x : x;
+    }
+    const float total = eta_tree_sum(scratch, sum);
+    if (get_local_id(0) == 0) partials[group] = total;
+}
+
+__kernel __attribute__((reqd_work_group_size(REDUCE_LOCAL, 1, 1)))
+void reduce_finish(__global const float* restrict partials,
+                   __global float* restrict destination,
+                   const ulong index,
+                   const float scale,
+                   const int accumulate) {
+    __local float scratch[REDUCE_LOCAL];
+    const uint lid = get_local_id(0);
+    const float total = eta_tree_sum(scratch, lid < REDUCE_GROUPS ? partials[lid] : 0.0f);
+    if (lid == 0) destination[index] = (accumulate ? destination[index] : 0.0f) + scale * total;
+}

@@ -1,0 +1,229 @@
+import Dispatch
+import Eta
+import Foundation
+
+/// Glue between `eta train`'s options and the library: configuration (from the options and, on resume, the
+/// checkpoint), logs, checkpoints, Ctrl-C, progress, plot and summary.
+struct TrainingSession {
+    let command: Train
+
+    func run() throws -> Int32 {
+        let resumed = try command.resume.map { try Checkpoint.read(from: URL(fileURLWithPath: $0)) }
+        let configuration = try makeConfiguration(resumed: resumed?.metadata ?? [:])
+        let backend = try command.deviceOptions.makeBackend()
+        let trainer = try Trainer(configuration: configuration, backend: backend)
+        if let resumed {
+            try resumed.restore(into: trainer)
+            if resumed.metadata["backend"] != backend.info.kind.rawValue {
+                Console.note("eta: note: the checkpoint was written on the \(resumed.metadata["backend"] ?? "?") backend; bit-identical continuation holds on the same backend only")
+            }
+        }
+        let log = try TrainingLog(jsonlPath: command.log, csvPath: command.csv)
+        log.runStart(configuration: [
+            ("dataset", .string(configuration.dataset)), ("model", .string(configuration.model.spec)),
+            ("optimizer", .string(configuration.optimizer.spec)), ("loss", .string(trainer.network.loss.rawValue)),
+            ("schedule", .string("constant")), ("epochs", .int(configuration.epochs)), ("batch_size", .int(configuration.batchSize)),
+            ("seed", .int(Int(configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
+            ("train_rows", .int(trainer.split.trainRows.count)), ("val_rows", .int(trainer.split.validationRows.count)),
+            ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
+            ("resumed_from", command.resume.map(JSON.string) ?? .null), ("start_step", .int(trainer.position.step)),
+        ])
+        if let folder = command.checkpoint {
+            let url = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-latest.safetensors")
+            trainer.checkpointEvery = command.checkpointEvery
+            trainer.checkpointHandler = { trainer in
+                try Checkpoint.capture(trainer).write(to: url)
+                log.event("checkpoint", [("path", .string(url.path)), ("step", .int(trainer.position.step)),
+                                         ("epoch", .int(trainer.position.epoch))])
+            }
+        }
+        let interrupt = InterruptFlag()
+        let progress = ProgressDisplay(trainer: trainer, log: log, quiet: command.quiet, interrupt: interrupt)
+        let result = try trainer.run(observer: progress)
+        progress.finish()
+        if let plot = command.plot { try writePlot(result: result, trainer: trainer, path: plot) }
+        let exitCode: Int32 = result.status == .completed ? 0 : 130
+        try log.runEnd(status: result.status.rawValue, exitCode: exitCode, fields: [("steps", .int(trainer.position.step)),
+                                                                                      ("seconds", .double(result.seconds))])
+        printSummary(result: result, trainer: trainer)
+        if result.status == .interrupted {
+            Console.note("eta: interrupted at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")")
+        }
+        return exitCode
+    }
+
+    /// Options override the checkpoint's configuration, which overrides the defaults.
+    private func makeConfiguration(resumed metadata: [String: String]) throws -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.dataset = command.dataset ?? metadata["dataset"] ?? c.dataset
+        c.labelColumn = command.labelColumn ?? metadata["label_column"]
+        c.task = metadata["task"].flatMap { command.task == "auto" ? $0 : nil } ?? command.task
+        if let model = command.model ?? metadata["model"] { c.model = try ModelSpec(parsing: model) }
+        if let optimizer = command.optimizer ?? metadata["optimizer"] { c.optimizer = try OptimizerConfiguration(spec: optimizer) }
+        if let loss = command.loss ?? metadata["loss"] {
+            guard let kind = LossKind(rawValue: loss) else {
+                throw EtaError(.usage, "unknown loss '\(loss)'; valid: \(LossKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.loss = kind
+        }
+        if let schedule = command.schedule, schedule != "constant" {
+            throw EtaError(.usage, "unknown schedule '\(schedule)'; valid: constant")
+        }
+        c.epochs = command.epochs ?? metadata["epochs"].flatMap(Int.init) ?? c.epochs
+        c.batchSize = command.batchSize ?? metadata["batch_size"].flatMap(Int.init) ?? c.batchSize
+        c.seed = command.seed ?? metadata["seed"].flatMap { UInt64($0) } ?? c.seed
+        c.validationFraction = command.valFraction ?? metadata["val_fraction"].flatMap(Double.init) ?? c.validationFraction
+        c.logEvery = metadata["log_every"].flatMap(Int.init).map { command.logEvery == 10 ? $0 : command.logEvery } ?? command.logEvery
+        return c
+    }
+
+    private func writePlot(result: TrainingResult, trainer: Trainer, path: String) throws {
+        var loss = SVGChart(title: "Loss (\(trainer.configuration.dataset), \(trainer.configuration.model.spec), \(trainer.configuration.optimizer.name))",
+                            xLabel: "step", yLabel: "loss", logY: true)
+        loss.series.append(.init(name: "train (batch)", color: SVGChart.palette[0], points: result.steps.map { (Double($0.step), Double($0.loss)) }))
+        loss.series.append(.init(name: "train (epoch)", color: SVGChart.palette[2], points: result.epochs.map { (Double($0.step), Double($0.trainLoss)) }, dots: true))
+        if result.epochs.contains(where: { $0.validationLoss != nil }) {
+            loss.series.append(.init(name: "validation", color: SVGChart.palette[1],
+                                     points: result.epochs.compactMap { e in e.validationLoss.map { (Double(e.step), Double($0)) } }, dots: true))
+        }
+        var lr = SVGChart(title: "Learning rate", xLabel: "step", yLabel: "lr")
+        lr.series.append(.init(name: "lr", color: SVGChart.palette[3], points: result.steps.map { (Double($0.step), $0.learningRate) }))
+        do {
+            try AtomicFile.write(Data(SVGChart.document([loss, lr]).utf8), to: URL(fileURLWithPath: path))
+        } catch {
+            throw EtaError(.ioError, "cannot write plot \(path): \(error)")
+        }
+    }
+
+    private func printSummary(result: TrainingResult, trainer: Trainer) {
+        let last = result.epochs.last
+        let device = trainer.backend.info.summary
+        switch command.format {
+        case .json:
+            func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
+            print(JSON.object([
+                ("status", .string(result.status.rawValue)), ("dataset", .string(trainer.configuration.dataset)),
+                ("model", .string(trainer.configuration.model.spec)), ("optimizer", .string(trainer.configuration.optimizer.spec)),
+                ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
+                ("train_loss", number(last?.trainLoss)), ("train_accuracy", number(last?.trainAccuracy)),
+                ("val_loss", number(last?.validationLoss)), ("val_accuracy", number(last?.validationAccuracy)),
+                ("wall_seconds", .double(result.seconds)), ("samples_per_second", .double(result.samplesPerSecond)),
+                ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
+                ("version", .string(EtaVersion.current)),
+            ]).pretty())
+        case .table:
+            func percent(_ value: Float?) -> String { value.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
+            func number(_ value: Float?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
+            print("dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, \(trainer.split.validationRows.count) validation rows)")
+            print("model        \(trainer.configuration.model.spec), loss \(trainer.network.loss.rawValue)")
+            print("optimizer    \(trainer.configuration.optimizer.spec)")
+            print("device       \(device)")
+            print("status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, \(trainer.position.step) steps")
+            print("train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))")
+            print("validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))")
+            print(String(format: "time         %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
+        }
+    }
+}
+
+/// Set by SIGINT (Ctrl-C); the training loop checks it after every step and stops cleanly.
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+    private let source: DispatchSourceSignal
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [unowned self] in
+            self.lock.lock()
+            let second = self.raised
+            self.raised = true
+            self.lock.unlock()
+            // A second Ctrl-C does not wait for the step to finish.
+            if second { exit(130) }
+            Console.note("\neta: stopping after this step (Ctrl-C again to quit at once)")
+        }
+        source.resume()
+    }
+
+    var isRaised: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return raised
+    }
+}
+
+/// Progress on stderr (a bar redrawn at most 10 times a second on a terminal, a line per epoch when piped)
+/// and the log records.
+final class ProgressDisplay: TrainingObserver {
+    private let trainer: Trainer
+    private let log: TrainingLog
+    private let quiet: Bool
+    private let interrupt: InterruptFlag
+    private let terminal = isatty(STDERR_FILENO) == 1
+    private let start = DispatchTime.now().uptimeNanoseconds
+    private var lastDraw: UInt64 = 0
+    private var lastLoss: Float?
+    private var lastRate = 0.0
+    private var startStep: Int
+    private var drewBar = false
+
+    init(trainer: Trainer, log: TrainingLog, quiet: Bool, interrupt: InterruptFlag) {
+        self.trainer = trainer
+        self.log = log
+        self.quiet = quiet
+        self.interrupt = interrupt
+        startStep = trainer.position.step
+    }
+
+    var stopRequested: Bool { interrupt.isRaised }
+
+    func trainer(_ trainer: Trainer, didLog step: StepRecord) {
+        log.step(step)
+        lastLoss = step.loss
+        lastRate = step.learningRate
+    }
+
+    func trainer(_ trainer: Trainer, didFinish epoch: EpochRecord) {
+        log.epoch(epoch)
+        guard !quiet else { return }
+        var line = "epoch \(epoch.epoch)/\(trainer.configuration.epochs): train loss \(String(format: "%.4f", epoch.trainLoss))"
+        if let accuracy = epoch.trainAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
+        if let loss = epoch.validationLoss { line += String(format: ", val loss %.4f", loss) }
+        if let accuracy = epoch.validationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
+        line += String(format: " (%.2f s)", epoch.seconds)
+        if terminal && drewBar { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        if !terminal || epoch.epoch == trainer.configuration.epochs || epoch.epoch % max(1, trainer.configuration.epochs / 20) == 0 {
+            Console.note(line)
+        }
+    }
+
+    func trainer(_ trainer: Trainer, didStep step: Int, of totalSteps: Int, epoch: Int) {
+        guard terminal && !quiet else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastDraw >= 100_000_000 || step == totalSteps else { return }
+        lastDraw = now
+        let elapsed = Double(now - start) * 1e-9
+        let done = step - startStep
+        let samplesPerSecond = elapsed > 0 ? Double(done * trainer.configuration.batchSize) / elapsed : 0
+        let remaining = done > 0 ? elapsed / Double(done) * Double(totalSteps - step) : 0
+        let width = 24
+        let filled = totalSteps > 0 ? width * step / totalSteps : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let loss = lastLoss.map { String(format: "%.4f", $0) } ?? "-"
+        let text = "\r\u{1B}[2Kepoch \(epoch)/\(trainer.configuration.epochs) [\(bar)] \(step)/\(totalSteps) loss \(loss) lr "
+            + String(format: "%.2e %.0f samples/s ", lastRate, samplesPerSecond) + clock(elapsed) + "<" + clock(remaining)
+        FileHandle.standardError.write(Data(text.utf8))
+        drewBar = true
+    }
+
+    func finish() {
+        if terminal && drewBar && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return String(format: "%02d:%02d", s / 60, s % 60)
+    }
+}

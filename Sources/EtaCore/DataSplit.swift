@@ -1,0 +1,91 @@
+/// A seeded train/validation split with feature standardisation from the training rows only, and the
+/// per-epoch shuffled order.
+///
+/// ```swift
+/// let split = try DataSplit(dataset: digits, validationFraction: 0.2, seed: 0)
+/// let order = split.epochOrder(epoch: 3)   // a permutation of split.trainRows, the same for every run with seed 0
+/// ```
+public struct DataSplit: Sendable {
+    public let dataset: Dataset
+    public let seed: UInt64
+    /// Dataset rows used for training, in a fixed order.
+    public let trainRows: [Int]
+    /// Dataset rows held out for validation.
+    public let validationRows: [Int]
+    /// Features after standardisation (or as loaded when the dataset opts out).
+    public let features: [Float]
+    /// Per-feature mean and standard deviation of the training rows (empty without standardisation).
+    public let mean: [Float]
+    public let standardDeviation: [Float]
+
+    public init(dataset: Dataset, validationFraction: Double, seed: UInt64) throws {
+        guard (0..<1).contains(validationFraction) else {
+            throw EtaError(.usage, "--val-fraction must be in [0, 1) (got \(validationFraction))")
+        }
+        self.dataset = dataset
+        self.seed = seed
+        var random = SplitMix64(seed: seed ^ 0x5_9_1_1_7)
+        let permutation = Self.shuffled(Array(0..<dataset.rows), &random)
+        let validationCount = Int((Double(dataset.rows) * validationFraction).rounded())
+        validationRows = Array(permutation.prefix(validationCount))
+        trainRows = Array(permutation.dropFirst(validationCount))
+        guard !trainRows.isEmpty else {
+            throw EtaError(.usage, "--val-fraction \(validationFraction) leaves no training rows out of \(dataset.rows)")
+        }
+        let d = dataset.featureCount
+        guard dataset.standardize else {
+            features = dataset.features
+            mean = []
+            standardDeviation = []
+            return
+        }
+        var sum = [Double](repeating: 0, count: d), squares = sum
+        for row in trainRows {
+            for j in 0..<d {
+                let x = Double(dataset.features[row * d + j])
+                sum[j] += x
+                squares[j] += x * x
+            }
+        }
+        let n = Double(trainRows.count)
+        mean = sum.map { Float($0 / n) }
+        standardDeviation = (0..<d).map { j in
+            let variance = max(0, squares[j] / n - (sum[j] / n) * (sum[j] / n))
+            return variance > 1e-12 ? Float(variance.squareRoot()) : 1
+        }
+        var scaled = dataset.features
+        for row in 0..<dataset.rows {
+            for j in 0..<d { scaled[row * d + j] = (scaled[row * d + j] - mean[j]) / standardDeviation[j] }
+        }
+        features = scaled
+    }
+
+    /// The training rows in the shuffled order of `epoch` (0-based), a pure function of the seed and epoch.
+    public func epochOrder(epoch: Int) -> [Int] {
+        var random = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
+        return Self.shuffled(trainRows, &random)
+    }
+
+    /// Features and targets of `rows`, in that order, row-major.
+    public func gather(_ rows: [Int]) -> (features: [Float], targets: [Float]) {
+        let d = dataset.featureCount, t = dataset.targetWidth
+        var x = [Float](), y = [Float]()
+        x.reserveCapacity(rows.count * d)
+        y.reserveCapacity(rows.count * t)
+        for row in rows {
+            x.append(contentsOf: features[(row * d)..<((row + 1) * d)])
+            y.append(contentsOf: dataset.targets[(row * t)..<((row + 1) * t)])
+        }
+        return (x, y)
+    }
+
+    static func shuffled(_ values: [Int], _ random: inout SplitMix64) -> [Int] {
+        var result = values
+        guard result.count > 1 else { return result }
+        for i in stride(from: result.count - 1, to: 0, by: -1) {
+            let j = Int(random.next() % UInt64(i + 1))
+            result.swapAt(i, j)
+        }
+        return result
+    }
+}

@@ -1,0 +1,153 @@
+/// A model on a backend: its parameter arena, the workspace of one batch, and the launch sequence of a
+/// training step (forward, fused loss and gradient, backward). Nothing in a step allocates, and nothing
+/// reads back to the host: losses, correct counts and the squared gradient norm accumulate in `stats`.
+///
+/// ```swift
+/// let network = try Network(architecture: model, loss: .crossEntropy, optimizer: configuration, maxBatch: 64, backend: backend)
+/// try network.arena.upload(model.initialParameters(seed: 0), to: .parameters)
+/// try network.trainingStep(input: x, inputOffset: 0, targets: y, targetsOffset: 0, rows: 64)
+/// try network.optimizer.step(network.arena)
+/// ```
+public final class Network {
+    /// Slots of the `stats` buffer.
+    public enum Stat: Int, CaseIterable {
+        /// Mean loss of the last training batch.
+        case batchLoss = 0
+        /// Sums over the current epoch's training rows.
+        case trainLossSum, trainCorrect
+        /// Sums over a validation pass.
+        case validationLossSum, validationCorrect
+        /// ‖g‖² of the last gradient, when requested.
+        case gradNormSquared
+    }
+
+    public let architecture: ModelArchitecture
+    public let loss: LossKind
+    public let backend: Backend
+    public let arena: ParameterArena
+    public let optimizer: Optimizer
+    public let maxBatch: Int
+    /// Device-side accumulators, indexed by `Stat`.
+    public let stats: DeviceBuffer
+
+    private let z: [DeviceBuffer]
+    private let a: [DeviceBuffer]
+    private let gradients: [DeviceBuffer]
+    private let rowLoss: DeviceBuffer
+    private let rowCorrect: DeviceBuffer
+
+    /// Target values per row: 1 (a class index or a 0/1 label) or the number of outputs (regression).
+    public var targetWidth: Int { loss == .mse ? architecture.layers.last!.outputs : 1 }
+
+    public init(architecture: ModelArchitecture, loss: LossKind, optimizer: OptimizerConfiguration, maxBatch: Int,
+                backend: Backend, step: Int = 0) throws {
+        guard maxBatch > 0 else { throw EtaError(.usage, "the batch size must be positive") }
+        if loss == .bce && architecture.layers.last!.outputs != 1 {
+            throw EtaError(.usage, "bce needs a model with one output; this one has \(architecture.layers.last!.outputs)")
+        }
+        self.architecture = architecture
+        self.loss = loss
+        self.backend = backend
+        self.maxBatch = maxBatch
+        self.optimizer = Optimizer(optimizer, step: step)
+        arena = try ParameterArena(layout: architecture.layout, stateSlots: optimizer.stateSlots, backend: backend)
+        z = try architecture.layers.map { try backend.makeBuffer(count: maxBatch * $0.outputs) }
+        a = try architecture.layers.map { try backend.makeBuffer(count: maxBatch * $0.outputs) }
+        let widest = architecture.layers.map { max($0.inputs, $0.outputs) }.max()!
+        gradients = try (0..<2).map { _ in try backend.makeBuffer(count: maxBatch * widest) }
+        rowLoss = try backend.makeBuffer(count: maxBatch)
+        rowCorrect = try backend.makeBuffer(count: maxBatch)
+        stats = try backend.makeBuffer(count: Stat.allCases.count)
+    }
+
+    /// The forward pass of `rows` samples starting at row `inputOffset / inputs` of `input`.
+    public func forward(input: DeviceBuffer, inputOffset: Int, rows: Int) throws {
+        for (i, layer) in architecture.layers.enumerated() {
+            let (weight, bias) = architecture.offsets(i)
+            let (source, sourceOffset) = i == 0 ? (input, inputOffset) : (a[i - 1], 0)
+            try backend.run(.gemm(MatrixMultiply(transposeB: true, m: rows, n: layer.outputs, k: layer.inputs,
+                                                 a: source, aOffset: sourceOffset, lda: layer.inputs,
+                                                 b: arena.parameters, bOffset: weight, ldb: layer.inputs,
+                                                 c: z[i], ldc: layer.outputs)))
+            try backend.run(.biasActivationForward(z: z[i], zOffset: 0, bias: arena.parameters, biasOffset: bias,
+                                                   a: a[i], aOffset: 0, rows: rows, cols: layer.outputs, activation: layer.activation))
+        }
+    }
+
+    /// The loss of the last forward pass against `targets`, its gradient (into the backward workspace), and the
+    /// row sums accumulated into `stats` (`lossSum`, `correct`; the batch mean into `batchLoss` when given).
+    public func lossAndGradient(targets: DeviceBuffer, targetsOffset: Int, rows: Int, lossSum: Stat, correct: Stat,
+                                batchLoss: Stat? = nil) throws {
+        let outputs = architecture.layers.last!.outputs
+        let scale = loss == .mse ? 1 / Float(rows * outputs) : 1 / Float(rows)
+        try backend.run(.loss(LossCommand(kind: loss, input: a.last!, inputOffset: 0, targets: targets, targetsOffset: targetsOffset,
+                                          grad: gradients[0], rowLoss: rowLoss, rowCorrect: rowCorrect,
+                                          rows: rows, cols: outputs, scale: scale)))
+        let lossScale: Float = loss == .mse ? 1 / Float(outputs) : 1
+        if let batchLoss {
+            try reduce(rowLoss, rows, into: batchLoss, scale: lossScale / Float(rows), accumulate: false)
+        }
+        try reduce(rowLoss, rows, into: lossSum, scale: lossScale, accumulate: true)
+        try reduce(rowCorrect, rows, into: correct, scale: 1, accumulate: true)
+    }
+
+    /// Backpropagates the loss gradient of the last `lossAndGradient` into `arena.gradients`.
+    public func backward(input: DeviceBuffer, inputOffset: Int, rows: Int) throws {
+        var current = 0
+        for i in stride(from: architecture.layers.count - 1, through: 0, by: -1) {
+            let layer = architecture.layers[i]
+            let (weight, bias) = architecture.offsets(i)
+            // dZ = dA ⊙ act'(Z) in place, and db = Σ rows dZ, in one pass.
+            try backend.run(.biasActivationBackward(gradA: gradients[current], gradAOffset: 0, z: z[i], zOffset: 0,
+                                                    gradZ: gradients[current], gradZOffset: 0,
+                                                    gradBias: arena.gradients, gradBiasOffset: bias,
+                                                    rows: rows, cols: layer.outputs, activation: layer.activation))
+            let (previous, previousOffset) = i == 0 ? (input, inputOffset) : (a[i - 1], 0)
+            // dW = dZᵀ · A_prev, written straight into the gradient arena.
+            try backend.run(.gemm(MatrixMultiply(transposeA: true, m: layer.outputs, n: layer.inputs, k: rows,
+                                                 a: gradients[current], lda: layer.outputs,
+                                                 b: previous, bOffset: previousOffset, ldb: layer.inputs,
+                                                 c: arena.gradients, cOffset: weight, ldc: layer.inputs)))
+            if i > 0 {
+                // dA_prev = dZ · W.
+                try backend.run(.gemm(MatrixMultiply(m: rows, n: layer.inputs, k: layer.outputs,
+                                                     a: gradients[current], lda: layer.outputs,
+                                                     b: arena.parameters, bOffset: weight, ldb: layer.inputs,
+                                                     c: gradients[1 - current], ldc: layer.inputs)))
+                current = 1 - current
+            }
+        }
+    }
+
+    /// Forward, loss and backward for one training batch; the optimizer step is the caller's.
+    public func trainingStep(input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int) throws {
+        try forward(input: input, inputOffset: inputOffset, rows: rows)
+        try lossAndGradient(targets: targets, targetsOffset: targetsOffset, rows: rows,
+                            lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss)
+        try backward(input: input, inputOffset: inputOffset, rows: rows)
+    }
+
+    /// ‖g‖² of the gradient arena into `stats[gradNormSquared]`.
+    public func measureGradientNorm() throws {
+        try backend.run(.reduce(ReduceCommand(source: arena.gradients, sourceOffset: 0, count: arena.layout.count, squares: true,
+                                              destination: stats, index: Stat.gradNormSquared.rawValue, scale: 1, accumulate: false)))
+    }
+
+    /// Sets the given stats to zero.
+    public func resetStats(_ which: [Stat]) throws {
+        var values = try backend.read(stats)
+        for stat in which { values[stat.rawValue] = 0 }
+        try backend.write(values, to: stats)
+    }
+
+    /// Reads every stat (waits for the queue).
+    public func readStats() throws -> [Stat: Float] {
+        let values = try backend.read(stats)
+        return Dictionary(uniqueKeysWithValues: Stat.allCases.map { ($0, values[$0.rawValue]) })
+    }
+
+    private func reduce(_ source: DeviceBuffer, _ count: Int, into stat: Stat, scale: Float, accumulate: Bool) throws {
+        try backend.run(.reduce(ReduceCommand(source: source, sourceOffset: 0, count: count, squares: false,
+                                              destination: stats, index: stat.rawValue, scale: scale, accumulate: accumulate)))
+    }
+}

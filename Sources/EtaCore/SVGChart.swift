@@ -1,0 +1,160 @@
+import Foundation
+
+/// A line chart written as a standalone SVG file (opens in any browser): axes with ticks, optional log
+/// scales, several series, vertical markers, and a legend. Non-finite points are left out of lines.
+///
+/// ```swift
+/// var chart = SVGChart(title: "loss", xLabel: "step", yLabel: "loss")
+/// chart.series.append(.init(name: "train", color: "#1f77b4", points: [(1, 2.3), (10, 1.1)]))
+/// let svg = SVGChart.document([chart])
+/// ```
+public struct SVGChart {
+    public struct Series {
+        public var name: String
+        public var color: String
+        public var points: [(x: Double, y: Double)]
+        /// Draw dots at the points as well as the line.
+        public var dots = false
+
+        public init(name: String, color: String, points: [(x: Double, y: Double)], dots: Bool = false) {
+            self.name = name
+            self.color = color
+            self.points = points
+            self.dots = dots
+        }
+    }
+
+    /// A labelled vertical line (an lr suggestion, a divergence).
+    public struct Marker {
+        public var x: Double
+        public var label: String
+        public var color: String
+        public init(x: Double, label: String, color: String) { self.x = x; self.label = label; self.color = color }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var logX = false
+    public var logY = false
+    public var series: [Series] = []
+    public var markers: [Marker] = []
+
+    public init(title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.logX = logX
+        self.logY = logY
+    }
+
+    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+
+    /// One SVG document stacking `charts` vertically.
+    public static func document(_ charts: [SVGChart], width: Int = 760, chartHeight: Int = 300) -> String {
+        let height = chartHeight * charts.count
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        for (index, chart) in charts.enumerated() {
+            svg += chart.render(x: 0, y: index * chartHeight, width: width, height: chartHeight)
+        }
+        return svg + "</svg>\n"
+    }
+
+    func render(x originX: Int, y originY: Int, width: Int, height: Int) -> String {
+        let left = 70.0, right = 150.0, top = 28.0, bottom = 42.0
+        let plotWidth = Double(width) - left - right, plotHeight = Double(height) - top - bottom
+        func usable(_ value: Double, log: Bool) -> Bool { value.isFinite && (!log || value > 0) }
+        let xs = series.flatMap { $0.points.map(\.x) }.filter { usable($0, log: logX) } + markers.map(\.x).filter { usable($0, log: logX) }
+        let ys = series.flatMap { $0.points.map(\.y) }.filter { usable($0, log: logY) }
+        var svg = "<g transform=\"translate(\(originX),\(originY))\">\n"
+        svg += "<text x=\"\(Int(left))\" y=\"18\" font-size=\"13\" font-weight=\"bold\">\(escape(title))</text>\n"
+        guard let xMin = xs.min(), let xMax = xs.max(), let yMin = ys.min(), let yMax = ys.max() else {
+            return svg + "<text x=\"\(Int(left + 10))\" y=\"\(Int(top + 20))\">no finite data to plot</text>\n</g>\n"
+        }
+        let xScale = Axis(minimum: xMin, maximum: xMax, log: logX), yScale = Axis(minimum: yMin, maximum: yMax, log: logY)
+        func px(_ v: Double) -> Double { left + xScale.fraction(v) * plotWidth }
+        func py(_ v: Double) -> Double { top + (1 - yScale.fraction(v)) * plotHeight }
+        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
+        for tick in xScale.ticks() {
+            let x = px(tick)
+            svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"#ddd\"/>"
+            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 14))\" text-anchor=\"middle\">\(label(tick))</text>\n"
+        }
+        for tick in yScale.ticks() {
+            let y = py(tick)
+            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#ddd\"/>"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label(tick))</text>\n"
+        }
+        svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(Double(height) - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        svg += "<text transform=\"translate(14,\(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        for marker in markers where usable(marker.x, log: logX) {
+            let x = px(marker.x)
+            svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"5,3\"/>"
+            svg += "<text x=\"\(f(x + 3))\" y=\"\(f(top + 12))\" fill=\"\(marker.color)\">\(escape(marker.label))</text>\n"
+        }
+        for (index, line) in series.enumerated() {
+            // Break the line at non-finite points.
+            var segments: [[(Double, Double)]] = [[]]
+            for point in line.points {
+                if usable(point.x, log: logX) && usable(point.y, log: logY) {
+                    segments[segments.count - 1].append((px(point.x), py(point.y)))
+                } else if !segments[segments.count - 1].isEmpty {
+                    segments.append([])
+                }
+            }
+            for segment in segments where !segment.isEmpty {
+                let path = segment.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " ")
+                svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
+                if line.dots || segment.count == 1 {
+                    for point in segment { svg += "<circle cx=\"\(f(point.0))\" cy=\"\(f(point.1))\" r=\"2.5\" fill=\"\(line.color)\"/>" }
+                    svg += "\n"
+                }
+            }
+            let legendY = top + 14 + Double(index) * 16
+            svg += "<line x1=\"\(f(left + plotWidth + 10))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotWidth + 28))\" y2=\"\(f(legendY - 4))\" stroke=\"\(line.color)\" stroke-width=\"2\"/>"
+            svg += "<text x=\"\(f(left + plotWidth + 32))\" y=\"\(f(legendY))\">\(escape(line.name))</text>\n"
+        }
+        return svg + "</g>\n"
+    }
+
+    private func f(_ value: Double) -> String { String(format: "%.1f", value) }
+    private func label(_ value: Double) -> String {
+        if value == 0 { return "0" }
+        let magnitude = abs(value)
+        return magnitude >= 1e4 || magnitude < 1e-2 ? String(format: "%.0e", value) : String(format: "%g", value)
+    }
+    private func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    /// A linear or logarithmic axis over [minimum, maximum] with round ticks.
+    struct Axis {
+        var low: Double
+        var high: Double
+        let log: Bool
+
+        init(minimum: Double, maximum: Double, log: Bool) {
+            self.log = log
+            var (a, b) = log ? (Foundation.log10(minimum), Foundation.log10(maximum)) : (minimum, maximum)
+            if a == b { (a, b) = (a - 0.5, b + 0.5) }
+            let pad = (b - a) * 0.03
+            (low, high) = (a - pad, b + pad)
+        }
+
+        func fraction(_ value: Double) -> Double { ((log ? Foundation.log10(value) : value) - low) / (high - low) }
+
+        func ticks() -> [Double] {
+            if log {
+                return (Int(low.rounded(.up))...max(Int(low.rounded(.up)), Int(high.rounded(.down)))).map { pow(10, Double($0)) }
+            }
+            let rough = (high - low) / 5
+            let power = pow(10, (Foundation.log10(rough)).rounded(.down))
+            let step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? power * 10
+            var ticks: [Double] = []
+            var value = (low / step).rounded(.up) * step
+            while value <= high && ticks.count < 20 { ticks.append(abs(value) < step * 1e-9 ? 0 : value); value += step }
+            return ticks
+        }
+    }
+}

@@ -1,0 +1,89 @@
+/// An elementwise nonlinearity, with the ids the kernels take (`ACT_*` in `Kernels/layers.cl`).
+public enum Activation: Int32, CaseIterable, Sendable, Codable {
+    case identity = 0, relu, tanh, sigmoid, gelu
+
+    /// The name used in model SPECs (`act=relu`).
+    public var name: String { String(describing: self) }
+
+    /// Parses a model-SPEC name.
+    public init(name: String) throws {
+        guard let match = Activation.allCases.first(where: { $0.name == name.lowercased() }) else {
+            throw EtaError(.usage, "unknown activation '\(name)'; valid: \(Activation.allCases.map(\.name).joined(separator: ", "))")
+        }
+        self = match
+    }
+}
+
+/// A row-major single-precision GEMM: C[m×n] = alpha · op(A) · op(B) + beta · C, offsets and leading
+/// dimensions in elements (`cblas_sgemm` / `CLBlastSgemm` semantics).
+public struct MatrixMultiply {
+    public var transposeA: Bool
+    public var transposeB: Bool
+    public var m: Int, n: Int, k: Int
+    public var alpha: Float
+    public var a: DeviceBuffer, aOffset: Int, lda: Int
+    public var b: DeviceBuffer, bOffset: Int, ldb: Int
+    public var beta: Float
+    public var c: DeviceBuffer, cOffset: Int, ldc: Int
+
+    public init(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                a: DeviceBuffer, aOffset: Int = 0, lda: Int, b: DeviceBuffer, bOffset: Int = 0, ldb: Int,
+                beta: Float = 0, c: DeviceBuffer, cOffset: Int = 0, ldc: Int) {
+        self.transposeA = transposeA
+        self.transposeB = transposeB
+        (self.m, self.n, self.k, self.alpha, self.beta) = (m, n, k, alpha, beta)
+        (self.a, self.aOffset, self.lda) = (a, aOffset, lda)
+        (self.b, self.bOffset, self.ldb) = (b, bOffset, ldb)
+        (self.c, self.cOffset, self.ldc) = (c, cOffset, ldc)
+    }
+}
+
+/// Which loss a `LossCommand` computes.
+public enum LossKind: String, CaseIterable, Sendable, Codable {
+    /// Softmax cross-entropy over `cols` classes; targets are class indices.
+    case crossEntropy = "cross_entropy"
+    /// Binary cross-entropy with logits; one output per row, targets 0 or 1.
+    case bce
+    /// Mean squared error over all outputs (torch.nn.MSELoss, reduction "mean").
+    case mse
+}
+
+/// A loss fused with its gradient: per-row loss and correctness, and d(mean loss)/d(input) into `grad`.
+public struct LossCommand {
+    public var kind: LossKind
+    public var input: DeviceBuffer, inputOffset: Int
+    public var targets: DeviceBuffer, targetsOffset: Int
+    /// [rows × cols] from offset 0.
+    public var grad: DeviceBuffer
+    /// [rows] from offset 0: each row's loss (sum over outputs for MSE).
+    public var rowLoss: DeviceBuffer
+    /// [rows] from offset 0: 1 where the prediction matched the label, else 0.
+    public var rowCorrect: DeviceBuffer
+    public var rows: Int, cols: Int
+    /// The gradient's factor: 1/rows, or 1/(rows·cols) for MSE.
+    public var scale: Float
+}
+
+/// destination[index] = scale · Σ source[offset ..< offset+count] (of squares when `squares`), plus the old
+/// value when `accumulate`. Deterministic for a given count.
+public struct ReduceCommand {
+    public var source: DeviceBuffer, sourceOffset: Int, count: Int
+    public var squares: Bool
+    public var destination: DeviceBuffer, index: Int
+    public var scale: Float
+    public var accumulate: Bool
+}
+
+/// The operations of a training step besides the optimizer update.
+public enum LayerCommand {
+    case gemm(MatrixMultiply)
+    /// Z += bias (broadcast over rows), A = act(Z).
+    case biasActivationForward(z: DeviceBuffer, zOffset: Int, bias: DeviceBuffer, biasOffset: Int,
+                               a: DeviceBuffer, aOffset: Int, rows: Int, cols: Int, activation: Activation)
+    /// dZ = dA · act'(Z) and dbias = Σ_rows dZ. dZ may be dA.
+    case biasActivationBackward(gradA: DeviceBuffer, gradAOffset: Int, z: DeviceBuffer, zOffset: Int,
+                                gradZ: DeviceBuffer, gradZOffset: Int, gradBias: DeviceBuffer, gradBiasOffset: Int,
+                                rows: Int, cols: Int, activation: Activation)
+    case loss(LossCommand)
+    case reduce(ReduceCommand)
+}

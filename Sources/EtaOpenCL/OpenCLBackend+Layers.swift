@@ -1,0 +1,82 @@
+import EtaCL
+import EtaCore
+
+/// The training-step kernels of `Kernels/layers.cl`, `losses.cl` and `reduce.cl`, and a scratch buffer for
+/// the reductions' partial sums.
+struct LayerKernels {
+    let forward: Kernel
+    let backward: Kernel
+    let crossEntropy: Kernel
+    let bce: Kernel
+    let mse: Kernel
+    let reducePartial: Kernel
+    let reduceFinish: Kernel
+    let partials: Buffer
+
+    static let reduceLocal = 256
+    static let reduceGroups = 64
+}
+
+extension OpenCLBackend {
+    public func run(_ layer: LayerCommand) throws {
+        launchLock.lock()
+        defer { launchLock.unlock() }
+        let k = layerKernels
+        switch layer {
+        case .gemm(let g):
+            try CLBlast.sgemm(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
+                              alpha: g.alpha, a: device(g.a), aOffset: g.aOffset, lda: g.lda, b: device(g.b), bOffset: g.bOffset,
+                              ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc)
+        case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation):
+            try set(k.forward, [z, bias, a], [UInt64(zOffset), UInt64(biasOffset), UInt64(aOffset)])
+            try k.forward.setArgument(6, UInt32(rows))
+            try k.forward.setArgument(7, UInt32(cols))
+            try k.forward.setArgument(8, activation.rawValue)
+            try k.forward.enqueue(on: context.queue, global: rows * cols, local: 64)
+        case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
+                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation):
+            try set(k.backward, [gradA, z, gradZ, gradBias],
+                    [UInt64(gradAOffset), UInt64(zOffset), UInt64(gradZOffset), UInt64(gradBiasOffset)])
+            try k.backward.setArgument(8, UInt32(rows))
+            try k.backward.setArgument(9, UInt32(cols))
+            try k.backward.setArgument(10, activation.rawValue)
+            try k.backward.enqueue(on: context.queue, global: cols, local: 32)
+        case .loss(let l):
+            let kernel: Kernel
+            switch l.kind {
+            case .crossEntropy: kernel = k.crossEntropy
+            case .bce: kernel = k.bce
+            case .mse: kernel = k.mse
+            }
+            try set(kernel, [l.input, l.targets, l.grad, l.rowLoss, l.rowCorrect], [UInt64(l.inputOffset), UInt64(l.targetsOffset)])
+            try kernel.setArgument(7, UInt32(l.rows))
+            if l.kind == .bce {
+                try kernel.setArgument(8, l.scale)
+            } else {
+                try kernel.setArgument(8, UInt32(l.cols))
+                try kernel.setArgument(9, l.scale)
+            }
+            try kernel.enqueue(on: context.queue, global: l.rows, local: 32)
+        case .reduce(let r):
+            try k.reducePartial.setArgument(0, device(r.source))
+            try k.reducePartial.setArgument(1, k.partials)
+            try k.reducePartial.setArgument(2, UInt64(r.sourceOffset))
+            try k.reducePartial.setArgument(3, UInt64(r.count))
+            try k.reducePartial.setArgument(4, Int32(r.squares ? 1 : 0))
+            try k.reducePartial.enqueue(on: context.queue, global: LayerKernels.reduceGroups * LayerKernels.reduceLocal,
+                                        local: LayerKernels.reduceLocal)
+            try k.reduceFinish.setArgument(0, k.partials)
+            try k.reduceFinish.setArgument(1, device(r.destination))
+            try k.reduceFinish.setArgument(2, UInt64(r.index))
+            try k.reduceFinish.setArgument(3, r.scale)
+            try k.reduceFinish.setArgument(4, Int32(r.accumulate ? 1 : 0))
+            try k.reduceFinish.enqueue(on: context.queue, global: LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
+        }
+    }
+
+    /// Sets buffer arguments 0..<buffers.count, then the offsets after them.
+    private func set(_ kernel: Kernel, _ buffers: [DeviceBuffer], _ offsets: [UInt64]) throws {
+        for (index, buffer) in buffers.enumerated() { try kernel.setArgument(index, device(buffer)) }
+        for (index, offset) in offsets.enumerated() { try kernel.setArgument(buffers.count + index, offset) }
+    }
+}

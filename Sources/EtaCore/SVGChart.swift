@@ -121,8 +121,7 @@ public struct SVGChart {
     private func f(_ value: Double) -> String { String(format: "%.1f", value) }
     private func label(_ value: Double) -> String {
         if value == 0 { return "0" }
-        let magnitude = abs(value)
-        return magnitude >= 1e4 || magnitude < 1e-2 ? String(format: "%.0e", value) : String(format: "%g", value)
+        return String(format: "%.3g", value)
     }
     private func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
@@ -137,7 +136,11 @@ public struct SVGChart {
         init(minimum: Double, maximum: Double, log: Bool) {
             self.log = log
             var (a, b) = log ? (Foundation.log10(minimum), Foundation.log10(maximum)) : (minimum, maximum)
-            if a == b { (a, b) = (a - 0.5, b + 0.5) }
+            if a == b {
+                // A flat series: a band around it, relative to its size (a constant lr of 2e-3 must not show as 0).
+                let half = log ? 0.5 : (a == 0 ? 1 : abs(a) * 0.5)
+                (a, b) = (a - half, b + half)
+            }
             let pad = (b - a) * 0.03
             (low, high) = (a - pad, b + pad)
         }

@@ -92,7 +92,8 @@ enum CSVDataset {
         let kind: String
         switch task {
         case "classification", "regression": kind = task
-        case "auto": kind = integral && distinct <= min(100, max(2, table.rows / 2)) ? "classification" : "regression"
+        // Class indices: non-negative integers, at most 100 distinct values, and some value repeats.
+        case "auto": kind = integral && distinct <= 100 && distinct < table.rows ? "classification" : "regression"
         default: throw EtaError(.usage, "--task '\(task)': valid values are auto, classification, regression")
         }
         if kind == "regression" {

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import Eta
+
+/// Starts `eta` without waiting, for signal tests.
+func launch(_ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = CLI.binary
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+}
+
+func folder() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-cli-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite("eta train")
+struct TrainCLITests {
+    @Test("summary as JSON, JSONL and CSV logs, and an SVG plot")
+    func outputs() throws {
+        let dir = folder()
+        let result = try CLI.run(["train", "--device", "cpu", "--epochs", "3", "--format", "json", "--log", dir.path + "/run.jsonl",
+                                  "--csv", dir.path + "/run.csv", "--plot", dir.path + "/run.svg", "--checkpoint", dir.path + "/ck"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        for key in ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "wall_seconds", "samples_per_second", "device"] {
+            #expect(summary[key] != nil, "summary lacks \(key)")
+        }
+        #expect(summary["status"] as? String == "completed")
+        let records = try String(contentsOfFile: dir.path + "/run.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let events = records.compactMap { $0["event"] as? String }
+        #expect(events.first == "run_start" && events.last == "run_end")
+        #expect(events.filter { $0 == "epoch" }.count == 3)
+        #expect(records.first?["seed"] as? Int == 0 && records.first?["device"] is String && records.first?["version"] is String)
+        let step = try #require(records.first { $0["event"] as? String == "step" })
+        for key in ["step", "epoch", "lr", "loss", "grad_norm"] { #expect(step[key] != nil) }
+        let csv = try String(contentsOfFile: dir.path + "/run.csv", encoding: .utf8)
+        #expect(csv.hasPrefix(TrainingLog.csvColumns))
+        let svg = try String(contentsOfFile: dir.path + "/run.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("validation") && svg.contains("Learning rate"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/run.jsonl.partial"))
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/ck/checkpoint-latest.safetensors"))
+    }
+
+    @Test("bad data, specs, checkpoints and paths get their documented exit codes", arguments: [
+        (["--dataset", "csv:/nonexistent/data.csv"], Int32(66), "no such file"),
+        (["--dataset", "idx:/nonexistent"], 66, "no such folder"),
+        (["--dataset", "mnist"], 64, "unknown dataset"),
+        (["--model", "mlp:hidden=0"], 64, "invalid hidden width"),
+        (["--model", "cnn"], 64, "unknown model"),
+        (["--model", "mlp:act=swish"], 64, "unknown activation"),
+        (["--loss", "hinge"], 64, "unknown loss"),
+        (["--loss", "mse"], 64, "needs a regression dataset"),
+        (["--schedule", "cosine:t_max=10"], 64, "unknown schedule"),
+        (["--batch-size", "0"], 64, "--batch-size"),
+        (["--val-fraction", "1.5"], 64, "--val-fraction"),
+        (["--resume", "/nonexistent/ck.safetensors"], 66, "no such checkpoint"),
+        (["--log", "/dev/null/run.jsonl"], 74, "/dev/null/run.jsonl"),
+    ])
+    func errors(arguments: [String], code: Int32, message: String) throws {
+        let result = try CLI.run(["train", "--device", "cpu", "--epochs", "1", "--quiet"] + arguments)
+        #expect(result.status == code, "\(arguments): exit \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+    }
+
+    @Test("a malformed CSV names the file and line; nothing is half-written")
+    func badCSV() throws {
+        let dir = folder()
+        try "a,b,label\n1,2,0\n3,x,1\n".write(toFile: dir.path + "/bad.csv", atomically: true, encoding: .utf8)
+        let result = try CLI.run(["train", "--device", "cpu", "--quiet", "--dataset", "csv:" + dir.path + "/bad.csv",
+                                  "--log", dir.path + "/run.jsonl"])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("bad.csv:3: column 2"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/run.jsonl"))
+    }
+
+    @Test("a damaged checkpoint or another optimizer's checkpoint is refused with exit 65")
+    func badResume() throws {
+        let dir = folder()
+        #expect(try CLI.run(["train", "--device", "cpu", "--quiet", "--epochs", "1", "--checkpoint", dir.path]).status == 0)
+        let file = dir.path + "/checkpoint-latest.safetensors"
+        let other = try CLI.run(["train", "--device", "cpu", "--quiet", "--resume", file, "--optimizer", "sgd:momentum=0.9"])
+        #expect(other.status == 65)
+        #expect(other.stderr.contains("checkpoint check 'optimizer'"), "\(other.stderr)")
+        let shape = try CLI.run(["train", "--device", "cpu", "--quiet", "--resume", file, "--model", "mlp:hidden=32"])
+        #expect(shape.status == 65)
+        #expect(shape.stderr.contains("checkpoint check 'shape'"), "\(shape.stderr)")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        bytes[bytes.count - 1] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let flipped = try CLI.run(["train", "--device", "cpu", "--quiet", "--resume", file])
+        #expect(flipped.status == 65)
+        #expect(flipped.stderr.contains("checkpoint check 'checksum'"), "\(flipped.stderr)")
+    }
+
+    @Test("Ctrl-C ends the run cleanly with a final checkpoint and exit 130")
+    func interrupt() throws {
+        let dir = folder()
+        let process = try launch(["train", "--device", "cpu", "--epochs", "100000", "--dataset", "iris",
+                                  "--checkpoint", dir.path, "--log", dir.path + "/run.jsonl"])
+        Thread.sleep(forTimeInterval: 1.0)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors"))
+        #expect(Int(checkpoint.metadata["step"] ?? "0")! > 0)
+        let log = try String(contentsOfFile: dir.path + "/run.jsonl", encoding: .utf8)
+        #expect(log.contains("\"status\": \"interrupted\""))
+    }
+
+    @Test("a run killed while writing checkpoints leaves the last one intact")
+    func killedDuringCheckpoint() throws {
+        let dir = folder()
+        let file = URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors")
+        for delay in [0.6, 0.85, 1.1] {
+            // Iris epochs take well under a millisecond: a checkpoint is being written almost all the time.
+            let process = try launch(["train", "--device", "cpu", "--epochs", "1000000", "--dataset", "iris",
+                                      "--checkpoint", dir.path, "--checkpoint-every", "1", "--quiet"])
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationStatus != 0)
+            let checkpoint = try Checkpoint.read(from: file)
+            #expect(checkpoint.metadata["optimizer_kind"] == "adam")
+        }
+        // The survivor resumes, for one more epoch.
+        let epoch = Int(try Checkpoint.read(from: file).metadata["epoch"] ?? "0")!
+        let resumed = try CLI.run(["train", "--device", "cpu", "--quiet", "--resume", file.path, "--epochs", "\(epoch + 1)"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+}

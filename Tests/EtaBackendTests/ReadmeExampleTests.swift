@@ -20,6 +20,22 @@ func readmeExample() throws -> [Float] {
     return bias
 }
 
+/// The README's training example.
+func readmeTrainingExample() throws -> Float? {
+    // README-TRAINING-BEGIN
+    var configuration = TrainingConfiguration()
+    configuration.dataset = "iris"
+    configuration.model = try ModelSpec(parsing: "mlp:hidden=16,act=tanh")
+    configuration.optimizer = try OptimizerConfiguration(spec: "adamw:lr=0.01")
+    configuration.epochs = 50
+    let trainer = try Trainer(configuration: configuration, backend: CPUBackend())
+    let result = try trainer.run()
+    print(result.epochs.last!.validationAccuracy!, result.samplesPerSecond)
+    try Checkpoint.capture(trainer).write(to: URL(fileURLWithPath: NSTemporaryDirectory() + "iris.safetensors"))
+    // README-TRAINING-END
+    return result.epochs.last!.validationAccuracy
+}
+
 @Suite("README")
 struct ReadmeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -34,14 +50,20 @@ struct ReadmeTests {
         #expect(bias == p)
     }
 
-    @Test("the README shows exactly the example this file compiles")
-    func readmeMatches() throws {
+    @Test("the training example trains iris")
+    func training() throws {
+        let accuracy = try #require(try readmeTrainingExample())
+        #expect(accuracy >= 0.9)
+    }
+
+    @Test("the README shows exactly the examples this file compiles", arguments: ["EXAMPLE", "TRAINING"])
+    func readmeMatches(marker: String) throws {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
         let lines = source.components(separatedBy: "\n")
-        let begin = try #require(lines.firstIndex { $0.contains("README-EXAMPLE-" + "BEGIN") })
-        let end = try #require(lines.firstIndex { $0.contains("README-EXAMPLE-" + "END") })
+        let begin = try #require(lines.firstIndex { $0.contains("README-" + marker + "-BEGIN") })
+        let end = try #require(lines.firstIndex { $0.contains("README-" + marker + "-END") })
         let example = lines[(begin + 1)..<end].map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n")
-        #expect(readme.contains(example), "README.md's Swift example differs from ReadmeExampleTests.swift")
+        #expect(readme.contains(example), "README.md's \(marker) example differs from ReadmeExampleTests.swift")
     }
 }

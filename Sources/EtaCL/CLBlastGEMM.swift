@@ -11,16 +11,31 @@ public enum CLBlast {
     public static func sgemm(queue: CommandQueue, transposeA: Bool = false, transposeB: Bool = false,
                              m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: Buffer, aOffset: Int = 0, lda: Int, b: Buffer, bOffset: Int = 0, ldb: Int,
-                             beta: Float = 0, c: Buffer, cOffset: Int = 0, ldc: Int) throws {
+                             beta: Float = 0, c: Buffer, cOffset: Int = 0, ldc: Int, temporary: Buffer? = nil) throws {
         guard m > 0, n > 0 else { return }
         var queueHandle: OpaquePointer? = queue.handle
-        let status = CLBlastSgemm(CLBlastLayoutRowMajor,
-                                  transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                  transposeB ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                  m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
-                                  beta, c.handle, cOffset, ldc, &queueHandle, nil)
+        let ta = transposeA ? CLBlastTransposeYes : CLBlastTransposeNo, tb = transposeB ? CLBlastTransposeYes : CLBlastTransposeNo
+        let status = temporary.map {
+            CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
+                                       beta, c.handle, cOffset, ldc, &queueHandle, nil, $0.handle)
+        } ?? CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
+                          beta, c.handle, cOffset, ldc, &queueHandle, nil)
         if status.rawValue != 0 {
             throw CLError(call: "CLBlastSgemm(m: \(m), n: \(n), k: \(k))", status: Int32(status.rawValue))
         }
+    }
+
+    /// Bytes of temporary memory CLBlast needs for this GEMM (0 for its direct kernel); computed on the host.
+    public static func sgemmTemporaryBytes(queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                           aOffset: Int, lda: Int, bOffset: Int, ldb: Int, cOffset: Int, ldc: Int) throws -> Int {
+        var queueHandle: OpaquePointer? = queue.handle
+        var size = 0
+        let status = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                                transposeB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, aOffset, lda,
+                                                bOffset, ldb, cOffset, ldc, &queueHandle, &size)
+        if status.rawValue != 0 {
+            throw CLError(call: "CLBlastSGemmTempBufferSize(m: \(m), n: \(n), k: \(k))", status: Int32(status.rawValue))
+        }
+        return size * MemoryLayout<Float>.size
     }
 }

@@ -25,7 +25,7 @@ public final class Optimizer {
 
     /// Applies one update to `arena` with `learningRate` (the configured lr when nil).
     public func step(_ arena: ParameterArena, learningRate: Double? = nil) throws {
-        guard Set(configuration.stateSlots).isSubset(of: Set(arena.stateSlots)) else {
+        guard configuration.stateSlots.allSatisfy(arena.state.keys.contains) else {
             throw EtaError(.software, "arena lacks state slots for \(configuration.name): needs \(configuration.stateSlots), has \(arena.stateSlots)")
         }
         let lr = learningRate ?? configuration.learningRate

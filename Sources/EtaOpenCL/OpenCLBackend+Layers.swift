@@ -24,9 +24,15 @@ extension OpenCLBackend {
         let k = layerKernels
         switch layer {
         case .gemm(let g):
+            // CLBlast's indirect GEMM needs scratch memory: grow one buffer to the largest size seen, so a
+            // training step allocates nothing after its first.
+            let bytes = try CLBlast.sgemmTemporaryBytes(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
+                                                        m: g.m, n: g.n, k: g.k, aOffset: g.aOffset, lda: g.lda, bOffset: g.bOffset,
+                                                        ldb: g.ldb, cOffset: g.cOffset, ldc: g.ldc)
+            if bytes > gemmScratch.bytes { gemmScratch = try context.makeBuffer(bytes: bytes) }
             try CLBlast.sgemm(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
                               alpha: g.alpha, a: device(g.a), aOffset: g.aOffset, lda: g.lda, b: device(g.b), bOffset: g.bOffset,
-                              ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc)
+                              ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, temporary: gemmScratch)
         case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation):
             try set(k.forward, [z, bias, a], [UInt64(zOffset), UInt64(biasOffset), UInt64(aOffset)])
             try k.forward.setArgument(6, UInt32(rows))

@@ -40,6 +40,8 @@ public final class OpenCLBackend: Backend {
     private let copy: Kernel
     private let stream28: Kernel
     let layerKernels: LayerKernels
+    /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
+    var gemmScratch: Buffer
 
     /// Builds Eta's kernels for `device`, through `cache` (the default on-disk cache when nil).
     public init(device: Device, cache: ProgramCache? = nil, vectorWidth: Int = 16) throws {
@@ -76,6 +78,7 @@ public final class OpenCLBackend: Backend {
             mse: try losses.kernel(named: "mse"),
             reducePartial: try reduce.kernel(named: "reduce_partial"), reduceFinish: try reduce.kernel(named: "reduce_finish"),
             partials: try context.makeBuffer(bytes: LayerKernels.reduceGroups * MemoryLayout<Float>.size))
+        gemmScratch = try context.makeBuffer(bytes: 1 << 16)
         programOrigins = origins
         programLoadSeconds = seconds
     }

@@ -57,7 +57,7 @@ let package = Package(
             name: "EtaCLI",
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "EtaCoreTests", dependencies: ["EtaCore"]),
+        .testTarget(name: "EtaCoreTests", dependencies: ["EtaCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EtaCLTests", dependencies: ["EtaCL", "EtaSupport"]),
         .testTarget(name: "EtaBackendTests", dependencies: ["Eta"], resources: [.copy("Fixtures")]),
         // Depends on the executable so `swift test` builds `eta` before running it.

@@ -31,7 +31,9 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Model SPEC (default mlp:hidden=128,act=relu).") var model: String?
     @Option(name: .long, help: "Optimizer SPEC (default adam:lr=2e-3).") var optimizer: String?
     @Option(name: .long, help: "Loss: cross_entropy | bce | mse (default: cross_entropy for classes, mse for regression).") var loss: String?
-    @Option(name: .long, help: "Learning-rate schedule SPEC (constant).") var schedule: String?
+    @Option(name: .long, help: "Learning-rate schedule SPEC (see eta schedule --help; default none).") var schedule: String?
+    @Option(name: .long, help: "Warmup SPEC run before --schedule (constant, linear or polynomial).") var warmup: String?
+    @Option(name: .long, help: "Advance the schedule every step or every epoch.") var scheduleInterval: String?
     @Option(name: .long, help: "Epochs.") var epochs: Int?
     @Option(name: .long, help: "Mini-batch size (the last partial batch is kept).") var batchSize: Int?
     @Option(name: .long, help: "Seed for initialisation, split and shuffling.") var seed: UInt64?

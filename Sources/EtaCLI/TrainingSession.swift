@@ -22,7 +22,8 @@ struct TrainingSession {
         log.runStart(configuration: [
             ("dataset", .string(configuration.dataset)), ("model", .string(configuration.model.spec)),
             ("optimizer", .string(configuration.optimizer.spec)), ("loss", .string(trainer.network.loss.rawValue)),
-            ("schedule", .string("constant")), ("epochs", .int(configuration.epochs)), ("batch_size", .int(configuration.batchSize)),
+            ("schedule", .string(configuration.scheduleSpec ?? "none")), ("warmup", configuration.warmupSpec.map(JSON.string) ?? .null),
+            ("schedule_interval", .string(configuration.scheduleInterval.rawValue)), ("epochs", .int(configuration.epochs)), ("batch_size", .int(configuration.batchSize)),
             ("seed", .int(Int(configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
             ("train_rows", .int(trainer.split.trainRows.count)), ("val_rows", .int(trainer.split.validationRows.count)),
             ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
@@ -66,8 +67,19 @@ struct TrainingSession {
             }
             c.loss = kind
         }
-        if let schedule = command.schedule, schedule != "constant" {
-            throw EtaError(.usage, "unknown schedule '\(schedule)'; valid: constant")
+        if let schedule = command.schedule ?? metadata["schedule"] {
+            c.schedule = try Schedule(spec: schedule)
+            c.scheduleSpec = schedule
+        }
+        if let warmup = command.warmup ?? metadata["warmup"] {
+            c.warmup = try Schedule(spec: warmup)
+            c.warmupSpec = warmup
+        }
+        if let interval = command.scheduleInterval ?? metadata["schedule_interval"] {
+            guard let value = ScheduleInterval(rawValue: interval) else {
+                throw EtaError(.usage, "--schedule-interval '\(interval)': valid values are step, epoch")
+            }
+            c.scheduleInterval = value
         }
         c.epochs = command.epochs ?? metadata["epochs"].flatMap(Int.init) ?? c.epochs
         c.batchSize = command.batchSize ?? metadata["batch_size"].flatMap(Int.init) ?? c.batchSize

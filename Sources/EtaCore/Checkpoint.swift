@@ -60,13 +60,17 @@ public struct Checkpoint {
             "optimizer": c.optimizer.spec, "optimizer_kind": c.optimizer.name, "model": c.model.spec,
             "loss": network.loss.rawValue, "dataset": c.dataset, "task": c.task, "seed": String(c.seed),
             "batch_size": String(c.batchSize), "val_fraction": String(c.validationFraction), "epochs": String(c.epochs),
-            "log_every": String(c.logEvery), "schedule": "constant",
+            "log_every": String(c.logEvery), "schedule": c.scheduleSpec ?? "none", "schedule_interval": c.scheduleInterval.rawValue,
             "step": String(p.step), "epoch": String(p.epoch), "batch_in_epoch": String(p.batchInEpoch),
             "train_loss_sum_bits": String(p.trainLossSum.bitPattern, radix: 16),
             "train_correct_bits": String(p.trainCorrect.bitPattern, radix: 16),
             "backend": trainer.backend.info.kind.rawValue,
         ]
         if let label = c.labelColumn { metadata["label_column"] = label }
+        if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
+        if let plateau = trainer.schedulePlan.plateau, let json = try? JSONEncoder().encode(plateau) {
+            metadata["plateau_state"] = String(decoding: json, as: UTF8.self)
+        }
         return Checkpoint(tensors: tensors, metadata: metadata)
     }
 
@@ -115,9 +119,20 @@ public struct Checkpoint {
             return values
         }
         let position = try position()
+        var plateau: PlateauState?
+        if let text = metadata["plateau_state"] {
+            guard let decoded = try? JSONDecoder().decode(PlateauState.self, from: Data(text.utf8)) else {
+                throw EtaError(.dataError, "checkpoint check 'schedule': the plateau state in the metadata is malformed")
+            }
+            guard trainer.schedulePlan.plateau != nil else {
+                throw EtaError(.dataError, "checkpoint check 'schedule': the file holds plateau state; this run's schedule is not plateau")
+            }
+            plateau = decoded
+        }
         try network.arena.upload(arenaValues(prefix: ""), to: .parameters)
         for slot in network.arena.stateSlots { try network.arena.upload(arenaValues(prefix: "optimizer.\(slot)."), to: .state(slot)) }
         try trainer.restore(position: position)
+        if plateau != nil { trainer.restore(plateau: plateau) }
     }
 
     // MARK: safetensors

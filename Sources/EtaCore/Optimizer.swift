@@ -23,8 +23,9 @@ public final class Optimizer {
         self.step = step
     }
 
-    /// Applies one update to `arena` with `learningRate` (the configured lr when nil).
-    public func step(_ arena: ParameterArena, learningRate: Double? = nil) throws {
+    /// Applies one update to `arena` with `learningRate` (the configured lr when nil) and, when a schedule
+    /// cycles it, `momentum` in place of SGD's momentum or Adam's beta1.
+    public func step(_ arena: ParameterArena, learningRate: Double? = nil, momentum: Double? = nil) throws {
         guard configuration.stateSlots.allSatisfy(arena.state.keys.contains) else {
             throw EtaError(.software, "arena lacks state slots for \(configuration.name): needs \(configuration.stateSlots), has \(arena.stateSlots)")
         }
@@ -33,12 +34,14 @@ public final class Optimizer {
         let next = step + 1
         let count = arena.layout.count
         switch configuration {
-        case .sgd(let h):
+        case .sgd(var h):
+            if let momentum { h.momentum = momentum }
             let launch = SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                    momentumBuffer: arena.state["momentum_buffer"], count: count,
                                    scalars: Self.sgdScalars(h, step: next, lr: lr))
             try arena.backend.run(.sgd(launch))
-        case .adam(let h), .adamw(let h):
+        case .adam(var h), .adamw(var h):
+            if let momentum { h.beta1 = momentum }
             let launch = AdamLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                     expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
                                     maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,

@@ -18,8 +18,22 @@ public struct TrainingConfiguration: Sendable {
     public var validationFraction = 0.2
     /// Read the loss (and measure the gradient norm) every this many steps; between reads nothing syncs.
     public var logEvery = 10
+    /// The learning-rate schedule (`none`: the optimizer's lr throughout).
+    public var schedule: Schedule = .none
+    /// A warmup run before `schedule` (SequentialLR semantics).
+    public var warmup: Schedule?
+    /// Advance the schedule once per optimizer step, or once per epoch (Lightning's `interval`).
+    public var scheduleInterval: ScheduleInterval = .step
+    /// The SPECs as given (kept for logs and checkpoints).
+    public var scheduleSpec: String?
+    public var warmupSpec: String?
 
     public init() {}
+}
+
+/// When a schedule advances.
+public enum ScheduleInterval: String, Sendable, CaseIterable {
+    case step, epoch
 }
 
 /// One logged step.
@@ -86,6 +100,8 @@ public final class Trainer {
     public let network: Network
     public let backend: Backend
     public private(set) var position = TrainingPosition()
+    /// The schedule, with plateau state.
+    public private(set) var schedulePlan: SchedulePlan
     /// Called after every `checkpointEvery` epochs, at the end, and when stopped: the caller writes the checkpoint.
     public var checkpointHandler: ((Trainer) throws -> Void)?
     public var checkpointEvery: Int?
@@ -130,6 +146,13 @@ public final class Trainer {
         network = try Network(architecture: architecture, loss: loss, optimizer: configuration.optimizer,
                               maxBatch: configuration.batchSize, backend: backend)
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
+        let steps = (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize
+        schedulePlan = try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup,
+                                        base: configuration.optimizer.learningRate,
+                                        totalSteps: configuration.scheduleInterval == .step ? steps * configuration.epochs : configuration.epochs)
+        if schedulePlan.momentum(at: schedulePlan.warmupLength) != nil, case .sgd(let h) = configuration.optimizer, h.momentum == 0 {
+            throw EtaError(.usage, "the schedule cycles momentum but the SGD optimizer has momentum=0: give sgd a momentum or set cycle_momentum=false")
+        }
         trainFeatures = try backend.makeBuffer(count: split.trainRows.count * dataset.featureCount)
         trainTargets = try backend.makeBuffer(count: split.trainRows.count * dataset.targetWidth)
         if split.validationRows.isEmpty {
@@ -143,8 +166,19 @@ public final class Trainer {
         }
     }
 
-    /// The learning rate of step `step` (1-based). Constant for now; schedules plug in here.
-    public func learningRate(step: Int) -> Double { configuration.optimizer.learningRate }
+    /// The schedule index of step `step` (1-based): the step itself, or the epoch with `--schedule-interval epoch`.
+    private func scheduleIndex(step: Int) -> Int {
+        configuration.scheduleInterval == .step ? step - 1 : position.epoch
+    }
+
+    /// The learning rate of step `step` (1-based).
+    public func learningRate(step: Int) -> Double { schedulePlan.learningRate(at: scheduleIndex(step: step)) }
+
+    /// The cycled momentum / beta1 of step `step`, if the schedule cycles it.
+    public func momentum(step: Int) -> Double? { schedulePlan.momentum(at: scheduleIndex(step: step)) }
+
+    /// Restores plateau state from a checkpoint.
+    public func restore(plateau: PlateauState?) { schedulePlan.restore(plateau: plateau) }
 
     /// Continues from a saved position (parameters and optimizer state already restored by `Checkpoint`).
     public func restore(position: TrainingPosition) throws {
@@ -174,7 +208,7 @@ public final class Trainer {
                 let lr = learningRate(step: stepNumber)
                 let logging = stepNumber % configuration.logEvery == 0 || stepNumber == 1
                 if logging { try network.measureGradientNorm() }
-                try network.optimizer.step(network.arena, learningRate: lr)
+                try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
                 position.step = stepNumber
                 position.batchInEpoch += 1
                 samples += rows
@@ -250,6 +284,9 @@ public final class Trainer {
         let record = EpochRecord(epoch: position.epoch + 1, step: position.step, trainLoss: stats[.trainLossSum]! / n,
                                  trainAccuracy: classification ? stats[.trainCorrect]! / n : nil,
                                  validationLoss: validationLoss, validationAccuracy: validationAccuracy, seconds: seconds)
+        // plateau watches the validation loss (the training loss without a validation split) once per epoch.
+        let afterIndex = configuration.scheduleInterval == .step ? position.step - 1 : position.epoch
+        schedulePlan.observe(metric: Double(validationLoss ?? record.trainLoss), afterStep: afterIndex)
         position.epoch += 1
         position.batchInEpoch = 0
         position.trainLossSum = 0

@@ -189,3 +189,56 @@ struct CheckpointTests {
         Self.expectDataError({ try checkpoint.restore(into: try Trainer(configuration: amsgrad, backend: Backends.cpu)) }, mentioning: "tensor names")
     }
 }
+
+@Suite("Schedules in training")
+struct ScheduledTrainingTests {
+    @Test("each step uses the schedule's lr and momentum (per step or per epoch)")
+    func perStep() throws {
+        var configuration = TrainingConfiguration()
+        configuration.dataset = "iris"
+        configuration.epochs = 4
+        configuration.batchSize = 16
+        configuration.logEvery = 1
+        configuration.optimizer = try OptimizerConfiguration(spec: "sgd:lr=0.05,momentum=0.9")
+        configuration.warmup = try Schedule(spec: "linear:start_factor=0.2,total_iters=5")
+        configuration.schedule = try Schedule(spec: "onecycle")
+        let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
+        let result = try trainer.run()
+        let plan = try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup, base: 0.05, totalSteps: trainer.totalSteps)
+        #expect(result.steps.count == trainer.totalSteps)
+        for record in result.steps { #expect(record.learningRate == plan.learningRate(at: record.step - 1)) }
+        #expect(Set(result.steps.map(\.learningRate)).count > 10)
+
+        configuration.scheduleInterval = .epoch
+        configuration.warmup = nil
+        configuration.schedule = try Schedule(spec: "step:step_size=1,gamma=0.5")
+        let perEpoch = try Trainer(configuration: configuration, backend: Backends.cpu).run()
+        for record in perEpoch.steps { #expect(record.learningRate == 0.05 * pow(0.5, Double(record.epoch - 1))) }
+    }
+
+    @Test("plateau lowers the lr on a stalled validation loss, and its state survives a checkpoint")
+    func plateau() throws {
+        var configuration = TrainingConfiguration()
+        configuration.dataset = "iris"
+        configuration.epochs = 12
+        configuration.logEvery = 1
+        configuration.optimizer = try OptimizerConfiguration(spec: "sgd:lr=0.5")
+        configuration.schedule = try Schedule(spec: "plateau:patience=0,threshold=0.5,factor=0.5")
+        let full = try Trainer(configuration: configuration, backend: Backends.cpu)
+        let result = try full.run()
+        #expect(Set(result.steps.map(\.learningRate)).count > 2, "plateau never reduced the lr")
+        let first = try Trainer(configuration: configuration, backend: Backends.cpu)
+        _ = try first.run(observer: StopAfter(step: 20))
+        let checkpoint = try Checkpoint.read(from: {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-plateau-\(UUID().uuidString).safetensors")
+            try Checkpoint.capture(first).write(to: url)
+            return url
+        }())
+        #expect(checkpoint.metadata["plateau_state"] != nil)
+        let second = try Trainer(configuration: configuration, backend: Backends.cpu)
+        try checkpoint.restore(into: second)
+        #expect(second.schedulePlan.plateau == first.schedulePlan.plateau)
+        _ = try second.run()
+        #expect(try second.network.arena.download(.parameters) == full.network.arena.download(.parameters))
+    }
+}

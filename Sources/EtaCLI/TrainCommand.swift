@@ -25,19 +25,11 @@ struct Train: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
 
-    @Option(name: .long, help: "digits | iris | breast_cancer | wine | diabetes | csv:PATH | idx:DIR") var dataset: String?
-    @Option(name: .long, help: "CSV label column: a header name or a 1-based index (default: the last column).") var labelColumn: String?
-    @Option(name: .long, help: "CSV task: auto | classification | regression.") var task: String = "auto"
-    @Option(name: .long, help: "Model SPEC (default mlp:hidden=128,act=relu).") var model: String?
-    @Option(name: .long, help: "Optimizer SPEC (default adam:lr=2e-3).") var optimizer: String?
-    @Option(name: .long, help: "Loss: cross_entropy | bce | mse (default: cross_entropy for classes, mse for regression).") var loss: String?
+    @OptionGroup var data: ModelDataOptions
     @Option(name: .long, help: "Learning-rate schedule SPEC (see eta schedule --help; default none).") var schedule: String?
     @Option(name: .long, help: "Warmup SPEC run before --schedule (constant, linear or polynomial).") var warmup: String?
     @Option(name: .long, help: "Advance the schedule every step or every epoch.") var scheduleInterval: String?
     @Option(name: .long, help: "Epochs.") var epochs: Int?
-    @Option(name: .long, help: "Mini-batch size (the last partial batch is kept).") var batchSize: Int?
-    @Option(name: .long, help: "Seed for initialisation, split and shuffling.") var seed: UInt64?
-    @Option(name: .long, help: "Fraction of rows held out for validation.") var valFraction: Double?
     @Option(name: .long, help: "Read the loss and gradient norm every N steps.") var logEvery: Int = 10
     @Option(name: .long, help: "JSONL log file.") var log: String?
     @Option(name: .long, help: "CSV log file.") var csv: String?
@@ -55,5 +47,38 @@ struct Train: ParsableCommand {
             exitCode = try TrainingSession(command: self).run()
         }
         if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+}
+
+/// The dataset, model and optimizer options that `train`, `lr-find` and `sweep` share.
+struct ModelDataOptions: ParsableArguments {
+    @Option(name: .long, help: "digits | iris | breast_cancer | wine | diabetes | csv:PATH | idx:DIR") var dataset: String?
+    @Option(name: .long, help: "CSV label column: a header name or a 1-based index (default: the last column).") var labelColumn: String?
+    @Option(name: .long, help: "CSV task: auto | classification | regression.") var task: String = "auto"
+    @Option(name: .long, help: "Model SPEC (default mlp:hidden=128,act=relu).") var model: String?
+    @Option(name: .long, help: "Optimizer SPEC (default adam:lr=2e-3).") var optimizer: String?
+    @Option(name: .long, help: "Loss: cross_entropy | bce | mse (default: cross_entropy for classes, mse for regression).") var loss: String?
+    @Option(name: .long, help: "Mini-batch size (the last partial batch is kept).") var batchSize: Int?
+    @Option(name: .long, help: "Seed for initialisation, split and shuffling.") var seed: UInt64?
+    @Option(name: .long, help: "Fraction of rows held out for validation.") var valFraction: Double?
+
+    /// The configuration these options describe; `metadata` (a checkpoint's) fills what they leave out.
+    func configuration(metadata: [String: String] = [:]) throws -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.dataset = dataset ?? metadata["dataset"] ?? c.dataset
+        c.labelColumn = labelColumn ?? metadata["label_column"]
+        c.task = metadata["task"].flatMap { task == "auto" ? $0 : nil } ?? task
+        if let model = model ?? metadata["model"] { c.model = try ModelSpec(parsing: model) }
+        if let optimizer = optimizer ?? metadata["optimizer"] { c.optimizer = try OptimizerConfiguration(spec: optimizer) }
+        if let loss = loss ?? metadata["loss"] {
+            guard let kind = LossKind(rawValue: loss) else {
+                throw EtaError(.usage, "unknown loss '\(loss)'; valid: \(LossKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.loss = kind
+        }
+        c.batchSize = batchSize ?? metadata["batch_size"].flatMap(Int.init) ?? c.batchSize
+        c.seed = seed ?? metadata["seed"].flatMap { UInt64($0) } ?? c.seed
+        c.validationFraction = valFraction ?? metadata["val_fraction"].flatMap(Double.init) ?? c.validationFraction
+        return c
     }
 }

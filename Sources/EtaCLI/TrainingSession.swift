@@ -55,18 +55,7 @@ struct TrainingSession {
 
     /// Options override the checkpoint's configuration, which overrides the defaults.
     private func makeConfiguration(resumed metadata: [String: String]) throws -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.dataset = command.dataset ?? metadata["dataset"] ?? c.dataset
-        c.labelColumn = command.labelColumn ?? metadata["label_column"]
-        c.task = metadata["task"].flatMap { command.task == "auto" ? $0 : nil } ?? command.task
-        if let model = command.model ?? metadata["model"] { c.model = try ModelSpec(parsing: model) }
-        if let optimizer = command.optimizer ?? metadata["optimizer"] { c.optimizer = try OptimizerConfiguration(spec: optimizer) }
-        if let loss = command.loss ?? metadata["loss"] {
-            guard let kind = LossKind(rawValue: loss) else {
-                throw EtaError(.usage, "unknown loss '\(loss)'; valid: \(LossKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            c.loss = kind
-        }
+        var c = try command.data.configuration(metadata: metadata)
         if let schedule = command.schedule ?? metadata["schedule"] {
             c.schedule = try Schedule(spec: schedule)
             c.scheduleSpec = schedule
@@ -82,9 +71,6 @@ struct TrainingSession {
             c.scheduleInterval = value
         }
         c.epochs = command.epochs ?? metadata["epochs"].flatMap(Int.init) ?? c.epochs
-        c.batchSize = command.batchSize ?? metadata["batch_size"].flatMap(Int.init) ?? c.batchSize
-        c.seed = command.seed ?? metadata["seed"].flatMap { UInt64($0) } ?? c.seed
-        c.validationFraction = command.valFraction ?? metadata["val_fraction"].flatMap(Double.init) ?? c.validationFraction
         c.logEvery = metadata["log_every"].flatMap(Int.init).map { command.logEvery == 10 ? $0 : command.logEvery } ?? command.logEvery
         return c
     }

@@ -39,6 +39,8 @@ public struct SVGChart {
     public var logY = false
     public var series: [Series] = []
     public var markers: [Marker] = []
+    /// A fixed y range; points outside it are drawn on its edge (an LR test's divergence tail would flatten the rest).
+    public var yRange: ClosedRange<Double>?
 
     public init(title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false) {
         self.title = title
@@ -66,7 +68,7 @@ public struct SVGChart {
         let plotWidth = Double(width) - left - right, plotHeight = Double(height) - top - bottom
         func usable(_ value: Double, log: Bool) -> Bool { value.isFinite && (!log || value > 0) }
         let xs = series.flatMap { $0.points.map(\.x) }.filter { usable($0, log: logX) } + markers.map(\.x).filter { usable($0, log: logX) }
-        let ys = series.flatMap { $0.points.map(\.y) }.filter { usable($0, log: logY) }
+        let ys = yRange.map { [$0.lowerBound, $0.upperBound] } ?? series.flatMap { $0.points.map(\.y) }.filter { usable($0, log: logY) }
         var svg = "<g transform=\"translate(\(originX),\(originY))\">\n"
         svg += "<text x=\"\(Int(left))\" y=\"18\" font-size=\"13\" font-weight=\"bold\">\(escape(title))</text>\n"
         guard let xMin = xs.min(), let xMax = xs.max(), let yMin = ys.min(), let yMax = ys.max() else {
@@ -74,7 +76,7 @@ public struct SVGChart {
         }
         let xScale = Axis(minimum: xMin, maximum: xMax, log: logX), yScale = Axis(minimum: yMin, maximum: yMax, log: logY)
         func px(_ v: Double) -> Double { left + xScale.fraction(v) * plotWidth }
-        func py(_ v: Double) -> Double { top + (1 - yScale.fraction(v)) * plotHeight }
+        func py(_ v: Double) -> Double { top + (1 - min(1, max(0, yScale.fraction(v)))) * plotHeight }
         svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
         for tick in xScale.ticks() {
             let x = px(tick)
@@ -88,10 +90,11 @@ public struct SVGChart {
         }
         svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(Double(height) - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         svg += "<text transform=\"translate(14,\(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
-        for marker in markers where usable(marker.x, log: logX) {
+        for (index, marker) in markers.enumerated() where usable(marker.x, log: logX) {
             let x = px(marker.x)
             svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"5,3\"/>"
-            svg += "<text x=\"\(f(x + 3))\" y=\"\(f(top + 12))\" fill=\"\(marker.color)\">\(escape(marker.label))</text>\n"
+            // Staggered, so markers close together keep readable labels.
+            svg += "<text x=\"\(f(x + 3))\" y=\"\(f(top + 12 + 13 * Double(index)))\" fill=\"\(marker.color)\">\(escape(marker.label))</text>\n"
         }
         for (index, line) in series.enumerated() {
             // Break the line at non-finite points.

@@ -177,6 +177,39 @@ public final class Trainer {
     /// The cycled momentum / beta1 of step `step`, if the schedule cycles it.
     public func momentum(step: Int) -> Double? { schedulePlan.momentum(at: scheduleIndex(step: step)) }
 
+    /// One mini-batch of the epoch-ordered training data on the device.
+    public struct Batch {
+        public let epoch: Int
+        public let first: Int
+        public let rows: Int
+    }
+
+    /// The training batches of up to `epochs` passes, in each epoch's shuffled order (loading each epoch's
+    /// rows to the device as it starts). For the LR range test and sweeps.
+    public func batches(epochs: Int) -> AnySequence<Batch> {
+        AnySequence { () -> AnyIterator<Batch> in
+            var epoch = 0, batch = 0
+            return AnyIterator {
+                if batch == self.stepsPerEpoch { epoch += 1; batch = 0 }
+                guard epoch < epochs else { return nil }
+                let first = batch * self.configuration.batchSize
+                batch += 1
+                return Batch(epoch: epoch, first: first, rows: min(self.configuration.batchSize, self.split.trainRows.count - first))
+            }
+        }
+    }
+
+    /// Forward, backward and one optimizer step on `batch` at `learningRate`; returns the batch's mean loss (a
+    /// read-back: this is for the LR range test, not the training loop).
+    public func trainStep(_ batch: Batch, learningRate: Double) throws -> Float {
+        if loadedEpoch != batch.epoch { try loadEpoch(batch.epoch) }
+        let d = split.dataset.featureCount, t = split.dataset.targetWidth
+        try network.trainingStep(input: trainFeatures, inputOffset: batch.first * d, targets: trainTargets,
+                                 targetsOffset: batch.first * t, rows: batch.rows)
+        try network.optimizer.step(network.arena, learningRate: learningRate)
+        return try network.readStats()[.batchLoss]!
+    }
+
     /// Restores plateau state from a checkpoint.
     public func restore(plateau: PlateauState?) { schedulePlan.restore(plateau: plateau) }
 

@@ -91,3 +91,37 @@ public final class TrainingLog {
         value.isNaN ? "NaN" : value.isInfinite ? (value > 0 ? "Infinity" : "-Infinity") : "\(value)"
     }
 }
+
+extension TrainingLog {
+    /// A table of numbers streamed to JSONL and/or CSV (an LR range test's curve, a sweep's results).
+    public final class Curve {
+        private let jsonl: StreamingFile?
+        private let csv: StreamingFile?
+        private let columns: [String]
+
+        public init(jsonlPath: String?, csvPath: String?, columns: [String]) throws {
+            self.columns = columns
+            jsonl = try jsonlPath.map(StreamingFile.init(path:))
+            csv = try csvPath.map(StreamingFile.init(path:))
+            csv?.write(columns.joined(separator: ","))
+        }
+
+        public func write(_ values: [JSON]) {
+            jsonl?.write(JSON.object(Array(zip(columns, values))).rendered)
+            csv?.write(values.map { value in
+                switch value {
+                case .string(let text): return text
+                case .null: return ""
+                default:
+                    let rendered = value.rendered
+                    return rendered.hasPrefix("\"") ? String(rendered.dropFirst().dropLast()) : rendered
+                }
+            }.joined(separator: ","))
+        }
+
+        public func close() throws {
+            try jsonl?.close()
+            try csv?.close()
+        }
+    }
+}

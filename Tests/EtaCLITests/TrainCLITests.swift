@@ -139,3 +139,57 @@ struct TrainCLITests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
     }
 }
+
+@Suite("eta lr-find and eta schedule")
+struct LRFindCLITests {
+    @Test("lr-find prints suggestions, writes the curve and a log-x plot")
+    func lrFind() throws {
+        let dir = folder()
+        let result = try CLI.run(["lr-find", "--device", "cpu", "--format", "json", "--log", dir.path + "/curve.jsonl",
+                                  "--csv", dir.path + "/curve.csv", "--plot", dir.path + "/curve.svg"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        #expect(json["stop_reason"] as? String == "diverged")
+        let suggestions = json["suggestions"] as! [String: [String: Any]]
+        #expect(Set(suggestions.keys) == ["valley", "steep", "minimum"])
+        #expect(suggestions["valley"]?["lr"] is Double)
+        let lines = try String(contentsOfFile: dir.path + "/curve.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count > 20)
+        #expect(try String(contentsOfFile: dir.path + "/curve.csv", encoding: .utf8).hasPrefix("iteration,lr,loss,smoothed"))
+        let svg = try String(contentsOfFile: dir.path + "/curve.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("valley") && svg.contains("learning rate (log)"))
+    }
+
+    @Test("no suggestion says why; --require-suggestion makes it exit 1")
+    func noSuggestion() throws {
+        let plain = try CLI.run(["lr-find", "--device", "cpu", "--num-iter", "4"])
+        #expect(plain.status == 0)
+        #expect(plain.stdout.contains("no suggestion: too few points"), "\(plain.stdout)")
+        let required = try CLI.run(["lr-find", "--device", "cpu", "--num-iter", "4", "--require-suggestion"])
+        #expect(required.status == 1)
+        let bad = try CLI.run(["lr-find", "--device", "cpu", "--start-lr", "1", "--end-lr", "0.1"])
+        #expect(bad.status == 64)
+    }
+
+    @Test("eta schedule prints one record per step; bad SPECs and metrics files get their codes")
+    func schedule() throws {
+        let result = try CLI.run(["schedule", "cosine:t_max=10", "--lr", "0.1", "--steps", "12", "--format", "jsonl"])
+        #expect(result.status == 0)
+        let records = try result.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(records.count == 12)
+        #expect(records[0]["step"] as? Int == 0 && records[0]["lr"] as? Double == 0.1)
+        #expect((records[10]["lr"] as! Double) < 1e-12)
+        let table = try CLI.run(["schedule", "onecycle", "--steps", "50"])
+        #expect(table.status == 0 && table.stdout.contains("*") && table.stdout.contains("momentum"))
+        #expect(try CLI.run(["schedule", "cosine:t_max=-1"]).status == 64)
+        #expect(try CLI.run(["schedule", "plateau"]).status == 64)
+        #expect(try CLI.run(["schedule", "plateau", "--metrics", "/nonexistent/m.txt"]).status == 66)
+        let dir = folder()
+        try "1\n1\nabc\n".write(toFile: dir.path + "/m.txt", atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["schedule", "plateau", "--metrics", dir.path + "/m.txt"])
+        #expect(bad.status == 65 && bad.stderr.contains("m.txt:3"))
+        try (0..<20).map { _ in "1.0" }.joined(separator: "\n").write(toFile: dir.path + "/flat.txt", atomically: true, encoding: .utf8)
+        let plateau = try CLI.run(["schedule", "plateau:patience=2", "--metrics", dir.path + "/flat.txt", "--steps", "10", "--format", "jsonl"])
+        #expect(plateau.stdout.contains("\"lr\": 0.01"), "\(plateau.stdout)")
+    }
+}

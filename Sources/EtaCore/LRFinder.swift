@@ -1,0 +1,201 @@
+import Foundation
+
+/// The LR range test (Smith 2015, "Cyclical Learning Rates for Training Neural Networks"; fastai and
+/// Lightning's `lr_find`): train for `iterations` mini-batches while the learning rate grows from `startLR` to
+/// `endLR`, smooth the loss, stop when it diverges, and suggest a learning rate.
+///
+/// ```swift
+/// let trainer = try Trainer(configuration: TrainingConfiguration(), backend: CPUBackend())
+/// let result = try LRFinder(startLR: 1e-6, endLR: 1).run(trainer)
+/// result.suggestions.first { $0.name == "valley" }?.learningRate
+/// ```
+public struct LRFinder: Sendable {
+    public enum Growth: String, Sendable, CaseIterable { case exponential, linear }
+
+    /// Why the test stopped.
+    public enum StopReason: String, Sendable {
+        case completed, diverged
+        case nonFinite = "non_finite"
+        case dataExhausted = "data_exhausted"
+    }
+
+    public struct Point: Sendable {
+        public let iteration: Int
+        public let learningRate: Double
+        public let loss: Double
+        public let smoothed: Double
+    }
+
+    /// A suggested learning rate, or why there is none.
+    public struct Suggestion: Sendable {
+        /// `valley`, `steep` or `minimum`.
+        public let name: String
+        public let learningRate: Double?
+        public let reason: String?
+        public let index: Int?
+    }
+
+    public struct Result: Sendable {
+        public let points: [Point]
+        public let stopReason: StopReason
+        public let suggestions: [Suggestion]
+    }
+
+    public var startLR = 1e-7
+    public var endLR = 10.0
+    public var iterations = 100
+    public var growth = Growth.exponential
+    /// EMA factor of the bias-corrected smoothing.
+    public var beta = 0.98
+    /// Stop when the smoothed loss exceeds the best by (divergeFactor − 1)·|best| (divergeFactor × best for positive losses).
+    public var divergeFactor = 4.0
+    /// Passes over the training data at most; running out stops with `data_exhausted`.
+    public var maxEpochs = 10
+
+    public init(startLR: Double = 1e-7, endLR: Double = 10, iterations: Int = 100, growth: Growth = .exponential,
+                beta: Double = 0.98, divergeFactor: Double = 4, maxEpochs: Int = 10) {
+        self.startLR = startLR
+        self.endLR = endLR
+        self.iterations = iterations
+        self.growth = growth
+        self.beta = beta
+        self.divergeFactor = divergeFactor
+        self.maxEpochs = maxEpochs
+    }
+
+    /// Checks the settings; throws a usage error naming the bad one.
+    public func validate() throws {
+        guard startLR > 0, endLR > startLR, startLR.isFinite, endLR.isFinite else {
+            throw EtaError(.usage, "the lr range needs 0 < --start-lr < --end-lr (got \(startLR), \(endLR))")
+        }
+        guard iterations >= 2 else { throw EtaError(.usage, "--num-iter must be at least 2 (got \(iterations))") }
+        guard (0..<1).contains(beta) else { throw EtaError(.usage, "--beta must be in [0, 1) (got \(beta))") }
+        guard divergeFactor > 1 else { throw EtaError(.usage, "--diverge must be > 1 (got \(divergeFactor))") }
+        guard maxEpochs >= 1 else { throw EtaError(.usage, "--max-epochs must be >= 1") }
+    }
+
+    /// The learning rate of iteration i (0-based): both ends included.
+    public func learningRate(at i: Int) -> Double {
+        let fraction = Double(i) / Double(iterations - 1)
+        return growth == .exponential ? startLR * pow(endLR / startLR, fraction) : startLR + (endLR - startLR) * fraction
+    }
+
+    /// Runs the test on `trainer`'s model and data, then restores its parameters, optimizer state and position
+    /// exactly, so a training run can follow.
+    public func run(_ trainer: Trainer, onPoint: (Point) -> Void = { _ in }) throws -> Result {
+        try validate()
+        let snapshot = try TrainerSnapshot(trainer)
+        defer { try? snapshot.restore(into: trainer) }
+        var points: [Point] = []
+        var average = 0.0, best = Double.infinity
+        var stop = StopReason.completed
+        let batches = trainer.batches(epochs: maxEpochs)
+        var iterator = batches.makeIterator()
+        for i in 0..<iterations {
+            guard let batch = iterator.next() else { stop = .dataExhausted; break }
+            let lr = learningRate(at: i)
+            let loss = Double(try trainer.trainStep(batch, learningRate: lr))
+            guard loss.isFinite else {
+                points.append(Point(iteration: i, learningRate: lr, loss: loss, smoothed: .nan))
+                stop = .nonFinite
+                break
+            }
+            average = beta * average + (1 - beta) * loss
+            let smoothed = average / (1 - pow(beta, Double(i + 1)))
+            let point = Point(iteration: i, learningRate: lr, loss: loss, smoothed: smoothed)
+            points.append(point)
+            onPoint(point)
+            best = min(best, smoothed)
+            if Self.diverged(smoothed: smoothed, best: best, factor: divergeFactor) { stop = .diverged; break }
+        }
+        return Result(points: points, stopReason: stop, suggestions: Self.suggest(points))
+    }
+
+    /// The divergence rule: smoothed − best > (factor − 1)·|best| (with a 1e-8 floor), which is
+    /// `smoothed > factor·best` for positive losses and still works for losses that reach zero or go negative.
+    public static func diverged(smoothed: Double, best: Double, factor: Double) -> Bool {
+        smoothed - best > (factor - 1) * max(abs(best), 1e-8)
+    }
+
+    /// Minimum points left after trimming for any suggestion.
+    public static let minimumPoints = 5
+
+    /// Suggestions from the smoothed curve: the first 10% and last 5 points are trimmed (warm-up noise and
+    /// the divergence tail) and non-finite values dropped.
+    public static func suggest(_ points: [Point]) -> [Suggestion] {
+        let finite = points.filter { $0.smoothed.isFinite }
+        let head = finite.count / 10, tail = min(5, max(0, finite.count - head - minimumPoints))
+        let kept = Array(finite.dropFirst(head).dropLast(tail))
+        guard kept.count >= minimumPoints else {
+            let why = "too few points (\(kept.count) after trimming \(head) at the start and \(tail) at the end of \(finite.count) finite); need \(minimumPoints): run more iterations, lower --start-lr or raise --diverge"
+            return ["valley", "steep", "minimum"].map { Suggestion(name: $0, learningRate: nil, reason: why, index: nil) }
+        }
+        let losses = kept.map(\.smoothed), lrs = kept.map(\.learningRate)
+        return [valley(lrs, losses), steep(lrs, losses), minimum(lrs, losses)]
+    }
+
+    /// fastai's `valley`: the longest decreasing subsequence, then a point halfway down it (1/3 + 1/6 in).
+    static func valley(_ lrs: [Double], _ losses: [Double]) -> Suggestion {
+        let n = losses.count
+        var lengths = [Int](repeating: 1, count: n)
+        var maxStart = 0, maxEnd = 0
+        for i in 1..<n {
+            for j in 0..<i where losses[i] < losses[j] && lengths[i] < lengths[j] + 1 { lengths[i] = lengths[j] + 1 }
+            if lengths[maxEnd] < lengths[i] {
+                maxEnd = i
+                maxStart = maxEnd - lengths[maxEnd]
+            }
+        }
+        guard maxEnd > 0 else {
+            return Suggestion(name: "valley", learningRate: nil, reason: "the smoothed loss never decreased over the range", index: nil)
+        }
+        let sections = Double(maxEnd - maxStart) / 3
+        let index = min(n - 1, max(0, maxStart + Int(sections) + Int(sections / 2)))
+        return Suggestion(name: "valley", learningRate: lrs[index], reason: nil, index: index)
+    }
+
+    /// The steepest descent of the smoothed loss against log10(lr) (central differences with the real spacing).
+    static func steep(_ lrs: [Double], _ losses: [Double]) -> Suggestion {
+        let x = lrs.map { log10($0) }
+        var slopes = [Double](repeating: 0, count: losses.count)
+        for i in losses.indices {
+            let (a, b) = (max(0, i - 1), min(losses.count - 1, i + 1))
+            slopes[i] = x[b] == x[a] ? 0 : (losses[b] - losses[a]) / (x[b] - x[a])
+        }
+        guard let index = slopes.indices.min(by: { slopes[$0] < slopes[$1] }), slopes[index] < 0 else {
+            return Suggestion(name: "steep", learningRate: nil, reason: "the smoothed loss never falls as the lr grows", index: nil)
+        }
+        return Suggestion(name: "steep", learningRate: lrs[index], reason: nil, index: index)
+    }
+
+    /// One tenth of the lr at the smoothed loss's minimum.
+    static func minimum(_ lrs: [Double], _ losses: [Double]) -> Suggestion {
+        let index = losses.indices.min { losses[$0] < losses[$1] }!
+        return Suggestion(name: "minimum", learningRate: lrs[index] / 10, reason: nil, index: index)
+    }
+}
+
+/// Parameters, optimizer state, step count, stats and data position of a trainer, held on the host so
+/// they can be put back bit for bit.
+struct TrainerSnapshot {
+    let parameters: [Float]
+    let state: [String: [Float]]
+    let stats: [Float]
+    let position: TrainingPosition
+
+    init(_ trainer: Trainer) throws {
+        let arena = trainer.network.arena
+        parameters = try arena.download(.parameters)
+        state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
+        stats = try trainer.backend.read(trainer.network.stats)
+        position = trainer.position
+    }
+
+    func restore(into trainer: Trainer) throws {
+        let arena = trainer.network.arena
+        try arena.upload(parameters, to: .parameters)
+        for (slot, values) in state { try arena.upload(values, to: .state(slot)) }
+        try trainer.backend.write(stats, to: trainer.network.stats)
+        try trainer.restore(position: position)
+    }
+}

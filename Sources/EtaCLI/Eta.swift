@@ -23,6 +23,8 @@ struct EtaCommand: ParsableCommand {
           69  the requested device is unavailable (no OpenCL platform: install pocl-opencl-icd or a GPU ICD)
           70  a kernel disagrees with the Reference (verify), or an internal error
           74  an output file could not be written
+          75  training diverged and the divergence guard aborted it (eta train --on-nonfinite abort)
+          130 eta train was interrupted (Ctrl-C) after writing its final checkpoint
 
         Environment: ETA_DEVICE (default --device), ETA_CACHE_DIR (program binary cache; empty disables),
         ETA_KERNEL_DIR (load Kernels/*.cl from a folder instead of the embedded copies).

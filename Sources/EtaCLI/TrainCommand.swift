@@ -20,6 +20,8 @@ struct Train: ParsableCommand {
         --resume FILE continues bit-identically on the same backend. Ctrl-C stops cleanly with a final checkpoint \
         (exit 130).
 
+        Divergence guard: every --log-every steps the loss is checked before the update is applied; a non-finite         loss (or, with --spike-factor K, one above K times its running average) is an anomaly: --on-nonfinite         abort ends the run (exit 75), skip drops that update, rollback restores the last good in-memory snapshot         and multiplies the lr by --backoff (at most --max-rollbacks times, then abort). Each action is an         "anomaly" JSONL record and a line on stderr. Use --log-every 1 to check every step.
+
         \(Dataset.attribution)
         """)
 
@@ -37,6 +39,10 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Folder for checkpoints.") var checkpoint: String?
     @Option(name: .long, help: "Also checkpoint every N epochs.") var checkpointEvery: Int?
     @Option(name: .long, help: "Continue from a checkpoint file.") var resume: String?
+    @Option(name: .long, help: "On a non-finite (or spiking) loss: abort | skip | rollback.") var onNonfinite: String = "abort"
+    @Option(name: .long, help: "Treat a loss above K times its running average as an anomaly too.") var spikeFactor: Double?
+    @Option(name: .long, help: "rollback: lr multiplier per rollback.") var backoff: Double = 0.5
+    @Option(name: .long, help: "rollback: rollbacks allowed before aborting.") var maxRollbacks: Int = 3
     @Option(name: .long, help: "table | json") var format: Format = .table
     @Flag(name: .long, help: "No progress output on stderr.") var quiet = false
     @OptionGroup var deviceOptions: DeviceOptions

@@ -43,10 +43,18 @@ struct TrainingSession {
         let result = try trainer.run(observer: progress)
         progress.finish()
         if let plot = command.plot { try writePlot(result: result, trainer: trainer, path: plot) }
-        let exitCode: Int32 = result.status == .completed ? 0 : 130
+        let exitCode: Int32
+        switch result.status {
+        case .completed: exitCode = 0
+        case .interrupted: exitCode = 130
+        case .diverged: exitCode = 75
+        }
         try log.runEnd(status: result.status.rawValue, exitCode: exitCode, fields: [("steps", .int(trainer.position.step)),
                                                                                       ("seconds", .double(result.seconds))])
         printSummary(result: result, trainer: trainer)
+        if result.status == .diverged {
+            Console.note("eta: training diverged at step \(trainer.position.step + 1) and was aborted (--on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue))")
+        }
         if result.status == .interrupted {
             Console.note("eta: interrupted at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")")
         }
@@ -71,6 +79,18 @@ struct TrainingSession {
             c.scheduleInterval = value
         }
         c.epochs = command.epochs ?? metadata["epochs"].flatMap(Int.init) ?? c.epochs
+        guard let policy = DivergenceGuard.Policy(rawValue: command.onNonfinite) else {
+            throw EtaError(.usage, "--on-nonfinite '\(command.onNonfinite)': valid values are abort, skip, rollback")
+        }
+        c.divergenceGuard.policy = policy
+        if let factor = command.spikeFactor {
+            guard factor > 1, factor.isFinite else { throw EtaError(.usage, "--spike-factor must be a finite number > 1 (got \(factor))") }
+            c.divergenceGuard.spikeFactor = factor
+        }
+        guard command.backoff > 0 && command.backoff < 1 else { throw EtaError(.usage, "--backoff must be in (0, 1) (got \(command.backoff))") }
+        guard command.maxRollbacks >= 0 else { throw EtaError(.usage, "--max-rollbacks must be >= 0") }
+        c.divergenceGuard.backoff = command.backoff
+        c.divergenceGuard.maxRollbacks = command.maxRollbacks
         c.logEvery = metadata["log_every"].flatMap(Int.init).map { command.logEvery == 10 ? $0 : command.logEvery } ?? command.logEvery
         return c
     }
@@ -181,6 +201,18 @@ final class ProgressDisplay: TrainingObserver {
         log.step(step)
         lastLoss = step.loss
         lastRate = step.learningRate
+    }
+
+    func trainer(_ trainer: Trainer, didDetect anomaly: AnomalyRecord) {
+        var fields: [(String, JSON)] = [("step", .int(anomaly.step)), ("epoch", .int(anomaly.epoch)), ("kind", .string(anomaly.kind)),
+                                        ("loss", .float(anomaly.loss)), ("action", .string(anomaly.action)),
+                                        ("lr_scale", .double(anomaly.learningRateScale))]
+        if let average = anomaly.runningAverage { fields.append(("running_average", .double(average))) }
+        if let restored = anomaly.restoredStep { fields.append(("restored_step", .int(restored))) }
+        log.event("anomaly", fields)
+        if terminal && drewBar { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        Console.note("eta: anomaly at step \(anomaly.step): \(anomaly.kind) (loss \(anomaly.loss)); action \(anomaly.action)"
+                     + (anomaly.restoredStep.map { ", back to step \($0), lr x\(anomaly.learningRateScale)" } ?? ""))
     }
 
     func trainer(_ trainer: Trainer, didFinish epoch: EpochRecord) {

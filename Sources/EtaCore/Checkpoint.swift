@@ -64,6 +64,7 @@ public struct Checkpoint {
             "step": String(p.step), "epoch": String(p.epoch), "batch_in_epoch": String(p.batchInEpoch),
             "train_loss_sum_bits": String(p.trainLossSum.bitPattern, radix: 16),
             "train_correct_bits": String(p.trainCorrect.bitPattern, radix: 16),
+            "skipped_steps": String(p.skippedSteps), "lr_scale": String(p.learningRateScale),
             "backend": trainer.backend.info.kind.rawValue,
         ]
         if let label = c.labelColumn { metadata["label_column"] = label }
@@ -88,8 +89,11 @@ public struct Checkpoint {
             }
             return Float(bitPattern: value)
         }
-        return TrainingPosition(step: try integer("step"), epoch: try integer("epoch"), batchInEpoch: try integer("batch_in_epoch"),
-                                trainLossSum: try bits("train_loss_sum_bits"), trainCorrect: try bits("train_correct_bits"))
+        var position = TrainingPosition(step: try integer("step"), epoch: try integer("epoch"), batchInEpoch: try integer("batch_in_epoch"),
+                                        trainLossSum: try bits("train_loss_sum_bits"), trainCorrect: try bits("train_correct_bits"))
+        position.skippedSteps = metadata["skipped_steps"].flatMap(Int.init) ?? 0
+        position.learningRateScale = metadata["lr_scale"].flatMap(Double.init) ?? 1
+        return position
     }
 
     /// Checks this checkpoint against `trainer`'s model and optimizer and loads parameters, state and position.

@@ -188,7 +188,11 @@ struct TrainerSnapshot {
         parameters = try arena.download(.parameters)
         state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
         stats = try trainer.backend.read(trainer.network.stats)
-        position = trainer.position
+        var position = trainer.position
+        // The epoch's running sums live on the device; keep them with the position so reloading the epoch restores them.
+        position.trainLossSum = stats[Network.Stat.trainLossSum.rawValue]
+        position.trainCorrect = stats[Network.Stat.trainCorrect.rawValue]
+        self.position = position
     }
 
     func restore(into trainer: Trainer) throws {

@@ -77,7 +77,7 @@ public final class Network {
     /// The loss of the last forward pass against `targets`, its gradient (into the backward workspace), and the
     /// row sums accumulated into `stats` (`lossSum`, `correct`; the batch mean into `batchLoss` when given).
     public func lossAndGradient(targets: DeviceBuffer, targetsOffset: Int, rows: Int, lossSum: Stat, correct: Stat,
-                                batchLoss: Stat? = nil) throws {
+                                batchLoss: Stat? = nil, accumulate: Bool = true) throws {
         let outputs = architecture.layers.last!.outputs
         let scale = loss == .mse ? 1 / Float(rows * outputs) : 1 / Float(rows)
         try backend.run(.loss(LossCommand(kind: loss, input: a.last!, inputOffset: 0, targets: targets, targetsOffset: targetsOffset,
@@ -87,8 +87,17 @@ public final class Network {
         if let batchLoss {
             try reduce(rowLoss, rows, into: batchLoss, scale: lossScale / Float(rows), accumulate: false)
         }
-        try reduce(rowLoss, rows, into: lossSum, scale: lossScale, accumulate: true)
-        try reduce(rowCorrect, rows, into: correct, scale: 1, accumulate: true)
+        if accumulate {
+            try reduce(rowLoss, rows, into: lossSum, scale: lossScale, accumulate: true)
+            try reduce(rowCorrect, rows, into: correct, scale: 1, accumulate: true)
+        }
+    }
+
+    /// Adds the last batch's row losses and correct counts to the epoch's training sums (after a guard accepted it).
+    public func accumulateLastBatch(rows: Int) throws {
+        let lossScale: Float = loss == .mse ? 1 / Float(architecture.layers.last!.outputs) : 1
+        try reduce(rowLoss, rows, into: .trainLossSum, scale: lossScale, accumulate: true)
+        try reduce(rowCorrect, rows, into: .trainCorrect, scale: 1, accumulate: true)
     }
 
     /// Backpropagates the loss gradient of the last `lossAndGradient` into `arena.gradients`.
@@ -120,10 +129,12 @@ public final class Network {
     }
 
     /// Forward, loss and backward for one training batch; the optimizer step is the caller's.
-    public func trainingStep(input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int) throws {
+    /// `accumulate: false` leaves the epoch sums alone until `accumulateLastBatch` (a divergence guard's check).
+    public func trainingStep(input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int,
+                             accumulate: Bool = true) throws {
         try forward(input: input, inputOffset: inputOffset, rows: rows)
         try lossAndGradient(targets: targets, targetsOffset: targetsOffset, rows: rows,
-                            lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss)
+                            lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss, accumulate: accumulate)
         try backward(input: input, inputOffset: inputOffset, rows: rows)
     }
 

@@ -24,11 +24,51 @@ public struct TrainingConfiguration: Sendable {
     public var warmup: Schedule?
     /// Advance the schedule once per optimizer step, or once per epoch (Lightning's `interval`).
     public var scheduleInterval: ScheduleInterval = .step
+    /// What to do when a checked loss is non-finite or spikes.
+    public var divergenceGuard = DivergenceGuard()
     /// The SPECs as given (kept for logs and checkpoints).
     public var scheduleSpec: String?
     public var warmupSpec: String?
 
     public init() {}
+}
+
+/// The divergence guard: at every checked step (every `logEvery` steps, before the update is applied) a
+/// non-finite loss, or one above `spikeFactor` times its running average, is an anomaly handled by `policy`.
+public struct DivergenceGuard: Sendable {
+    public enum Policy: String, Sendable, CaseIterable {
+        /// End the run with status `diverged` (exit 75).
+        case abort
+        /// Drop this step's update (parameters and optimizer state untouched); too many in a row aborts.
+        case skip
+        /// Restore the last good in-memory snapshot and scale the lr by `backoff`; too many rollbacks abort.
+        case rollback
+    }
+
+    public var policy = Policy.abort
+    /// Loss above this multiple of its running average (EMA, β 0.9) is a spike; nil turns spike detection off.
+    public var spikeFactor: Double?
+    public var backoff = 0.5
+    public var maxRollbacks = 3
+    public var maxConsecutiveSkips = 10
+
+    public init() {}
+}
+
+/// An anomaly the guard saw, and what it did.
+public struct AnomalyRecord: Sendable {
+    public let step: Int
+    public let epoch: Int
+    /// `non_finite_loss` or `loss_spike`.
+    public let kind: String
+    public let loss: Float
+    public let runningAverage: Double?
+    /// `abort`, `skip` or `rollback`.
+    public let action: String
+    /// The lr multiplier after the action.
+    public let learningRateScale: Double
+    /// For a rollback: the step it went back to.
+    public let restoredStep: Int?
 }
 
 /// When a schedule advances.
@@ -67,21 +107,33 @@ public struct TrainingPosition: Equatable, Sendable {
     /// The current epoch's running sums so far (restored exactly on resume).
     public var trainLossSum: Float = 0
     public var trainCorrect: Float = 0
+    /// Steps whose update the guard dropped (the optimizer's own step count is `step − skippedSteps`).
+    public var skippedSteps = 0
+    /// The guard's lr multiplier after rollbacks.
+    public var learningRateScale = 1.0
 }
 
 /// Receives what a run does, and can ask it to stop.
 public protocol TrainingObserver: AnyObject {
     func trainer(_ trainer: Trainer, didLog step: StepRecord)
     func trainer(_ trainer: Trainer, didFinish epoch: EpochRecord)
+    /// The divergence guard acted.
+    func trainer(_ trainer: Trainer, didDetect anomaly: AnomalyRecord)
     /// Called after every step with cheap, host-side facts only.
     func trainer(_ trainer: Trainer, didStep step: Int, of totalSteps: Int, epoch: Int)
     /// Checked after every step; true ends the run cleanly (with a final checkpoint).
     var stopRequested: Bool { get }
 }
 
+extension TrainingObserver {
+    public func trainer(_ trainer: Trainer, didDetect anomaly: AnomalyRecord) {}
+}
+
 /// How a run ended.
 public enum TrainingStatus: String, Sendable {
     case completed, interrupted
+    /// The divergence guard aborted it.
+    case diverged
 }
 
 /// Trains a model on a dataset on one backend: seeded shuffling, a train/validation split, mini-batches
@@ -111,6 +163,11 @@ public final class Trainer {
     private let validationFeatures: DeviceBuffer?
     private let validationTargets: DeviceBuffer?
     private var loadedEpoch = -1
+    // Divergence-guard state.
+    private var runningLoss: Double?
+    private var goodSnapshot: TrainerSnapshot?
+    private var rollbacks = 0
+    private var consecutiveSkips = 0
 
     public var stepsPerEpoch: Int { (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize }
     public var totalSteps: Int { stepsPerEpoch * configuration.epochs }
@@ -172,7 +229,7 @@ public final class Trainer {
     }
 
     /// The learning rate of step `step` (1-based).
-    public func learningRate(step: Int) -> Double { schedulePlan.learningRate(at: scheduleIndex(step: step)) }
+    public func learningRate(step: Int) -> Double { schedulePlan.learningRate(at: scheduleIndex(step: step)) * position.learningRateScale }
 
     /// The cycled momentum / beta1 of step `step`, if the schedule cycles it.
     public func momentum(step: Int) -> Double? { schedulePlan.momentum(at: scheduleIndex(step: step)) }
@@ -217,7 +274,7 @@ public final class Trainer {
     public func restore(position: TrainingPosition) throws {
         self.position = position
         loadedEpoch = -1
-        try network.optimizer.setStep(position.step)
+        try network.optimizer.setStep(position.step - position.skippedSteps)
     }
 
     /// Trains until the configured epoch count, or until the observer asks to stop.
@@ -230,28 +287,50 @@ public final class Trainer {
         let d = split.dataset.featureCount, t = split.dataset.targetWidth
         var status = TrainingStatus.completed
         var epochStart = DispatchTime.now().uptimeNanoseconds
+        if configuration.divergenceGuard.policy == .rollback { goodSnapshot = try TrainerSnapshot(self) }
         training: while position.epoch < configuration.epochs {
             if loadedEpoch != position.epoch { try loadEpoch(position.epoch) }
             while position.batchInEpoch < stepsPerEpoch {
                 let first = position.batchInEpoch * batch
                 let rows = min(batch, split.trainRows.count - first)
-                try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
-                                         targetsOffset: first * t, rows: rows)
                 let stepNumber = position.step + 1
+                let checking = stepNumber % configuration.logEvery == 0 || stepNumber == 1
+                try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
+                                         targetsOffset: first * t, rows: rows, accumulate: !checking)
                 let lr = learningRate(step: stepNumber)
-                let logging = stepNumber % configuration.logEvery == 0 || stepNumber == 1
-                if logging { try network.measureGradientNorm() }
-                try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
-                position.step = stepNumber
-                position.batchInEpoch += 1
-                samples += rows
-                if logging {
+                if checking {
+                    // The guard's check: the loss is read before the update is applied.
+                    try network.measureGradientNorm()
                     let stats = try network.readStats()
+                    let loss = stats[.batchLoss]!
                     let record = StepRecord(step: stepNumber, epoch: position.epoch + 1, learningRate: lr,
-                                            loss: stats[.batchLoss]!, gradNorm: stats[.gradNormSquared]!.squareRoot())
+                                            loss: loss, gradNorm: stats[.gradNormSquared]!.squareRoot())
                     steps.append(record)
                     observer?.trainer(self, didLog: record)
+                    if let kind = anomaly(loss) {
+                        switch try handleAnomaly(kind, loss: loss, step: stepNumber, rows: rows, observer: observer) {
+                        case .abort: status = .diverged; break training
+                        case .rolledBack: continue training   // reloads the restored epoch's data
+                        case .skipped: break
+                        }
+                    } else {
+                        // The last good state is this one, whose loss was just checked: a rollback re-runs this
+                        // step with a smaller lr.
+                        if configuration.divergenceGuard.policy == .rollback { goodSnapshot = try TrainerSnapshot(self) }
+                        try network.accumulateLastBatch(rows: rows)
+                        try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
+                        consecutiveSkips = 0
+                        let average = runningLoss.map { 0.9 * $0 + 0.1 * Double(loss) } ?? Double(loss)
+                        runningLoss = average
+                        position.step = stepNumber
+                        position.batchInEpoch += 1
+                    }
+                } else {
+                    try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
+                    position.step = stepNumber
+                    position.batchInEpoch += 1
                 }
+                samples += rows
                 observer?.trainer(self, didStep: stepNumber, of: totalSteps, epoch: position.epoch + 1)
                 if observer?.stopRequested == true && position.batchInEpoch < stepsPerEpoch {
                     let stats = try network.readStats()
@@ -278,6 +357,48 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         return TrainingResult(status: status, steps: steps, epochs: epochs, seconds: seconds,
                               samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
+    }
+
+    private enum GuardOutcome { case abort, skipped, rolledBack }
+
+    /// The anomaly a checked loss shows, if any.
+    private func anomaly(_ loss: Float) -> String? {
+        if !loss.isFinite { return "non_finite_loss" }
+        if let factor = configuration.divergenceGuard.spikeFactor, let average = runningLoss, Double(loss) > factor * average {
+            return "loss_spike"
+        }
+        return nil
+    }
+
+    private func handleAnomaly(_ kind: String, loss: Float, step: Int, rows: Int, observer: TrainingObserver?) throws -> GuardOutcome {
+        let rule = configuration.divergenceGuard
+        var action = rule.policy
+        if action == .skip && consecutiveSkips >= rule.maxConsecutiveSkips { action = .abort }
+        if action == .rollback && (rollbacks >= rule.maxRollbacks || goodSnapshot == nil) { action = .abort }
+        var restoredStep: Int?
+        switch action {
+        case .abort: break
+        case .skip:
+            consecutiveSkips += 1
+            position.skippedSteps += 1
+            position.step = step
+            position.batchInEpoch += 1
+        case .rollback:
+            rollbacks += 1
+            let scale = position.learningRateScale * rule.backoff
+            try goodSnapshot!.restore(into: self)
+            position.learningRateScale = scale
+            restoredStep = position.step
+            runningLoss = nil
+        }
+        observer?.trainer(self, didDetect: AnomalyRecord(step: step, epoch: position.epoch + 1, kind: kind, loss: loss,
+                                                          runningAverage: runningLoss, action: action.rawValue,
+                                                          learningRateScale: position.learningRateScale, restoredStep: restoredStep))
+        switch action {
+        case .abort: return .abort
+        case .skip: return .skipped
+        case .rollback: return .rolledBack
+        }
     }
 
     /// Writes the epoch's shuffled rows to the device once (not per step) and restores its running sums.

@@ -242,3 +242,74 @@ struct ScheduledTrainingTests {
         #expect(try second.network.arena.download(.parameters) == full.network.arena.download(.parameters))
     }
 }
+
+/// Records the guard's actions.
+final class AnomalyRecorder: TrainingObserver {
+    var anomalies: [AnomalyRecord] = []
+    func trainer(_ trainer: Trainer, didLog step: StepRecord) {}
+    func trainer(_ trainer: Trainer, didFinish epoch: EpochRecord) {}
+    func trainer(_ trainer: Trainer, didStep step: Int, of totalSteps: Int, epoch: Int) {}
+    func trainer(_ trainer: Trainer, didDetect anomaly: AnomalyRecord) { anomalies.append(anomaly) }
+    var stopRequested: Bool { false }
+}
+
+@Suite("Divergence guard")
+struct DivergenceGuardTests {
+    /// Diabetes (unscaled targets, MSE) with plain SGD: lr 5 blows up within an epoch, lr 0.005 overshoots
+    /// slowly until the loss spikes.
+    static func configuration(lr: Double, policy: DivergenceGuard.Policy, spike: Double? = nil) throws -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.dataset = "diabetes"
+        c.epochs = 20
+        c.logEvery = 1
+        c.optimizer = try OptimizerConfiguration(spec: "sgd:lr=\(lr)")
+        c.divergenceGuard.policy = policy
+        c.divergenceGuard.spikeFactor = spike
+        return c
+    }
+
+    @Test("abort ends the run as diverged at the first non-finite loss", arguments: Backends.names)
+    func abort(backendName: String) throws {
+        let recorder = AnomalyRecorder()
+        let trainer = try Trainer(configuration: try Self.configuration(lr: 5, policy: .abort), backend: try Backends.named(backendName))
+        let result = try trainer.run(observer: recorder)
+        #expect(result.status == .diverged)
+        #expect(recorder.anomalies.count == 1)
+        #expect(recorder.anomalies.first?.kind == "non_finite_loss" && recorder.anomalies.first?.action == "abort")
+    }
+
+    @Test("skip drops non-finite updates: parameters stay finite, the optimizer's step count excludes them")
+    func skip() throws {
+        let recorder = AnomalyRecorder()
+        let trainer = try Trainer(configuration: try Self.configuration(lr: 0.3, policy: .skip), backend: Backends.cpu)
+        let result = try trainer.run(observer: recorder)
+        #expect(recorder.anomalies.filter { $0.action == "skip" }.count == 10)
+        #expect(result.status == .diverged, "ten skips in a row abort")
+        #expect(try trainer.network.arena.download(.parameters).allSatisfy(\.isFinite))
+        #expect(trainer.network.optimizer.step == trainer.position.step - trainer.position.skippedSteps)
+    }
+
+    @Test("rollback on a loss spike restores the last good state, halves the lr, and the run completes")
+    func rollback() throws {
+        let recorder = AnomalyRecorder()
+        let trainer = try Trainer(configuration: try Self.configuration(lr: 0.005, policy: .rollback, spike: 3), backend: Backends.cpu)
+        let result = try trainer.run(observer: recorder)
+        #expect(result.status == .completed)
+        let anomaly = try #require(recorder.anomalies.first)
+        #expect(anomaly.kind == "loss_spike" && anomaly.action == "rollback")
+        #expect(anomaly.restoredStep! < anomaly.step)
+        #expect(trainer.position.learningRateScale == 0.5)
+        #expect(result.steps.last!.learningRate == 0.0025)
+        #expect(result.epochs.last!.validationLoss!.isFinite)
+    }
+
+    @Test("rollbacks are capped, then the run aborts")
+    func rollbackCap() throws {
+        var c = try Self.configuration(lr: 0.5, policy: .rollback)
+        c.divergenceGuard.maxRollbacks = 2
+        let recorder = AnomalyRecorder()
+        let result = try Trainer(configuration: c, backend: Backends.cpu).run(observer: recorder)
+        #expect(result.status == .diverged)
+        #expect(recorder.anomalies.map(\.action) == ["rollback", "rollback", "abort"])
+    }
+}

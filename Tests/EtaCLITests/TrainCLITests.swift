@@ -193,3 +193,24 @@ struct LRFindCLITests {
         #expect(plateau.stdout.contains("\"lr\": 0.01"), "\(plateau.stdout)")
     }
 }
+
+@Suite("eta train divergence guard")
+struct GuardCLITests {
+    @Test("abort exits 75; every action is an anomaly record and a stderr line")
+    func guardCLI() throws {
+        let dir = folder()
+        let aborted = try CLI.run(["train", "--device", "cpu", "--dataset", "diabetes", "--optimizer", "sgd:lr=5", "--quiet",
+                                   "--log", dir.path + "/a.jsonl"])
+        #expect(aborted.status == 75)
+        #expect(aborted.stderr.contains("anomaly at step") && aborted.stderr.contains("diverged"))
+        let log = try String(contentsOfFile: dir.path + "/a.jsonl", encoding: .utf8)
+        #expect(log.contains("\"event\": \"anomaly\"") && log.contains("\"status\": \"diverged\""))
+        let rolled = try CLI.run(["train", "--device", "cpu", "--dataset", "diabetes", "--optimizer", "sgd:lr=0.005", "--quiet",
+                                  "--epochs", "20", "--log-every", "1", "--on-nonfinite", "rollback", "--spike-factor", "3",
+                                  "--log", dir.path + "/r.jsonl"])
+        #expect(rolled.status == 0, "\(rolled.stderr)")
+        #expect(try String(contentsOfFile: dir.path + "/r.jsonl", encoding: .utf8).contains("\"action\": \"rollback\""))
+        #expect(try CLI.run(["train", "--device", "cpu", "--on-nonfinite", "ignore"]).status == 64)
+        #expect(try CLI.run(["train", "--device", "cpu", "--spike-factor", "0.5"]).status == 64)
+    }
+}

@@ -6,7 +6,10 @@
 //       with the fma roundings of PyTorch's CPU kernels.
 // Tunables: ETA_VEC (common.cl).
 // Assumptions: the host computes every step-dependent scalar in double and passes it in: step_size =
-//       lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t), decay_factor = 1 - lr * weight_decay.
+//       lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t), decay_factor = 1 - lr * weight_decay. With
+//       replica_size > 0 (an LR sweep: K replicas every replica_size floats, a multiple of ETA_VEC) replica r
+//       takes its step_size from replica_scalars[o + r] and its decay_factor from replica_scalars[o + K + r]
+//       (o = replica_offset).
 
 #define ADAM_MAXIMIZE  1
 #define ADAM_AMSGRAD   2
@@ -26,14 +29,21 @@ __kernel void adam_update(__global float* restrict p,
                           const float step_size,
                           const float bc2_sqrt,
                           const float eps,
-                          const int flags) {
+                          const int flags,
+                          __global const float* restrict replica_scalars,
+                          const ulong replica_offset,
+                          const ulong replica_size,
+                          const uint replicas) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
+    const ulong replica = replica_offset + (replica_size ? base / replica_size : 0);
+    const float rate = replica_size ? replica_scalars[replica] : step_size;
+    const float decay = replica_size ? replica_scalars[replicas + replica] : decay_factor;
     floatV param = eta_load(p, base, n);
     floatV grad = eta_load(g, base, n);
     if (flags & ADAM_MAXIMIZE) grad = -grad;
     if (weight_decay != 0.0f) {
-        if (flags & ADAM_DECOUPLED) param = param * decay_factor;
+        if (flags & ADAM_DECOUPLED) param = param * decay;
         else grad = fma((floatV)weight_decay, param, grad);
     }
     floatV exp_avg = eta_load(m, base, n);
@@ -49,5 +59,5 @@ __kernel void adam_update(__global float* restrict p,
         eta_store(vmax, base, n, second);
     }
     const floatV denom = sqrt(second) / bc2_sqrt + eps;
-    eta_store(p, base, n, param + (-step_size) * exp_avg / denom);
+    eta_store(p, base, n, param + (-rate) * exp_avg / denom);
 }

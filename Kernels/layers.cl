@@ -1,7 +1,8 @@
 // layers.cl — dense-layer pieces around the GEMMs: fused bias + activation, forward and backward.
 //
 // What: `bias_activation_forward` adds the bias row to Z in place (Z keeps the pre-activation for the
-//       backward pass) and writes A = act(Z). `bias_activation_backward` computes dZ = dA * act'(Z) and, in
+//       backward pass) and writes A = act(Z). Both kernels also run K replicas of a layer at once (an LR
+//       sweep): replica r's [rows x cols] block follows replica r-1's, and its bias sits bias_stride further on. `bias_activation_backward` computes dZ = dA * act'(Z) and, in
 //       the same pass, the bias gradient db = sum over rows of dZ: one work-item per column walks the rows
 //       in order, so the sum is deterministic (resumed runs are bit-identical).
 // Activations: 0 identity, 1 relu, 2 tanh, 3 sigmoid, 4 gelu (PyTorch's exact erf form).
@@ -47,10 +48,13 @@ __kernel void bias_activation_forward(__global float* restrict z,
                                       const ulong a_offset,
                                       const uint rows,
                                       const uint cols,
-                                      const int activation) {
+                                      const int activation,
+                                      const uint replicas,
+                                      const ulong bias_stride) {
     const size_t i = get_global_id(0);
-    if (i >= (size_t)rows * cols) return;
-    const float value = z[z_offset + i] + bias[bias_offset + i % cols];
+    const size_t block = (size_t)rows * cols;
+    if (i >= block * replicas) return;
+    const float value = z[z_offset + i] + bias[bias_offset + (i / block) * bias_stride + i % cols];
     z[z_offset + i] = value;
     a[a_offset + i] = eta_activate(value, activation);
 }
@@ -65,15 +69,19 @@ __kernel void bias_activation_backward(__global const float* grad_a,
                                        const ulong grad_bias_offset,
                                        const uint rows,
                                        const uint cols,
-                                       const int activation) {
-    const uint column = get_global_id(0);
-    if (column >= cols) return;
+                                       const int activation,
+                                       const uint replicas,
+                                       const ulong bias_stride) {
+    const uint id = get_global_id(0);
+    if (id >= cols * replicas) return;
+    const uint replica = id / cols, column = id % cols;
+    const size_t block = (size_t)replica * rows * cols;
     float sum = 0.0f;
     for (uint row = 0; row < rows; row++) {
-        const size_t i = (size_t)row * cols + column;
+        const size_t i = block + (size_t)row * cols + column;
         const float g = grad_a[grad_a_offset + i] * eta_activation_slope(z[z_offset + i], activation);
         grad_z[grad_z_offset + i] = g;
         sum += g;
     }
-    grad_bias[grad_bias_offset + column] = sum;
+    grad_bias[grad_bias_offset + replica * bias_stride + column] = sum;
 }

@@ -55,3 +55,30 @@ void reduce_finish(__global const float* restrict partials,
     const float total = eta_tree_sum(scratch, lid < REDUCE_GROUPS ? partials[lid] : 0.0f);
     if (lid == 0) destination[index] = (accumulate ? destination[index] : 0.0f) + scale * total;
 }
+
+// Sums `segments` contiguous segments of `length` values at once (an LR sweep's K replicas): work-group g
+// walks segment g in a fixed order and writes destination[index + g * stride] = scale * sum (+ old value).
+__kernel __attribute__((reqd_work_group_size(REDUCE_LOCAL, 1, 1)))
+void reduce_segments(__global const float* restrict source,
+                     __global float* restrict destination,
+                     const ulong source_offset,
+                     const ulong length,
+                     const ulong index,
+                     const ulong stride,
+                     const float scale,
+                     const int squares,
+                     const int accumulate) {
+    __local float scratch[REDUCE_LOCAL];
+    const ulong segment = get_group_id(0);
+    __global const float* values = source + source_offset + segment * length;
+    float sum = 0.0f;
+    for (ulong i = get_local_id(0); i < length; i += REDUCE_LOCAL) {
+        const float x = values[i];
+        sum += squares ? x * x : x;
+    }
+    const float total = eta_tree_sum(scratch, sum);
+    if (get_local_id(0) == 0) {
+        const ulong target = index + segment * stride;
+        destination[target] = (accumulate ? destination[target] : 0.0f) + scale * total;
+    }
+}

@@ -5,7 +5,8 @@
 //       roundings, see Reference.sgd.
 // Tunables: ETA_VEC (common.cl).
 // Assumptions: every step-dependent value (lr, whether this is the first step) is an argument; the
-//       flags are uniform across the launch.
+//       flags are uniform across the launch. With replica_size > 0 (an LR sweep: K replicas laid out every
+//       replica_size floats, a multiple of ETA_VEC) the lr of replica r is replica_lr[replica_offset + r] instead of `lr`.
 
 #define SGD_MAXIMIZE   1
 #define SGD_MOMENTUM   2
@@ -20,9 +21,13 @@ __kernel void sgd_update(__global float* restrict p,
                          const float weight_decay,
                          const float momentum,
                          const float one_minus_dampening,
-                         const int flags) {
+                         const int flags,
+                         __global const float* restrict replica_lr,
+                         const ulong replica_offset,
+                         const ulong replica_size) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
+    const float rate = replica_size ? replica_lr[replica_offset + base / replica_size] : lr;
     floatV param = eta_load(p, base, n);
     floatV grad = eta_load(g, base, n);
     if (flags & SGD_MAXIMIZE) grad = -grad;
@@ -33,5 +38,5 @@ __kernel void sgd_update(__global float* restrict p,
         eta_store(buf, base, n, b);
         grad = (flags & SGD_NESTEROV) ? fma((floatV)momentum, b, grad) : b;
     }
-    eta_store(p, base, n, fma((floatV)(-lr), grad, param));
+    eta_store(p, base, n, fma((floatV)(-rate), grad, param));
 }

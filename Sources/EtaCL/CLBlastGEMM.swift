@@ -25,6 +25,22 @@ public enum CLBlast {
         }
     }
 
+    /// `batch` independent GEMMs in one launch, the i-th at offsets + i·stride (CLBlastSgemmStridedBatched).
+    public static func sgemmStridedBatched(queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                           alpha: Float, a: Buffer, aOffset: Int, lda: Int, strideA: Int,
+                                           b: Buffer, bOffset: Int, ldb: Int, strideB: Int, beta: Float,
+                                           c: Buffer, cOffset: Int, ldc: Int, strideC: Int, batch: Int) throws {
+        guard m > 0, n > 0, batch > 0 else { return }
+        var queueHandle: OpaquePointer? = queue.handle
+        let status = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                                transposeB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
+                                                a.handle, aOffset, lda, strideA, b.handle, bOffset, ldb, strideB, beta,
+                                                c.handle, cOffset, ldc, strideC, batch, &queueHandle, nil)
+        if status.rawValue != 0 {
+            throw CLError(call: "CLBlastSgemmStridedBatched(m: \(m), n: \(n), k: \(k), batch: \(batch))", status: Int32(status.rawValue))
+        }
+    }
+
     /// Bytes of temporary memory CLBlast needs for this GEMM (0 for its direct kernel); computed on the host.
     public static func sgemmTemporaryBytes(queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                            aOffset: Int, lda: Int, bOffset: Int, ldb: Int, cOffset: Int, ldc: Int) throws -> Int {

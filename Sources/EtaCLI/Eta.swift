@@ -30,7 +30,7 @@ struct EtaCommand: ParsableCommand {
         ETA_KERNEL_DIR (load Kernels/*.cl from a folder instead of the embedded copies).
         """,
         version: EtaVersion.current,
-        subcommands: [Train.self, LRFind.self, ScheduleCommand.self, Devices.self, Verify.self, Explore.self, Bench.self]
+        subcommands: [Train.self, LRFind.self, SweepCommand.self, ScheduleCommand.self, Devices.self, Verify.self, Explore.self, Bench.self]
     )
 }
 

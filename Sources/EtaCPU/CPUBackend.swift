@@ -94,20 +94,40 @@ public final class CPUBackend: Backend {
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
             let buffer = launch.momentumBuffer.map { host($0).pointer }
             let s = launch.scalars
-            parallel(launch.count) { start, count in
-                eta_sgd_update(p + start, g + start, buffer.map { $0 + start }, count,
-                               s.learningRate, s.weightDecay, s.momentum, s.oneMinusDampening, s.flags)
+            for (offset, count, replica) in replicaRanges(launch.count, launch.replicas) {
+                let lr = replica.map { host(launch.replicas!.table).pointer[launch.replicas!.offset + $0] } ?? s.learningRate
+                parallel(count) { start, n in
+                    let at = offset + start
+                    eta_sgd_update(p + at, g + at, buffer.map { $0 + at }, n, lr, s.weightDecay, s.momentum, s.oneMinusDampening, s.flags)
+                }
             }
         case .adam(let launch):
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
             let m = host(launch.expAvg).pointer, v = host(launch.expAvgSq).pointer
             let vmax = launch.maxExpAvgSq.map { host($0).pointer }
             let s = launch.scalars
-            parallel(launch.count) { start, count in
-                eta_adam_update(p + start, g + start, m + start, v + start, vmax.map { $0 + start }, count,
-                                s.weightDecay, s.decayFactor, s.beta1Weight, s.beta2, s.oneMinusBeta2,
-                                s.stepSize, s.biasCorrection2Sqrt, s.eps, s.flags)
+            for (offset, count, replica) in replicaRanges(launch.count, launch.replicas) {
+                var (stepSize, decay) = (s.stepSize, s.decayFactor)
+                if let replica, let r = launch.replicas {
+                    let table = host(r.table).pointer
+                    (stepSize, decay) = (table[r.offset + replica], table[r.offset + r.replicas + replica])
+                }
+                parallel(count) { start, n in
+                    let at = offset + start
+                    eta_adam_update(p + at, g + at, m + at, v + at, vmax.map { $0 + at }, n,
+                                    s.weightDecay, decay, s.beta1Weight, s.beta2, s.oneMinusBeta2,
+                                    stepSize, s.biasCorrection2Sqrt, s.eps, s.flags)
+                }
             }
+        }
+    }
+
+    /// The arena split by replica: (offset, count, replica index) — one range with no replica when `replicas` is nil.
+    private func replicaRanges(_ count: Int, _ replicas: ReplicaScalars?) -> [(Int, Int, Int?)] {
+        guard let replicas, replicas.replicaSize > 0 else { return [(0, count, nil)] }
+        return (0..<replicas.replicas).compactMap { r in
+            let offset = r * replicas.replicaSize
+            return offset < count ? (offset, min(replicas.replicaSize, count - offset), r) : nil
         }
     }
 

@@ -85,6 +85,20 @@ public enum UpdateCommand {
     case adam(AdamLaunch)
 }
 
+/// Per-replica scalars for K replicas updated in one launch (an LR sweep): replica r occupies
+/// [r·replicaSize, (r+1)·replicaSize) of the arena (replicaSize a multiple of 16) and reads its values from
+/// `table` at `offset + r` (SGD: the lr; Adam: step size, then decay factor at `offset + K + r`).
+public struct ReplicaScalars {
+    public var table: DeviceBuffer
+    public var offset: Int
+    public var replicaSize: Int
+    public var replicas: Int
+
+    public init(table: DeviceBuffer, offset: Int, replicaSize: Int, replicas: Int) {
+        (self.table, self.offset, self.replicaSize, self.replicas) = (table, offset, replicaSize, replicas)
+    }
+}
+
 /// Buffers and scalars of an SGD update (see `Kernels/sgd.cl`).
 public struct SGDLaunch {
     public var parameters: DeviceBuffer
@@ -93,6 +107,8 @@ public struct SGDLaunch {
     public var momentumBuffer: DeviceBuffer?
     public var count: Int
     public var scalars: SGDScalars
+    /// Per-replica learning rates, replacing `scalars.learningRate`.
+    public var replicas: ReplicaScalars? = nil
 }
 
 /// The per-step float32 arguments of the SGD kernel, derived from the hyperparameters in double as PyTorch does.
@@ -122,6 +138,8 @@ public struct AdamLaunch {
     public var maxExpAvgSq: DeviceBuffer?
     public var count: Int
     public var scalars: AdamScalars
+    /// Per-replica step sizes and decay factors, replacing those in `scalars`.
+    public var replicas: ReplicaScalars? = nil
 }
 
 /// The per-step float32 arguments of the Adam kernel.

@@ -27,7 +27,12 @@ public final class Network {
     public let arena: ParameterArena
     public let optimizer: Optimizer
     public let maxBatch: Int
-    /// Device-side accumulators, indexed by `Stat`.
+    /// Models trained side by side (an LR sweep); 1 for a normal run.
+    public let replicas: Int
+    /// Floats between consecutive replicas' parameters (the model's size rounded up to 16, so one
+    /// vectorised work-item never spans two replicas).
+    public let replicaSize: Int
+    /// Device-side accumulators: stat s of replica r at s·replicas + r.
     public let stats: DeviceBuffer
 
     private let z: [DeviceBuffer]
@@ -40,7 +45,7 @@ public final class Network {
     public var targetWidth: Int { loss == .mse ? architecture.layers.last!.outputs : 1 }
 
     public init(architecture: ModelArchitecture, loss: LossKind, optimizer: OptimizerConfiguration, maxBatch: Int,
-                backend: Backend, step: Int = 0) throws {
+                backend: Backend, step: Int = 0, replicas: Int = 1) throws {
         guard maxBatch > 0 else { throw EtaError(.usage, "the batch size must be positive") }
         if loss == .bce && architecture.layers.last!.outputs != 1 {
             throw EtaError(.usage, "bce needs a model with one output; this one has \(architecture.layers.last!.outputs)")
@@ -48,29 +53,37 @@ public final class Network {
         self.architecture = architecture
         self.loss = loss
         self.backend = backend
+        guard replicas >= 1 else { throw EtaError(.usage, "a network needs at least one replica") }
         self.maxBatch = maxBatch
+        self.replicas = replicas
+        replicaSize = replicas == 1 ? architecture.layout.count : (architecture.layout.count + 15) / 16 * 16
         self.optimizer = Optimizer(optimizer, step: step)
-        arena = try ParameterArena(layout: architecture.layout, stateSlots: optimizer.stateSlots, backend: backend)
-        z = try architecture.layers.map { try backend.makeBuffer(count: maxBatch * $0.outputs) }
-        a = try architecture.layers.map { try backend.makeBuffer(count: maxBatch * $0.outputs) }
+        let layout = replicas == 1 ? architecture.layout : try TensorLayout([("replicas", [replicas * replicaSize])])
+        arena = try ParameterArena(layout: layout, stateSlots: optimizer.stateSlots, backend: backend)
+        let k = replicas
+        z = try architecture.layers.map { try backend.makeBuffer(count: k * maxBatch * $0.outputs) }
+        a = try architecture.layers.map { try backend.makeBuffer(count: k * maxBatch * $0.outputs) }
         let widest = architecture.layers.map { max($0.inputs, $0.outputs) }.max()!
-        gradients = try (0..<2).map { _ in try backend.makeBuffer(count: maxBatch * widest) }
-        rowLoss = try backend.makeBuffer(count: maxBatch)
-        rowCorrect = try backend.makeBuffer(count: maxBatch)
-        stats = try backend.makeBuffer(count: Stat.allCases.count)
+        gradients = try (0..<2).map { _ in try backend.makeBuffer(count: k * maxBatch * widest) }
+        rowLoss = try backend.makeBuffer(count: k * maxBatch)
+        rowCorrect = try backend.makeBuffer(count: k * maxBatch)
+        stats = try backend.makeBuffer(count: Stat.allCases.count * k)
     }
 
-    /// The forward pass of `rows` samples starting at row `inputOffset / inputs` of `input`.
+    /// The forward pass of `rows` samples starting at row `inputOffset / inputs` of `input` (every replica sees
+    /// the same input; replica r's activations are the r-th [rows × width] block of each workspace).
     public func forward(input: DeviceBuffer, inputOffset: Int, rows: Int) throws {
         for (i, layer) in architecture.layers.enumerated() {
             let (weight, bias) = architecture.offsets(i)
-            let (source, sourceOffset) = i == 0 ? (input, inputOffset) : (a[i - 1], 0)
+            let (source, sourceOffset, sourceStride) = i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
             try backend.run(.gemm(MatrixMultiply(transposeB: true, m: rows, n: layer.outputs, k: layer.inputs,
                                                  a: source, aOffset: sourceOffset, lda: layer.inputs,
                                                  b: arena.parameters, bOffset: weight, ldb: layer.inputs,
-                                                 c: z[i], ldc: layer.outputs)))
+                                                 c: z[i], ldc: layer.outputs, batch: replicas, strideA: sourceStride,
+                                                 strideB: replicaSize, strideC: rows * layer.outputs)))
             try backend.run(.biasActivationForward(z: z[i], zOffset: 0, bias: arena.parameters, biasOffset: bias,
-                                                   a: a[i], aOffset: 0, rows: rows, cols: layer.outputs, activation: layer.activation))
+                                                   a: a[i], aOffset: 0, rows: rows, cols: layer.outputs, activation: layer.activation,
+                                                   replicas: replicas, biasStride: replicaSize))
         }
     }
 
@@ -82,7 +95,7 @@ public final class Network {
         let scale = loss == .mse ? 1 / Float(rows * outputs) : 1 / Float(rows)
         try backend.run(.loss(LossCommand(kind: loss, input: a.last!, inputOffset: 0, targets: targets, targetsOffset: targetsOffset,
                                           grad: gradients[0], rowLoss: rowLoss, rowCorrect: rowCorrect,
-                                          rows: rows, cols: outputs, scale: scale)))
+                                          rows: rows, cols: outputs, scale: scale, replicas: replicas)))
         let lossScale: Float = loss == .mse ? 1 / Float(outputs) : 1
         if let batchLoss {
             try reduce(rowLoss, rows, into: batchLoss, scale: lossScale / Float(rows), accumulate: false)
@@ -110,19 +123,22 @@ public final class Network {
             try backend.run(.biasActivationBackward(gradA: gradients[current], gradAOffset: 0, z: z[i], zOffset: 0,
                                                     gradZ: gradients[current], gradZOffset: 0,
                                                     gradBias: arena.gradients, gradBiasOffset: bias,
-                                                    rows: rows, cols: layer.outputs, activation: layer.activation))
-            let (previous, previousOffset) = i == 0 ? (input, inputOffset) : (a[i - 1], 0)
+                                                    rows: rows, cols: layer.outputs, activation: layer.activation,
+                                                    replicas: replicas, biasStride: replicaSize))
+            let (previous, previousOffset, previousStride) = i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
             // dW = dZᵀ · A_prev, written straight into the gradient arena.
             try backend.run(.gemm(MatrixMultiply(transposeA: true, m: layer.outputs, n: layer.inputs, k: rows,
                                                  a: gradients[current], lda: layer.outputs,
                                                  b: previous, bOffset: previousOffset, ldb: layer.inputs,
-                                                 c: arena.gradients, cOffset: weight, ldc: layer.inputs)))
+                                                 c: arena.gradients, cOffset: weight, ldc: layer.inputs, batch: replicas,
+                                                 strideA: rows * layer.outputs, strideB: previousStride, strideC: replicaSize)))
             if i > 0 {
                 // dA_prev = dZ · W.
                 try backend.run(.gemm(MatrixMultiply(m: rows, n: layer.inputs, k: layer.outputs,
                                                      a: gradients[current], lda: layer.outputs,
                                                      b: arena.parameters, bOffset: weight, ldb: layer.inputs,
-                                                     c: gradients[1 - current], ldc: layer.inputs)))
+                                                     c: gradients[1 - current], ldc: layer.inputs, batch: replicas,
+                                                     strideA: rows * layer.outputs, strideB: replicaSize, strideC: rows * layer.inputs)))
                 current = 1 - current
             }
         }
@@ -140,25 +156,34 @@ public final class Network {
 
     /// ‖g‖² of the gradient arena into `stats[gradNormSquared]`.
     public func measureGradientNorm() throws {
-        try backend.run(.reduce(ReduceCommand(source: arena.gradients, sourceOffset: 0, count: arena.layout.count, squares: true,
-                                              destination: stats, index: Stat.gradNormSquared.rawValue, scale: 1, accumulate: false)))
+        try backend.run(.reduce(ReduceCommand(source: arena.gradients, sourceOffset: 0, count: replicaSize, squares: true,
+                                              destination: stats, index: Stat.gradNormSquared.rawValue * replicas, scale: 1,
+                                              accumulate: false, segments: replicas)))
     }
 
-    /// Sets the given stats to zero.
+    /// Sets the given stats to zero (for every replica).
     public func resetStats(_ which: [Stat]) throws {
         var values = try backend.read(stats)
-        for stat in which { values[stat.rawValue] = 0 }
+        for stat in which { for r in 0..<replicas { values[stat.rawValue * replicas + r] = 0 } }
         try backend.write(values, to: stats)
     }
 
-    /// Reads every stat (waits for the queue).
+    /// Reads every stat of replica 0 (waits for the queue).
     public func readStats() throws -> [Stat: Float] {
+        try readReplicaStats().mapValues { $0[0] }
+    }
+
+    /// Reads every stat of every replica (waits for the queue).
+    public func readReplicaStats() throws -> [Stat: [Float]] {
         let values = try backend.read(stats)
-        return Dictionary(uniqueKeysWithValues: Stat.allCases.map { ($0, values[$0.rawValue]) })
+        return Dictionary(uniqueKeysWithValues: Stat.allCases.map { stat in
+            (stat, Array(values[(stat.rawValue * replicas)..<((stat.rawValue + 1) * replicas)]))
+        })
     }
 
     private func reduce(_ source: DeviceBuffer, _ count: Int, into stat: Stat, scale: Float, accumulate: Bool) throws {
         try backend.run(.reduce(ReduceCommand(source: source, sourceOffset: 0, count: count, squares: false,
-                                              destination: stats, index: stat.rawValue, scale: scale, accumulate: accumulate)))
+                                              destination: stats, index: stat.rawValue * replicas, scale: scale, accumulate: accumulate,
+                                              segments: replicas)))
     }
 }

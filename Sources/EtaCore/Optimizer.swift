@@ -17,6 +17,37 @@ public final class Optimizer {
         self.step = step
     }
 
+    /// One update of K replicas in one launch, each with its own learning rate: `table` holds, for SGD, the K
+    /// learning rates at `offset`, and for Adam-family the K step sizes then the K decay factors (see
+    /// `replicaTable(learningRates:step:)`).
+    public func step(_ arena: ParameterArena, replicas: ReplicaScalars) throws {
+        let next = step + 1
+        let count = arena.layout.count
+        switch configuration {
+        case .sgd(let h):
+            try arena.backend.run(.sgd(SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
+                                                 momentumBuffer: arena.state["momentum_buffer"], count: count,
+                                                 scalars: Self.sgdScalars(h, step: next, lr: h.lr), replicas: replicas)))
+        case .adam(let h), .adamw(let h):
+            try arena.backend.run(.adam(AdamLaunch(parameters: arena.parameters, gradients: arena.gradients,
+                                                   expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
+                                                   maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
+                                                   scalars: Self.adamScalars(h, step: next, lr: h.lr), replicas: replicas)))
+        }
+        step = next
+    }
+
+    /// The per-replica values of step `step` (1-based) for `learningRates`: what a single-replica update at each
+    /// learning rate would pass, so a sweep replica computes exactly what a separate run would.
+    public func replicaTable(learningRates: [Double], step t: Int) -> [Float] {
+        switch configuration {
+        case .sgd(let h): return learningRates.map { Self.sgdScalars(h, step: t, lr: $0).learningRate }
+        case .adam(let h), .adamw(let h):
+            let scalars = learningRates.map { Self.adamScalars(h, step: t, lr: $0) }
+            return scalars.map(\.stepSize) + scalars.map(\.decayFactor)
+        }
+    }
+
     /// Sets the step count (restoring a checkpoint).
     public func setStep(_ step: Int) throws {
         guard step >= 0 else { throw EtaError(.dataError, "a step count cannot be negative (got \(step))") }

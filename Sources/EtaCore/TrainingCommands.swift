@@ -25,16 +25,22 @@ public struct MatrixMultiply {
     public var b: DeviceBuffer, bOffset: Int, ldb: Int
     public var beta: Float
     public var c: DeviceBuffer, cOffset: Int, ldc: Int
+    /// Independent GEMMs in one call (an LR sweep's replicas): the i-th uses offsets + i·stride (a stride of 0
+    /// shares that operand).
+    public var batch = 1
+    public var strideA = 0, strideB = 0, strideC = 0
 
     public init(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                 a: DeviceBuffer, aOffset: Int = 0, lda: Int, b: DeviceBuffer, bOffset: Int = 0, ldb: Int,
-                beta: Float = 0, c: DeviceBuffer, cOffset: Int = 0, ldc: Int) {
+                beta: Float = 0, c: DeviceBuffer, cOffset: Int = 0, ldc: Int,
+                batch: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0) {
         self.transposeA = transposeA
         self.transposeB = transposeB
         (self.m, self.n, self.k, self.alpha, self.beta) = (m, n, k, alpha, beta)
         (self.a, self.aOffset, self.lda) = (a, aOffset, lda)
         (self.b, self.bOffset, self.ldb) = (b, bOffset, ldb)
         (self.c, self.cOffset, self.ldc) = (c, cOffset, ldc)
+        (self.batch, self.strideA, self.strideB, self.strideC) = (batch, strideA, strideB, strideC)
     }
 }
 
@@ -62,6 +68,8 @@ public struct LossCommand {
     public var rows: Int, cols: Int
     /// The gradient's factor: 1/rows, or 1/(rows·cols) for MSE.
     public var scale: Float
+    /// K replicas' inputs (K blocks of [rows × cols]) against the same targets; outputs are K blocks too.
+    public var replicas = 1
 }
 
 /// destination[index] = scale · Σ source[offset ..< offset+count] (of squares when `squares`), plus the old
@@ -72,18 +80,23 @@ public struct ReduceCommand {
     public var destination: DeviceBuffer, index: Int
     public var scale: Float
     public var accumulate: Bool
+    /// Sums `segments` consecutive runs of `count` values into destination[index + s·destinationStride].
+    public var segments = 1
+    public var destinationStride = 1
 }
 
 /// The operations of a training step besides the optimizer update.
 public enum LayerCommand {
     case gemm(MatrixMultiply)
-    /// Z += bias (broadcast over rows), A = act(Z).
+    /// Z += bias (broadcast over rows), A = act(Z); for each of `replicas` consecutive [rows × cols] blocks,
+    /// replica r's bias `biasStride`·r further on.
     case biasActivationForward(z: DeviceBuffer, zOffset: Int, bias: DeviceBuffer, biasOffset: Int,
-                               a: DeviceBuffer, aOffset: Int, rows: Int, cols: Int, activation: Activation)
-    /// dZ = dA · act'(Z) and dbias = Σ_rows dZ. dZ may be dA.
+                               a: DeviceBuffer, aOffset: Int, rows: Int, cols: Int, activation: Activation,
+                               replicas: Int = 1, biasStride: Int = 0)
+    /// dZ = dA · act'(Z) and dbias = Σ_rows dZ (per replica, as above). dZ may be dA.
     case biasActivationBackward(gradA: DeviceBuffer, gradAOffset: Int, z: DeviceBuffer, zOffset: Int,
                                 gradZ: DeviceBuffer, gradZOffset: Int, gradBias: DeviceBuffer, gradBiasOffset: Int,
-                                rows: Int, cols: Int, activation: Activation)
+                                rows: Int, cols: Int, activation: Activation, replicas: Int = 1, biasStride: Int = 0)
     case loss(LossCommand)
     case reduce(ReduceCommand)
 }

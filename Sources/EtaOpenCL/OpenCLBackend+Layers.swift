@@ -11,6 +11,7 @@ struct LayerKernels {
     let mse: Kernel
     let reducePartial: Kernel
     let reduceFinish: Kernel
+    let reduceSegments: Kernel
     let partials: Buffer
 
     static let reduceLocal = 256
@@ -23,6 +24,12 @@ extension OpenCLBackend {
         defer { launchLock.unlock() }
         let k = layerKernels
         switch layer {
+        case .gemm(let g) where g.batch > 1:
+            try CLBlast.sgemmStridedBatched(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
+                                            m: g.m, n: g.n, k: g.k, alpha: g.alpha,
+                                            a: device(g.a), aOffset: g.aOffset, lda: g.lda, strideA: g.strideA,
+                                            b: device(g.b), bOffset: g.bOffset, ldb: g.ldb, strideB: g.strideB, beta: g.beta,
+                                            c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, strideC: g.strideC, batch: g.batch)
         case .gemm(let g):
             // CLBlast's indirect GEMM needs scratch memory: grow one buffer to the largest size seen, so a
             // training step allocates nothing after its first.
@@ -33,20 +40,25 @@ extension OpenCLBackend {
             try CLBlast.sgemm(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
                               alpha: g.alpha, a: device(g.a), aOffset: g.aOffset, lda: g.lda, b: device(g.b), bOffset: g.bOffset,
                               ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, temporary: gemmScratch)
-        case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation):
+        case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
+                                    let replicas, let biasStride):
             try set(k.forward, [z, bias, a], [UInt64(zOffset), UInt64(biasOffset), UInt64(aOffset)])
             try k.forward.setArgument(6, UInt32(rows))
             try k.forward.setArgument(7, UInt32(cols))
             try k.forward.setArgument(8, activation.rawValue)
-            try k.forward.enqueue(on: context.queue, global: rows * cols, local: 64)
+            try k.forward.setArgument(9, UInt32(replicas))
+            try k.forward.setArgument(10, UInt64(biasStride))
+            try k.forward.enqueue(on: context.queue, global: rows * cols * replicas, local: 64)
         case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
-                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation):
+                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride):
             try set(k.backward, [gradA, z, gradZ, gradBias],
                     [UInt64(gradAOffset), UInt64(zOffset), UInt64(gradZOffset), UInt64(gradBiasOffset)])
             try k.backward.setArgument(8, UInt32(rows))
             try k.backward.setArgument(9, UInt32(cols))
             try k.backward.setArgument(10, activation.rawValue)
-            try k.backward.enqueue(on: context.queue, global: cols, local: 32)
+            try k.backward.setArgument(11, UInt32(replicas))
+            try k.backward.setArgument(12, UInt64(biasStride))
+            try k.backward.enqueue(on: context.queue, global: cols * replicas, local: 32)
         case .loss(let l):
             let kernel: Kernel
             switch l.kind {
@@ -58,11 +70,24 @@ extension OpenCLBackend {
             try kernel.setArgument(7, UInt32(l.rows))
             if l.kind == .bce {
                 try kernel.setArgument(8, l.scale)
+                try kernel.setArgument(9, UInt32(l.replicas))
             } else {
                 try kernel.setArgument(8, UInt32(l.cols))
                 try kernel.setArgument(9, l.scale)
+                try kernel.setArgument(10, UInt32(l.replicas))
             }
-            try kernel.enqueue(on: context.queue, global: l.rows, local: 32)
+            try kernel.enqueue(on: context.queue, global: l.rows * l.replicas, local: 32)
+        case .reduce(let r) where r.segments > 1:
+            let kernel = k.reduceSegments
+            try kernel.setArgument(0, device(r.source))
+            try kernel.setArgument(1, device(r.destination))
+            for (index, value) in [r.sourceOffset, r.count, r.index, r.destinationStride].enumerated() {
+                try kernel.setArgument(2 + index, UInt64(value))
+            }
+            try kernel.setArgument(6, r.scale)
+            try kernel.setArgument(7, Int32(r.squares ? 1 : 0))
+            try kernel.setArgument(8, Int32(r.accumulate ? 1 : 0))
+            try kernel.enqueue(on: context.queue, global: r.segments * LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
         case .reduce(let r):
             try k.reducePartial.setArgument(0, device(r.source))
             try k.reducePartial.setArgument(1, k.partials)

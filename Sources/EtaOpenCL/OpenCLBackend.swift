@@ -77,6 +77,7 @@ public final class OpenCLBackend: Backend {
             crossEntropy: try losses.kernel(named: "softmax_cross_entropy"), bce: try losses.kernel(named: "bce_with_logits"),
             mse: try losses.kernel(named: "mse"),
             reducePartial: try reduce.kernel(named: "reduce_partial"), reduceFinish: try reduce.kernel(named: "reduce_finish"),
+            reduceSegments: try reduce.kernel(named: "reduce_segments"),
             partials: try context.makeBuffer(bytes: LayerKernels.reduceGroups * MemoryLayout<Float>.size))
         gemmScratch = try context.makeBuffer(bytes: 1 << 16)
         programOrigins = origins
@@ -132,6 +133,9 @@ public final class OpenCLBackend: Backend {
             try sgd.setArgument(6, s.momentum)
             try sgd.setArgument(7, s.oneMinusDampening)
             try sgd.setArgument(8, s.flags)
+            try sgd.setArgument(9, device(l.replicas?.table ?? l.gradients))
+            try sgd.setArgument(10, UInt64(l.replicas?.offset ?? 0))
+            try sgd.setArgument(11, UInt64(l.replicas?.replicaSize ?? 0))
             try launch(sgd, count: l.count)
         case .adam(let l):
             let s = l.scalars
@@ -146,6 +150,10 @@ public final class OpenCLBackend: Backend {
                 try adam.setArgument(6 + index, value)
             }
             try adam.setArgument(14, s.flags)
+            try adam.setArgument(15, device(l.replicas?.table ?? l.gradients))
+            try adam.setArgument(16, UInt64(l.replicas?.offset ?? 0))
+            try adam.setArgument(17, UInt64(l.replicas?.replicaSize ?? 0))
+            try adam.setArgument(18, UInt32(l.replicas?.replicas ?? 1))
             try launch(adam, count: l.count)
         }
     }

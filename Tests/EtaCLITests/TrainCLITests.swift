@@ -214,3 +214,22 @@ struct GuardCLITests {
         #expect(try CLI.run(["train", "--device", "cpu", "--spike-factor", "0.5"]).status == 64)
     }
 }
+
+@Suite("eta sweep")
+struct SweepCLITests {
+    @Test("JSON results, per-lr CSV and a plot; bad ranges exit 64")
+    func sweep() throws {
+        let dir = folder()
+        let result = try CLI.run(["sweep", "--device", "cpu", "--lrs", "1e-3,1e-2", "--epochs", "2", "--format", "json",
+                                  "--csv", dir.path + "/sweep.csv", "--plot", dir.path + "/sweep.svg"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        #expect((json["runs"] as? [[String: Any]])?.count == 2)
+        #expect(json["recommended_lr"] is Double)
+        #expect(try String(contentsOfFile: dir.path + "/sweep.csv", encoding: .utf8).hasPrefix("lr,final_train_loss"))
+        #expect(try String(contentsOfFile: dir.path + "/sweep.svg", encoding: .utf8).contains("Final loss against learning rate"))
+        #expect(try CLI.run(["sweep", "--device", "cpu", "--log-range", "1:0.1:3"]).status == 64)
+        #expect(try CLI.run(["sweep", "--device", "cpu"]).status == 64)
+        #expect(try CLI.run(["sweep", "--device", "cpu", "--lrs", "0.1", "--schedule", "plateau"]).status == 64)
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Eta
+import Foundation
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Train K replicas with K learning rates at once and compare them.",
+        discussion: """
+        --lrs a,b,c or --log-range lo:hi:n. The replicas start from the same weights and see the same data in the \
+        same order; every kernel launch of a step covers all of them, and one optimizer launch updates them all \
+        with per-replica learning rates held on the device. A --schedule/--warmup applies to each replica's lr. \
+        Reports per lr the final and best training and validation loss and the step where it diverged, if it did; \
+        recommends the lr with the lowest final validation loss among those that did not diverge.
+        """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+    @OptionGroup var data: ModelDataOptions
+    @Option(name: .long, help: "Comma-separated learning rates.") var lrs: String?
+    @Option(name: .long, help: "lo:hi:n learning rates evenly spaced in log10.") var logRange: String?
+    @Option(name: .long, help: "Epochs.") var epochs: Int = 10
+    @Option(name: .long, help: "Schedule SPEC applied to each replica's lr.") var schedule: String?
+    @Option(name: .long, help: "Warmup SPEC.") var warmup: String?
+    @Option(name: .long, help: "Read the replicas' losses every N steps.") var logEvery: Int = 10
+    @Option(name: .long, help: "Per-lr results as JSONL.") var log: String?
+    @Option(name: .long, help: "Per-lr results as CSV.") var csv: String?
+    @Option(name: .long, help: "SVG: loss curves per lr, and final loss against lr.") var plot: String?
+    @Option(name: .long, help: "table | json") var format: Format = .table
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    func run() throws {
+        try Console.reportingErrors {
+            let rates = try Sweep.learningRates(list: lrs, logRange: logRange)
+            var configuration = try data.configuration()
+            configuration.epochs = epochs
+            configuration.logEvery = logEvery
+            if let schedule { configuration.schedule = try Schedule(spec: schedule) }
+            if let warmup { configuration.warmup = try Schedule(spec: warmup) }
+            guard epochs >= 1 else { throw EtaError(.usage, "--epochs must be >= 1") }
+            let backend = try deviceOptions.makeBackend()
+            let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend)
+            let results = try TrainingLog.Curve(jsonlPath: log, csvPath: csv, columns: [
+                "lr", "final_train_loss", "best_train_loss", "final_val_loss", "best_val_loss", "final_val_accuracy", "diverged_at_step"])
+            let result = try sweep.run()
+            func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
+            for run in result.runs {
+                results.write([.double(run.learningRate), .float(run.finalTrainLoss), .float(run.bestTrainLoss), number(run.finalValidationLoss),
+                               number(run.bestValidationLoss), number(run.finalValidationAccuracy), run.divergedAtStep.map(JSON.int) ?? .null])
+            }
+            try results.close()
+            if let plot { try writePlot(result, path: plot) }
+            let recommended = result.recommended.map { result.runs[$0].learningRate }
+            switch format {
+            case .json:
+                print(JSON.object([
+                    ("runs", .array(result.runs.map { run in
+                        .object([("lr", .double(run.learningRate)), ("final_train_loss", .float(run.finalTrainLoss)),
+                                 ("best_train_loss", .float(run.bestTrainLoss)), ("final_val_loss", number(run.finalValidationLoss)),
+                                 ("best_val_loss", number(run.bestValidationLoss)), ("final_val_accuracy", number(run.finalValidationAccuracy)),
+                                 ("diverged_at_step", run.divergedAtStep.map(JSON.int) ?? .null)])
+                    })),
+                    ("recommended_lr", recommended.map(JSON.double) ?? .null), ("epochs", .int(epochs)),
+                    ("optimizer", .string(configuration.optimizer.name)), ("dataset", .string(configuration.dataset)),
+                    ("wall_seconds", .double(result.seconds)), ("device", .string(backend.info.summary)),
+                    ("version", .string(EtaVersion.current)),
+                ]).pretty())
+            case .table:
+                func cell(_ value: Float?) -> String { value.map { $0.isFinite ? String(format: "%.4f", $0) : "\($0)" } ?? "-" }
+                print("        lr   final train    best train     final val      best val   val acc   diverged")
+                for (index, run) in result.runs.enumerated() {
+                    print(String(format: "%10.3e", run.learningRate) + right(cell(run.finalTrainLoss), 14) + right(cell(run.bestTrainLoss), 14)
+                          + right(cell(run.finalValidationLoss), 14) + right(cell(run.bestValidationLoss), 14)
+                          + right(run.finalValidationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "-", 10)
+                          + right(run.divergedAtStep.map { "step \($0)" } ?? "-", 11) + (index == result.recommended ? "  <- recommended" : ""))
+                }
+                print(recommended.map { String(format: "recommended lr %.3e", $0) } ?? "no recommendation: every learning rate diverged")
+                print(String(format: "%d replicas x %d epochs in %.2f s on %@", rates.count, epochs, result.seconds, backend.info.kind.rawValue))
+            }
+        }
+    }
+
+    private func writePlot(_ result: Sweep.Result, path: String) throws {
+        var curves = SVGChart(title: "Training loss per learning rate", xLabel: "step", yLabel: "loss", logY: true)
+        for (index, run) in result.runs.enumerated() {
+            curves.series.append(.init(name: String(format: "lr %.1e", run.learningRate), color: SVGChart.palette[index % SVGChart.palette.count],
+                                       points: run.stepLosses.map { (Double($0.step), Double($0.loss)) }))
+        }
+        var final = SVGChart(title: "Final loss against learning rate", xLabel: "learning rate (log)", yLabel: "loss", logX: true, logY: true)
+        final.series.append(.init(name: "train", color: SVGChart.palette[0], points: result.runs.map { ($0.learningRate, Double($0.finalTrainLoss)) }, dots: true))
+        if result.runs.contains(where: { $0.finalValidationLoss != nil }) {
+            final.series.append(.init(name: "validation", color: SVGChart.palette[1],
+                                      points: result.runs.compactMap { run in run.finalValidationLoss.map { (run.learningRate, Double($0)) } }, dots: true))
+        }
+        if let index = result.recommended {
+            final.markers.append(.init(x: result.runs[index].learningRate, label: "recommended", color: SVGChart.palette[2]))
+        }
+        do { try AtomicFile.write(Data(SVGChart.document([curves, final]).utf8), to: URL(fileURLWithPath: path)) } catch {
+            throw EtaError(.ioError, "cannot write plot \(path): \(error)")
+        }
+    }
+}

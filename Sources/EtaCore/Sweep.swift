@@ -1,0 +1,191 @@
+import Dispatch
+import Foundation
+
+/// Trains K replicas of one model with K learning rates at once: the same initial weights, the same data
+/// order, every operation of a step batched over the replicas in the same launches, and one optimizer launch
+/// whose per-replica step sizes come from a device table.
+///
+/// ```swift
+/// var configuration = TrainingConfiguration()
+/// configuration.epochs = 10
+/// let sweep = try Sweep(configuration: configuration, learningRates: [1e-4, 1e-3, 1e-2, 1e-1], backend: CPUBackend())
+/// let result = try sweep.run()
+/// print(result.recommended.map { result.runs[$0].learningRate } as Any)
+/// ```
+public final class Sweep {
+    /// What one learning rate did.
+    public struct Run: Sendable {
+        public let learningRate: Double
+        public let finalTrainLoss: Float
+        public let bestTrainLoss: Float
+        public let finalValidationLoss: Float?
+        public let bestValidationLoss: Float?
+        public let finalValidationAccuracy: Float?
+        /// The first step whose loss was non-finite, if any.
+        public let divergedAtStep: Int?
+        /// Training loss per epoch.
+        public let epochLosses: [Float]
+        /// (step, batch loss) at every logged step.
+        public let stepLosses: [(step: Int, loss: Float)]
+    }
+
+    public struct Result: Sendable {
+        public let runs: [Run]
+        /// The index of the recommended run: the lowest final validation loss (training loss without a
+        /// validation split) among those that did not diverge; nil when every one diverged.
+        public let recommended: Int?
+        public let seconds: Double
+        public let samplesPerSecond: Double
+    }
+
+    public let configuration: TrainingConfiguration
+    public let learningRates: [Double]
+    public let split: DataSplit
+    public let network: Network
+    public let backend: Backend
+    private let plans: [SchedulePlan]
+
+    public var stepsPerEpoch: Int { (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize }
+
+    public init(configuration: TrainingConfiguration, learningRates: [Double], backend: Backend) throws {
+        guard !learningRates.isEmpty else { throw EtaError(.usage, "a sweep needs at least one learning rate") }
+        guard learningRates.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw EtaError(.usage, "sweep learning rates must be finite and > 0 (got \(learningRates))")
+        }
+        self.configuration = configuration
+        self.learningRates = learningRates
+        self.backend = backend
+        // A one-replica trainer builds the split, checks the model against the data and gives the initial weights.
+        let template = try Trainer(configuration: configuration, backend: backend)
+        split = template.split
+        network = try Network(architecture: template.network.architecture, loss: template.network.loss,
+                              optimizer: configuration.optimizer, maxBatch: configuration.batchSize, backend: backend,
+                              replicas: learningRates.count)
+        let steps = template.stepsPerEpoch * configuration.epochs
+        plans = try learningRates.map {
+            try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup, base: $0,
+                             totalSteps: configuration.scheduleInterval == .step ? steps : configuration.epochs)
+        }
+        if case .plateau = configuration.schedule { throw EtaError(.usage, "plateau is metric-driven per run; a sweep cannot share it") }
+        if plans[0].momentum(at: plans[0].warmupLength) != nil {
+            throw EtaError(.usage, "a sweep cannot cycle momentum per replica: add cycle_momentum=false to the schedule")
+        }
+        let initial = template.network.architecture.initialParameters(seed: configuration.seed)
+        var parameters = [Float](repeating: 0, count: network.arena.layout.count)
+        for r in learningRates.indices { parameters.replaceSubrange((r * network.replicaSize)..<(r * network.replicaSize + initial.count), with: initial) }
+        try network.arena.upload(parameters, to: .parameters)
+    }
+
+    /// Trains every replica for the configured epochs.
+    public func run() throws -> Result {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let k = learningRates.count, batch = configuration.batchSize
+        let d = split.dataset.featureCount, t = split.dataset.targetWidth
+        let totalSteps = stepsPerEpoch * configuration.epochs
+        // Every step's per-replica scalars, computed once and uploaded once: no host writes inside the loop.
+        let width = network.optimizer.replicaTable(learningRates: learningRates, step: 1).count
+        var tableValues: [Float] = []
+        tableValues.reserveCapacity(max(1, totalSteps) * width)
+        for step in 1...max(1, totalSteps) {
+            let index = configuration.scheduleInterval == .step ? step - 1 : (step - 1) / stepsPerEpoch
+            tableValues += network.optimizer.replicaTable(learningRates: plans.map { $0.learningRate(at: index) }, step: step)
+        }
+        let table = try backend.makeBuffer(count: tableValues.count)
+        try backend.write(tableValues, to: table)
+
+        let trainFeatures = try backend.makeBuffer(count: split.trainRows.count * d)
+        let trainTargets = try backend.makeBuffer(count: split.trainRows.count * t)
+        var validation: (DeviceBuffer, DeviceBuffer)?
+        if !split.validationRows.isEmpty {
+            let (x, y) = split.gather(split.validationRows)
+            let features = try backend.makeBuffer(count: x.count), targets = try backend.makeBuffer(count: y.count)
+            try backend.write(x, to: features)
+            try backend.write(y, to: targets)
+            validation = (features, targets)
+        }
+        var stepLosses = [[(step: Int, loss: Float)]](repeating: [], count: k)
+        var epochLosses = [[Float]](repeating: [], count: k)
+        var validationLosses = [[Float]](repeating: [], count: k)
+        var validationAccuracy = [Float?](repeating: nil, count: k)
+        var diverged = [Int?](repeating: nil, count: k)
+        var step = 0
+        for epoch in 0..<configuration.epochs {
+            let (x, y) = split.gather(split.epochOrder(epoch: epoch))
+            try backend.write(x, to: trainFeatures)
+            try backend.write(y, to: trainTargets)
+            try network.resetStats([.trainLossSum, .trainCorrect])
+            for b in 0..<stepsPerEpoch {
+                let first = b * batch, rows = min(batch, split.trainRows.count - first)
+                try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
+                                         targetsOffset: first * t, rows: rows)
+                try network.optimizer.step(network.arena, replicas: ReplicaScalars(table: table, offset: step * width,
+                                                                                    replicaSize: network.replicaSize, replicas: k))
+                step += 1
+                if step % configuration.logEvery == 0 || step == 1 {
+                    let losses = try network.readReplicaStats()[.batchLoss]!
+                    for r in 0..<k {
+                        stepLosses[r].append((step, losses[r]))
+                        if !losses[r].isFinite && diverged[r] == nil { diverged[r] = step }
+                    }
+                }
+            }
+            let n = Float(split.trainRows.count)
+            let sums = try network.readReplicaStats()[.trainLossSum]!
+            for r in 0..<k {
+                epochLosses[r].append(sums[r] / n)
+                if !sums[r].isFinite && diverged[r] == nil { diverged[r] = step }
+            }
+            if let (features, targets) = validation {
+                try network.resetStats([.validationLossSum, .validationCorrect])
+                let rows = split.validationRows.count
+                var first = 0
+                while first < rows {
+                    let count = min(batch, rows - first)
+                    try network.forward(input: features, inputOffset: first * d, rows: count)
+                    try network.lossAndGradient(targets: targets, targetsOffset: first * t, rows: count,
+                                                lossSum: .validationLossSum, correct: .validationCorrect)
+                    first += count
+                }
+                let stats = try network.readReplicaStats()
+                for r in 0..<k {
+                    validationLosses[r].append(stats[.validationLossSum]![r] / Float(rows))
+                    if network.loss != .mse { validationAccuracy[r] = stats[.validationCorrect]![r] / Float(rows) }
+                }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        let runs = (0..<k).map { r in
+            Run(learningRate: learningRates[r], finalTrainLoss: epochLosses[r].last ?? .nan,
+                bestTrainLoss: epochLosses[r].filter(\.isFinite).min() ?? .nan,
+                finalValidationLoss: validationLosses[r].last, bestValidationLoss: validationLosses[r].filter(\.isFinite).min(),
+                finalValidationAccuracy: validationAccuracy[r], divergedAtStep: diverged[r], epochLosses: epochLosses[r],
+                stepLosses: stepLosses[r])
+        }
+        let candidates = runs.indices.filter { runs[$0].divergedAtStep == nil && (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss).isFinite }
+        let recommended = candidates.min { (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss) < (runs[$1].finalValidationLoss ?? runs[$1].finalTrainLoss) }
+        return Result(runs: runs, recommended: recommended, seconds: seconds,
+                      samplesPerSecond: seconds > 0 ? Double(step * batch * k) / seconds : 0)
+    }
+
+    /// Parses `--lrs a,b,c` or `--log-range lo:hi:n` (n values spaced evenly in log10 from lo to hi).
+    public static func learningRates(list: String?, logRange: String?) throws -> [Double] {
+        switch (list, logRange) {
+        case (let list?, nil):
+            return try list.split(separator: ",").map {
+                guard let value = Double($0.trimmingCharacters(in: .whitespaces)), value > 0, value.isFinite else {
+                    throw EtaError(.usage, "--lrs: '\($0)' is not a positive number (e.g. --lrs 1e-4,1e-3,1e-2)")
+                }
+                return value
+            }
+        case (nil, let range?):
+            let parts = range.split(separator: ":").map { Double($0) }
+            guard parts.count == 3, let low = parts[0], let high = parts[1], let n = parts[2], low > 0, high > low,
+                  n >= 2, n == n.rounded(), n <= 64 else {
+                throw EtaError(.usage, "--log-range '\(range)': expected lo:hi:n with 0 < lo < hi and 2 <= n <= 64, e.g. 1e-4:1:9")
+            }
+            return (0..<Int(n)).map { low * pow(high / low, Double($0) / (n - 1)) }
+        case (nil, nil): throw EtaError(.usage, "give --lrs a,b,c or --log-range lo:hi:n")
+        default: throw EtaError(.usage, "give either --lrs or --log-range, not both")
+        }
+    }
+}

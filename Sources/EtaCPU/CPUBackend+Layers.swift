@@ -1,39 +1,57 @@
 import CBLAS
+import Dispatch
 import CEtaCPU
 import EtaCore
 
 extension CPUBackend {
+    /// Runs `body` for each replica, on all cores when there are several.
+    private func replicasInParallel(_ replicas: Int, _ body: (Int) -> Void) {
+        if replicas == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: replicas, execute: body) }
+    }
+
     public func run(_ layer: LayerCommand) throws {
         switch layer {
         case .gemm(let g):
             guard g.m > 0, g.n > 0 else { return }
-            for i in 0..<g.batch {
+            let (a, b, c) = (pointer(g.a), pointer(g.b), pointer(g.c))
+            let multiply = { (i: Int) in
                 cblas_sgemm(CblasRowMajor, g.transposeA ? CblasTrans : CblasNoTrans, g.transposeB ? CblasTrans : CblasNoTrans,
                             blasint(g.m), blasint(g.n), blasint(g.k), g.alpha,
-                            pointer(g.a) + g.aOffset + i * g.strideA, blasint(g.lda), pointer(g.b) + g.bOffset + i * g.strideB, blasint(g.ldb),
-                            g.beta, pointer(g.c) + g.cOffset + i * g.strideC, blasint(g.ldc))
+                            a + g.aOffset + i * g.strideA, blasint(g.lda), b + g.bOffset + i * g.strideB, blasint(g.ldb),
+                            g.beta, c + g.cOffset + i * g.strideC, blasint(g.ldc))
+            }
+            if g.batch == 1 {
+                multiply(0)
+            } else {
+                // Replicas in parallel, one OpenBLAS thread each (its own threading would oversubscribe the cores).
+                openblas_set_num_threads(1)
+                DispatchQueue.concurrentPerform(iterations: g.batch, execute: multiply)
+                openblas_set_num_threads(Int32(threads))
             }
         case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
                                     let replicas, let biasStride):
-            for r in 0..<replicas {
+            let (zp, bp, ap) = (pointer(z), pointer(bias), pointer(a))
+            replicasInParallel(replicas) { r in
                 let block = r * rows * cols
-                eta_bias_activation_forward(pointer(z) + zOffset + block, pointer(bias) + biasOffset + r * biasStride,
-                                            pointer(a) + aOffset + block, rows, cols, activation.rawValue)
+                eta_bias_activation_forward(zp + zOffset + block, bp + biasOffset + r * biasStride,
+                                            ap + aOffset + block, rows, cols, activation.rawValue)
             }
         case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
                                      let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride):
-            for r in 0..<replicas {
+            let (gap, zp, gzp, gbp) = (pointer(gradA), pointer(z), pointer(gradZ), pointer(gradBias))
+            replicasInParallel(replicas) { r in
                 let block = r * rows * cols
-                eta_bias_activation_backward(pointer(gradA) + gradAOffset + block, pointer(z) + zOffset + block,
-                                             pointer(gradZ) + gradZOffset + block, pointer(gradBias) + gradBiasOffset + r * biasStride,
+                eta_bias_activation_backward(gap + gradAOffset + block, zp + zOffset + block,
+                                             gzp + gradZOffset + block, gbp + gradBiasOffset + r * biasStride,
                                              rows, cols, activation.rawValue)
             }
         case .loss(let l):
             let targets = pointer(l.targets) + l.targetsOffset
-            for r in 0..<l.replicas {
+            let (inputs, grads, losses, corrects) = (pointer(l.input), pointer(l.grad), pointer(l.rowLoss), pointer(l.rowCorrect))
+            replicasInParallel(l.replicas) { r in
                 let block = r * l.rows * l.cols
-                let input = pointer(l.input) + l.inputOffset + block
-                let grad = pointer(l.grad) + block, loss = pointer(l.rowLoss) + r * l.rows, correct = pointer(l.rowCorrect) + r * l.rows
+                let input = inputs + l.inputOffset + block
+                let grad = grads + block, loss = losses + r * l.rows, correct = corrects + r * l.rows
                 switch l.kind {
                 case .crossEntropy: eta_softmax_cross_entropy(input, targets, grad, loss, correct, l.rows, l.cols, l.scale)
                 case .bce: eta_bce_with_logits(input, targets, grad, loss, correct, l.rows, l.scale)

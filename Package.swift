@@ -18,7 +18,8 @@ let package = Package(
             pkgConfig: "OpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
         ),
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // OpenBLAS's header only: EtaCPU loads the library at run time (see OpenBLAS.swift).
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCLBlast", providers: [.apt(["libclblast-dev"])]),
         // Hot CPU loops in C: runtime CPU dispatch (target_clones) reaches the memory wall without unsafe flags.
         .target(name: "CEtaCPU"),

@@ -80,10 +80,10 @@ public struct DeviceSelection {
     }
 
     /// Creates the backend (building or loading the OpenCL programs for an OpenCL device).
-    public func makeBackend(cache: ProgramCache? = nil) throws -> Backend {
+    public func makeBackend(cache: ProgramCache? = nil, profiling: Bool = false) throws -> Backend {
         switch choice {
         case .cpu: return CPUBackend()
-        case .opencl(let device): return try OpenCLBackend(device: device, cache: cache)
+        case .opencl(let device): return try OpenCLBackend(device: device, cache: cache, profiling: profiling)
         }
     }
 }

@@ -11,34 +11,45 @@ public enum CLBlast {
     public static func sgemm(queue: CommandQueue, transposeA: Bool = false, transposeB: Bool = false,
                              m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: Buffer, aOffset: Int = 0, lda: Int, b: Buffer, bOffset: Int = 0, ldb: Int,
-                             beta: Float = 0, c: Buffer, cOffset: Int = 0, ldc: Int, temporary: Buffer? = nil) throws {
-        guard m > 0, n > 0 else { return }
+                             beta: Float = 0, c: Buffer, cOffset: Int = 0, ldc: Int, temporary: Buffer? = nil,
+                             withEvent: Bool = false) throws -> Event? {
+        guard m > 0, n > 0 else { return nil }
         var queueHandle: OpaquePointer? = queue.handle
+        var event: OpaquePointer?
         let ta = transposeA ? CLBlastTransposeYes : CLBlastTransposeNo, tb = transposeB ? CLBlastTransposeYes : CLBlastTransposeNo
-        let status = temporary.map {
-            CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
-                                       beta, c.handle, cOffset, ldc, &queueHandle, nil, $0.handle)
-        } ?? CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
-                          beta, c.handle, cOffset, ldc, &queueHandle, nil)
+        let status = withUnsafeMutablePointer(to: &event) { eventPointer in
+            let target = withEvent ? eventPointer : nil
+            return temporary.map {
+                CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
+                                           beta, c.handle, cOffset, ldc, &queueHandle, target, $0.handle)
+            } ?? CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
+                              beta, c.handle, cOffset, ldc, &queueHandle, target)
+        }
         if status.rawValue != 0 {
             throw CLError(call: "CLBlastSgemm(m: \(m), n: \(n), k: \(k))", status: Int32(status.rawValue))
         }
+        return event.map(Event.init(handle:))
     }
 
     /// `batch` independent GEMMs in one launch, the i-th at offsets + i·stride (CLBlastSgemmStridedBatched).
     public static func sgemmStridedBatched(queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                            alpha: Float, a: Buffer, aOffset: Int, lda: Int, strideA: Int,
                                            b: Buffer, bOffset: Int, ldb: Int, strideB: Int, beta: Float,
-                                           c: Buffer, cOffset: Int, ldc: Int, strideC: Int, batch: Int) throws {
-        guard m > 0, n > 0, batch > 0 else { return }
+                                           c: Buffer, cOffset: Int, ldc: Int, strideC: Int, batch: Int,
+                                           withEvent: Bool = false) throws -> Event? {
+        guard m > 0, n > 0, batch > 0 else { return nil }
         var queueHandle: OpaquePointer? = queue.handle
-        let status = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                                transposeB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
-                                                a.handle, aOffset, lda, strideA, b.handle, bOffset, ldb, strideB, beta,
-                                                c.handle, cOffset, ldc, strideC, batch, &queueHandle, nil)
+        var event: OpaquePointer?
+        let status = withUnsafeMutablePointer(to: &event) { eventPointer in
+            CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                       transposeB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
+                                       a.handle, aOffset, lda, strideA, b.handle, bOffset, ldb, strideB, beta,
+                                       c.handle, cOffset, ldc, strideC, batch, &queueHandle, withEvent ? eventPointer : nil)
+        }
         if status.rawValue != 0 {
             throw CLError(call: "CLBlastSgemmStridedBatched(m: \(m), n: \(n), k: \(k), batch: \(batch))", status: Int32(status.rawValue))
         }
+        return event.map(Event.init(handle:))
     }
 
     /// Bytes of temporary memory CLBlast needs for this GEMM (0 for its direct kernel); computed on the host.

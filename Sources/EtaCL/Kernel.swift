@@ -66,6 +66,17 @@ public final class Event: @unchecked Sendable {
         try check(clWaitForEvents(1, &event), "clWaitForEvents")
     }
 
+    /// `CL_PROFILING_COMMAND_START` and `_END` in device nanoseconds (the queue must have profiling on).
+    public func profilingTimes() throws -> (start: UInt64, end: UInt64) {
+        func timestamp(_ name: Int32) throws -> cl_ulong {
+            var value: cl_ulong = 0
+            try check(clGetEventProfilingInfo(handle, cl_profiling_info(name), MemoryLayout<cl_ulong>.size, &value, nil),
+                      "clGetEventProfilingInfo")
+            return value
+        }
+        return (try timestamp(CL_PROFILING_COMMAND_START), try timestamp(CL_PROFILING_COMMAND_END))
+    }
+
     /// Device time from start to end in seconds (the queue must have profiling on).
     public func durationSeconds() throws -> Double {
         func timestamp(_ name: Int32) throws -> cl_ulong {

@@ -4,49 +4,108 @@ import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time optimizer updates against same-run bandwidth references.",
+        abstract: "Time optimizer updates and training steps against same-run references.",
         discussion: """
-        Each update is one fused pass over --params float32 parameters. GB/s uses the documented bytes per \
-        parameter (Adam 28, SGD 12, SGD with momentum 20, AMSGrad 36); copy (8 B) and stream28 (28 B, the bytes \
-        of an Adam update with trivial arithmetic) run interleaved in the same loop, so "% of stream28" is a \
-        ratio measured in one run.
+        Updates: each is one fused pass over --params float32 parameters (a list: the small sizes show launch \
+        overhead). GB/s uses the documented bytes per parameter (Adam 28, SGD 12, SGD with momentum 20, AMSGrad 36); \
+        copy (8 B) and stream28 (28 B, the bytes of an Adam update with trivial arithmetic) run interleaved in the \
+        same loop, so "% of stream28" is a ratio measured in one run. --tensors K also times the same total split \
+        into K tensors of mixed sizes, interleaved, and reports the ratio to one tensor.
+        Training steps: --model SPEC [--inputs N --outputs C --batch-size B] times forward, loss, backward and the \
+        update on random data: samples/s and GFLOP/s (6 flops per multiply-add per sample).
+        --trace FILE.json writes a Chrome trace (Perfetto, chrome://tracing) of a few more repetitions with \
+        per-kernel times (OpenCL event profiling, which is otherwise off because it slows queues).
         """)
 
-    @Option(name: .long, help: "Comma-separated optimizer SPECs.") var optimizer: String = "adam,adamw,sgd:momentum=0.9"
-    @Option(name: .long, help: "Parameters per update (default 2^24).") var params: Int = 1 << 24
+    @Option(name: .long, help: "Comma-separated optimizer SPECs, or all (default adam,adamw,sgd:momentum=0.9; adam with --model).") var optimizer: String?
+    @Option(name: .long, help: "Comma-separated parameter counts.") var params: String = "1,1024,65536,16777216"
+    @Option(name: .long, help: "Also split each size into K tensors of mixed sizes.") var tensors: Int = 1
+    @Option(name: .long, help: "Model SPEC to time training steps of, instead of updates.") var model: String?
+    @Option(name: .long, help: "Model inputs (features).") var inputs: Int = 64
+    @Option(name: .long, help: "Model outputs (classes).") var outputs: Int = 10
+    @Option(name: .long, help: "Batch size of the training steps.") var batchSize: Int = 64
     @Option(name: .long, help: "Timed repetitions of each operation.") var `repeat`: Int = 20
     @Option(name: .long, help: "table | json") var format: TableOrJSON = .table
+    @Option(name: .long, help: "Write a Chrome trace-event JSON of a few repetitions.") var trace: String?
     @OptionGroup var deviceOptions: DeviceOptions
 
     func run() throws {
         try Console.reportingErrors {
-            let specs = splitSpecs(optimizer)
-            let backend = try deviceOptions.makeBackend()
+            let backend = try deviceOptions.makeBackend(profiling: trace != nil)
             Console.note("benchmarking on \(backend.info.summary)")
-            let results = try Eta.Bench.updates(optimizers: specs, parameters: params, repeats: `repeat`, backend: backend)
-            let reference = results.first { $0.name == "stream28" }?.gigabytesPerSecond ?? .nan
-            switch format {
-            case .json:
-                print(JSON.object([
-                    ("version", .string(EtaVersion.current)),
-                    ("backend", .string(backend.info.kind.rawValue)), ("device", .string(backend.info.device)),
-                    ("driver", .string(backend.info.driver)), ("parameters", .int(params)), ("repeat", .int(`repeat`)),
-                    ("results", .array(results.map { r in
-                        .object([("name", .string(r.name)), ("bytes_per_parameter", .int(r.bytesPerParameter)),
-                                 ("min_s", .double(r.minimum)), ("median_s", .double(r.median)), ("max_s", .double(r.maximum)),
-                                 ("parameters_per_s", .double(Double(r.parameters) / r.median)),
-                                 ("gb_per_s", .double(r.gigabytesPerSecond)),
-                                 ("percent_of_stream28", .double(100 * r.gigabytesPerSecond / reference))])
-                    })),
-                ]).pretty())
-            case .table:
-                print("device: \(backend.info.summary), \(params) parameters, \(`repeat`) repeats")
-                print("name          B/param    min ms  median ms    max ms     GB/s  % of stream28")
-                for r in results {
-                    print(left(r.name, 12) + right("\(r.bytesPerParameter)", 9)
-                          + String(format: "%10.3f %10.3f %9.3f %8.1f %10.0f%%", r.minimum * 1e3, r.median * 1e3, r.maximum * 1e3,
-                                   r.gigabytesPerSecond, 100 * r.gigabytesPerSecond / reference))
+            var traceEvents: [TraceEvent] = []
+            let tracer: ((String, () throws -> Void) throws -> Void)? = trace == nil ? nil : { _, body in
+                try backend.startTrace()
+                for _ in 0..<3 { try body() }
+                traceEvents += try backend.stopTrace()
+            }
+            var header: [(String, JSON)] = [
+                ("version", .string(EtaVersion.current)), ("backend", .string(backend.info.kind.rawValue)),
+                ("device", .string(backend.info.device)), ("driver", .string(backend.info.driver)), ("repeat", .int(`repeat`)),
+            ]
+            if let model {
+                let architecture = try ModelSpec(parsing: model).architecture(inputs: inputs, outputs: outputs)
+                let specs = splitSpecs(optimizer.map { $0 == "all" ? "adam" : $0 } ?? "adam")
+                guard specs.count == 1 else { throw EtaError(.usage, "--model times one optimizer; got \(specs.count)") }
+                let result = try Eta.Bench.trainingSteps(architecture: architecture, optimizer: try OptimizerConfiguration(spec: specs[0]),
+                                                         batch: batchSize, repeats: `repeat`, backend: backend, trace: tracer)
+                let widths = ([inputs] + architecture.layers.map(\.outputs)).map(String.init).joined(separator: "-")
+                switch format {
+                case .json:
+                    header += [("model", .string(widths)), ("batch_size", .int(batchSize)), ("optimizer", .string(specs[0])),
+                               ("min_s", .double(result.seconds.first!)), ("median_s", .double(result.median)),
+                               ("max_s", .double(result.seconds.last!)), ("samples_per_s", .double(result.samplesPerSecond)),
+                               ("gflops", .double(result.gigaflopsPerSecond))]
+                    print(JSON.object(header).pretty())
+                case .table:
+                    print("training step, MLP \(widths), batch \(batchSize), \(specs[0]) on \(backend.info.summary)")
+                    print(String(format: "min %.3f ms  median %.3f ms  max %.3f ms  %.0f samples/s  %.1f GFLOP/s",
+                                 result.seconds.first! * 1e3, result.median * 1e3, result.seconds.last! * 1e3,
+                                 result.samplesPerSecond, result.gigaflopsPerSecond))
                 }
+            } else {
+                let sizes = try parseSizes(params).filter { $0 > 0 }
+                guard !sizes.isEmpty else { throw EtaError(.usage, "--params needs at least one positive size") }
+                let specs = optimizer == "all" ? ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"]
+                    : splitSpecs(optimizer ?? "adam,adamw,sgd:momentum=0.9")
+                var rows: [JSON] = []
+                if format == .table { print("device: \(backend.info.summary), \(`repeat`) repeats") }
+                for size in sizes {
+                    let results = try Eta.Bench.updates(optimizers: specs, parameters: size, tensors: min(tensors, size), repeats: `repeat`,
+                                                        backend: backend, trace: tracer)
+                    let reference = results.first { $0.name == "stream28" }?.gigabytesPerSecond ?? .nan
+                    if format == .table {
+                        print("\n\(size) parameters")
+                        print("name                       B/param     min ms  median ms     max ms   Mparam/s     GB/s  % of stream28")
+                    }
+                    for r in results {
+                        let single = results.first { $0.tensors == 1 && r.name.hasPrefix($0.name + " x") }
+                        rows.append(.object([
+                            ("name", .string(r.name)), ("parameters", .int(size)), ("tensors", .int(r.tensors)),
+                            ("bytes_per_parameter", .int(r.bytesPerParameter)),
+                            ("min_s", .double(r.minimum)), ("median_s", .double(r.median)), ("max_s", .double(r.maximum)),
+                            ("parameters_per_s", .double(Double(size) / r.median)), ("gb_per_s", .double(r.gigabytesPerSecond)),
+                            ("percent_of_stream28", .double(100 * r.gigabytesPerSecond / reference)),
+                            ("time_vs_one_tensor", single.map { .double(r.median / $0.median) } ?? .null),
+                        ]))
+                        if format == .table {
+                            print(left(r.name, 25) + right("\(r.bytesPerParameter)", 9)
+                                  + String(format: "%11.4f %10.4f %10.4f %10.1f %8.1f %10.0f%%", r.minimum * 1e3, r.median * 1e3, r.maximum * 1e3,
+                                           Double(size) / r.median / 1e6, r.gigabytesPerSecond, 100 * r.gigabytesPerSecond / reference)
+                                  + (single.map { String(format: "   %.3fx one tensor", r.median / $0.median) } ?? ""))
+                        }
+                    }
+                }
+                if format == .json {
+                    header += [("sizes", .array(sizes.map(JSON.int))), ("tensors", .int(tensors)), ("results", .array(rows))]
+                    print(JSON.object(header).pretty())
+                }
+            }
+            if let trace {
+                do {
+                    try AtomicFile.write(Data(TraceEvent.chromeTrace(traceEvents, metadata: header).utf8), to: URL(fileURLWithPath: trace))
+                } catch { throw EtaError(.ioError, "cannot write trace \(trace): \(error)") }
+                Console.note("trace: \(traceEvents.count) events in \(trace)")
             }
         }
     }

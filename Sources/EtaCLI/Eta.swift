@@ -4,6 +4,20 @@ import Foundation
 
 @main
 struct EtaCommand: ParsableCommand {
+    /// Marks the process start (for the startup time `--verbose` reports), then runs the command.
+    static func main() {
+        LaunchClock.markStart()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            if let seconds = LaunchClock.secondsToFirstLaunch, CommandLine.arguments.contains("--verbose") {
+                Console.note(String(format: "startup: %.3f s from process start to the first kernel", seconds))
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "eta",
         abstract: "Eta: learning-rate tooling and optimizer kernels on OpenCL and the CPU.",
@@ -43,11 +57,11 @@ struct DeviceOptions: ParsableArguments {
     var verbose = false
 
     /// Resolves the device and builds its backend, reporting on stderr when verbose.
-    func makeBackend() throws -> Backend {
+    func makeBackend(profiling: Bool = false) throws -> Backend {
         let selection = try DeviceSelection.resolve(device)
         if verbose { Console.note("device: \(selection.reason)") }
         let cache = ProgramCache(directory: ProgramCache.defaultDirectory())
-        let backend = try selection.makeBackend(cache: cache)
+        let backend = try selection.makeBackend(cache: cache, profiling: profiling)
         if verbose {
             Console.note("backend: \(backend.info.summary)")
             if let opencl = backend as? OpenCLBackend {

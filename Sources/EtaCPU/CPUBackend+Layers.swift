@@ -10,12 +10,17 @@ extension CPUBackend {
     }
 
     public func run(_ layer: LayerCommand) throws {
+        try timed(layer.kernelName) { try runLayer(layer) }
+    }
+
+    private func runLayer(_ layer: LayerCommand) throws {
         switch layer {
         case .gemm(let g):
             guard g.m > 0, g.n > 0 else { return }
             let (a, b, c) = (pointer(g.a), pointer(g.b), pointer(g.c))
+            let blas = try OpenBLAS.shared.get()
             let multiply = { (i: Int) in
-                cblas_sgemm(CblasRowMajor, g.transposeA ? CblasTrans : CblasNoTrans, g.transposeB ? CblasTrans : CblasNoTrans,
+                blas.sgemm(CblasRowMajor, g.transposeA ? CblasTrans : CblasNoTrans, g.transposeB ? CblasTrans : CblasNoTrans,
                             blasint(g.m), blasint(g.n), blasint(g.k), g.alpha,
                             a + g.aOffset + i * g.strideA, blasint(g.lda), b + g.bOffset + i * g.strideB, blasint(g.ldb),
                             g.beta, c + g.cOffset + i * g.strideC, blasint(g.ldc))
@@ -24,9 +29,9 @@ extension CPUBackend {
                 multiply(0)
             } else {
                 // Replicas in parallel, one OpenBLAS thread each (its own threading would oversubscribe the cores).
-                openblas_set_num_threads(1)
+                blas.setThreads(1)
                 DispatchQueue.concurrentPerform(iterations: g.batch, execute: multiply)
-                openblas_set_num_threads(Int32(threads))
+                blas.setThreads(Int32(threads))
             }
         case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
                                     let replicas, let biasStride):

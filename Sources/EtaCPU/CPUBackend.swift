@@ -1,6 +1,7 @@
 import CEtaCPU
 import Dispatch
 import EtaCore
+import EtaSupport
 import Foundation
 
 /// Float32 memory on the host, 64-byte aligned for vector loads.
@@ -42,8 +43,9 @@ public final class CPUBackend: Backend {
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
+        let blas = (try? OpenBLAS.shared.get()).map { "OpenBLAS \($0.coreName)" } ?? "OpenBLAS unavailable"
         info = BackendInfo(kind: .cpu, device: "host CPU (\(self.threads) threads)",
-                           driver: String(cString: eta_cpu_dispatch_target()))
+                           driver: String(cString: eta_cpu_dispatch_target()) + ", " + blas)
     }
 
     /// The host memory of one of this backend's buffers.
@@ -83,12 +85,23 @@ public final class CPUBackend: Backend {
     private func parallel(_ n: Int, _ body: (Int, Int) -> Void) {
         guard n > 0 else { return }
         if n < Self.parallelThreshold || threads == 1 { body(0, n); return }
-        let chunk = ((n + threads - 1) / threads + 63) / 64 * 64
-        let ranges = stride(from: 0, to: n, by: chunk).map { ($0, min(chunk, n - $0)) }
-        DispatchQueue.concurrentPerform(iterations: ranges.count) { index in body(ranges[index].0, ranges[index].1) }
+        // Threads take interleaved blocks (not one half each), so they stream through nearby memory together.
+        let chunk = Self.parallelThreshold
+        let blocks = (n + chunk - 1) / chunk
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            var block = thread
+            while block < blocks {
+                body(block * chunk, min(chunk, n - block * chunk))
+                block += threads
+            }
+        }
     }
 
     public func run(_ update: UpdateCommand) throws {
+        try timed(update.kernelName) { try runUpdate(update) }
+    }
+
+    private func runUpdate(_ update: UpdateCommand) throws {
         switch update {
         case .sgd(let launch):
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
@@ -132,6 +145,10 @@ public final class CPUBackend: Backend {
     }
 
     public func run(_ reference: BandwidthCommand) throws {
+        try timed(reference.kernelName) { try runBandwidth(reference) }
+    }
+
+    private func runBandwidth(_ reference: BandwidthCommand) throws {
         switch reference {
         case .copy(let source, let destination, let count):
             let s = host(source).pointer, d = host(destination).pointer
@@ -143,4 +160,30 @@ public final class CPUBackend: Backend {
     }
 
     public func synchronize() throws {}
+
+    /// Operations recorded while tracing (each CPU operation is synchronous, so host timestamps time it).
+    var trace: [TraceEvent]?
+    let traceLock = NSLock()
+
+    public func startTrace() throws {
+        traceLock.lock(); defer { traceLock.unlock() }
+        trace = []
+    }
+
+    public func stopTrace() throws -> [TraceEvent] {
+        traceLock.lock(); defer { traceLock.unlock() }
+        defer { trace = nil }
+        return trace ?? []
+    }
+
+    /// Runs `body`, timing it when tracing.
+    func timed(_ name: @autoclosure () -> String, _ body: () throws -> Void) rethrows {
+        LaunchClock.noteLaunch()
+        guard trace != nil else { return try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        let end = DispatchTime.now().uptimeNanoseconds
+        traceLock.lock(); defer { traceLock.unlock() }
+        trace?.append(TraceEvent(name: name(), start: start, duration: end - start))
+    }
 }

@@ -55,6 +55,38 @@ public protocol Backend: AnyObject {
     func run(_ layer: LayerCommand) throws
     /// Waits for all enqueued work.
     func synchronize() throws
+    /// Starts timing every operation (OpenCL: from event profiling, so the backend must be created with
+    /// profiling on; CPU: host timestamps). Off by default: profiling slows queues.
+    func startTrace() throws
+    /// Stops timing and returns the operations recorded since `startTrace`, oldest first (waits for the queue).
+    func stopTrace() throws -> [TraceEvent]
+}
+
+/// One timed operation of a trace.
+public struct TraceEvent: Sendable {
+    /// The kernel or operation, e.g. `adam_update`, `CLBlastSgemm 64x128x64`.
+    public let name: String
+    /// Start, in nanoseconds on the backend's clock.
+    public let start: UInt64
+    public let duration: UInt64
+
+    public init(name: String, start: UInt64, duration: UInt64) {
+        self.name = name
+        self.start = start
+        self.duration = duration
+    }
+
+    /// A Chrome trace-event JSON document (open it in Perfetto or chrome://tracing).
+    public static func chromeTrace(_ events: [TraceEvent], metadata: [(String, JSON)]) -> String {
+        let origin = events.map(\.start).min() ?? 0
+        let records: [JSON] = events.map { event in
+            .object([("name", .string(event.name)), ("cat", .string("eta")), ("ph", .string("X")),
+                     ("ts", .double(Double(event.start - origin) / 1000)), ("dur", .double(Double(event.duration) / 1000)),
+                     ("pid", .int(1)), ("tid", .int(1))])
+        }
+        return JSON.object([("traceEvents", .array(records)), ("displayTimeUnit", .string("ms")),
+                            ("otherData", .object(metadata))]).pretty()
+    }
 }
 
 extension Backend {

@@ -1,10 +1,13 @@
 import Dispatch
+import Foundation
 
 /// Timing of one operation at one size, with the same-run bandwidth reference beside it.
 public struct BenchResult: Sendable {
-    /// `adam`, `sgd`, `copy` or `stream28`.
+    /// `adam`, `sgd`, `copy` or `stream28` (with ` xK tensors` for a split arena).
     public let name: String
     public let parameters: Int
+    /// Tensors the parameters were split into (1: one tensor).
+    public var tensors = 1
     public let bytesPerParameter: Int
     /// Seconds per step, sorted.
     public let seconds: [Double]
@@ -25,26 +28,32 @@ public struct BenchResult: Sendable {
 public enum Bench {
     /// Times each optimizer's update, `copy` (8 B/element) and `stream28` (28 B/element) on `parameters`
     /// floats, `repeats` times each, round-robin after one warm-up round.
-    public static func updates(optimizers specs: [String], parameters: Int, repeats: Int, backend: Backend) throws -> [BenchResult] {
+    public static func updates(optimizers specs: [String], parameters: Int, tensors: Int = 1, repeats: Int, backend: Backend,
+                               trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> [BenchResult] {
         guard parameters > 0, repeats > 0 else { throw EtaError(.usage, "--params and --repeat must be positive") }
+        guard tensors >= 1, tensors <= parameters else { throw EtaError(.usage, "--tensors must be in 1...\(parameters)") }
         let configurations = try specs.map { try OptimizerConfiguration(spec: $0) }
-        let layout = try TensorLayout([("x", [parameters])])
+        var layouts = [try TensorLayout([("x", [parameters])])]
+        if tensors > 1 {
+            layouts.append(try TensorLayout(mixedSizes(total: parameters, tensors: tensors).enumerated().map { ("t\($0.offset)", [$0.element]) }))
+        }
         var random = SplitMix64(seed: 1)
         let values = random.uniforms(parameters)
-        var arenas: [(ParameterArena, Optimizer)] = []
+        var operations: [(String, Int, Int, () throws -> Void)] = []
         for configuration in configurations {
-            let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
-            try arena.upload(values, to: .parameters)
-            try arena.upload(values.map { $0 * 1e-3 }, to: .gradients)
-            arenas.append((arena, Optimizer(configuration)))
+            for layout in layouts {
+                let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
+                try arena.upload(values, to: .parameters)
+                try arena.upload(values.map { $0 * 1e-3 }, to: .gradients)
+                let optimizer = Optimizer(configuration)
+                let label = layout.entries.count > 1 ? "\(configuration.name) x\(layout.entries.count) tensors" : configuration.name
+                operations.append((label, layout.entries.count, configuration.bytesPerParameter, { try optimizer.step(arena) }))
+            }
         }
         let scratch = try (0..<4).map { _ in try backend.makeBuffer(count: parameters) }
         for buffer in scratch { try backend.write(values, to: buffer) }
-        var operations: [(String, Int, () throws -> Void)] = arenas.map { arena, optimizer in
-            (optimizer.configuration.name, optimizer.configuration.bytesPerParameter, { try optimizer.step(arena) })
-        }
-        operations.append(("copy", 8, { try backend.run(.copy(source: scratch[0], destination: scratch[1], count: parameters)) }))
-        operations.append(("stream28", 28, {
+        operations.append(("copy", 1, 8, { try backend.run(.copy(source: scratch[0], destination: scratch[1], count: parameters)) }))
+        operations.append(("stream28", 1, 28, {
             try backend.run(.stream28(a: scratch[0], b: scratch[1], c: scratch[2], d: scratch[3], count: parameters, scale: 1e-7))
         }))
         var times = [[Double]](repeating: [], count: operations.count)
@@ -52,13 +61,70 @@ public enum Bench {
             for (index, operation) in operations.enumerated() {
                 try backend.synchronize()
                 let start = DispatchTime.now().uptimeNanoseconds
-                try operation.2()
+                try operation.3()
                 try backend.synchronize()
                 if round > 0 { times[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9) }
             }
         }
+        if let trace { for operation in operations { try trace(operation.0, operation.3) } }
         return operations.enumerated().map { index, operation in
-            BenchResult(name: operation.0, parameters: parameters, bytesPerParameter: operation.1, seconds: times[index].sorted())
+            var result = BenchResult(name: operation.0, parameters: parameters, bytesPerParameter: operation.2, seconds: times[index].sorted())
+            result.tensors = operation.1
+            return result
         }
+    }
+
+    /// `tensors` sizes of mixed magnitude (log-uniform over three decades, seeded) that sum to `total`.
+    public static func mixedSizes(total: Int, tensors: Int) -> [Int] {
+        var random = SplitMix64(seed: 200)
+        let weights = (0..<tensors).map { _ in exp(Double(random.uniform() + 1) / 2 * log(1000.0)) }
+        let sum = weights.reduce(0, +)
+        var sizes = weights.map { max(1, Int(Double(total) * $0 / sum)) }
+        sizes[sizes.count - 1] += total - sizes.reduce(0, +)
+        if sizes[sizes.count - 1] < 1 {   // rounding pushed the last one under: take from the largest
+            let largest = sizes.indices.max { sizes[$0] < sizes[$1] }!
+            sizes[largest] += sizes[sizes.count - 1] - 1
+            sizes[sizes.count - 1] = 1
+        }
+        return sizes
+    }
+
+    /// Times of full training steps: forward, loss, backward and the optimizer update of one batch.
+    public struct StepResult: Sendable {
+        public let architecture: ModelArchitecture
+        public let batch: Int
+        public let seconds: [Double]
+        public var median: Double { seconds[seconds.count / 2] }
+        public var samplesPerSecond: Double { Double(batch) / median }
+        /// Forward 2·MACs, backward 4·MACs per sample.
+        public var gigaflopsPerSecond: Double { 6 * Double(architecture.multiplyAddsPerSample * batch) / median / 1e9 }
+    }
+
+    /// Times `repeats` training steps of `architecture` on random data (cross-entropy over its outputs).
+    public static func trainingSteps(architecture: ModelArchitecture, optimizer: OptimizerConfiguration, batch: Int, repeats: Int,
+                                     backend: Backend, trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> StepResult {
+        guard batch > 0, repeats > 0 else { throw EtaError(.usage, "--batch-size and --repeat must be positive") }
+        let network = try Network(architecture: architecture, loss: .crossEntropy, optimizer: optimizer, maxBatch: batch, backend: backend)
+        try network.arena.upload(architecture.initialParameters(seed: 0), to: .parameters)
+        var random = SplitMix64(seed: 5)
+        let inputs = architecture.layers[0].inputs, classes = architecture.layers.last!.outputs
+        let x = try backend.makeBuffer(count: batch * inputs), y = try backend.makeBuffer(count: batch)
+        try backend.write(random.uniforms(batch * inputs), to: x)
+        try backend.write((0..<batch).map { Float($0 % classes) }, to: y)
+        let step = {
+            try network.trainingStep(input: x, inputOffset: 0, targets: y, targetsOffset: 0, rows: batch)
+            try network.optimizer.step(network.arena)
+        }
+        for _ in 0..<3 { try step() }   // warm-up: first-call compiles and allocations
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            try backend.synchronize()
+            let start = DispatchTime.now().uptimeNanoseconds
+            try step()
+            try backend.synchronize()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        try trace?("training step", step)
+        return StepResult(architecture: architecture, batch: batch, seconds: times.sorted())
     }
 }

@@ -100,3 +100,36 @@ public enum LayerCommand {
     case loss(LossCommand)
     case reduce(ReduceCommand)
 }
+
+extension LayerCommand {
+    /// The kernel's name in traces.
+    public var kernelName: String {
+        switch self {
+        case .gemm(let g): return "gemm \(g.m)x\(g.n)x\(g.k)\(g.transposeA ? "T" : "N")\(g.transposeB ? "T" : "N")\(g.batch > 1 ? " x\(g.batch)" : "")"
+        case .biasActivationForward(_, _, _, _, _, _, _, _, let activation, _, _): return "bias_activation_forward \(activation.name)"
+        case .biasActivationBackward(_, _, _, _, _, _, _, _, _, _, let activation, _, _): return "bias_activation_backward \(activation.name)"
+        case .loss(let l): return l.kind == .crossEntropy ? "softmax_cross_entropy" : l.kind == .bce ? "bce_with_logits" : "mse"
+        case .reduce(let r): return r.segments > 1 ? "reduce_segments" : "reduce"
+        }
+    }
+}
+
+extension UpdateCommand {
+    /// The kernel's name in traces.
+    public var kernelName: String {
+        switch self {
+        case .sgd: return "sgd_update"
+        case .adam: return "adam_update"
+        }
+    }
+}
+
+extension BandwidthCommand {
+    /// The kernel's name in traces.
+    public var kernelName: String {
+        switch self {
+        case .copy: return "copy"
+        case .stream28: return "stream28"
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import EtaCL
 import EtaCore
+import EtaSupport
 
 /// The training-step kernels of `Kernels/layers.cl`, `losses.cl` and `reduce.cl`, and a scratch buffer for
 /// the reductions' partial sums.
@@ -25,11 +26,14 @@ extension OpenCLBackend {
         let k = layerKernels
         switch layer {
         case .gemm(let g) where g.batch > 1:
-            try CLBlast.sgemmStridedBatched(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
-                                            m: g.m, n: g.n, k: g.k, alpha: g.alpha,
-                                            a: device(g.a), aOffset: g.aOffset, lda: g.lda, strideA: g.strideA,
-                                            b: device(g.b), bOffset: g.bOffset, ldb: g.ldb, strideB: g.strideB, beta: g.beta,
-                                            c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, strideC: g.strideC, batch: g.batch)
+            LaunchClock.noteLaunch()
+            let event = try CLBlast.sgemmStridedBatched(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
+                                                        m: g.m, n: g.n, k: g.k, alpha: g.alpha,
+                                                        a: device(g.a), aOffset: g.aOffset, lda: g.lda, strideA: g.strideA,
+                                                        b: device(g.b), bOffset: g.bOffset, ldb: g.ldb, strideB: g.strideB, beta: g.beta,
+                                                        c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, strideC: g.strideC, batch: g.batch,
+                                                        withEvent: tracedEvents != nil)
+            if let event { tracedEvents?.append((layer.kernelName, event)) }
         case .gemm(let g):
             // CLBlast's indirect GEMM needs scratch memory: grow one buffer to the largest size seen, so a
             // training step allocates nothing after its first.
@@ -37,9 +41,12 @@ extension OpenCLBackend {
                                                         m: g.m, n: g.n, k: g.k, aOffset: g.aOffset, lda: g.lda, bOffset: g.bOffset,
                                                         ldb: g.ldb, cOffset: g.cOffset, ldc: g.ldc)
             if bytes > gemmScratch.bytes { gemmScratch = try context.makeBuffer(bytes: bytes) }
-            try CLBlast.sgemm(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
-                              alpha: g.alpha, a: device(g.a), aOffset: g.aOffset, lda: g.lda, b: device(g.b), bOffset: g.bOffset,
-                              ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, temporary: gemmScratch)
+            LaunchClock.noteLaunch()
+            let event = try CLBlast.sgemm(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
+                                          alpha: g.alpha, a: device(g.a), aOffset: g.aOffset, lda: g.lda, b: device(g.b), bOffset: g.bOffset,
+                                          ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, temporary: gemmScratch,
+                                          withEvent: tracedEvents != nil)
+            if let event { tracedEvents?.append((layer.kernelName, event)) }
         case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
                                     let replicas, let biasStride):
             try set(k.forward, [z, bias, a], [UInt64(zOffset), UInt64(biasOffset), UInt64(aOffset)])
@@ -48,7 +55,7 @@ extension OpenCLBackend {
             try k.forward.setArgument(8, activation.rawValue)
             try k.forward.setArgument(9, UInt32(replicas))
             try k.forward.setArgument(10, UInt64(biasStride))
-            try k.forward.enqueue(on: context.queue, global: rows * cols * replicas, local: 64)
+            try enqueue(k.forward, global: rows * cols * replicas, local: 64, name: layer.kernelName)
         case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
                                      let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride):
             try set(k.backward, [gradA, z, gradZ, gradBias],
@@ -58,7 +65,7 @@ extension OpenCLBackend {
             try k.backward.setArgument(10, activation.rawValue)
             try k.backward.setArgument(11, UInt32(replicas))
             try k.backward.setArgument(12, UInt64(biasStride))
-            try k.backward.enqueue(on: context.queue, global: cols * replicas, local: 32)
+            try enqueue(k.backward, global: cols * replicas, local: 32, name: layer.kernelName)
         case .loss(let l):
             let kernel: Kernel
             switch l.kind {
@@ -76,7 +83,7 @@ extension OpenCLBackend {
                 try kernel.setArgument(9, l.scale)
                 try kernel.setArgument(10, UInt32(l.replicas))
             }
-            try kernel.enqueue(on: context.queue, global: l.rows * l.replicas, local: 32)
+            try enqueue(kernel, global: l.rows * l.replicas, local: 32)
         case .reduce(let r) where r.segments > 1:
             let kernel = k.reduceSegments
             try kernel.setArgument(0, device(r.source))
@@ -87,21 +94,20 @@ extension OpenCLBackend {
             try kernel.setArgument(6, r.scale)
             try kernel.setArgument(7, Int32(r.squares ? 1 : 0))
             try kernel.setArgument(8, Int32(r.accumulate ? 1 : 0))
-            try kernel.enqueue(on: context.queue, global: r.segments * LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
+            try enqueue(kernel, global: r.segments * LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
         case .reduce(let r):
             try k.reducePartial.setArgument(0, device(r.source))
             try k.reducePartial.setArgument(1, k.partials)
             try k.reducePartial.setArgument(2, UInt64(r.sourceOffset))
             try k.reducePartial.setArgument(3, UInt64(r.count))
             try k.reducePartial.setArgument(4, Int32(r.squares ? 1 : 0))
-            try k.reducePartial.enqueue(on: context.queue, global: LayerKernels.reduceGroups * LayerKernels.reduceLocal,
-                                        local: LayerKernels.reduceLocal)
+            try enqueue(k.reducePartial, global: LayerKernels.reduceGroups * LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
             try k.reduceFinish.setArgument(0, k.partials)
             try k.reduceFinish.setArgument(1, device(r.destination))
             try k.reduceFinish.setArgument(2, UInt64(r.index))
             try k.reduceFinish.setArgument(3, r.scale)
             try k.reduceFinish.setArgument(4, Int32(r.accumulate ? 1 : 0))
-            try k.reduceFinish.enqueue(on: context.queue, global: LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
+            try enqueue(k.reduceFinish, global: LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
         }
     }
 

@@ -1,6 +1,7 @@
 import EtaCL
 import EtaCore
 import EtaKernelSources
+import EtaSupport
 import Foundation
 
 /// A float32 OpenCL buffer.
@@ -44,8 +45,9 @@ public final class OpenCLBackend: Backend {
     var gemmScratch: Buffer
 
     /// Builds Eta's kernels for `device`, through `cache` (the default on-disk cache when nil).
-    public init(device: Device, cache: ProgramCache? = nil, vectorWidth: Int = 16) throws {
-        let context = try Context(device: device)
+    /// `profiling` creates the queue with event profiling, which `startTrace` needs (it slows the queue).
+    public init(device: Device, cache: ProgramCache? = nil, vectorWidth: Int = 16, profiling: Bool = false) throws {
+        let context = try Context(device: device, profiling: profiling)
         self.context = context
         self.vectorWidth = vectorWidth
         localSize = min(64, max(1, device.maxWorkGroupSize))
@@ -114,7 +116,33 @@ public final class OpenCLBackend: Backend {
     /// Enqueues `kernel` over `count` floats: one work-item per `vectorWidth` of them.
     private func launch(_ kernel: Kernel, count: Int) throws {
         guard count > 0 else { return }
-        try kernel.enqueue(on: context.queue, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+        try enqueue(kernel, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+    }
+
+    /// Every launch goes through here: it notes the first launch and, when tracing, keeps the launch's event.
+    func enqueue(_ kernel: Kernel, global: Int, local: Int, name: String? = nil) throws {
+        LaunchClock.noteLaunch()
+        let event = try kernel.enqueue(on: context.queue, global: global, local: local, withEvent: tracedEvents != nil)
+        if let event { tracedEvents?.append((name ?? kernel.name, event)) }
+    }
+
+    /// Events of traced launches, in order; nil when not tracing.
+    var tracedEvents: [(String, Event)]?
+
+    public func startTrace() throws {
+        guard context.queue.profiling else {
+            throw EtaError(.usage, "tracing needs an OpenCL queue with profiling: create the backend with profiling: true")
+        }
+        tracedEvents = []
+    }
+
+    public func stopTrace() throws -> [TraceEvent] {
+        try context.queue.finish()
+        defer { tracedEvents = nil }
+        return try (tracedEvents ?? []).map { name, event in
+            let (start, end) = try event.profilingTimes()
+            return TraceEvent(name: name, start: start, duration: end &- start)
+        }
     }
 
     public func run(_ update: UpdateCommand) throws {

@@ -161,15 +161,39 @@ struct CLITests {
         #expect(second.stderr.contains("sgd.cl cached, adam.cl cached, bandwidth.cl cached"), "\(second.stderr)")
     }
 
-    @Test("bench --format json names the device, sizes and repetitions")
-    func bench() throws {
-        let result = try CLI.run(["bench", "--device", "cpu", "--params", "4096", "--repeat", "3", "--format", "json", "--optimizer", "adam,sgd:momentum=0.9"])
+    @Test("bench --format json names the device, sizes and repetitions; --tensors, --model and --trace",
+          arguments: OpenCLPresence.run ? ["cpu", "opencl"] : ["cpu"])
+    func bench(device: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eta-bench-\(UUID().uuidString)").path
+        let result = try CLI.run(["bench", "--device", device, "--params", "4096,1", "--repeat", "3", "--format", "json",
+                                  "--optimizer", "adam,sgd:momentum=0.9", "--tensors", "7", "--trace", dir + "/trace.json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
-        #expect(json["parameters"] as? Int == 4096)
+        #expect(json["sizes"] as? [Int] == [4096, 1])
         #expect(json["repeat"] as? Int == 3)
-        #expect(json["device"] is String)
-        let names = (json["results"] as! [[String: Any]]).compactMap { $0["name"] as? String }
-        #expect(names == ["adam", "sgd", "copy", "stream28"])
+        for key in ["device", "driver", "version", "backend"] { #expect(json[key] is String, "missing \(key)") }
+        let rows = json["results"] as! [[String: Any]]
+        let names = rows.filter { $0["parameters"] as? Int == 4096 }.compactMap { $0["name"] as? String }
+        #expect(names == ["adam", "adam x7 tensors", "sgd", "sgd x7 tensors", "copy", "stream28"])
+        let split = try #require(rows.first { $0["name"] as? String == "adam x7 tensors" })
+        #expect(split["time_vs_one_tensor"] is Double && split["tensors"] as? Int == 7)
+        let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/trace.json"))) as! [String: Any]
+        let events = trace["traceEvents"] as! [[String: Any]]
+        #expect(events.contains { $0["name"] as? String == "adam_update" && $0["ph"] as? String == "X" && $0["dur"] is Double })
+
+        let model = try CLI.run(["bench", "--device", device, "--model", "mlp:hidden=32", "--inputs", "16", "--outputs", "4",
+                                 "--batch-size", "8", "--repeat", "3", "--format", "json"])
+        #expect(model.status == 0, "\(model.stderr)")
+        let step = try JSONSerialization.jsonObject(with: Data(model.stdout.utf8)) as! [String: Any]
+        #expect(step["model"] as? String == "16-32-4" && step["samples_per_s"] is Double && step["gflops"] is Double)
+    }
+
+    @Test("mixed tensor sizes sum to the total")
+    func mixedSizes() {
+        for (total, count) in [(1 << 24, 200), (1000, 7), (5, 5)] {
+            let sizes = Eta.Bench.mixedSizes(total: total, tensors: count)
+            #expect(sizes.count == count && sizes.reduce(0, +) == total && sizes.allSatisfy { $0 >= 1 })
+            if count == 200 { #expect(sizes.max()! > 100 * sizes.min()!) }
+        }
     }
 }

@@ -9,6 +9,11 @@ struct CSVTable {
     /// The 1-based file line of each data row, for error messages.
     var lines: [Int]
 
+    /// A field as a number: parsed directly (the common case), trimmed of spaces only when that fails.
+    static func number(_ field: Substring) -> Float? {
+        Float(field) ?? Float(field.trimmingCharacters(in: .whitespaces))
+    }
+
     /// Parses numeric rows. `hasHeader` nil detects a header: a first line with a field that is not a number.
     static func parse(_ text: String, file: String, hasHeader: Bool?, separator: Character = ",") throws -> CSVTable {
         var header: [String]?
@@ -21,19 +26,19 @@ struct CSVTable {
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             let fields = separator == " "
-                ? line.split(separator: " ", omittingEmptySubsequences: true).map { String($0) }
-                : line.split(separator: separator, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                ? line.split(separator: " ", omittingEmptySubsequences: true)
+                : line.split(separator: separator, omittingEmptySubsequences: false)
             if lines.isEmpty && header == nil {
-                let isHeader = hasHeader ?? fields.contains { Float($0) == nil }
-                if isHeader { header = fields; continue }
+                let isHeader = hasHeader ?? fields.contains { Self.number($0) == nil }
+                if isHeader { header = fields.map { $0.trimmingCharacters(in: .whitespaces) }; continue }
             }
             if columns < 0 { columns = fields.count }
             guard fields.count == columns else {
                 throw EtaError(.dataError, "\(file):\(lineNumber): ragged row: \(fields.count) fields, expected \(columns) like the first data row")
             }
             for (index, field) in fields.enumerated() {
-                guard let value = Float(field), value.isFinite else {
-                    throw EtaError(.dataError, "\(file):\(lineNumber): column \(index + 1): '\(field)' is not a finite number")
+                guard let value = Self.number(field), value.isFinite else {
+                    throw EtaError(.dataError, "\(file):\(lineNumber): column \(index + 1): '\(field.trimmingCharacters(in: .whitespaces))' is not a finite number")
                 }
                 values.append(value)
             }

@@ -26,13 +26,13 @@ extension OpenCLBackend {
         let k = layerKernels
         switch layer {
         case .gemm(let g) where g.batch > 1:
-            LaunchClock.noteLaunch()
             let event = try CLBlast.sgemmStridedBatched(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
                                                         m: g.m, n: g.n, k: g.k, alpha: g.alpha,
                                                         a: device(g.a), aOffset: g.aOffset, lda: g.lda, strideA: g.strideA,
                                                         b: device(g.b), bOffset: g.bOffset, ldb: g.ldb, strideB: g.strideB, beta: g.beta,
                                                         c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, strideC: g.strideC, batch: g.batch,
                                                         withEvent: tracedEvents != nil)
+            LaunchClock.noteLaunch()   // after: CLBlast builds its program inside the call
             if let event { tracedEvents?.append((layer.kernelName, event)) }
         case .gemm(let g):
             // CLBlast's indirect GEMM needs scratch memory: grow one buffer to the largest size seen, so a
@@ -41,11 +41,11 @@ extension OpenCLBackend {
                                                         m: g.m, n: g.n, k: g.k, aOffset: g.aOffset, lda: g.lda, bOffset: g.bOffset,
                                                         ldb: g.ldb, cOffset: g.cOffset, ldc: g.ldc)
             if bytes > gemmScratch.bytes { gemmScratch = try context.makeBuffer(bytes: bytes) }
-            LaunchClock.noteLaunch()
             let event = try CLBlast.sgemm(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
                                           alpha: g.alpha, a: device(g.a), aOffset: g.aOffset, lda: g.lda, b: device(g.b), bOffset: g.bOffset,
                                           ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, temporary: gemmScratch,
                                           withEvent: tracedEvents != nil)
+            LaunchClock.noteLaunch()   // after: CLBlast builds its program inside the call
             if let event { tracedEvents?.append((layer.kernelName, event)) }
         case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
                                     let replicas, let biasStride):

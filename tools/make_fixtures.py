@@ -6,7 +6,7 @@ function, with the gradient computed in float32 by the same expressions as Eta's
 records the loss before each step and the parameters after it. A float64 run of the same case is stored
 beside it, so tests can tell how sensitive a trajectory is to rounding.
 
-Usage: pip install torch && python3 tools/make_fixtures.py
+Usage: pip install torch lion-pytorch && python3 tools/make_fixtures.py
 """
 import json
 import os
@@ -46,6 +46,24 @@ CASES = [
     ("quadratic", [1.0, 10.0], "adam:lr=0.1,amsgrad=true,maximize=true,weight_decay=0.01"),
     ("quadratic", [1.0, 10.0], "adamw:lr=0.1,weight_decay=0.5"),
     ("quadratic", [1.0, 10.0], "adamw:lr=0.05,amsgrad=true,maximize=true,beta1=0.6"),
+    ("rosenbrock", None, "rmsprop:lr=1e-3"),
+    ("rosenbrock", None, "rmsprop:lr=1e-3,centered=true,momentum=0.5,weight_decay=0.01"),
+    ("quadratic", [1.0, 10.0], "rmsprop:lr=0.01,alpha=0.3,momentum=0.9,maximize=true"),
+    ("rosenbrock", None, "adagrad:lr=0.1"),
+    ("quadratic", [1.0, 10.0], "adagrad:lr=0.1,lr_decay=0.01,weight_decay=0.1,initial_accumulator_value=0.5"),
+    ("quadratic", [1.0, 10.0], "adagrad:lr=0.01,maximize=true"),
+    ("rosenbrock", None, "adadelta"),
+    ("quadratic", [1.0, 10.0], "adadelta:lr=0.5,rho=0.5,weight_decay=0.1,maximize=true"),
+    ("rosenbrock", None, "adamax:lr=0.01"),
+    ("quadratic", [1.0, 10.0], "adamax:lr=0.05,beta1=0.3,weight_decay=0.1,maximize=true"),
+    ("rosenbrock", None, "nadam:lr=0.01"),
+    ("quadratic", [1.0, 10.0], "nadam:lr=0.05,weight_decay=0.1,momentum_decay=0.01"),
+    ("quadratic", [1.0, 10.0], "nadam:lr=0.05,weight_decay=0.1,decoupled_weight_decay=true,maximize=true"),
+    ("rosenbrock", None, "radam:lr=0.01"),
+    ("quadratic", [1.0, 10.0], "radam:lr=0.05,weight_decay=0.1,beta2=0.9"),
+    ("quadratic", [1.0, 10.0], "radam:lr=0.05,weight_decay=0.1,decoupled_weight_decay=true,maximize=true,beta1=0.6"),
+    ("rosenbrock", None, "lion:lr=1e-3"),
+    ("quadratic", [1.0, 10.0], "lion:lr=0.01,weight_decay=0.1,beta1=0.95,beta2=0.98"),
 ]
 
 
@@ -59,6 +77,22 @@ def parse_spec(spec):
 
 
 def make_optimizer(name, args, param):
+    if name == "lion":
+        from lion_pytorch import Lion
+        return Lion([param], lr=args.get("lr", 1e-4), betas=(args.get("beta1", 0.9), args.get("beta2", 0.99)),
+                    weight_decay=args.get("weight_decay", 0.0))
+    family = {"rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad, "adadelta": torch.optim.Adadelta,
+              "adamax": torch.optim.Adamax, "nadam": torch.optim.NAdam, "radam": torch.optim.RAdam}
+    if name in family:
+        kw = dict(foreach=False)
+        for key, value in args.items():
+            if key in ("beta1", "beta2"):
+                continue
+            kw[key] = value
+        if "beta1" in args or "beta2" in args or name in ("adamax", "nadam", "radam"):
+            if name in ("adamax", "nadam", "radam"):
+                kw["betas"] = (args.get("beta1", 0.9), args.get("beta2", 0.999))
+        return family[name]([param], **kw)
     kw = dict(foreach=False)
     if name == "sgd":
         for key in ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"):

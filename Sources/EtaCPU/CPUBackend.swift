@@ -41,6 +41,13 @@ public final class CPUBackend: Backend {
     /// Below this many elements a pass runs on one thread (dispatch costs more than it saves).
     static let parallelThreshold = 1 << 16
 
+    /// The C loop of each family optimizer's kernel.
+    static let familyFunctions: [String: eta_family_update] = [
+        "rmsprop_update": eta_rmsprop_update, "adagrad_update": eta_adagrad_update, "adadelta_update": eta_adadelta_update,
+        "adamax_update": eta_adamax_update, "nadam_update": eta_nadam_update, "radam_update": eta_radam_update,
+        "lion_update": eta_lion_update,
+    ]
+
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
         let blas = (try? OpenBLAS.shared.get()).map { "OpenBLAS \($0.coreName)" } ?? "OpenBLAS unavailable"
@@ -112,6 +119,20 @@ public final class CPUBackend: Backend {
                 parallel(count) { start, n in
                     let at = offset + start
                     eta_sgd_update(p + at, g + at, buffer.map { $0 + at }, n, lr, s.weightDecay, s.momentum, s.oneMinusDampening, s.flags)
+                }
+            }
+        case .family(let launch):
+            guard let function = Self.familyFunctions[launch.kernel] else {
+                throw EtaError(.software, "the CPU backend has no loop for \(launch.kernel)")
+            }
+            let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
+            let states = launch.states.map { host($0).pointer }
+            let slot = { (i: Int, offset: Int) -> UnsafeMutablePointer<Float>? in i < states.count ? states[i] + offset : nil }
+            var scalars = launch.scalars + [Float](repeating: 0, count: max(0, 12 - launch.scalars.count))
+            scalars.withUnsafeMutableBufferPointer { c in
+                let constants = UnsafePointer(c.baseAddress!)
+                parallel(launch.count) { start, n in
+                    function(p + start, g + start, slot(0, start), slot(1, start), slot(2, start), n, constants, launch.flags)
                 }
             }
         case .adam(let launch):

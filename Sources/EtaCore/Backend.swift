@@ -115,6 +115,20 @@ extension Backend {
 public enum UpdateCommand {
     case sgd(SGDLaunch)
     case adam(AdamLaunch)
+    case family(FamilyLaunch)
+}
+
+/// One step of a family optimizer (`Kernels/optimizers.cl`): its kernel, up to three state slots in the
+/// kernel's order, and the step's scalars c0… and flags.
+public struct FamilyLaunch {
+    /// The kernel's name, e.g. `rmsprop_update`.
+    public var kernel: String
+    public var parameters: DeviceBuffer
+    public var gradients: DeviceBuffer
+    public var states: [DeviceBuffer]
+    public var count: Int
+    public var scalars: [Float]
+    public var flags: Int32
 }
 
 /// Per-replica scalars for K replicas updated in one launch (an LR sweep): replica r occupies

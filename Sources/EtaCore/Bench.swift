@@ -46,6 +46,7 @@ public enum Bench {
                 try arena.upload(values, to: .parameters)
                 try arena.upload(values.map { $0 * 1e-3 }, to: .gradients)
                 let optimizer = Optimizer(configuration)
+                try optimizer.initializeState(arena)
                 let label = layout.entries.count > 1 ? "\(configuration.name) x\(layout.entries.count) tensors" : configuration.name
                 operations.append((label, layout.entries.count, configuration.bytesPerParameter, { try optimizer.step(arena) }))
             }

@@ -69,6 +69,10 @@ public struct Checkpoint {
         ]
         if let label = c.labelColumn { metadata["label_column"] = label }
         if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
+        let hostState = network.optimizer.hostState
+        if !hostState.isEmpty, let json = try? JSONEncoder().encode(hostState) {
+            metadata["optimizer_host_state"] = String(decoding: json, as: UTF8.self)
+        }
         if let plateau = trainer.schedulePlan.plateau, let json = try? JSONEncoder().encode(plateau) {
             metadata["plateau_state"] = String(decoding: json, as: UTF8.self)
         }
@@ -137,6 +141,12 @@ public struct Checkpoint {
         for slot in network.arena.stateSlots { try network.arena.upload(arenaValues(prefix: "optimizer.\(slot)."), to: .state(slot)) }
         try trainer.restore(position: position)
         if plateau != nil { trainer.restore(plateau: plateau) }
+        if let text = metadata["optimizer_host_state"] {
+            guard let state = try? JSONDecoder().decode([String: Double].self, from: Data(text.utf8)) else {
+                throw EtaError(.dataError, "checkpoint check 'optimizer': its host state in the metadata is malformed")
+            }
+            network.optimizer.hostState = state
+        }
     }
 
     // MARK: safetensors

@@ -47,6 +47,7 @@ public enum Explore {
         let layout = try TensorLayout([("x", [objective.dimension])])
         let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
         let optimizer = Optimizer(configuration)
+        try optimizer.initializeState(arena)
         try arena.upload(start, to: .parameters)
         var x = start
         var record: [ExploreStep] = []

@@ -64,6 +64,8 @@ public enum OptimizerConfiguration: Equatable, Sendable {
     case sgd(SGDHyperparameters)
     case adam(AdamHyperparameters)
     case adamw(AdamHyperparameters)
+    /// rmsprop, adagrad, adadelta, adamax, nadam, radam, lion (see `FamilyOptimizer`).
+    case family(FamilyOptimizer.Configuration)
 
     /// The SPEC name: `sgd`, `adam` or `adamw`.
     public var name: String {
@@ -71,6 +73,7 @@ public enum OptimizerConfiguration: Equatable, Sendable {
         case .sgd: "sgd"
         case .adam: "adam"
         case .adamw: "adamw"
+        case .family(let c): c.name
         }
     }
 
@@ -79,6 +82,7 @@ public enum OptimizerConfiguration: Equatable, Sendable {
         switch self {
         case .sgd(let h): h.lr
         case .adam(let h), .adamw(let h): h.lr
+        case .family(let c): c["lr"]
         }
     }
 
@@ -87,6 +91,7 @@ public enum OptimizerConfiguration: Equatable, Sendable {
         switch self {
         case .sgd(let h): h.momentum != 0 ? ["momentum_buffer"] : []
         case .adam(let h), .adamw(let h): h.amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"]
+        case .family(let c): c.descriptor.stateSlots(c)
         }
     }
 

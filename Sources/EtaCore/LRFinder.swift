@@ -182,8 +182,10 @@ struct TrainerSnapshot {
     let state: [String: [Float]]
     let stats: [Float]
     let position: TrainingPosition
+    let hostState: [String: Double]
 
     init(_ trainer: Trainer) throws {
+        hostState = trainer.network.optimizer.hostState
         let arena = trainer.network.arena
         parameters = try arena.download(.parameters)
         state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
@@ -201,5 +203,6 @@ struct TrainerSnapshot {
         for (slot, values) in state { try arena.upload(values, to: .state(slot)) }
         try trainer.backend.write(stats, to: trainer.network.stats)
         try trainer.restore(position: position)
+        trainer.network.optimizer.hostState = hostState
     }
 }

@@ -60,6 +60,7 @@ public final class Network {
         self.optimizer = Optimizer(optimizer, step: step)
         let layout = replicas == 1 ? architecture.layout : try TensorLayout([("replicas", [replicas * replicaSize])])
         arena = try ParameterArena(layout: layout, stateSlots: optimizer.stateSlots, backend: backend)
+        try self.optimizer.initializeState(arena)
         let k = replicas
         z = try architecture.layers.map { try backend.makeBuffer(count: k * maxBatch * $0.outputs) }
         a = try architecture.layers.map { try backend.makeBuffer(count: k * maxBatch * $0.outputs) }

@@ -11,6 +11,17 @@ public final class Optimizer {
     public let configuration: OptimizerConfiguration
     /// Number of steps taken; the next step is `step + 1`.
     public private(set) var step = 0
+    /// Host-side state some optimizers carry between steps (NAdam's `mu_product`); saved in checkpoints.
+    public var hostState: [String: Double] = [:]
+
+    /// Sets state slots that do not start at zero (Adagrad's `initial_accumulator_value`). Call once on a new arena.
+    public func initializeState(_ arena: ParameterArena) throws {
+        guard case .family(let c) = configuration else { return }
+        for slot in c.descriptor.stateSlots(c) {
+            let value = c.descriptor.initialState(c, slot)
+            if value != 0 { try arena.backend.fill(try arena.buffer(.state(slot)), with: value) }
+        }
+    }
 
     public init(_ configuration: OptimizerConfiguration, step: Int = 0) {
         self.configuration = configuration
@@ -24,6 +35,8 @@ public final class Optimizer {
         let next = step + 1
         let count = arena.layout.count
         switch configuration {
+        case .family(let c):
+            throw EtaError(.usage, "sweeps run sgd, adam and adamw; \(c.name) is not supported in a sweep yet")
         case .sgd(let h):
             try arena.backend.run(.sgd(SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                                  momentumBuffer: arena.state["momentum_buffer"], count: count,
@@ -45,6 +58,7 @@ public final class Optimizer {
         case .adam(let h), .adamw(let h):
             let scalars = learningRates.map { Self.adamScalars(h, step: t, lr: $0) }
             return scalars.map(\.stepSize) + scalars.map(\.decayFactor)
+        case .family: return learningRates.map(Float.init)
         }
     }
 
@@ -78,6 +92,11 @@ public final class Optimizer {
                                     maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
                                     scalars: Self.adamScalars(h, step: next, lr: lr))
             try arena.backend.run(.adam(launch))
+        case .family(let c):
+            let scalars = c.descriptor.scalars(c, next, lr, &hostState)
+            let states = try c.descriptor.stateSlots(c).map { try arena.buffer(.state($0)) }
+            try arena.backend.run(.family(FamilyLaunch(kernel: c.descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
+                                                       states: states, count: count, scalars: scalars.values, flags: scalars.flags)))
         }
         step = next
     }

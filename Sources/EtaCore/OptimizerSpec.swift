@@ -6,14 +6,15 @@ import Foundation
 /// keys take PyTorch's defaults. Errors name the bad part and list what is valid.
 extension OptimizerConfiguration {
     /// The optimizer names a SPEC may start with.
-    public static let names = ["sgd", "adam", "adamw"]
+    public static let names = ["sgd", "adam", "adamw"] + FamilyOptimizer.all.keys.sorted()
 
     private static let sgdKeys = ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"]
     private static let adamKeys = ["lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"]
 
     /// The keys `name` accepts.
     public static func keys(for name: String) -> [String] {
-        switch name {
+        if let family = FamilyOptimizer.all[name] { return family.keys.map(\.name) }
+        return switch name {
         case "sgd": sgdKeys
         case "adamw": adamKeys.filter { $0 != "decoupled_weight_decay" }  // AdamW is always decoupled
         default: adamKeys
@@ -30,6 +31,10 @@ extension OptimizerConfiguration {
             throw EtaError(.usage, "unknown optimizer '\(name)' in SPEC '\(spec)'; valid names: \(Self.names.joined(separator: ", "))")
         }
         var values = try Self.keyValues(body, spec: spec, validKeys: Self.keys(for: lowered), optimizer: lowered)
+        if let family = FamilyOptimizer.all[lowered] {
+            self = .family(try family.configuration(values: values, spec: spec))
+            return
+        }
         func number(_ key: String, _ fallback: Double) throws -> Double {
             guard let text = values.removeValue(forKey: key) else { return fallback }
             guard let value = Double(text), value.isFinite else {
@@ -111,6 +116,10 @@ extension OptimizerConfiguration {
         switch self {
         case .sgd(let h):
             return "sgd:lr=\(h.lr),momentum=\(h.momentum),dampening=\(h.dampening),weight_decay=\(h.weightDecay),nesterov=\(h.nesterov),maximize=\(h.maximize)"
+        case .family(let c):
+            return c.name + ":" + c.descriptor.keys.map { key in
+                key.isFlag ? "\(key.name)=\(c.flag(key.name))" : "\(key.name)=\(c[key.name])"
+            }.joined(separator: ",")
         case .adam(let h), .adamw(let h):
             let common = "\(name):lr=\(h.lr),beta1=\(h.beta1),beta2=\(h.beta2),eps=\(h.eps),weight_decay=\(h.weightDecay),amsgrad=\(h.amsgrad),maximize=\(h.maximize)"
             return name == "adam" ? common + ",decoupled_weight_decay=\(h.decoupledWeightDecay)" : common

@@ -52,6 +52,9 @@ public final class Sweep {
         guard learningRates.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw EtaError(.usage, "sweep learning rates must be finite and > 0 (got \(learningRates))")
         }
+        if case .family(let c) = configuration.optimizer {
+            throw EtaError(.usage, "sweeps run sgd, adam and adamw; \(c.name) is not supported in a sweep yet")
+        }
         self.configuration = configuration
         self.learningRates = learningRates
         self.backend = backend

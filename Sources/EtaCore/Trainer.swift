@@ -207,8 +207,13 @@ public final class Trainer {
         schedulePlan = try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup,
                                         base: configuration.optimizer.learningRate,
                                         totalSteps: configuration.scheduleInterval == .step ? steps * configuration.epochs : configuration.epochs)
-        if schedulePlan.momentum(at: schedulePlan.warmupLength) != nil, case .sgd(let h) = configuration.optimizer, h.momentum == 0 {
-            throw EtaError(.usage, "the schedule cycles momentum but the SGD optimizer has momentum=0: give sgd a momentum or set cycle_momentum=false")
+        if schedulePlan.momentum(at: schedulePlan.warmupLength) != nil {
+            if case .sgd(let h) = configuration.optimizer, h.momentum == 0 {
+                throw EtaError(.usage, "the schedule cycles momentum but the SGD optimizer has momentum=0: give sgd a momentum or set cycle_momentum=false")
+            }
+            if case .family(let c) = configuration.optimizer {
+                throw EtaError(.usage, "the schedule cycles momentum, which \(c.name) does not take: set cycle_momentum=false")
+            }
         }
         trainFeatures = try backend.makeBuffer(count: split.trainRows.count * dataset.featureCount)
         trainTargets = try backend.makeBuffer(count: split.trainRows.count * dataset.targetWidth)

@@ -120,6 +120,7 @@ extension UpdateCommand {
         switch self {
         case .sgd: return "sgd_update"
         case .adam: return "adam_update"
+        case .family(let f): return f.kernel
         }
     }
 }

@@ -60,6 +60,23 @@ public enum Verify {
         "adamw:lr=0.01",
         "adamw:lr=0.01,weight_decay=0.1,amsgrad=true",
         "adamw:lr=0.01,maximize=true,beta1=0.6",
+        "rmsprop:lr=0.01",
+        "rmsprop:lr=0.01,centered=true,momentum=0.9,weight_decay=0.1,maximize=true",
+        "rmsprop:lr=0.01,momentum=0.5,alpha=0.3",
+        "adagrad:lr=0.1",
+        "adagrad:lr=0.1,lr_decay=0.01,weight_decay=0.1,initial_accumulator_value=0.5,maximize=true",
+        "adadelta",
+        "adadelta:lr=0.5,rho=0.3,eps=1e-4,weight_decay=0.1,maximize=true",
+        "adamax",
+        "adamax:lr=0.01,beta1=0.3,weight_decay=0.1,maximize=true",
+        "nadam",
+        "nadam:lr=0.01,weight_decay=0.1,momentum_decay=0.01",
+        "nadam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true,maximize=true",
+        "radam",
+        "radam:lr=0.01,weight_decay=0.1,beta2=0.9",
+        "radam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true,maximize=true,beta1=0.6",
+        "lion",
+        "lion:lr=0.001,weight_decay=0.1,beta1=0.95,beta2=0.98",
     ]
 
     /// Runs every configuration at every size; `progress` receives each result as it is made.
@@ -90,9 +107,14 @@ public enum Verify {
         let layout = try TensorLayout([("x", [size])])
         let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
         let optimizer = Optimizer(configuration)
+        try optimizer.initializeState(arena)
         var param = random.uniforms(size)
         try arena.upload(param, to: .parameters)
         var slots = Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { ($0, [Float](repeating: 0, count: size)) })
+        var host: [String: Double] = [:]
+        if case .family(let c) = configuration {
+            for slot in c.descriptor.stateSlots(c) { slots[slot] = [Float](repeating: c.descriptor.initialState(c, slot), count: size) }
+        }
         for t in 1...steps {
             // Gradients shrink after the first step so AMSGrad's maximum differs from v.
             let scale: Float = t == 1 ? 1 : 0.25
@@ -111,12 +133,19 @@ public enum Verify {
                 slots["exp_avg"] = m
                 slots["exp_avg_sq"] = v
                 if h.amsgrad { slots["max_exp_avg_sq"] = vmax }
+            case .family(let c):
+                Reference.family(c, param: &param, grad: grad, state: &slots, host: &host, step: t, lr: c["lr"])
             }
         }
         var comparison = Comparison()
         comparison.add("param", try arena.download(.parameters), param)
         for slot in configuration.stateSlots { comparison.add(slot, try arena.download(.state(slot)), slots[slot]!) }
-        let kernel = configuration.name == "sgd" ? "sgd_update" : "adam_update"
+        let kernel: String
+        switch configuration {
+        case .sgd: kernel = "sgd_update"
+        case .adam, .adamw: kernel = "adam_update"
+        case .family(let c): kernel = c.descriptor.kernel
+        }
         return comparison.result(kernel: kernel, configuration: spec, size: size)
     }
 

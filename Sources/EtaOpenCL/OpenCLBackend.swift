@@ -41,6 +41,8 @@ public final class OpenCLBackend: Backend {
     private let copy: Kernel
     private let stream28: Kernel
     let layerKernels: LayerKernels
+    /// The family optimizers' kernels by name (`Kernels/optimizers.cl`).
+    private let familyKernels: [String: Kernel]
     /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
     var gemmScratch: Buffer
 
@@ -72,6 +74,8 @@ public final class OpenCLBackend: Backend {
         let bandwidth = try program("bandwidth.cl")
         copy = try bandwidth.kernel(named: "copy")
         stream28 = try bandwidth.kernel(named: "stream28")
+        let optimizers = try program("optimizers.cl")
+        familyKernels = try Dictionary(uniqueKeysWithValues: FamilyOptimizer.all.values.map { ($0.kernel, try optimizers.kernel(named: $0.kernel)) })
         let layers = try program("layers.cl"), losses = try program("losses.cl"), reduce = try program("reduce.cl")
         layerKernels = LayerKernels(
             forward: try layers.kernel(named: "bias_activation_forward"),
@@ -165,6 +169,16 @@ public final class OpenCLBackend: Backend {
             try sgd.setArgument(10, UInt64(l.replicas?.offset ?? 0))
             try sgd.setArgument(11, UInt64(l.replicas?.replicaSize ?? 0))
             try launch(sgd, count: l.count)
+        case .family(let l):
+            guard let kernel = familyKernels[l.kernel] else { throw EtaError(.software, "no OpenCL kernel \(l.kernel)") }
+            try kernel.setArgument(0, device(l.parameters))
+            try kernel.setArgument(1, device(l.gradients))
+            // Absent state slots are never read or written; any valid buffer fills the argument.
+            for slot in 0..<3 { try kernel.setArgument(2 + slot, device(slot < l.states.count ? l.states[slot] : l.gradients)) }
+            try kernel.setArgument(5, UInt64(l.count))
+            for index in 0..<12 { try kernel.setArgument(6 + index, index < l.scalars.count ? l.scalars[index] : Float(0)) }
+            try kernel.setArgument(18, l.flags)
+            try launch(kernel, count: l.count)
         case .adam(let l):
             let s = l.scalars
             try adam.setArgument(0, device(l.parameters))

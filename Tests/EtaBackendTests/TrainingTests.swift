@@ -313,3 +313,56 @@ struct DivergenceGuardTests {
         #expect(recorder.anomalies.map(\.action) == ["rollback", "rollback", "abort"])
     }
 }
+
+@Suite("Family optimizers in training")
+struct FamilyTrainingTests {
+    /// NAdam keeps host state (mu_product) and Adagrad a non-zero initial accumulator: both must survive a
+    /// checkpoint for the continuation to be bit for bit.
+    @Test("resume is bit-identical for every family optimizer",
+          arguments: ["rmsprop:lr=0.01,centered=true,momentum=0.5", "adagrad:lr=0.1,initial_accumulator_value=0.1,lr_decay=0.01",
+                      "adadelta", "adamax:lr=0.01", "nadam:lr=0.01", "radam:lr=0.01,decoupled_weight_decay=true,weight_decay=0.1",
+                      "lion:lr=0.001,weight_decay=0.1"])
+    func resume(spec: String) throws {
+        var configuration = TrainingConfiguration()
+        configuration.dataset = "iris"
+        configuration.epochs = 4
+        configuration.batchSize = 16
+        configuration.optimizer = try OptimizerConfiguration(spec: spec)
+        let full = try Trainer(configuration: configuration, backend: Backends.cpu)
+        _ = try full.run()
+        let first = try Trainer(configuration: configuration, backend: Backends.cpu)
+        _ = try first.run(observer: StopAfter(step: 11))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-family-\(UUID().uuidString).safetensors")
+        try Checkpoint.capture(first).write(to: url)
+        let second = try Trainer(configuration: configuration, backend: Backends.cpu)
+        try Checkpoint.read(from: url).restore(into: second)
+        _ = try second.run()
+        #expect(try second.network.arena.download(.parameters) == full.network.arena.download(.parameters), "\(spec)")
+        for slot in second.network.arena.stateSlots {
+            #expect(try second.network.arena.download(.state(slot)) == full.network.arena.download(.state(slot)), "\(spec) \(slot)")
+        }
+    }
+
+    @Test("loading one optimizer's checkpoint into another is refused", arguments: ["rmsprop", "lion"])
+    func refused(spec: String) throws {
+        var configuration = TrainingConfiguration()
+        configuration.dataset = "iris"
+        configuration.epochs = 1
+        configuration.optimizer = try OptimizerConfiguration(spec: spec)
+        let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
+        _ = try trainer.run()
+        let checkpoint = try Checkpoint.read(from: {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-family-\(UUID().uuidString).safetensors")
+            try Checkpoint.capture(trainer).write(to: url)
+            return url
+        }())
+        var other = configuration
+        other.optimizer = try OptimizerConfiguration(spec: "adam")
+        do {
+            try checkpoint.restore(into: try Trainer(configuration: other, backend: Backends.cpu))
+            Issue.record("\(spec) state loaded into adam")
+        } catch let error as EtaError {
+            #expect(error.exitCode == 65 && error.message.contains("'optimizer'"))
+        }
+    }
+}

@@ -30,7 +30,7 @@ struct OptimizerSpecTests {
     }
 
     @Test("bad SPECs are usage errors that name the bad part and list the valid ones", arguments: [
-        ("rmsprop:lr=1", "unknown optimizer 'rmsprop'", "sgd, adam, adamw"),
+        ("sophia:lr=1", "unknown optimizer 'sophia'", "sgd, adam, adamw, adadelta"),
         ("sgd:lr=-1", "'lr'", ">= 0"),
         ("sgd:momentum=0.9,foo=1", "unknown key 'foo'", "valid keys: lr, momentum"),
         ("adam:betas=0.9", "beta1= and beta2=", "valid keys"),
@@ -57,5 +57,30 @@ struct OptimizerSpecTests {
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+}
+
+@Suite("Family optimizer SPECs")
+struct FamilySpecTests {
+    @Test("PyTorch's and lion-pytorch's defaults")
+    func defaults() throws {
+        guard case .family(let rmsprop) = try OptimizerConfiguration(spec: "rmsprop") else { Issue.record("not a family optimizer"); return }
+        #expect(rmsprop["lr"] == 1e-2 && rmsprop["alpha"] == 0.99 && rmsprop["eps"] == 1e-8 && !rmsprop.flag("centered"))
+        guard case .family(let lion) = try OptimizerConfiguration(spec: "lion") else { return }
+        #expect(lion["lr"] == 1e-4 && lion["beta1"] == 0.9 && lion["beta2"] == 0.99)
+        guard case .family(let adadelta) = try OptimizerConfiguration(spec: "adadelta") else { return }
+        #expect(adadelta["lr"] == 1.0 && adadelta["rho"] == 0.9 && adadelta["eps"] == 1e-6)
+        #expect(try OptimizerConfiguration(spec: "rmsprop:momentum=0.9,centered=true").stateSlots == ["square_avg", "momentum_buffer", "grad_avg"])
+        #expect(try OptimizerConfiguration(spec: "nadam").bytesPerParameter == 28)
+    }
+
+    @Test("bad family SPECs are usage errors", arguments: [
+        ("adamax:beta1=1", "[0, 1)"), ("rmsprop:centered=maybe", "true or false"), ("lion:lr=-1", ">= 0"),
+        ("radam:gamma=2", "unknown key 'gamma'"), ("nadam:lr=x", "finite number"),
+    ])
+    func bad(spec: String, message: String) {
+        do { _ = try OptimizerConfiguration(spec: spec); Issue.record("accepted \(spec)") } catch let error as EtaError {
+            #expect(error.exitCode == 64 && error.message.contains(message), "\(error.message)")
+        } catch { Issue.record("\(error)") }
     }
 }

@@ -29,6 +29,16 @@ void eta_mse(const float *predictions, const float *targets, float *grad, float 
 /// Sum (of squares when `squares`) in double, returned as float.
 float eta_sum(const float *source, size_t n, int32_t squares);
 
+// The family optimizers (Kernels/optimizers.cl): p, g, up to three state slots, n, the kernel's c0..c11, flags.
+typedef void (*eta_family_update)(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_rmsprop_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_adagrad_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_adadelta_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_adamax_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_nadam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_radam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_lion_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+
 /// The instruction set the dispatcher picked for these loops ("x86-64-v4", "x86-64-v3", "baseline").
 const char *eta_cpu_dispatch_target(void);
 #endif

@@ -1,0 +1,129 @@
+// optimizers.cl — the rest of torch.optim's family and Lion, one fused pass each over the whole arena.
+//
+// What: rmsprop, adagrad, adadelta, adamax, nadam, radam (torch.optim single-tensor paths, with the fma
+//       roundings of PyTorch's CPU kernels as in Reference+Optimizers.swift) and lion (lion-pytorch).
+// Signature (shared, so the host launches them alike): p, g, up to three state slots s0..s2, n, twelve
+//       float scalars c0..c11 computed on the host for this step (their meaning is per kernel, below), flags.
+// Tunables: ETA_VEC (common.cl).
+
+#define OPT_MAXIMIZE 1
+#define OPT_A 2      // rmsprop: centered;  nadam/radam: decoupled weight decay
+#define OPT_B 4      // rmsprop: momentum;  radam: rectified step (rho_t > 5)
+
+#define OPTIMIZER_KERNEL(NAME) \
+__kernel void NAME(__global float* restrict p, __global const float* restrict g, __global float* restrict s0, \
+                   __global float* restrict s1, __global float* restrict s2, const ulong n, \
+                   const float c0, const float c1, const float c2, const float c3, const float c4, const float c5, \
+                   const float c6, const float c7, const float c8, const float c9, const float c10, const float c11, \
+                   const int flags)
+
+#define OPT_BEGIN \
+    const ulong base = get_global_id(0) * ETA_VEC; \
+    if (base >= n) return; \
+    floatV param = eta_load(p, base, n); \
+    floatV grad = eta_load(g, base, n); \
+    if (flags & OPT_MAXIMIZE) grad = -grad;
+
+// lerp(self, end, w) as torch does it: fma(w, end - self, self) for w < 0.5, else fma(w - 1, end - self, end).
+inline floatV eta_lerp(floatV self, floatV end, float w) {
+    return w < 0.5f ? fma((floatV)w, end - self, self) : fma((floatV)(w - 1.0f), end - self, end);
+}
+
+// c0 lr, c1 alpha, c2 1-alpha, c3 eps, c4 weight_decay, c5 momentum. s0 square_avg, s1 momentum_buffer, s2 grad_avg.
+OPTIMIZER_KERNEL(rmsprop_update) {
+    OPT_BEGIN
+    if (c4 != 0.0f) grad = fma((floatV)c4, param, grad);
+    const floatV square_avg = fma(c2 * grad, grad, eta_load(s0, base, n) * c1);
+    eta_store(s0, base, n, square_avg);
+    floatV avg;
+    if (flags & OPT_A) {
+        const floatV grad_avg = eta_lerp(eta_load(s2, base, n), grad, c2);
+        eta_store(s2, base, n, grad_avg);
+        avg = sqrt(fma(-grad_avg, grad_avg, square_avg));
+    } else {
+        avg = sqrt(square_avg);
+    }
+    avg = avg + c3;
+    if (flags & OPT_B) {
+        const floatV buf = eta_load(s1, base, n) * c5 + grad / avg;
+        eta_store(s1, base, n, buf);
+        param = fma((floatV)(-c0), buf, param);
+    } else {
+        param = param + (-c0) * grad / avg;
+    }
+    eta_store(p, base, n, param);
+}
+
+// c0 clr (lr / (1 + (t-1) lr_decay)), c1 eps, c2 weight_decay. s0 state_sum.
+OPTIMIZER_KERNEL(adagrad_update) {
+    OPT_BEGIN
+    if (c2 != 0.0f) grad = fma((floatV)c2, param, grad);
+    const floatV sum = fma(grad, grad, eta_load(s0, base, n));
+    eta_store(s0, base, n, sum);
+    eta_store(p, base, n, param + (-c0) * grad / (sqrt(sum) + c1));
+}
+
+// c0 lr, c1 rho, c2 1-rho, c3 eps, c4 weight_decay. s0 square_avg, s1 acc_delta.
+OPTIMIZER_KERNEL(adadelta_update) {
+    OPT_BEGIN
+    if (c4 != 0.0f) grad = fma((floatV)c4, param, grad);
+    const floatV square_avg = fma(c2 * grad, grad, eta_load(s0, base, n) * c1);
+    eta_store(s0, base, n, square_avg);
+    const floatV acc = eta_load(s1, base, n);
+    const floatV delta = sqrt(acc + c3) / sqrt(square_avg + c3) * grad;
+    eta_store(s1, base, n, fma(c2 * delta, delta, acc * c1));
+    eta_store(p, base, n, fma((floatV)(-c0), delta, param));
+}
+
+// c0 -lr/(1-beta1^t), c1 1-beta1, c2 beta2, c3 eps, c4 weight_decay. s0 exp_avg, s1 exp_inf.
+OPTIMIZER_KERNEL(adamax_update) {
+    OPT_BEGIN
+    if (c4 != 0.0f) grad = fma((floatV)c4, param, grad);
+    const floatV exp_avg = eta_lerp(eta_load(s0, base, n), grad, c1);
+    const floatV exp_inf = fmax(eta_load(s1, base, n) * c2, fabs(grad) + c3);
+    eta_store(s0, base, n, exp_avg);
+    eta_store(s1, base, n, exp_inf);
+    eta_store(p, base, n, param + c0 * exp_avg / exp_inf);
+}
+
+// c0 1-beta1, c1 beta2, c2 1-beta2, c3 1-beta2^t, c4 eps, c5 weight_decay, c6 1-lr*wd,
+// c7 -lr(1-mu)/(1-mu_product), c8 -lr*mu_next/(1-mu_product_next). s0 exp_avg, s1 exp_avg_sq.
+OPTIMIZER_KERNEL(nadam_update) {
+    OPT_BEGIN
+    if (c5 != 0.0f) {
+        if (flags & OPT_A) param = param * c6; else grad = fma((floatV)c5, param, grad);
+    }
+    const floatV exp_avg = eta_lerp(eta_load(s0, base, n), grad, c0);
+    const floatV exp_avg_sq = fma(c2 * grad, grad, eta_load(s1, base, n) * c1);
+    eta_store(s0, base, n, exp_avg);
+    eta_store(s1, base, n, exp_avg_sq);
+    const floatV denom = sqrt(exp_avg_sq / c3) + c4;
+    param = param + c7 * grad / denom;
+    eta_store(p, base, n, param + c8 * exp_avg / denom);
+}
+
+// c0 1-beta1, c1 beta2, c2 1-beta2, c3 1-beta1^t, c4 lr, c5 sqrt(1-beta2^t), c6 rect, c7 eps, c8 weight_decay,
+// c9 1-lr*wd. s0 exp_avg, s1 exp_avg_sq.
+OPTIMIZER_KERNEL(radam_update) {
+    OPT_BEGIN
+    if (c8 != 0.0f) {
+        if (flags & OPT_A) param = param * c9; else grad = fma((floatV)c8, param, grad);
+    }
+    const floatV exp_avg = eta_lerp(eta_load(s0, base, n), grad, c0);
+    const floatV exp_avg_sq = fma(c2 * grad, grad, eta_load(s1, base, n) * c1);
+    eta_store(s0, base, n, exp_avg);
+    eta_store(s1, base, n, exp_avg_sq);
+    floatV step = exp_avg / c3 * c4;
+    if (flags & OPT_B) step = step * (c5 / (sqrt(exp_avg_sq) + c7)) * c6;
+    eta_store(p, base, n, param - step);
+}
+
+// c0 lr, c1 beta1, c2 1-beta1, c3 beta2, c4 1-beta2, c5 1-lr*wd. s0 exp_avg.
+OPTIMIZER_KERNEL(lion_update) {
+    OPT_BEGIN
+    param = param * c5;
+    const floatV m = eta_load(s0, base, n);
+    const floatV update = sign(fma((floatV)c2, grad, m * c1));
+    eta_store(p, base, n, fma((floatV)(-c0), update, param));
+    eta_store(s0, base, n, fma((floatV)c4, grad, m * c3));
+}

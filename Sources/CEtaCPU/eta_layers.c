@@ -100,3 +100,13 @@ float eta_sum(const float *source, size_t n, int32_t squares) {
     else for (size_t i = 0; i < n; i++) sum += source[i];
     return (float)sum;
 }
+
+void eta_clip_by_norm(float *g, size_t n, const float *sumsq, float max_norm) {
+    float coefficient = max_norm / (sqrtf(*sumsq) + 1e-6f);
+    if (coefficient > 1.0f) coefficient = 1.0f;   // clamp(max=1); a NaN norm stays NaN, as in PyTorch
+    for (size_t i = 0; i < n; i++) g[i] = g[i] * coefficient;
+}
+
+void eta_clip_by_value(float *g, size_t n, float clip) {
+    for (size_t i = 0; i < n; i++) g[i] = g[i] < -clip ? -clip : g[i] > clip ? clip : g[i];
+}

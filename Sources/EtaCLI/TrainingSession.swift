@@ -83,6 +83,11 @@ struct TrainingSession {
             throw EtaError(.usage, "--on-nonfinite '\(command.onNonfinite)': valid values are abort, skip, rollback")
         }
         c.divergenceGuard.policy = policy
+        for (name, value) in [("--clip-grad-norm", command.clipGradNorm), ("--clip-grad-value", command.clipGradValue)] {
+            if let value, !(value > 0 && value.isFinite) { throw EtaError(.usage, "\(name) must be a finite number > 0 (got \(value))") }
+        }
+        c.clipGradNorm = command.clipGradNorm
+        c.clipGradValue = command.clipGradValue
         if let factor = command.spikeFactor {
             guard factor > 1, factor.isFinite else { throw EtaError(.usage, "--spike-factor must be a finite number > 1 (got \(factor))") }
             c.divergenceGuard.spikeFactor = factor

@@ -63,6 +63,10 @@ extension CPUBackend {
                 case .mse: eta_mse(input, targets, grad, loss, correct, l.rows, l.cols, l.scale)
                 }
             }
+        case .clipByNorm(let gradients, let count, let stats, let normIndex, let maxNorm):
+            eta_clip_by_norm(pointer(gradients), count, pointer(stats) + normIndex, maxNorm)
+        case .clipByValue(let gradients, let count, let clip):
+            eta_clip_by_value(pointer(gradients), count, clip)
         case .reduce(let r):
             for segment in 0..<r.segments {
                 let sum = eta_sum(pointer(r.source) + r.sourceOffset + segment * r.count, r.count, r.squares ? 1 : 0)

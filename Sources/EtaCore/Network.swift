@@ -162,6 +162,19 @@ public final class Network {
                                               accumulate: false, segments: replicas)))
     }
 
+    /// Clips the gradient arena on the device: by value, then by global norm (`clip_grad_norm_` semantics; the
+    /// pre-clip norm stays in `stats[gradNormSquared]`, squared). Nothing is read back.
+    public func clipGradients(maxNorm: Float?, maxValue: Float?) throws {
+        if let maxValue {
+            try backend.run(.clipByValue(gradients: arena.gradients, count: arena.layout.count, clip: maxValue))
+        }
+        if let maxNorm {
+            try measureGradientNorm()
+            try backend.run(.clipByNorm(gradients: arena.gradients, count: arena.layout.count, stats: stats,
+                                        normIndex: Stat.gradNormSquared.rawValue * replicas, maxNorm: maxNorm))
+        }
+    }
+
     /// Sets the given stats to zero (for every replica).
     public func resetStats(_ which: [Stat]) throws {
         var values = try backend.read(stats)

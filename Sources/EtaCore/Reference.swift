@@ -80,6 +80,20 @@ public enum Reference {
     @inline(__always)
     static func fma(_ a: Float, _ b: Float, _ c: Float) -> Float { c.addingProduct(a, b) }
 
+    /// `clip_grad_norm_`: scales by min(1, maxNorm / (‖g‖ + 1e-6)) and returns the pre-clip norm (in double).
+    @discardableResult
+    public static func clipByNorm(_ grads: inout [Float], maxNorm: Float) -> Double {
+        let norm = grads.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let coefficient = min(maxNorm / (Float(norm) + 1e-6), 1)
+        for i in grads.indices { grads[i] = grads[i] * coefficient }
+        return norm
+    }
+
+    /// `clip_grad_value_`: clamps to [−clip, clip].
+    public static func clipByValue(_ grads: inout [Float], clip: Float) {
+        for i in grads.indices { grads[i] = min(max(grads[i], -clip), clip) }
+    }
+
     /// destination ← source.
     public static func copy(source: [Float], destination: inout [Float]) {
         for i in source.indices { destination[i] = source[i] }

@@ -24,6 +24,10 @@ public struct TrainingConfiguration: Sendable {
     public var warmup: Schedule?
     /// Advance the schedule once per optimizer step, or once per epoch (Lightning's `interval`).
     public var scheduleInterval: ScheduleInterval = .step
+    /// Clip the gradients' global L2 norm to this (`torch.nn.utils.clip_grad_norm_`); nil: no clipping.
+    public var clipGradNorm: Double?
+    /// Clamp every gradient element to ±this (`clip_grad_value_`); nil: no clamping.
+    public var clipGradValue: Double?
     /// What to do when a checked loss is non-finite or spikes.
     public var divergenceGuard = DivergenceGuard()
     /// The SPECs as given (kept for logs and checkpoints).
@@ -303,9 +307,11 @@ public final class Trainer {
                 try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
                                          targetsOffset: first * t, rows: rows, accumulate: !checking)
                 let lr = learningRate(step: stepNumber)
+                try network.clipGradients(maxNorm: configuration.clipGradNorm.map(Float.init), maxValue: configuration.clipGradValue.map(Float.init))
                 if checking {
-                    // The guard's check: the loss is read before the update is applied.
-                    try network.measureGradientNorm()
+                    // The guard's check: the loss is read before the update is applied. With clipping by norm the
+                    // logged norm is the pre-clip one, as clip_grad_norm_ returns.
+                    if configuration.clipGradNorm == nil { try network.measureGradientNorm() }
                     let stats = try network.readStats()
                     let loss = stats[.batchLoss]!
                     let record = StepRecord(step: stepNumber, epoch: position.epoch + 1, learningRate: lr,

@@ -99,6 +99,10 @@ public enum LayerCommand {
                                 rows: Int, cols: Int, activation: Activation, replicas: Int = 1, biasStride: Int = 0)
     case loss(LossCommand)
     case reduce(ReduceCommand)
+    /// g ×= min(1, maxNorm / (√stats[normIndex] + 1e-6)) over `count` floats (`clip_grad_norm_`).
+    case clipByNorm(gradients: DeviceBuffer, count: Int, stats: DeviceBuffer, normIndex: Int, maxNorm: Float)
+    /// g = clamp(g, −clip, clip) (`clip_grad_value_`).
+    case clipByValue(gradients: DeviceBuffer, count: Int, clip: Float)
 }
 
 extension LayerCommand {
@@ -110,6 +114,8 @@ extension LayerCommand {
         case .biasActivationBackward(_, _, _, _, _, _, _, _, _, _, let activation, _, _): return "bias_activation_backward \(activation.name)"
         case .loss(let l): return l.kind == .crossEntropy ? "softmax_cross_entropy" : l.kind == .bce ? "bce_with_logits" : "mse"
         case .reduce(let r): return r.segments > 1 ? "reduce_segments" : "reduce"
+        case .clipByNorm: return "clip_by_norm"
+        case .clipByValue: return "clip_by_value"
         }
     }
 }

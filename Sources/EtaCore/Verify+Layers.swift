@@ -33,6 +33,9 @@ extension Verify {
         for size in reduceSizes {
             for squares in [false, true] { record(try checkReduce(count: size, squares: squares, backend: backend)) }
         }
+        for size in [1, 17, 1000, 65_537] {
+            for mode in ["norm", "value"] { record(try checkClip(count: size, mode: mode, backend: backend)) }
+        }
         return results
     }
 
@@ -122,5 +125,29 @@ extension Verify {
         comparison.add("sum", try backend.read(destination), [0.5, Float(0.25 + 0.5 * sum)])
         return comparison.result(kernel: "reduce", configuration: squares ? "sum_of_squares" : "sum", size: count,
                                  absoluteBound: Double(count + 2) * 0x1p-24)
+    }
+}
+
+extension Verify {
+    /// Clipping by global norm (the norm from the device's own reduction) and by value.
+    public static func checkClip(count: Int, mode: String, backend: Backend) throws -> VerifyResult {
+        var random = SplitMix64(seed: UInt64(count) &+ 7)
+        let values = random.uniforms(count).map { $0 * 3 }
+        let gradients = try upload(values, backend), stats = try upload([0, 0], backend)
+        var expected = values
+        if mode == "norm" {
+            try backend.run(.reduce(ReduceCommand(source: gradients, sourceOffset: 0, count: count, squares: true, destination: stats,
+                                                  index: 1, scale: 1, accumulate: false)))
+            try backend.run(.clipByNorm(gradients: gradients, count: count, stats: stats, normIndex: 1, maxNorm: 0.5))
+            Reference.clipByNorm(&expected, maxNorm: 0.5)
+        } else {
+            try backend.run(.clipByValue(gradients: gradients, count: count, clip: 1.25))
+            Reference.clipByValue(&expected, clip: 1.25)
+        }
+        var comparison = Comparison()
+        comparison.add("grad", try backend.read(gradients), expected)
+        // By value is exact; by norm inherits the float32 norm's error (count·2⁻²⁴ relative) times |g| ≤ 3.
+        return comparison.result(kernel: mode == "norm" ? "clip_by_norm" : "clip_by_value", configuration: mode, size: count,
+                                 absoluteBound: mode == "norm" ? 3 * Double(count + 2) * 0x1p-24 : 0)
     }
 }

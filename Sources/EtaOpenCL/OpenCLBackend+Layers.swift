@@ -13,6 +13,8 @@ struct LayerKernels {
     let reducePartial: Kernel
     let reduceFinish: Kernel
     let reduceSegments: Kernel
+    let clipByNorm: Kernel
+    let clipByValue: Kernel
     let partials: Buffer
 
     static let reduceLocal = 256
@@ -86,6 +88,18 @@ extension OpenCLBackend {
                 try kernel.setArgument(10, UInt32(l.replicas))
             }
             try enqueue(kernel, global: l.rows * l.replicas, local: 32)
+        case .clipByNorm(let gradients, let count, let stats, let normIndex, let maxNorm):
+            try k.clipByNorm.setArgument(0, device(gradients))
+            try k.clipByNorm.setArgument(1, UInt64(count))
+            try k.clipByNorm.setArgument(2, device(stats))
+            try k.clipByNorm.setArgument(3, UInt64(normIndex))
+            try k.clipByNorm.setArgument(4, maxNorm)
+            try enqueue(k.clipByNorm, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+        case .clipByValue(let gradients, let count, let clip):
+            try k.clipByValue.setArgument(0, device(gradients))
+            try k.clipByValue.setArgument(1, UInt64(count))
+            try k.clipByValue.setArgument(2, clip)
+            try enqueue(k.clipByValue, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
         case .reduce(let r) where r.segments > 1 || r.count <= LayerKernels.singleGroupReduceLimit:
             // Segments, and sums small enough for one work-group, take one launch: on PoCL the two-stage
             // reduction's 64 work-groups cost ~130 µs for a 64-row loss.

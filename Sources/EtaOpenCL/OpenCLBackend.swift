@@ -77,6 +77,7 @@ public final class OpenCLBackend: Backend {
         let optimizers = try program("optimizers.cl")
         familyKernels = try Dictionary(uniqueKeysWithValues: FamilyOptimizer.all.values.map { ($0.kernel, try optimizers.kernel(named: $0.kernel)) })
         let layers = try program("layers.cl"), losses = try program("losses.cl"), reduce = try program("reduce.cl")
+        let clip = try program("clip.cl")
         layerKernels = LayerKernels(
             forward: try layers.kernel(named: "bias_activation_forward"),
             backward: try layers.kernel(named: "bias_activation_backward"),
@@ -84,6 +85,7 @@ public final class OpenCLBackend: Backend {
             mse: try losses.kernel(named: "mse"),
             reducePartial: try reduce.kernel(named: "reduce_partial"), reduceFinish: try reduce.kernel(named: "reduce_finish"),
             reduceSegments: try reduce.kernel(named: "reduce_segments"),
+            clipByNorm: try clip.kernel(named: "clip_by_norm"), clipByValue: try clip.kernel(named: "clip_by_value"),
             partials: try context.makeBuffer(bytes: LayerKernels.reduceGroups * MemoryLayout<Float>.size))
         gemmScratch = try context.makeBuffer(bytes: 1 << 16)
         programOrigins = origins

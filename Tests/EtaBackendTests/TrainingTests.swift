@@ -366,3 +366,36 @@ struct FamilyTrainingTests {
         }
     }
 }
+
+@Suite("Gradient clipping")
+struct ClippingTests {
+    @Test("clip_grad_norm_ semantics: the update is bounded, the logged norm is the pre-clip one", arguments: Backends.names)
+    func norm(backendName: String) throws {
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 1
+        configuration.logEvery = 1
+        configuration.optimizer = try OptimizerConfiguration(spec: "sgd:lr=0.1")
+        configuration.clipGradNorm = 0.01
+        let trainer = try Trainer(configuration: configuration, backend: try Backends.named(backendName))
+        let before = try trainer.network.arena.download(.parameters)
+        let result = try trainer.run(observer: StopAfter(step: 1))
+        let after = try trainer.network.arena.download(.parameters)
+        let moved = zip(before, after).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
+        #expect(moved <= 0.1 * 0.01 * 1.001, "moved \(moved)")
+        #expect(moved >= 0.1 * 0.01 * 0.99, "a clipped step still moves lr × max_norm")
+        #expect(result.steps[0].gradNorm > 0.01, "the logged norm is the pre-clip one")
+    }
+
+    @Test("clipping by value trains, and both backends agree")
+    func value() throws {
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 2
+        configuration.logEvery = 1
+        configuration.clipGradValue = 0.001
+        let cpu = try Trainer(configuration: configuration, backend: Backends.cpu).run()
+        #expect(cpu.epochs.last!.validationLoss! < cpu.epochs.first!.trainLoss * 2)
+        guard Backends.runOpenCL else { return }
+        let opencl = try Trainer(configuration: configuration, backend: try Backends.opencl.get()).run()
+        for (a, b) in zip(cpu.steps, opencl.steps) { #expect(abs(a.loss - b.loss) <= 1e-3 * abs(a.loss)) }
+    }
+}

@@ -63,6 +63,8 @@ struct TrainCLITests {
         (["--schedule-interval", "batch"], 64, "valid values are step, epoch"),
         (["--optimizer", "sgd", "--schedule", "onecycle"], 64, "momentum=0"),
         (["--batch-size", "0"], 64, "--batch-size"),
+        (["--clip-grad-norm", "0"], 64, "--clip-grad-norm"),
+        (["--clip-grad-value", "-1"], 64, "--clip-grad-value"),
         (["--val-fraction", "1.5"], 64, "--val-fraction"),
         (["--resume", "/nonexistent/ck.safetensors"], 66, "no such checkpoint"),
         (["--log", "/dev/null/run.jsonl"], 74, "/dev/null/run.jsonl"),

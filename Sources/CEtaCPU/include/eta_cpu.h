@@ -39,6 +39,10 @@ void eta_nadam_update(float *p, const float *g, float *s0, float *s1, float *s2,
 void eta_radam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_lion_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 
+// Gradient clipping (Kernels/clip.cl): by the global norm whose square is *sumsq, and by value.
+void eta_clip_by_norm(float *g, size_t n, const float *sumsq, float max_norm);
+void eta_clip_by_value(float *g, size_t n, float clip);
+
 /// The instruction set the dispatcher picked for these loops ("x86-64-v4", "x86-64-v3", "baseline").
 const char *eta_cpu_dispatch_target(void);
 #endif

@@ -4,7 +4,8 @@
 //       backward pass) and writes A = act(Z). Both kernels also run K replicas of a layer at once (an LR
 //       sweep): replica r's [rows x cols] block follows replica r-1's, and its bias sits bias_stride further on. `bias_activation_backward` computes dZ = dA * act'(Z) and, in
 //       the same pass, the bias gradient db = sum over rows of dZ: one work-item per column walks the rows
-//       in order, so the sum is deterministic (resumed runs are bit-identical).
+//       in order, so the sum is deterministic (resumed runs are bit-identical). With `accumulate` the
+//       bias gradient is added to what is there (gradient accumulation over micro-batches).
 // Activations: 0 identity, 1 relu, 2 tanh, 3 sigmoid, 4 gelu (PyTorch's exact erf form).
 // Tunables: none (rows x cols is small: a batch times a layer width).
 // Assumptions: row-major [rows x cols]; dZ may alias dA (each element is read, then written, by one work-item).
@@ -71,7 +72,8 @@ __kernel void bias_activation_backward(__global const float* grad_a,
                                        const uint cols,
                                        const int activation,
                                        const uint replicas,
-                                       const ulong bias_stride) {
+                                       const ulong bias_stride,
+                                       const int accumulate) {
     const uint id = get_global_id(0);
     if (id >= cols * replicas) return;
     const uint replica = id / cols, column = id % cols;
@@ -83,5 +85,6 @@ __kernel void bias_activation_backward(__global const float* grad_a,
         grad_z[grad_z_offset + i] = g;
         sum += g;
     }
-    grad_bias[grad_bias_offset + replica * bias_stride + column] = sum;
+    const ulong target = grad_bias_offset + replica * bias_stride + column;
+    grad_bias[target] = accumulate ? grad_bias[target] + sum : sum;
 }

@@ -39,17 +39,20 @@ void eta_bias_activation_forward(float *z, const float *bias, float *a, size_t r
 }
 
 void eta_bias_activation_backward(const float *grad_a, const float *z, float *grad_z, float *grad_bias,
-                                  size_t rows, size_t cols, int32_t activation) {
-    // Row by row (cache-friendly); each column's sum still runs over rows in order, as on the device.
-    for (size_t c = 0; c < cols; c++) grad_bias[c] = 0.0f;
+                                  size_t rows, size_t cols, int32_t activation, int32_t accumulate) {
+    // Row by row (cache-friendly); each column's sum still runs over rows in order, as on the device, and is
+    // added to the existing bias gradient at the end when accumulating.
+    float sums[cols];
+    for (size_t c = 0; c < cols; c++) sums[c] = 0.0f;
     for (size_t r = 0; r < rows; r++) {
         for (size_t c = 0; c < cols; c++) {
             const size_t i = r * cols + c;
             const float g = grad_a[i] * slope(z[i], activation);
             grad_z[i] = g;
-            grad_bias[c] += g;
+            sums[c] += g;
         }
     }
+    for (size_t c = 0; c < cols; c++) grad_bias[c] = accumulate ? grad_bias[c] + sums[c] : sums[c];
 }
 
 void eta_softmax_cross_entropy(const float *logits, const float *labels, float *grad, float *row_loss,

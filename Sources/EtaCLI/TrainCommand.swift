@@ -39,6 +39,8 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Folder for checkpoints.") var checkpoint: String?
     @Option(name: .long, help: "Also checkpoint every N epochs.") var checkpointEvery: Int?
     @Option(name: .long, help: "Continue from a checkpoint file.") var resume: String?
+    @Option(name: .long, help: "Accumulate the gradients of K mini-batches before each optimizer step.") var accumulate: Int?
+    @Option(name: .long, help: "mean (the average of the K gradients, PyTorch's loss / K) | sum.") var accumulateMode: String?
     @Option(name: .long, help: "Clip the gradients' global L2 norm to this (clip_grad_norm_; the logged grad_norm is the pre-clip one).") var clipGradNorm: Double?
     @Option(name: .long, help: "Clamp each gradient element to plus or minus this (clip_grad_value_).") var clipGradValue: Double?
     @Option(name: .long, help: "On a non-finite (or spiking) loss: abort | skip | rollback.") var onNonfinite: String = "abort"

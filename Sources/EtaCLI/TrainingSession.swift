@@ -86,6 +86,13 @@ struct TrainingSession {
         for (name, value) in [("--clip-grad-norm", command.clipGradNorm), ("--clip-grad-value", command.clipGradValue)] {
             if let value, !(value > 0 && value.isFinite) { throw EtaError(.usage, "\(name) must be a finite number > 0 (got \(value))") }
         }
+        c.accumulationSteps = command.accumulate ?? metadata["accumulate"].flatMap(Int.init) ?? 1
+        guard c.accumulationSteps >= 1 else { throw EtaError(.usage, "--accumulate must be >= 1 (got \(c.accumulationSteps))") }
+        switch command.accumulateMode ?? metadata["accumulate_mode"] ?? "mean" {
+        case "mean": c.accumulationMean = true
+        case "sum": c.accumulationMean = false
+        case let other: throw EtaError(.usage, "--accumulate-mode '\(other)': valid values are mean, sum")
+        }
         c.clipGradNorm = command.clipGradNorm
         c.clipGradValue = command.clipGradValue
         if let factor = command.spikeFactor {

@@ -42,13 +42,14 @@ extension CPUBackend {
                                             ap + aOffset + block, rows, cols, activation.rawValue)
             }
         case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
-                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride):
+                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
+                                     let accumulate):
             let (gap, zp, gzp, gbp) = (pointer(gradA), pointer(z), pointer(gradZ), pointer(gradBias))
             replicasInParallel(replicas) { r in
                 let block = r * rows * cols
                 eta_bias_activation_backward(gap + gradAOffset + block, zp + zOffset + block,
                                              gzp + gradZOffset + block, gbp + gradBiasOffset + r * biasStride,
-                                             rows, cols, activation.rawValue)
+                                             rows, cols, activation.rawValue, accumulate ? 1 : 0)
             }
         case .loss(let l):
             let targets = pointer(l.targets) + l.targetsOffset

@@ -90,10 +90,11 @@ public final class Network {
 
     /// The loss of the last forward pass against `targets`, its gradient (into the backward workspace), and the
     /// row sums accumulated into `stats` (`lossSum`, `correct`; the batch mean into `batchLoss` when given).
+    /// `microBatches` > 1 divides the gradient by it (the mean over micro-batches of gradient accumulation).
     public func lossAndGradient(targets: DeviceBuffer, targetsOffset: Int, rows: Int, lossSum: Stat, correct: Stat,
-                                batchLoss: Stat? = nil, accumulate: Bool = true) throws {
+                                batchLoss: Stat? = nil, accumulate: Bool = true, microBatches: Int = 1) throws {
         let outputs = architecture.layers.last!.outputs
-        let scale = loss == .mse ? 1 / Float(rows * outputs) : 1 / Float(rows)
+        let scale = (loss == .mse ? 1 / Float(rows * outputs) : 1 / Float(rows)) / Float(microBatches)
         try backend.run(.loss(LossCommand(kind: loss, input: a.last!, inputOffset: 0, targets: targets, targetsOffset: targetsOffset,
                                           grad: gradients[0], rowLoss: rowLoss, rowCorrect: rowCorrect,
                                           rows: rows, cols: outputs, scale: scale, replicas: replicas)))
@@ -114,8 +115,9 @@ public final class Network {
         try reduce(rowCorrect, rows, into: .trainCorrect, scale: 1, accumulate: true)
     }
 
-    /// Backpropagates the loss gradient of the last `lossAndGradient` into `arena.gradients`.
-    public func backward(input: DeviceBuffer, inputOffset: Int, rows: Int) throws {
+    /// Backpropagates the loss gradient of the last `lossAndGradient` into `arena.gradients` (added to what is
+    /// there with `accumulateGradients`: the second and later micro-batches of gradient accumulation).
+    public func backward(input: DeviceBuffer, inputOffset: Int, rows: Int, accumulateGradients: Bool = false) throws {
         var current = 0
         for i in stride(from: architecture.layers.count - 1, through: 0, by: -1) {
             let layer = architecture.layers[i]
@@ -125,12 +127,13 @@ public final class Network {
                                                     gradZ: gradients[current], gradZOffset: 0,
                                                     gradBias: arena.gradients, gradBiasOffset: bias,
                                                     rows: rows, cols: layer.outputs, activation: layer.activation,
-                                                    replicas: replicas, biasStride: replicaSize))
+                                                    replicas: replicas, biasStride: replicaSize, accumulate: accumulateGradients))
             let (previous, previousOffset, previousStride) = i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
             // dW = dZᵀ · A_prev, written straight into the gradient arena.
             try backend.run(.gemm(MatrixMultiply(transposeA: true, m: layer.outputs, n: layer.inputs, k: rows,
                                                  a: gradients[current], lda: layer.outputs,
                                                  b: previous, bOffset: previousOffset, ldb: layer.inputs,
+                                                 beta: accumulateGradients ? 1 : 0,
                                                  c: arena.gradients, cOffset: weight, ldc: layer.inputs, batch: replicas,
                                                  strideA: rows * layer.outputs, strideB: previousStride, strideC: replicaSize)))
             if i > 0 {
@@ -147,12 +150,14 @@ public final class Network {
 
     /// Forward, loss and backward for one training batch; the optimizer step is the caller's.
     /// `accumulate: false` leaves the epoch sums alone until `accumulateLastBatch` (a divergence guard's check).
+    /// `microBatches` and `accumulateGradients` implement gradient accumulation (see `lossAndGradient`, `backward`).
     public func trainingStep(input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int,
-                             accumulate: Bool = true) throws {
+                             accumulate: Bool = true, microBatches: Int = 1, accumulateGradients: Bool = false) throws {
         try forward(input: input, inputOffset: inputOffset, rows: rows)
         try lossAndGradient(targets: targets, targetsOffset: targetsOffset, rows: rows,
-                            lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss, accumulate: accumulate)
-        try backward(input: input, inputOffset: inputOffset, rows: rows)
+                            lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss, accumulate: accumulate,
+                            microBatches: microBatches)
+        try backward(input: input, inputOffset: inputOffset, rows: rows, accumulateGradients: accumulateGradients)
     }
 
     /// ‖g‖² of the gradient arena into `stats[gradNormSquared]`.

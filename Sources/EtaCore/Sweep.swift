@@ -55,6 +55,7 @@ public final class Sweep {
         if case .family(let c) = configuration.optimizer {
             throw EtaError(.usage, "sweeps run sgd, adam and adamw; \(c.name) is not supported in a sweep yet")
         }
+        guard configuration.accumulationSteps == 1 else { throw EtaError(.usage, "sweeps do not accumulate gradients yet") }
         self.configuration = configuration
         self.learningRates = learningRates
         self.backend = backend

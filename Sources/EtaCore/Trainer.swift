@@ -24,6 +24,10 @@ public struct TrainingConfiguration: Sendable {
     public var warmup: Schedule?
     /// Advance the schedule once per optimizer step, or once per epoch (Lightning's `interval`).
     public var scheduleInterval: ScheduleInterval = .step
+    /// Mini-batches whose gradients add up before each optimizer step (gradient accumulation); 1: none.
+    public var accumulationSteps = 1
+    /// Average the accumulated gradients (PyTorch's `loss / k` idiom) rather than sum them.
+    public var accumulationMean = true
     /// Clip the gradients' global L2 norm to this (`torch.nn.utils.clip_grad_norm_`); nil: no clipping.
     public var clipGradNorm: Double?
     /// Clamp every gradient element to ±this (`clip_grad_value_`); nil: no clamping.
@@ -173,7 +177,10 @@ public final class Trainer {
     private var rollbacks = 0
     private var consecutiveSkips = 0
 
-    public var stepsPerEpoch: Int { (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize }
+    /// Mini-batches per epoch (the last may be partial).
+    public var batchesPerEpoch: Int { (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize }
+    /// Optimizer steps per epoch: one per `accumulationSteps` mini-batches (the last may gather fewer).
+    public var stepsPerEpoch: Int { (batchesPerEpoch + configuration.accumulationSteps - 1) / configuration.accumulationSteps }
     public var totalSteps: Int { stepsPerEpoch * configuration.epochs }
 
     public convenience init(configuration: TrainingConfiguration, backend: Backend) throws {
@@ -185,6 +192,7 @@ public final class Trainer {
         guard configuration.epochs >= 0 else { throw EtaError(.usage, "--epochs must be >= 0") }
         guard configuration.batchSize > 0 else { throw EtaError(.usage, "--batch-size must be positive") }
         guard configuration.logEvery > 0 else { throw EtaError(.usage, "--log-every must be positive") }
+        guard configuration.accumulationSteps >= 1 else { throw EtaError(.usage, "--accumulate must be >= 1") }
         self.configuration = configuration
         self.backend = backend
         split = try DataSplit(dataset: dataset, validationFraction: configuration.validationFraction, seed: configuration.seed)
@@ -207,7 +215,8 @@ public final class Trainer {
         network = try Network(architecture: architecture, loss: loss, optimizer: configuration.optimizer,
                               maxBatch: configuration.batchSize, backend: backend)
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
-        let steps = (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize
+        let batches = (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize
+        let steps = (batches + configuration.accumulationSteps - 1) / configuration.accumulationSteps
         schedulePlan = try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup,
                                         base: configuration.optimizer.learningRate,
                                         totalSteps: configuration.scheduleInterval == .step ? steps * configuration.epochs : configuration.epochs)
@@ -256,7 +265,7 @@ public final class Trainer {
         AnySequence { () -> AnyIterator<Batch> in
             var epoch = 0, batch = 0
             return AnyIterator {
-                if batch == self.stepsPerEpoch { epoch += 1; batch = 0 }
+                if batch == self.batchesPerEpoch { epoch += 1; batch = 0 }
                 guard epoch < epochs else { return nil }
                 let first = batch * self.configuration.batchSize
                 batch += 1
@@ -299,13 +308,20 @@ public final class Trainer {
         if configuration.divergenceGuard.policy == .rollback { goodSnapshot = try TrainerSnapshot(self) }
         training: while position.epoch < configuration.epochs {
             if loadedEpoch != position.epoch { try loadEpoch(position.epoch) }
-            while position.batchInEpoch < stepsPerEpoch {
-                let first = position.batchInEpoch * batch
-                let rows = min(batch, split.trainRows.count - first)
+            while position.batchInEpoch < batchesPerEpoch {
                 let stepNumber = position.step + 1
                 let checking = stepNumber % configuration.logEvery == 0 || stepNumber == 1
-                try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
-                                         targetsOffset: first * t, rows: rows, accumulate: !checking)
+                // Gradient accumulation: `micro` mini-batches add into the gradient arena before one update.
+                let micro = min(configuration.accumulationSteps, batchesPerEpoch - position.batchInEpoch)
+                var rows = 0
+                for index in 0..<micro {
+                    let first = (position.batchInEpoch + index) * batch
+                    rows = min(batch, split.trainRows.count - first)
+                    samples += rows
+                    try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
+                                             targetsOffset: first * t, rows: rows, accumulate: !checking || index < micro - 1,
+                                             microBatches: configuration.accumulationMean ? micro : 1, accumulateGradients: index > 0)
+                }
                 let lr = learningRate(step: stepNumber)
                 try network.clipGradients(maxNorm: configuration.clipGradNorm.map(Float.init), maxValue: configuration.clipGradValue.map(Float.init))
                 if checking {
@@ -319,7 +335,7 @@ public final class Trainer {
                     steps.append(record)
                     observer?.trainer(self, didLog: record)
                     if let kind = anomaly(loss) {
-                        switch try handleAnomaly(kind, loss: loss, step: stepNumber, rows: rows, observer: observer) {
+                        switch try handleAnomaly(kind, loss: loss, step: stepNumber, batches: micro, observer: observer) {
                         case .abort: status = .diverged; break training
                         case .rolledBack: continue training   // reloads the restored epoch's data
                         case .skipped: break
@@ -334,16 +350,15 @@ public final class Trainer {
                         let average = runningLoss.map { 0.9 * $0 + 0.1 * Double(loss) } ?? Double(loss)
                         runningLoss = average
                         position.step = stepNumber
-                        position.batchInEpoch += 1
+                        position.batchInEpoch += micro
                     }
                 } else {
                     try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
                     position.step = stepNumber
-                    position.batchInEpoch += 1
+                    position.batchInEpoch += micro
                 }
-                samples += rows
                 observer?.trainer(self, didStep: stepNumber, of: totalSteps, epoch: position.epoch + 1)
-                if observer?.stopRequested == true && position.batchInEpoch < stepsPerEpoch {
+                if observer?.stopRequested == true && position.batchInEpoch < batchesPerEpoch {
                     let stats = try network.readStats()
                     position.trainLossSum = stats[.trainLossSum]!
                     position.trainCorrect = stats[.trainCorrect]!
@@ -381,7 +396,7 @@ public final class Trainer {
         return nil
     }
 
-    private func handleAnomaly(_ kind: String, loss: Float, step: Int, rows: Int, observer: TrainingObserver?) throws -> GuardOutcome {
+    private func handleAnomaly(_ kind: String, loss: Float, step: Int, batches: Int, observer: TrainingObserver?) throws -> GuardOutcome {
         let rule = configuration.divergenceGuard
         var action = rule.policy
         if action == .skip && consecutiveSkips >= rule.maxConsecutiveSkips { action = .abort }
@@ -393,7 +408,7 @@ public final class Trainer {
             consecutiveSkips += 1
             position.skippedSteps += 1
             position.step = step
-            position.batchInEpoch += 1
+            position.batchInEpoch += batches
         case .rollback:
             rollbacks += 1
             let scale = position.learningRateScale * rule.backoff

@@ -96,7 +96,8 @@ public enum LayerCommand {
     /// dZ = dA · act'(Z) and dbias = Σ_rows dZ (per replica, as above). dZ may be dA.
     case biasActivationBackward(gradA: DeviceBuffer, gradAOffset: Int, z: DeviceBuffer, zOffset: Int,
                                 gradZ: DeviceBuffer, gradZOffset: Int, gradBias: DeviceBuffer, gradBiasOffset: Int,
-                                rows: Int, cols: Int, activation: Activation, replicas: Int = 1, biasStride: Int = 0)
+                                rows: Int, cols: Int, activation: Activation, replicas: Int = 1, biasStride: Int = 0,
+                                accumulate: Bool = false)
     case loss(LossCommand)
     case reduce(ReduceCommand)
     /// g ×= min(1, maxNorm / (√stats[normIndex] + 1e-6)) over `count` floats (`clip_grad_norm_`).
@@ -111,7 +112,7 @@ extension LayerCommand {
         switch self {
         case .gemm(let g): return "gemm \(g.m)x\(g.n)x\(g.k)\(g.transposeA ? "T" : "N")\(g.transposeB ? "T" : "N")\(g.batch > 1 ? " x\(g.batch)" : "")"
         case .biasActivationForward(_, _, _, _, _, _, _, _, let activation, _, _): return "bias_activation_forward \(activation.name)"
-        case .biasActivationBackward(_, _, _, _, _, _, _, _, _, _, let activation, _, _): return "bias_activation_backward \(activation.name)"
+        case .biasActivationBackward(_, _, _, _, _, _, _, _, _, _, let activation, _, _, _): return "bias_activation_backward \(activation.name)"
         case .loss(let l): return l.kind == .crossEntropy ? "softmax_cross_entropy" : l.kind == .bce ? "bce_with_logits" : "mse"
         case .reduce(let r): return r.segments > 1 ? "reduce_segments" : "reduce"
         case .clipByNorm: return "clip_by_norm"

@@ -61,7 +61,8 @@ extension OpenCLBackend {
             try k.forward.setArgument(10, UInt64(biasStride))
             try enqueue(k.forward, global: rows * cols * replicas, local: 64, name: layer.kernelName)
         case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
-                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride):
+                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
+                                     let accumulate):
             try set(k.backward, [gradA, z, gradZ, gradBias],
                     [UInt64(gradAOffset), UInt64(zOffset), UInt64(gradZOffset), UInt64(gradBiasOffset)])
             try k.backward.setArgument(8, UInt32(rows))
@@ -69,6 +70,7 @@ extension OpenCLBackend {
             try k.backward.setArgument(10, activation.rawValue)
             try k.backward.setArgument(11, UInt32(replicas))
             try k.backward.setArgument(12, UInt64(biasStride))
+            try k.backward.setArgument(13, Int32(accumulate ? 1 : 0))
             try enqueue(k.backward, global: cols * replicas, local: 32, name: layer.kernelName)
         case .loss(let l):
             let kernel: Kernel

@@ -399,3 +399,38 @@ struct ClippingTests {
         for (a, b) in zip(cpu.steps, opencl.steps) { #expect(abs(a.loss - b.loss) <= 1e-3 * abs(a.loss)) }
     }
 }
+
+@Suite("Gradient accumulation")
+struct AccumulationTests {
+    static func firstStep(batch: Int, accumulate: Int, mean: Bool, backend: Backend) throws -> [Float] {
+        var configuration = TrainingConfiguration()
+        configuration.batchSize = batch
+        configuration.accumulationSteps = accumulate
+        configuration.accumulationMean = mean
+        configuration.optimizer = try OptimizerConfiguration(spec: "sgd:lr=0.1")
+        let trainer = try Trainer(configuration: configuration, backend: backend)
+        _ = try trainer.run(observer: StopAfter(step: 1))
+        #expect(trainer.position.batchInEpoch == 64 / batch)
+        return try trainer.network.arena.download(.parameters)
+    }
+
+    /// Four micro-batches of 16 averaged are one batch of 64 (the same rows): equal up to float32 summation
+    /// order in the GEMMs and bias sums.
+    @Test("mean of 4 x 16 equals one batch of 64; sum is 4 times the mean step", arguments: Backends.names)
+    func equivalence(backendName: String) throws {
+        let backend = try Backends.named(backendName)
+        let initial = try Trainer(configuration: TrainingConfiguration(), backend: backend).network.arena.download(.parameters)
+        let whole = try Self.firstStep(batch: 64, accumulate: 1, mean: true, backend: backend)
+        let mean = try Self.firstStep(batch: 16, accumulate: 4, mean: true, backend: backend)
+        let sum = try Self.firstStep(batch: 16, accumulate: 4, mean: false, backend: backend)
+        // Float32 sums of 64 products cancel: errors scale with the largest step, not each element's own.
+        let scale = initial.indices.map { abs(whole[$0] - initial[$0]) }.max()!
+        for i in initial.indices {
+            let stepMean = mean[i] - initial[i], stepSum = sum[i] - initial[i]
+            // Besides the step's own error, each parameter rounds once when the step is added: 2 ulps of it.
+            let rounding = 2 * whole[i].ulp
+            #expect(abs(mean[i] - whole[i]) <= 1e-5 * scale + rounding, "parameter \(i)")
+            #expect(abs(stepSum - 4 * stepMean) <= 4e-5 * scale + 4 * rounding, "parameter \(i)")
+        }
+    }
+}

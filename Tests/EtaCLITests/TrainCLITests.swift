@@ -64,6 +64,8 @@ struct TrainCLITests {
         (["--optimizer", "sgd", "--schedule", "onecycle"], 64, "momentum=0"),
         (["--batch-size", "0"], 64, "--batch-size"),
         (["--clip-grad-norm", "0"], 64, "--clip-grad-norm"),
+        (["--accumulate", "0"], 64, "--accumulate"),
+        (["--accumulate-mode", "max"], 64, "valid values are mean, sum"),
         (["--clip-grad-value", "-1"], 64, "--clip-grad-value"),
         (["--val-fraction", "1.5"], 64, "--val-fraction"),
         (["--resume", "/nonexistent/ck.safetensors"], 66, "no such checkpoint"),

@@ -19,7 +19,7 @@ void eta_stream28(float *a, const float *b, float *c, float *d, size_t n, float 
 // Layers and losses (Kernels/layers.cl, losses.cl): activation ids 0 identity, 1 relu, 2 tanh, 3 sigmoid, 4 gelu.
 void eta_bias_activation_forward(float *z, const float *bias, float *a, size_t rows, size_t cols, int32_t activation);
 void eta_bias_activation_backward(const float *grad_a, const float *z, float *grad_z, float *grad_bias,
-                                  size_t rows, size_t cols, int32_t activation);
+                                  size_t rows, size_t cols, int32_t activation, int32_t accumulate);
 void eta_softmax_cross_entropy(const float *logits, const float *labels, float *grad, float *row_loss,
                                float *row_correct, size_t rows, size_t classes, float scale);
 void eta_bce_with_logits(const float *logits, const float *targets, float *grad, float *row_loss,

@@ -108,7 +108,8 @@ struct CLITests {
         let families = Set(FamilyOptimizer.all.values.map(\.kernel))
         #expect(Set(results.compactMap { $0["kernel"] as? String }) == families.union(["sgd_update", "adam_update", "copy", "stream28", "gemm",
                                                                                         "bias_activation_forward", "bias_activation_backward",
-                                                                                        "softmax_cross_entropy", "bce_with_logits", "mse", "reduce"]))
+                                                                                        "softmax_cross_entropy", "bce_with_logits", "mse", "reduce",
+                                                                                        "clip_by_norm", "clip_by_value"]))
         for key in ["max_abs_error", "max_rel_error", "max_ulp", "size", "passed"] { #expect(results[0][key] != nil) }
     }
 

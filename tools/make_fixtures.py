@@ -49,6 +49,7 @@ CASES = [
     ("rosenbrock", None, "rmsprop:lr=1e-3"),
     ("rosenbrock", None, "rmsprop:lr=1e-3,centered=true,momentum=0.5,weight_decay=0.01"),
     ("quadratic", [1.0, 10.0], "rmsprop:lr=0.01,alpha=0.3,momentum=0.9,maximize=true"),
+    ("rosenbrock", None, "rmsprop:lr=1e-3,centered=true"),
     ("rosenbrock", None, "adagrad:lr=0.1"),
     ("quadratic", [1.0, 10.0], "adagrad:lr=0.1,lr_decay=0.01,weight_decay=0.1,initial_accumulator_value=0.5"),
     ("quadratic", [1.0, 10.0], "adagrad:lr=0.01,maximize=true"),

@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
             } else {
                 let sizes = try parseSizes(params).filter { $0 > 0 }
                 guard !sizes.isEmpty else { throw EtaError(.usage, "--params needs at least one positive size") }
-                let specs = optimizer == "all" ? ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"]
+                let specs = optimizer == "all" ? ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"] + FamilyOptimizer.all.keys.sorted()
                     : splitSpecs(optimizer ?? "adam,adamw,sgd:momentum=0.9")
                 var rows: [JSON] = []
                 if format == .table { print("device: \(backend.info.summary), \(`repeat`) repeats") }

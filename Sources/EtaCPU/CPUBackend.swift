@@ -126,8 +126,8 @@ public final class CPUBackend: Backend {
                 throw EtaError(.software, "the CPU backend has no loop for \(launch.kernel)")
             }
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
-            let states = launch.states.map { host($0).pointer }
-            let slot = { (i: Int, offset: Int) -> UnsafeMutablePointer<Float>? in i < states.count ? states[i] + offset : nil }
+            let states = launch.states.map { $0.map { host($0).pointer } }
+            let slot = { (i: Int, offset: Int) -> UnsafeMutablePointer<Float>? in i < states.count ? states[i].map { $0 + offset } : nil }
             var scalars = launch.scalars + [Float](repeating: 0, count: max(0, 12 - launch.scalars.count))
             scalars.withUnsafeMutableBufferPointer { c in
                 let constants = UnsafePointer(c.baseAddress!)

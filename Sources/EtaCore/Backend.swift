@@ -125,7 +125,8 @@ public struct FamilyLaunch {
     public var kernel: String
     public var parameters: DeviceBuffer
     public var gradients: DeviceBuffer
-    public var states: [DeviceBuffer]
+    /// The kernel's s0, s1, s2; nil where this configuration holds no such slot (the kernel then never touches it).
+    public var states: [DeviceBuffer?]
     public var count: Int
     public var scalars: [Float]
     public var flags: Int32

@@ -32,7 +32,7 @@ public enum Bench {
                                trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> [BenchResult] {
         guard parameters > 0, repeats > 0 else { throw EtaError(.usage, "--params and --repeat must be positive") }
         guard tensors >= 1, tensors <= parameters else { throw EtaError(.usage, "--tensors must be in 1...\(parameters)") }
-        let configurations = try specs.map { try OptimizerConfiguration(spec: $0) }
+        let configurations = try specs.map { (try OptimizerConfiguration(spec: $0), $0) }
         var layouts = [try TensorLayout([("x", [parameters])])]
         if tensors > 1 {
             layouts.append(try TensorLayout(mixedSizes(total: parameters, tensors: tensors).enumerated().map { ("t\($0.offset)", [$0.element]) }))
@@ -40,14 +40,14 @@ public enum Bench {
         var random = SplitMix64(seed: 1)
         let values = random.uniforms(parameters)
         var operations: [(String, Int, Int, () throws -> Void)] = []
-        for configuration in configurations {
+        for (configuration, spec) in configurations {
             for layout in layouts {
                 let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
                 try arena.upload(values, to: .parameters)
                 try arena.upload(values.map { $0 * 1e-3 }, to: .gradients)
                 let optimizer = Optimizer(configuration)
                 try optimizer.initializeState(arena)
-                let label = layout.entries.count > 1 ? "\(configuration.name) x\(layout.entries.count) tensors" : configuration.name
+                let label = layout.entries.count > 1 ? "\(spec) x\(layout.entries.count) tensors" : spec
                 operations.append((label, layout.entries.count, configuration.bytesPerParameter, { try optimizer.step(arena) }))
             }
         }

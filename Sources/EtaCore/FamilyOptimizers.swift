@@ -41,6 +41,8 @@ public struct FamilyOptimizer: Sendable {
 
     public let name: String
     public let kernel: String
+    /// The kernel's state arguments s0, s1, s2 in order; a slot a configuration does not hold is passed as absent.
+    public let kernelSlots: [String]
     public let keys: [Key]
     /// State slots, by PyTorch's names, for a configuration.
     public let stateSlots: @Sendable (Configuration) -> [String]
@@ -60,7 +62,7 @@ public struct FamilyOptimizer: Sendable {
     ].map { ($0.name, $0) })
 
     static let rmsprop = FamilyOptimizer(
-        name: "rmsprop", kernel: "rmsprop_update",
+        name: "rmsprop", kernel: "rmsprop_update", kernelSlots: ["square_avg", "momentum_buffer", "grad_avg"],
         keys: [.number("lr", 1e-2), .number("alpha", 0.99, 0...1, "in [0, 1]"), .number("eps", 1e-8), .number("weight_decay", 0),
                .number("momentum", 0), .flag("centered"), .flag("maximize")],
         stateSlots: { c in ["square_avg"] + (c["momentum"] > 0 ? ["momentum_buffer"] : []) + (c.flag("centered") ? ["grad_avg"] : []) },
@@ -71,7 +73,7 @@ public struct FamilyOptimizer: Sendable {
         })
 
     static let adagrad = FamilyOptimizer(
-        name: "adagrad", kernel: "adagrad_update",
+        name: "adagrad", kernel: "adagrad_update", kernelSlots: ["sum"],
         keys: [.number("lr", 1e-2), .number("lr_decay", 0), .number("weight_decay", 0), .number("initial_accumulator_value", 0),
                .number("eps", 1e-10), .flag("maximize")],
         stateSlots: { _ in ["sum"] },
@@ -82,7 +84,7 @@ public struct FamilyOptimizer: Sendable {
         })
 
     static let adadelta = FamilyOptimizer(
-        name: "adadelta", kernel: "adadelta_update",
+        name: "adadelta", kernel: "adadelta_update", kernelSlots: ["square_avg", "acc_delta"],
         keys: [.number("lr", 1.0), .number("rho", 0.9, 0...1, "in [0, 1]"), .number("eps", 1e-6), .number("weight_decay", 0), .flag("maximize")],
         stateSlots: { _ in ["square_avg", "acc_delta"] },
         initialState: { _, _ in 0 },
@@ -92,7 +94,7 @@ public struct FamilyOptimizer: Sendable {
         })
 
     static let adamax = FamilyOptimizer(
-        name: "adamax", kernel: "adamax_update",
+        name: "adamax", kernel: "adamax_update", kernelSlots: ["exp_avg", "exp_inf"],
         keys: [.number("lr", 2e-3), .number("beta1", 0.9, beta, betaText), .number("beta2", 0.999, beta, betaText), .number("eps", 1e-8),
                .number("weight_decay", 0), .flag("maximize")],
         stateSlots: { _ in ["exp_avg", "exp_inf"] },
@@ -104,7 +106,7 @@ public struct FamilyOptimizer: Sendable {
         })
 
     static let nadam = FamilyOptimizer(
-        name: "nadam", kernel: "nadam_update",
+        name: "nadam", kernel: "nadam_update", kernelSlots: ["exp_avg", "exp_avg_sq"],
         keys: [.number("lr", 2e-3), .number("beta1", 0.9, beta, betaText), .number("beta2", 0.999, beta, betaText), .number("eps", 1e-8),
                .number("weight_decay", 0), .number("momentum_decay", 4e-3), .flag("decoupled_weight_decay"), .flag("maximize")],
         stateSlots: { _ in ["exp_avg", "exp_avg_sq"] },
@@ -124,7 +126,7 @@ public struct FamilyOptimizer: Sendable {
         })
 
     static let radam = FamilyOptimizer(
-        name: "radam", kernel: "radam_update",
+        name: "radam", kernel: "radam_update", kernelSlots: ["exp_avg", "exp_avg_sq"],
         keys: [.number("lr", 1e-3), .number("beta1", 0.9, beta, betaText), .number("beta2", 0.999, beta, betaText), .number("eps", 1e-8),
                .number("weight_decay", 0), .flag("decoupled_weight_decay"), .flag("maximize")],
         stateSlots: { _ in ["exp_avg", "exp_avg_sq"] },
@@ -141,7 +143,7 @@ public struct FamilyOptimizer: Sendable {
         })
 
     static let lion = FamilyOptimizer(
-        name: "lion", kernel: "lion_update",
+        name: "lion", kernel: "lion_update", kernelSlots: ["exp_avg"],
         keys: [.number("lr", 1e-4), .number("beta1", 0.9, 0...1, "in [0, 1]"), .number("beta2", 0.99, 0...1, "in [0, 1]"), .number("weight_decay", 0)],
         stateSlots: { _ in ["exp_avg"] },
         initialState: { _, _ in 0 },

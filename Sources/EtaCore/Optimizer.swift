@@ -94,7 +94,7 @@ public final class Optimizer {
             try arena.backend.run(.adam(launch))
         case .family(let c):
             let scalars = c.descriptor.scalars(c, next, lr, &hostState)
-            let states = try c.descriptor.stateSlots(c).map { try arena.buffer(.state($0)) }
+            let states = c.descriptor.kernelSlots.map { arena.state[$0] }
             try arena.backend.run(.family(FamilyLaunch(kernel: c.descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                        states: states, count: count, scalars: scalars.values, flags: scalars.flags)))
         }

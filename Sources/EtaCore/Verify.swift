@@ -63,6 +63,7 @@ public enum Verify {
         "rmsprop:lr=0.01",
         "rmsprop:lr=0.01,centered=true,momentum=0.9,weight_decay=0.1,maximize=true",
         "rmsprop:lr=0.01,momentum=0.5,alpha=0.3",
+        "rmsprop:lr=0.01,centered=true",
         "adagrad:lr=0.1",
         "adagrad:lr=0.1,lr_decay=0.01,weight_decay=0.1,initial_accumulator_value=0.5,maximize=true",
         "adadelta",

@@ -176,7 +176,7 @@ public final class OpenCLBackend: Backend {
             try kernel.setArgument(0, device(l.parameters))
             try kernel.setArgument(1, device(l.gradients))
             // Absent state slots are never read or written; any valid buffer fills the argument.
-            for slot in 0..<3 { try kernel.setArgument(2 + slot, device(slot < l.states.count ? l.states[slot] : l.gradients)) }
+            for slot in 0..<3 { try kernel.setArgument(2 + slot, device((slot < l.states.count ? l.states[slot] : nil) ?? l.gradients)) }
             try kernel.setArgument(5, UInt64(l.count))
             for index in 0..<12 { try kernel.setArgument(6 + index, index < l.scalars.count ? l.scalars[index] : Float(0)) }
             try kernel.setArgument(18, l.flags)

@@ -176,7 +176,7 @@ struct CLITests {
         for key in ["device", "driver", "version", "backend"] { #expect(json[key] is String, "missing \(key)") }
         let rows = json["results"] as! [[String: Any]]
         let names = rows.filter { $0["parameters"] as? Int == 4096 }.compactMap { $0["name"] as? String }
-        #expect(names == ["adam", "adam x7 tensors", "sgd", "sgd x7 tensors", "copy", "stream28"])
+        #expect(names == ["adam", "adam x7 tensors", "sgd:momentum=0.9", "sgd:momentum=0.9 x7 tensors", "copy", "stream28"])
         let split = try #require(rows.first { $0["name"] as? String == "adam x7 tensors" })
         #expect(split["time_vs_one_tensor"] is Double && split["tensors"] as? Int == 7)
         let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/trace.json"))) as! [String: Any]

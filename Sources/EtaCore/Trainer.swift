@@ -41,44 +41,6 @@ public struct TrainingConfiguration: Sendable {
     public init() {}
 }
 
-/// The divergence guard: at every checked step (every `logEvery` steps, before the update is applied) a
-/// non-finite loss, or one above `spikeFactor` times its running average, is an anomaly handled by `policy`.
-public struct DivergenceGuard: Sendable {
-    public enum Policy: String, Sendable, CaseIterable {
-        /// End the run with status `diverged` (exit 75).
-        case abort
-        /// Drop this step's update (parameters and optimizer state untouched); too many in a row aborts.
-        case skip
-        /// Restore the last good in-memory snapshot and scale the lr by `backoff`; too many rollbacks abort.
-        case rollback
-    }
-
-    public var policy = Policy.abort
-    /// Loss above this multiple of its running average (EMA, β 0.9) is a spike; nil turns spike detection off.
-    public var spikeFactor: Double?
-    public var backoff = 0.5
-    public var maxRollbacks = 3
-    public var maxConsecutiveSkips = 10
-
-    public init() {}
-}
-
-/// An anomaly the guard saw, and what it did.
-public struct AnomalyRecord: Sendable {
-    public let step: Int
-    public let epoch: Int
-    /// `non_finite_loss` or `loss_spike`.
-    public let kind: String
-    public let loss: Float
-    public let runningAverage: Double?
-    /// `abort`, `skip` or `rollback`.
-    public let action: String
-    /// The lr multiplier after the action.
-    public let learningRateScale: Double
-    /// For a rollback: the step it went back to.
-    public let restoredStep: Int?
-}
-
 /// When a schedule advances.
 public enum ScheduleInterval: String, Sendable, CaseIterable {
     case step, epoch
@@ -159,7 +121,7 @@ public final class Trainer {
     public let split: DataSplit
     public let network: Network
     public let backend: Backend
-    public private(set) var position = TrainingPosition()
+    public internal(set) var position = TrainingPosition()
     /// The schedule, with plateau state.
     public private(set) var schedulePlan: SchedulePlan
     /// Called after every `checkpointEvery` epochs, at the end, and when stopped: the caller writes the checkpoint.
@@ -171,11 +133,11 @@ public final class Trainer {
     private let validationFeatures: DeviceBuffer?
     private let validationTargets: DeviceBuffer?
     private var loadedEpoch = -1
-    // Divergence-guard state.
-    private var runningLoss: Double?
-    private var goodSnapshot: TrainerSnapshot?
-    private var rollbacks = 0
-    private var consecutiveSkips = 0
+    // Divergence-guard state (see Trainer+Guard.swift).
+    var runningLoss: Double?
+    var goodSnapshot: TrainerSnapshot?
+    var rollbacks = 0
+    var consecutiveSkips = 0
 
     /// Mini-batches per epoch (the last may be partial).
     public var batchesPerEpoch: Int { (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize }
@@ -383,48 +345,6 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         return TrainingResult(status: status, steps: steps, epochs: epochs, seconds: seconds,
                               samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
-    }
-
-    private enum GuardOutcome { case abort, skipped, rolledBack }
-
-    /// The anomaly a checked loss shows, if any.
-    private func anomaly(_ loss: Float) -> String? {
-        if !loss.isFinite { return "non_finite_loss" }
-        if let factor = configuration.divergenceGuard.spikeFactor, let average = runningLoss, Double(loss) > factor * average {
-            return "loss_spike"
-        }
-        return nil
-    }
-
-    private func handleAnomaly(_ kind: String, loss: Float, step: Int, batches: Int, observer: TrainingObserver?) throws -> GuardOutcome {
-        let rule = configuration.divergenceGuard
-        var action = rule.policy
-        if action == .skip && consecutiveSkips >= rule.maxConsecutiveSkips { action = .abort }
-        if action == .rollback && (rollbacks >= rule.maxRollbacks || goodSnapshot == nil) { action = .abort }
-        var restoredStep: Int?
-        switch action {
-        case .abort: break
-        case .skip:
-            consecutiveSkips += 1
-            position.skippedSteps += 1
-            position.step = step
-            position.batchInEpoch += batches
-        case .rollback:
-            rollbacks += 1
-            let scale = position.learningRateScale * rule.backoff
-            try goodSnapshot!.restore(into: self)
-            position.learningRateScale = scale
-            restoredStep = position.step
-            runningLoss = nil
-        }
-        observer?.trainer(self, didDetect: AnomalyRecord(step: step, epoch: position.epoch + 1, kind: kind, loss: loss,
-                                                          runningAverage: runningLoss, action: action.rawValue,
-                                                          learningRateScale: position.learningRateScale, restoredStep: restoredStep))
-        switch action {
-        case .abort: return .abort
-        case .skip: return .skipped
-        case .rollback: return .rolledBack
-        }
     }
 
     /// Writes the epoch's shuffled rows to the device once (not per step) and restores its running sums.

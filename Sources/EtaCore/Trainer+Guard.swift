@@ -1,0 +1,82 @@
+/// The divergence guard: at every checked step (every `logEvery` steps, before the update is applied) a
+/// non-finite loss, or one above `spikeFactor` times its running average, is an anomaly handled by `policy`.
+public struct DivergenceGuard: Sendable {
+    public enum Policy: String, Sendable, CaseIterable {
+        /// End the run with status `diverged` (exit 75).
+        case abort
+        /// Drop this step's update (parameters and optimizer state untouched); too many in a row aborts.
+        case skip
+        /// Restore the last good in-memory snapshot and scale the lr by `backoff`; too many rollbacks abort.
+        case rollback
+    }
+
+    public var policy = Policy.abort
+    /// Loss above this multiple of its running average (EMA, β 0.9) is a spike; nil turns spike detection off.
+    public var spikeFactor: Double?
+    public var backoff = 0.5
+    public var maxRollbacks = 3
+    public var maxConsecutiveSkips = 10
+
+    public init() {}
+}
+
+/// An anomaly the guard saw, and what it did.
+public struct AnomalyRecord: Sendable {
+    public let step: Int
+    public let epoch: Int
+    /// `non_finite_loss` or `loss_spike`.
+    public let kind: String
+    public let loss: Float
+    public let runningAverage: Double?
+    /// `abort`, `skip` or `rollback`.
+    public let action: String
+    /// The lr multiplier after the action.
+    public let learningRateScale: Double
+    /// For a rollback: the step it went back to.
+    public let restoredStep: Int?
+}
+
+extension Trainer {
+    enum GuardOutcome { case abort, skipped, rolledBack }
+
+    /// The anomaly a checked loss shows, if any.
+    func anomaly(_ loss: Float) -> String? {
+        if !loss.isFinite { return "non_finite_loss" }
+        if let factor = configuration.divergenceGuard.spikeFactor, let average = runningLoss, Double(loss) > factor * average {
+            return "loss_spike"
+        }
+        return nil
+    }
+
+    func handleAnomaly(_ kind: String, loss: Float, step: Int, batches: Int, observer: TrainingObserver?) throws -> GuardOutcome {
+        let rule = configuration.divergenceGuard
+        var action = rule.policy
+        if action == .skip && consecutiveSkips >= rule.maxConsecutiveSkips { action = .abort }
+        if action == .rollback && (rollbacks >= rule.maxRollbacks || goodSnapshot == nil) { action = .abort }
+        var restoredStep: Int?
+        switch action {
+        case .abort: break
+        case .skip:
+            consecutiveSkips += 1
+            position.skippedSteps += 1
+            position.step = step
+            position.batchInEpoch += batches
+        case .rollback:
+            rollbacks += 1
+            let scale = position.learningRateScale * rule.backoff
+            try goodSnapshot!.restore(into: self)
+            position.learningRateScale = scale
+            restoredStep = position.step
+            runningLoss = nil
+        }
+        observer?.trainer(self, didDetect: AnomalyRecord(step: step, epoch: position.epoch + 1, kind: kind, loss: loss,
+                                                          runningAverage: runningLoss, action: action.rawValue,
+                                                          learningRateScale: position.learningRateScale, restoredStep: restoredStep))
+        switch action {
+        case .abort: return .abort
+        case .skip: return .skipped
+        case .rollback: return .rolledBack
+        }
+    }
+
+}

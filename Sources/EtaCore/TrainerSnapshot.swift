@@ -1,0 +1,31 @@
+/// Parameters, optimizer state, step count, stats and data position of a trainer, held on the host so
+/// they can be put back bit for bit.
+struct TrainerSnapshot {
+    let parameters: [Float]
+    let state: [String: [Float]]
+    let stats: [Float]
+    let position: TrainingPosition
+    let hostState: [String: Double]
+
+    init(_ trainer: Trainer) throws {
+        hostState = trainer.network.optimizer.hostState
+        let arena = trainer.network.arena
+        parameters = try arena.download(.parameters)
+        state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
+        stats = try trainer.backend.read(trainer.network.stats)
+        var position = trainer.position
+        // The epoch's running sums live on the device; keep them with the position so reloading the epoch restores them.
+        position.trainLossSum = stats[Network.Stat.trainLossSum.rawValue]
+        position.trainCorrect = stats[Network.Stat.trainCorrect.rawValue]
+        self.position = position
+    }
+
+    func restore(into trainer: Trainer) throws {
+        let arena = trainer.network.arena
+        try arena.upload(parameters, to: .parameters)
+        for (slot, values) in state { try arena.upload(values, to: .state(slot)) }
+        try trainer.backend.write(stats, to: trainer.network.stats)
+        try trainer.restore(position: position)
+        trainer.network.optimizer.hostState = hostState
+    }
+}

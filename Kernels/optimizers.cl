@@ -1,7 +1,8 @@
 // optimizers.cl — the rest of torch.optim's family and Lion, one fused pass each over the whole arena.
 //
 // What: rmsprop, adagrad, adadelta, adamax, nadam, radam (torch.optim single-tensor paths, with the fma
-//       roundings of PyTorch's CPU kernels as in Reference+Optimizers.swift) and lion (lion-pytorch).
+//       roundings of PyTorch's CPU kernels as in Reference+Optimizers.swift), lion (lion-pytorch) and the
+//       Schedule-Free AdamW and SGD (facebookresearch/schedule_free, non-foreach paths).
 // Signature (shared, so the host launches them alike): p, g, up to three state slots s0..s2, n, twelve
 //       float scalars c0..c11 computed on the host for this step (their meaning is per kernel, below), flags.
 // Tunables: ETA_VEC (common.cl).
@@ -26,7 +27,7 @@ __kernel void NAME(__global float* restrict p, __global const float* restrict g,
 
 // lerp(self, end, w) as torch does it: fma(w, end - self, self) for w < 0.5, else fma(w - 1, end - self, end).
 inline floatV eta_lerp(floatV self, floatV end, float w) {
-    return w < 0.5f ? fma((floatV)w, end - self, self) : fma((floatV)(w - 1.0f), end - self, end);
+    return fabs(w) < 0.5f ? fma((floatV)w, end - self, self) : fma((floatV)(w - 1.0f), end - self, end);
 }
 
 // c0 lr, c1 alpha, c2 1-alpha, c3 eps, c4 weight_decay, c5 momentum. s0 square_avg, s1 momentum_buffer, s2 grad_avg.
@@ -126,4 +127,33 @@ OPTIMIZER_KERNEL(lion_update) {
     const floatV update = sign(fma((floatV)c2, grad, m * c1));
     eta_store(p, base, n, fma((floatV)(-c0), update, param));
     eta_store(s0, base, n, fma((floatV)c4, grad, m * c3));
+}
+
+// Schedule-Free AdamW. c0 lr, c1 beta2, c2 1-beta2, c3 1-beta2^(k+1), c4 eps, c5 weight_decay, c6 ckp1,
+// c7 lr*(beta1*(1-ckp1)-1). p holds y; s0 z, s1 exp_avg_sq.
+OPTIMIZER_KERNEL(schedulefree_adamw_update) {
+    OPT_BEGIN
+    const floatV exp_avg_sq = fma(c2 * grad, grad, eta_load(s1, base, n) * c1);
+    eta_store(s1, base, n, exp_avg_sq);
+    floatV normalized = grad / (sqrt(exp_avg_sq / c3) + c4);
+    if (c5 != 0.0f) normalized = fma((floatV)c5, param, normalized);
+    const floatV z = eta_load(s0, base, n);
+    eta_store(p, base, n, fma((floatV)c7, normalized, eta_lerp(param, z, c6)));
+    eta_store(s0, base, n, fma((floatV)(-c0), normalized, z));
+}
+
+// Schedule-Free SGD. c0 lr, c1 weight_decay, c2 ckp1, c3 lr*(momentum*(1-ckp1)-1). p holds y; s0 z.
+OPTIMIZER_KERNEL(schedulefree_sgd_update) {
+    OPT_BEGIN
+    if (c1 != 0.0f) grad = fma((floatV)c1, param, grad);
+    const floatV z = eta_load(s0, base, n);
+    eta_store(p, base, n, fma((floatV)c3, grad, eta_lerp(param, z, c2)));
+    eta_store(s0, base, n, fma((floatV)(-c0), grad, z));
+}
+
+// p = lerp(p, toward, w): Schedule-Free's switch between y (training) and x (evaluation).
+__kernel void lerp_toward(__global float* restrict p, __global const float* restrict toward, const ulong n, const float w) {
+    const ulong base = get_global_id(0) * ETA_VEC;
+    if (base >= n) return;
+    eta_store(p, base, n, eta_lerp(eta_load(p, base, n), eta_load(toward, base, n), w));
 }

@@ -6,7 +6,7 @@ function, with the gradient computed in float32 by the same expressions as Eta's
 records the loss before each step and the parameters after it. A float64 run of the same case is stored
 beside it, so tests can tell how sensitive a trajectory is to rounding.
 
-Usage: pip install torch lion-pytorch && python3 tools/make_fixtures.py
+Usage: pip install torch lion-pytorch schedulefree && python3 tools/make_fixtures.py
 """
 import json
 import os
@@ -65,6 +65,10 @@ CASES = [
     ("quadratic", [1.0, 10.0], "radam:lr=0.05,weight_decay=0.1,decoupled_weight_decay=true,maximize=true,beta1=0.6"),
     ("rosenbrock", None, "lion:lr=1e-3"),
     ("quadratic", [1.0, 10.0], "lion:lr=0.01,weight_decay=0.1,beta1=0.95,beta2=0.98"),
+    ("rosenbrock", None, "schedulefree_adamw:lr=0.01"),
+    ("quadratic", [1.0, 10.0], "schedulefree_adamw:lr=0.05,weight_decay=0.1,warmup_steps=20,r=0.5,weight_lr_power=1,beta1=0.6"),
+    ("rosenbrock", None, "schedulefree_sgd:lr=1e-4"),
+    ("quadratic", [1.0, 10.0], "schedulefree_sgd:lr=0.05,weight_decay=0.1,warmup_steps=20,momentum=0.5"),
 ]
 
 
@@ -78,6 +82,17 @@ def parse_spec(spec):
 
 
 def make_optimizer(name, args, param):
+    if name.startswith("schedulefree"):
+        import schedulefree
+        common = dict(lr=args["lr"], weight_decay=args.get("weight_decay", 0.0), warmup_steps=int(args.get("warmup_steps", 0)),
+                      r=args.get("r", 0.0), weight_lr_power=args.get("weight_lr_power", 2.0), foreach=False)
+        if name == "schedulefree_adamw":
+            optimizer = schedulefree.AdamWScheduleFree([param], betas=(args.get("beta1", 0.9), args.get("beta2", 0.999)),
+                                                        eps=args.get("eps", 1e-8), **common)
+        else:
+            optimizer = schedulefree.SGDScheduleFree([param], momentum=args.get("momentum", 0.9), **common)
+        optimizer.train()   # the parameter holds y while training
+        return optimizer
     if name == "lion":
         from lion_pytorch import Lion
         return Lion([param], lr=args.get("lr", 1e-4), betas=(args.get("beta1", 0.9), args.get("beta2", 0.99)),

@@ -25,7 +25,7 @@ static inline float eta_sqrtf(float x) { return __builtin_elementwise_sqrt(x); }
     (void)c0; (void)c1; (void)c2; (void)c3; (void)c4; (void)c5; (void)c6; (void)c7; (void)c8; (void)c9;
 
 static inline float lerp(float self, float end, float w) {
-    return w < 0.5f ? fmaf(w, end - self, self) : fmaf(w - 1.0f, end - self, end);
+    return fabsf(w) < 0.5f ? fmaf(w, end - self, self) : fmaf(w - 1.0f, end - self, end);
 }
 
 // One loop per (centered, momentum) pair: with the choice inside, the vectoriser would if-convert it into masked
@@ -170,4 +170,39 @@ void eta_lion_update(float *restrict p, const float *restrict g, float *restrict
         p[i] = fmaf(-c0, update, param);
         s0[i] = fmaf(c4, g[i], m * c3);
     }
+}
+
+ETA_DISPATCH
+void eta_schedulefree_adamw_update(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1,
+                                   float *restrict s2, size_t n, const float *c, int32_t flags) {
+    LOAD_SCALARS
+    (void)s2; (void)flags;
+    for (size_t i = 0; i < n; i++) {
+        const float grad = g[i];
+        const float exp_avg_sq = fmaf(c2 * grad, grad, s1[i] * c1);
+        s1[i] = exp_avg_sq;
+        float normalized = grad / (eta_sqrtf(exp_avg_sq / c3) + c4);
+        if (c5 != 0.0f) normalized = fmaf(c5, p[i], normalized);
+        const float z = s0[i];
+        p[i] = fmaf(c7, normalized, lerp(p[i], z, c6));
+        s0[i] = fmaf(-c0, normalized, z);
+    }
+}
+
+ETA_DISPATCH
+void eta_schedulefree_sgd_update(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1,
+                                 float *restrict s2, size_t n, const float *c, int32_t flags) {
+    LOAD_SCALARS
+    (void)s1; (void)s2; (void)flags;
+    for (size_t i = 0; i < n; i++) {
+        float grad = g[i];
+        if (c1 != 0.0f) grad = fmaf(c1, p[i], grad);
+        const float z = s0[i];
+        p[i] = fmaf(c3, grad, lerp(p[i], z, c2));
+        s0[i] = fmaf(-c0, grad, z);
+    }
+}
+
+void eta_lerp_toward(float *restrict p, const float *restrict toward, size_t n, float w) {
+    for (size_t i = 0; i < n; i++) p[i] = lerp(p[i], toward[i], w);
 }

@@ -68,6 +68,8 @@ extension CPUBackend {
             eta_clip_by_norm(pointer(gradients), count, pointer(stats) + normIndex, maxNorm)
         case .clipByValue(let gradients, let count, let clip):
             eta_clip_by_value(pointer(gradients), count, clip)
+        case .lerpToward(let target, let toward, let count, let weight):
+            eta_lerp_toward(pointer(target), pointer(toward), count, weight)
         case .reduce(let r):
             for segment in 0..<r.segments {
                 let sum = eta_sum(pointer(r.source) + r.sourceOffset + segment * r.count, r.count, r.squares ? 1 : 0)

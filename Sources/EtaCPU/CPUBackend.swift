@@ -45,7 +45,8 @@ public final class CPUBackend: Backend {
     static let familyFunctions: [String: eta_family_update] = [
         "rmsprop_update": eta_rmsprop_update, "adagrad_update": eta_adagrad_update, "adadelta_update": eta_adadelta_update,
         "adamax_update": eta_adamax_update, "nadam_update": eta_nadam_update, "radam_update": eta_radam_update,
-        "lion_update": eta_lion_update,
+        "lion_update": eta_lion_update, "schedulefree_adamw_update": eta_schedulefree_adamw_update,
+        "schedulefree_sgd_update": eta_schedulefree_sgd_update,
     ]
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {

@@ -58,7 +58,7 @@ public struct FamilyOptimizer: Sendable {
 
     /// Every family optimizer by SPEC name.
     public static let all: [String: FamilyOptimizer] = Dictionary(uniqueKeysWithValues: [
-        rmsprop, adagrad, adadelta, adamax, nadam, radam, lion,
+        rmsprop, adagrad, adadelta, adamax, nadam, radam, lion, schedulefreeAdamW, schedulefreeSGD,
     ].map { ($0.name, $0) })
 
     static let rmsprop = FamilyOptimizer(
@@ -151,6 +151,55 @@ public struct FamilyOptimizer: Sendable {
             StepScalars(values: [Float(lr), Float(c["beta1"]), Float(1 - c["beta1"]), Float(c["beta2"]), Float(1 - c["beta2"]),
                                  Float(1 - lr * c["weight_decay"])], flags: 0)
         })
+
+    /// Schedule-Free's averaging weight of step t (1-based) at scheduled lr `lr`: its warmup, lr_max,
+    /// (k+1)^r · lr_max^weight_lr_power and the running weight sum, kept in `host` (saved with checkpoints).
+    static func scheduleFreeWeights(_ c: Configuration, step t: Int, lr base: Double, host: inout [String: Double]) -> (lr: Double, ckp1: Double) {
+        let k = Double(t - 1), warmup = c["warmup_steps"]
+        let lr = base * (k < warmup ? (k + 1) / warmup : 1)
+        let lrMax = max(lr, host["lr_max"] ?? -1)
+        host["lr_max"] = lrMax
+        let weight = pow(k + 1, c["r"]) * pow(lrMax, c["weight_lr_power"])
+        let weightSum = (host["weight_sum"] ?? 0) + weight
+        host["weight_sum"] = weightSum
+        return (lr, weightSum == 0 ? 0 : weight / weightSum)
+    }
+
+    /// facebookresearch/schedule_free `AdamWScheduleFree` (Defazio et al., "The Road Less Scheduled", 2024).
+    /// The parameter holds y; `z` starts as the initial parameters; evaluation uses x (see `Optimizer.evaluationMode`).
+    static let schedulefreeAdamW = FamilyOptimizer(
+        name: "schedulefree_adamw", kernel: "schedulefree_adamw_update", kernelSlots: ["z", "exp_avg_sq"],
+        keys: [.number("lr", 0.0025), .number("beta1", 0.9, beta, betaText), .number("beta2", 0.999, beta, betaText), .number("eps", 1e-8),
+               .number("weight_decay", 0), .number("warmup_steps", 0), .number("r", 0), .number("weight_lr_power", 2)],
+        stateSlots: { _ in ["z", "exp_avg_sq"] },
+        initialState: { _, _ in 0 },
+        scalars: { c, t, base, host in
+            let (lr, ckp1) = scheduleFreeWeights(c, step: t, lr: base, host: &host)
+            let b2 = c["beta2"]
+            return StepScalars(values: [Float(lr), Float(b2), Float(1 - b2), Float(1 - pow(b2, Double(t))), Float(c["eps"]),
+                                        Float(c["weight_decay"]), Float(ckp1), Float(lr * (c["beta1"] * (1 - ckp1) - 1))], flags: 0)
+        })
+
+    /// facebookresearch/schedule_free `SGDScheduleFree`.
+    static let schedulefreeSGD = FamilyOptimizer(
+        name: "schedulefree_sgd", kernel: "schedulefree_sgd_update", kernelSlots: ["z"],
+        keys: [.number("lr", 1.0), .number("momentum", 0.9, 0...0.999999999, "in [0, 1)"), .number("weight_decay", 0),
+               .number("warmup_steps", 0), .number("r", 0), .number("weight_lr_power", 2)],
+        stateSlots: { _ in ["z"] },
+        initialState: { _, _ in 0 },
+        scalars: { c, t, base, host in
+            let (lr, ckp1) = scheduleFreeWeights(c, step: t, lr: base, host: &host)
+            return StepScalars(values: [Float(lr), Float(c["weight_decay"]), Float(ckp1), Float(lr * (c["momentum"] * (1 - ckp1) - 1))], flags: 0)
+        })
+
+    /// The averaging β of a Schedule-Free optimizer (beta1 or momentum); nil for the others.
+    public static func scheduleFreeBeta(_ c: Configuration) -> Double? {
+        switch c.name {
+        case "schedulefree_adamw": c["beta1"]
+        case "schedulefree_sgd": c["momentum"]
+        default: nil
+        }
+    }
 
     /// Parses the `key=value` pairs of a SPEC for this optimizer (exit-64 errors naming the bad part).
     func configuration(values given: [String: String], spec: String) throws -> Configuration {

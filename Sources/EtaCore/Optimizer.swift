@@ -14,6 +14,28 @@ public final class Optimizer {
     /// Host-side state some optimizers carry between steps (NAdam's `mu_product`); saved in checkpoints.
     public var hostState: [String: Double] = [:]
 
+    /// Whether the parameters currently hold Schedule-Free's x (evaluation) rather than y (training).
+    public private(set) var isEvaluating = false
+
+    /// Schedule-Free: puts x (the averaged iterate) into the parameters for evaluation or saving; a no-op for
+    /// other optimizers and before the first step (as the reference's `eval()`).
+    public func evaluationMode(_ arena: ParameterArena) throws {
+        guard !isEvaluating, case .family(let c) = configuration, let beta = FamilyOptimizer.scheduleFreeBeta(c) else { return }
+        if step > 0, let z = arena.state["z"] {
+            try arena.backend.run(.lerpToward(target: arena.parameters, toward: z, count: arena.layout.count, weight: Float(1 - 1 / beta)))
+        }
+        isEvaluating = true
+    }
+
+    /// Schedule-Free: back to y for training (the reference's `train()`).
+    public func trainingMode(_ arena: ParameterArena) throws {
+        guard isEvaluating, case .family(let c) = configuration, let beta = FamilyOptimizer.scheduleFreeBeta(c) else { return }
+        if step > 0, let z = arena.state["z"] {
+            try arena.backend.run(.lerpToward(target: arena.parameters, toward: z, count: arena.layout.count, weight: Float(1 - beta)))
+        }
+        isEvaluating = false
+    }
+
     /// Sets state slots that do not start at zero (Adagrad's `initial_accumulator_value`). Call once on a new arena.
     public func initializeState(_ arena: ParameterArena) throws {
         guard case .family(let c) = configuration else { return }
@@ -93,6 +115,10 @@ public final class Optimizer {
                                     scalars: Self.adamScalars(h, step: next, lr: lr))
             try arena.backend.run(.adam(launch))
         case .family(let c):
+            if next == 1, let z = arena.state["z"] {
+                // Schedule-Free's z starts at the initial parameters (the reference clones p at its first step).
+                try arena.backend.run(.copy(source: arena.parameters, destination: z, count: count))
+            }
             let scalars = c.descriptor.scalars(c, next, lr, &hostState)
             let states = c.descriptor.kernelSlots.map { arena.state[$0] }
             try arena.backend.run(.family(FamilyLaunch(kernel: c.descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,

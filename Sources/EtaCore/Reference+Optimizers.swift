@@ -101,6 +101,29 @@ extension Reference {
                 }
                 param[i] = param[i] - update                                       // add_(x, alpha=-1)
             }
+        case "schedulefree_adamw", "schedulefree_sgd":
+            if t == 1 { state["z"] = param }                                        // z = clone(p) at the first step
+            let k = Double(t - 1), warmup = c["warmup_steps"]
+            let lrK = lr * (k < warmup ? (k + 1) / warmup : 1)
+            let lrMax = max(lrK, host["lr_max"] ?? -1)
+            let weight = pow(k + 1, c["r"]) * pow(lrMax, c["weight_lr_power"])
+            let weightSum = (host["weight_sum"] ?? 0) + weight
+            (host["lr_max"], host["weight_sum"]) = (lrMax, weightSum)
+            let ckp1 = weightSum == 0 ? 0 : weight / weightSum
+            let adam = c.name == "schedulefree_adamw"
+            let beta = adam ? c["beta1"] : c["momentum"]
+            let bc2 = 1 - pow(c["beta2"], Double(t))
+            for i in param.indices {
+                var g = grad[i]
+                if adam {
+                    state["exp_avg_sq"]![i] = fma(Float(1 - c["beta2"]) * g, g, state["exp_avg_sq"]![i] * Float(c["beta2"]))
+                    g = g / ((state["exp_avg_sq"]![i] / Float(bc2)).squareRoot() + Float(c["eps"]))   // grad.div_(denom)
+                }
+                if wd != 0 { g = fma(Float(wd), param[i], g) }                       // add_(y, alpha=decay)
+                let z = state["z"]![i]
+                param[i] = fma(Float(lrK * (beta * (1 - ckp1) - 1)), g, lerp(param[i], z, Float(ckp1)))  // y.lerp_(z).add_
+                state["z"]![i] = fma(Float(-lrK), g, z)                              // z.sub_(grad, alpha=lr)
+            }
         default:   // lion
             // Python computes 1 - beta in double; the tensor op rounds it to float.
             let (b1, b2, w1, w2) = (Float(c["beta1"]), Float(c["beta2"]), Float(1 - c["beta1"]), Float(1 - c["beta2"]))

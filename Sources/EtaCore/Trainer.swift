@@ -362,6 +362,9 @@ public final class Trainer {
     private func finishEpoch(seconds: Double) throws -> EpochRecord {
         var validationLoss: Float?, validationAccuracy: Float?
         if let validationFeatures, let validationTargets {
+            // Schedule-Free evaluates at x, then goes back to y.
+            try network.optimizer.evaluationMode(network.arena)
+            defer { try? network.optimizer.trainingMode(network.arena) }
             try network.resetStats([.validationLossSum, .validationCorrect])
             let rows = split.validationRows.count, d = split.dataset.featureCount, t = split.dataset.targetWidth
             var first = 0

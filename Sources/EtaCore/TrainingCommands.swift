@@ -104,6 +104,8 @@ public enum LayerCommand {
     case clipByNorm(gradients: DeviceBuffer, count: Int, stats: DeviceBuffer, normIndex: Int, maxNorm: Float)
     /// g = clamp(g, −clip, clip) (`clip_grad_value_`).
     case clipByValue(gradients: DeviceBuffer, count: Int, clip: Float)
+    /// target = lerp(target, toward, weight) (Schedule-Free's switch between y and x).
+    case lerpToward(target: DeviceBuffer, toward: DeviceBuffer, count: Int, weight: Float)
 }
 
 extension LayerCommand {
@@ -117,6 +119,7 @@ extension LayerCommand {
         case .reduce(let r): return r.segments > 1 ? "reduce_segments" : "reduce"
         case .clipByNorm: return "clip_by_norm"
         case .clipByValue: return "clip_by_value"
+        case .lerpToward: return "lerp_toward"
         }
     }
 }

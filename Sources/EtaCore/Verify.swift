@@ -78,6 +78,10 @@ public enum Verify {
         "radam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true,maximize=true,beta1=0.6",
         "lion",
         "lion:lr=0.001,weight_decay=0.1,beta1=0.95,beta2=0.98",
+        "schedulefree_adamw",
+        "schedulefree_adamw:lr=0.01,weight_decay=0.1,warmup_steps=2,r=0.5,weight_lr_power=1,beta1=0.6",
+        "schedulefree_sgd",
+        "schedulefree_sgd:lr=0.1,weight_decay=0.1,warmup_steps=2,momentum=0.5",
     ]
 
     /// Runs every configuration at every size; `progress` receives each result as it is made.

@@ -97,6 +97,12 @@ extension OpenCLBackend {
             try k.clipByNorm.setArgument(3, UInt64(normIndex))
             try k.clipByNorm.setArgument(4, maxNorm)
             try enqueue(k.clipByNorm, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+        case .lerpToward(let target, let toward, let count, let weight):
+            try lerpToward.setArgument(0, device(target))
+            try lerpToward.setArgument(1, device(toward))
+            try lerpToward.setArgument(2, UInt64(count))
+            try lerpToward.setArgument(3, weight)
+            try enqueue(lerpToward, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
         case .clipByValue(let gradients, let count, let clip):
             try k.clipByValue.setArgument(0, device(gradients))
             try k.clipByValue.setArgument(1, UInt64(count))

@@ -43,6 +43,8 @@ public final class OpenCLBackend: Backend {
     let layerKernels: LayerKernels
     /// The family optimizers' kernels by name (`Kernels/optimizers.cl`).
     private let familyKernels: [String: Kernel]
+    /// Schedule-Free's y ↔ x switch (`Kernels/optimizers.cl`).
+    let lerpToward: Kernel
     /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
     var gemmScratch: Buffer
 
@@ -76,6 +78,7 @@ public final class OpenCLBackend: Backend {
         stream28 = try bandwidth.kernel(named: "stream28")
         let optimizers = try program("optimizers.cl")
         familyKernels = try Dictionary(uniqueKeysWithValues: FamilyOptimizer.all.values.map { ($0.kernel, try optimizers.kernel(named: $0.kernel)) })
+        lerpToward = try optimizers.kernel(named: "lerp_toward")
         let layers = try program("layers.cl"), losses = try program("losses.cl"), reduce = try program("reduce.cl")
         let clip = try program("clip.cl")
         layerKernels = LayerKernels(

@@ -321,7 +321,8 @@ struct FamilyTrainingTests {
     @Test("resume is bit-identical for every family optimizer",
           arguments: ["rmsprop:lr=0.01,centered=true,momentum=0.5", "adagrad:lr=0.1,initial_accumulator_value=0.1,lr_decay=0.01",
                       "adadelta", "adamax:lr=0.01", "nadam:lr=0.01", "radam:lr=0.01,decoupled_weight_decay=true,weight_decay=0.1",
-                      "lion:lr=0.001,weight_decay=0.1"])
+                      "lion:lr=0.001,weight_decay=0.1", "schedulefree_adamw:lr=0.01,warmup_steps=5",
+                      "schedulefree_sgd:lr=0.1,weight_decay=0.01"])
     func resume(spec: String) throws {
         var configuration = TrainingConfiguration()
         configuration.dataset = "iris"
@@ -432,5 +433,33 @@ struct AccumulationTests {
             #expect(abs(mean[i] - whole[i]) <= 1e-5 * scale + rounding, "parameter \(i)")
             #expect(abs(stepSum - 4 * stepMean) <= 4e-5 * scale + 4 * rounding, "parameter \(i)")
         }
+    }
+}
+
+@Suite("Schedule-Free train/eval switch")
+struct ScheduleFreeModeTests {
+    /// x = lerp(y, z, 1 − 1/β) for evaluation, then y = lerp(x, z, 1 − β) back: y is recovered up to one
+    /// rounding per switch, as in the reference implementation.
+    @Test("evaluation mode holds x, training mode returns to y", arguments: Backends.names)
+    func modes(backendName: String) throws {
+        let backend = try Backends.named(backendName)
+        let configuration = try OptimizerConfiguration(spec: "schedulefree_adamw:lr=0.05")
+        let arena = try ParameterArena(layout: try TensorLayout([("w", [33])]), stateSlots: configuration.stateSlots, backend: backend)
+        let optimizer = Optimizer(configuration)
+        var random = SplitMix64(seed: 9)
+        try arena.upload(random.uniforms(33), to: .parameters)
+        for _ in 0..<5 {
+            try arena.upload(random.uniforms(33), to: .gradients)
+            try optimizer.step(arena)
+        }
+        let y = try arena.download(.parameters), z = try arena.download(.state("z"))
+        try optimizer.evaluationMode(arena)
+        let x = try arena.download(.parameters)
+        for i in y.indices { #expect(abs(x[i] - (y[i] + Float(1 - 1 / 0.9) * (z[i] - y[i]))) <= 4 * abs(x[i]).ulp + 1e-7) }
+        try optimizer.evaluationMode(arena)   // idempotent
+        #expect(try arena.download(.parameters) == x)
+        try optimizer.trainingMode(arena)
+        let back = try arena.download(.parameters)
+        for i in y.indices { #expect(abs(back[i] - y[i]) <= 8 * abs(y[i]).ulp + 1e-7) }
     }
 }

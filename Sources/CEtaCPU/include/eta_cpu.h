@@ -38,6 +38,10 @@ void eta_adamax_update(float *p, const float *g, float *s0, float *s1, float *s2
 void eta_nadam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_radam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_lion_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_schedulefree_adamw_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_schedulefree_sgd_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+/// p = lerp(p, toward, w) with torch.lerp's roundings (Schedule-Free's train/eval switch).
+void eta_lerp_toward(float *p, const float *toward, size_t n, float w);
 
 // Gradient clipping (Kernels/clip.cl): by the global norm whose square is *sumsq, and by value.
 void eta_clip_by_norm(float *g, size_t n, const float *sumsq, float max_norm);

@@ -87,17 +87,26 @@ OPTIMIZER_KERNEL(adamax_update) {
     eta_store(p, base, n, param + c0 * exp_avg / exp_inf);
 }
 
+// NAdam and RAdam open alike: weight decay (decoupled, flag OPT_A, or L2), then Adam's two moments, stored
+// back to m (s0) and v (s1) and returned.
+inline void adam_moments(floatV* param, floatV* grad, __global float* s0, __global float* s1, ulong base, ulong n,
+                         floatV* exp_avg, floatV* exp_avg_sq, int flags, float weight_decay, float decay_factor,
+                         float one_minus_beta1, float beta2, float one_minus_beta2) {
+    if (weight_decay != 0.0f) {
+        if (flags & OPT_A) *param = *param * decay_factor; else *grad = fma((floatV)weight_decay, *param, *grad);
+    }
+    *exp_avg = eta_lerp(eta_load(s0, base, n), *grad, one_minus_beta1);
+    *exp_avg_sq = fma(one_minus_beta2 * *grad, *grad, eta_load(s1, base, n) * beta2);
+    eta_store(s0, base, n, *exp_avg);
+    eta_store(s1, base, n, *exp_avg_sq);
+}
+
 // c0 1-beta1, c1 beta2, c2 1-beta2, c3 1-beta2^t, c4 eps, c5 weight_decay, c6 1-lr*wd,
 // c7 -lr(1-mu)/(1-mu_product), c8 -lr*mu_next/(1-mu_product_next). s0 exp_avg, s1 exp_avg_sq.
 OPTIMIZER_KERNEL(nadam_update) {
     OPT_BEGIN
-    if (c5 != 0.0f) {
-        if (flags & OPT_A) param = param * c6; else grad = fma((floatV)c5, param, grad);
-    }
-    const floatV exp_avg = eta_lerp(eta_load(s0, base, n), grad, c0);
-    const floatV exp_avg_sq = fma(c2 * grad, grad, eta_load(s1, base, n) * c1);
-    eta_store(s0, base, n, exp_avg);
-    eta_store(s1, base, n, exp_avg_sq);
+    floatV exp_avg, exp_avg_sq;
+    adam_moments(&param, &grad, s0, s1, base, n, &exp_avg, &exp_avg_sq, flags, c5, c6, c0, c1, c2);
     const floatV denom = sqrt(exp_avg_sq / c3) + c4;
     param = param + c7 * grad / denom;
     eta_store(p, base, n, param + c8 * exp_avg / denom);
@@ -107,13 +116,8 @@ OPTIMIZER_KERNEL(nadam_update) {
 // c9 1-lr*wd. s0 exp_avg, s1 exp_avg_sq.
 OPTIMIZER_KERNEL(radam_update) {
     OPT_BEGIN
-    if (c8 != 0.0f) {
-        if (flags & OPT_A) param = param * c9; else grad = fma((floatV)c8, param, grad);
-    }
-    const floatV exp_avg = eta_lerp(eta_load(s0, base, n), grad, c0);
-    const floatV exp_avg_sq = fma(c2 * grad, grad, eta_load(s1, base, n) * c1);
-    eta_store(s0, base, n, exp_avg);
-    eta_store(s1, base, n, exp_avg_sq);
+    floatV exp_avg, exp_avg_sq;
+    adam_moments(&param, &grad, s0, s1, base, n, &exp_avg, &exp_avg_sq, flags, c8, c9, c0, c1, c2);
     floatV step = exp_avg / c3 * c4;
     if (flags & OPT_B) step = step * (c5 / (sqrt(exp_avg_sq) + c7)) * c6;
     eta_store(p, base, n, param - step);

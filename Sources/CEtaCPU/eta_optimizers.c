@@ -115,21 +115,28 @@ void eta_adamax_update(float *restrict p, const float *restrict g, float *restri
     }
 }
 
+// NAdam and RAdam open alike: maximize, weight decay (decoupled, flag OPT_A, or L2), then Adam's two moments,
+// stored back to m and v and returned.
+static inline void adam_moments(float *param, float *grad, float *m, float *v, float *exp_avg, float *exp_avg_sq, int32_t flags,
+                                float weight_decay, float decay_factor, float one_minus_beta1, float beta2, float one_minus_beta2) {
+    if (flags & OPT_MAXIMIZE) *grad = -*grad;
+    if (weight_decay != 0.0f) {
+        if (flags & OPT_A) *param = *param * decay_factor; else *grad = fmaf(weight_decay, *param, *grad);
+    }
+    *exp_avg = lerp(*m, *grad, one_minus_beta1);
+    *exp_avg_sq = fmaf(one_minus_beta2 * *grad, *grad, *v * beta2);
+    *m = *exp_avg;
+    *v = *exp_avg_sq;
+}
+
 ETA_DISPATCH
 void eta_nadam_update(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
                       size_t n, const float *c, int32_t flags) {
     LOAD_SCALARS
     (void)s2;
     for (size_t i = 0; i < n; i++) {
-        float param = p[i];
-        float grad = (flags & OPT_MAXIMIZE) ? -g[i] : g[i];
-        if (c5 != 0.0f) {
-            if (flags & OPT_A) param = param * c6; else grad = fmaf(c5, param, grad);
-        }
-        const float exp_avg = lerp(s0[i], grad, c0);
-        const float exp_avg_sq = fmaf(c2 * grad, grad, s1[i] * c1);
-        s0[i] = exp_avg;
-        s1[i] = exp_avg_sq;
+        float param = p[i], grad = g[i], exp_avg, exp_avg_sq;
+        adam_moments(&param, &grad, &s0[i], &s1[i], &exp_avg, &exp_avg_sq, flags, c5, c6, c0, c1, c2);
         const float denom = eta_sqrtf(exp_avg_sq / c3) + c4;
         param = param + c7 * grad / denom;
         p[i] = param + c8 * exp_avg / denom;
@@ -142,15 +149,8 @@ void eta_radam_update(float *restrict p, const float *restrict g, float *restric
     LOAD_SCALARS
     (void)s2;
     for (size_t i = 0; i < n; i++) {
-        float param = p[i];
-        float grad = (flags & OPT_MAXIMIZE) ? -g[i] : g[i];
-        if (c8 != 0.0f) {
-            if (flags & OPT_A) param = param * c9; else grad = fmaf(c8, param, grad);
-        }
-        const float exp_avg = lerp(s0[i], grad, c0);
-        const float exp_avg_sq = fmaf(c2 * grad, grad, s1[i] * c1);
-        s0[i] = exp_avg;
-        s1[i] = exp_avg_sq;
+        float param = p[i], grad = g[i], exp_avg, exp_avg_sq;
+        adam_moments(&param, &grad, &s0[i], &s1[i], &exp_avg, &exp_avg_sq, flags, c8, c9, c0, c1, c2);
         float step = exp_avg / c3 * c4;
         if (flags & OPT_B) step = step * (c5 / (eta_sqrtf(exp_avg_sq) + c7)) * c6;
         p[i] = param - step;

@@ -24,6 +24,12 @@ static inline float eta_sqrtf(float x) { return __builtin_elementwise_sqrt(x); }
     const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4], c5 = c[5], c6 = c[6], c7 = c[7], c8 = c[8], c9 = c[9]; \
     (void)c0; (void)c1; (void)c2; (void)c3; (void)c4; (void)c5; (void)c6; (void)c7; (void)c8; (void)c9;
 
+// The gradient as torch.optim's L2 optimizers take it: negated for maximize, then grad.add(param, alpha=wd).
+static inline float l2_gradient(float g, float param, float weight_decay, int32_t flags) {
+    const float grad = (flags & OPT_MAXIMIZE) ? -g : g;
+    return weight_decay != 0.0f ? fmaf(weight_decay, param, grad) : grad;
+}
+
 static inline float lerp(float self, float end, float w) {
     return fabsf(w) < 0.5f ? fmaf(w, end - self, self) : fmaf(w - 1.0f, end - self, end);
 }
@@ -32,8 +38,7 @@ static inline float lerp(float self, float end, float w) {
 // loads of absent (NULL) slots, whose fault-suppression assists made the loop 15 times slower.
 #define RMSPROP_LOOP(CENTERED, MOMENTUM)                                                       \
     for (size_t i = 0; i < n; i++) {                                                          \
-        float grad = maximize ? -g[i] : g[i];                                                  \
-        if (c4 != 0.0f) grad = fmaf(c4, p[i], grad);                                           \
+        const float grad = l2_gradient(g[i], p[i], c4, flags);                                 \
         const float square_avg = fmaf(c2 * grad, grad, s0[i] * c1);                            \
         s0[i] = square_avg;                                                                    \
         float avg;                                                                             \
@@ -58,7 +63,6 @@ ETA_DISPATCH
 void eta_rmsprop_update(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
                         size_t n, const float *c, int32_t flags) {
     LOAD_SCALARS
-    const int maximize = flags & OPT_MAXIMIZE;
     switch (flags & (OPT_A | OPT_B)) {
     case 0: RMSPROP_LOOP(0, 0) break;
     case OPT_A: RMSPROP_LOOP(1, 0) break;
@@ -73,8 +77,7 @@ void eta_adagrad_update(float *restrict p, const float *restrict g, float *restr
     LOAD_SCALARS
     (void)s1; (void)s2;
     for (size_t i = 0; i < n; i++) {
-        float grad = (flags & OPT_MAXIMIZE) ? -g[i] : g[i];
-        if (c2 != 0.0f) grad = fmaf(c2, p[i], grad);
+        const float grad = l2_gradient(g[i], p[i], c2, flags);
         const float sum = fmaf(grad, grad, s0[i]);
         s0[i] = sum;
         p[i] = p[i] + (-c0) * grad / (eta_sqrtf(sum) + c1);
@@ -87,8 +90,7 @@ void eta_adadelta_update(float *restrict p, const float *restrict g, float *rest
     LOAD_SCALARS
     (void)s2;
     for (size_t i = 0; i < n; i++) {
-        float grad = (flags & OPT_MAXIMIZE) ? -g[i] : g[i];
-        if (c4 != 0.0f) grad = fmaf(c4, p[i], grad);
+        const float grad = l2_gradient(g[i], p[i], c4, flags);
         const float square_avg = fmaf(c2 * grad, grad, s0[i] * c1);
         s0[i] = square_avg;
         const float acc = s1[i];
@@ -104,8 +106,7 @@ void eta_adamax_update(float *restrict p, const float *restrict g, float *restri
     LOAD_SCALARS
     (void)s2;
     for (size_t i = 0; i < n; i++) {
-        float grad = (flags & OPT_MAXIMIZE) ? -g[i] : g[i];
-        if (c4 != 0.0f) grad = fmaf(c4, p[i], grad);
+        const float grad = l2_gradient(g[i], p[i], c4, flags);
         const float exp_avg = lerp(s0[i], grad, c1);
         const float decayed = s1[i] * c2, bound = fabsf(grad) + c3;
         const float exp_inf = decayed > bound ? decayed : bound;

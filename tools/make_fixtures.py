@@ -6,7 +6,7 @@ function, with the gradient computed in float32 by the same expressions as Eta's
 records the loss before each step and the parameters after it. A float64 run of the same case is stored
 beside it, so tests can tell how sensitive a trajectory is to rounding.
 
-Usage: pip install torch lion-pytorch schedulefree && python3 tools/make_fixtures.py
+Usage: pip install torch lion-pytorch schedulefree prodigyopt dadaptation && python3 tools/make_fixtures.py
 """
 import json
 import os
@@ -69,6 +69,13 @@ CASES = [
     ("quadratic", [1.0, 10.0], "schedulefree_adamw:lr=0.05,weight_decay=0.1,warmup_steps=20,r=0.5,weight_lr_power=1,beta1=0.6"),
     ("rosenbrock", None, "schedulefree_sgd:lr=1e-4"),
     ("quadratic", [1.0, 10.0], "schedulefree_sgd:lr=0.05,weight_decay=0.1,warmup_steps=20,momentum=0.5"),
+    ("rosenbrock", None, "prodigy:lr=0.5,growth_rate=1.02"),
+    ("quadratic", [1.0, 10.0], "prodigy:weight_decay=0.1,use_bias_correction=true"),
+    ("quadratic", [1.0, 10.0], "prodigy:beta1=0,weight_decay=0.1,decouple=false,safeguard_warmup=true,d_coef=0.5,growth_rate=1.1"),
+    ("quadratic", [1.0, 10.0, 100.0], "prodigy:lr=0.5,beta3=0.9,d0=1e-4,eps=1e-6"),
+    ("rosenbrock", None, "dadapt_adam:lr=0.3"),
+    ("quadratic", [1.0, 10.0], "dadapt_adam:weight_decay=0.1,decouple=true,use_bias_correction=true"),
+    ("quadratic", [1.0, 10.0, 100.0], "dadapt_adam:growth_rate=1.05,weight_decay=0.01,d0=1e-4,beta1=0.5"),
 ]
 
 
@@ -77,11 +84,25 @@ def parse_spec(spec):
     args = {}
     for part in filter(None, body.split(",")):
         key, value = part.split("=")
-        args[key] = value in ("true", "false") and value == "true" or (value not in ("true", "false") and float(value))
+        args[key] = (value == "true") if value in ("true", "false") else float(value)
     return name, args
 
 
 def make_optimizer(name, args, param):
+    if name == "prodigy":
+        from prodigyopt import Prodigy
+        beta3 = args.get("beta3", -1.0)
+        return Prodigy([param], lr=args.get("lr", 1.0), betas=(args.get("beta1", 0.9), args.get("beta2", 0.999)),
+                       beta3=None if beta3 < 0 else beta3, eps=args.get("eps", 1e-8), weight_decay=args.get("weight_decay", 0.0),
+                       decouple=args.get("decouple", True), use_bias_correction=args.get("use_bias_correction", False),
+                       safeguard_warmup=args.get("safeguard_warmup", False), d0=args.get("d0", 1e-6),
+                       d_coef=args.get("d_coef", 1.0), growth_rate=args.get("growth_rate", float("inf")))
+    if name == "dadapt_adam":
+        from dadaptation import DAdaptAdam
+        return DAdaptAdam([param], lr=args.get("lr", 1.0), betas=(args.get("beta1", 0.9), args.get("beta2", 0.999)),
+                          eps=args.get("eps", 1e-8), weight_decay=args.get("weight_decay", 0.0), decouple=args.get("decouple", False),
+                          use_bias_correction=args.get("use_bias_correction", False), d0=args.get("d0", 1e-6),
+                          growth_rate=args.get("growth_rate", float("inf")))
     if name.startswith("schedulefree"):
         import schedulefree
         common = dict(lr=args["lr"], weight_decay=args.get("weight_decay", 0.0), warmup_steps=int(args.get("warmup_steps", 0)),
@@ -148,7 +169,7 @@ def run(objective, curvatures, spec, dtype):
     torch_dtype = torch.float32 if dtype is np.float32 else torch.float64
     param = torch.tensor(start, dtype=torch_dtype, requires_grad=True)
     optimizer = make_optimizer(name, args, param)
-    losses, xs = [], []
+    losses, xs, ds = [], [], []
     x = [dtype(v) for v in start]
     for _ in range(STEPS):
         loss, grad = loss_and_grad(objective, curvatures, x, dtype)
@@ -157,21 +178,26 @@ def run(objective, curvatures, spec, dtype):
         x = [dtype(v) for v in param.detach().numpy()]
         losses.append(float(loss))
         xs.append([float(v) for v in x])
-    return start, losses, xs
+        if "d" in optimizer.param_groups[0]:
+            ds.append(float(optimizer.param_groups[0]["d"]))   # Prodigy's and D-Adaptation's step-size estimate
+    return start, losses, xs, ds
 
 
 def main():
     torch.set_num_threads(1)
     cases = []
     for objective, curvatures, spec in CASES:
-        start, losses, xs = run(objective, curvatures, spec, np.float32)
-        _, losses64, xs64 = run(objective, curvatures, spec, np.float64)
+        start, losses, xs, ds = run(objective, curvatures, spec, np.float32)
+        _, losses64, xs64, _ = run(objective, curvatures, spec, np.float64)
         deviation = max(abs(a - b) for row, row64 in zip(xs, xs64) for a, b in zip(row, row64))
-        cases.append(dict(objective=objective, curvatures=curvatures, spec=spec, start=start, steps=STEPS,
-                          loss=losses, x=xs, float64_x=xs64, float32_vs_float64_max_abs=deviation))
+        case = dict(objective=objective, curvatures=curvatures, spec=spec, start=start, steps=STEPS,
+                    loss=losses, x=xs, float64_x=xs64, float32_vs_float64_max_abs=deviation)
+        if ds:
+            case["d"] = ds
+        cases.append(case)
         print(f"{objective:10s} {spec:60s} final x {xs[-1]}  f32-vs-f64 {deviation:.2e}", file=sys.stderr)
     out = dict(generator="tools/make_fixtures.py", torch_version=torch.__version__, numpy_version=np.__version__,
-               note="torch.optim single-tensor path (foreach=False), float32; x after each step, loss before it",
+               note="torch.optim single-tensor path (foreach=False), float32; x after each step, loss before it; d: the step-size estimate after each step (prodigyopt, dadaptation)",
                cases=cases)
     path = os.path.join(os.path.dirname(__file__), "..", "Tests", "EtaBackendTests", "Fixtures", "torch_trajectories.json")
     with open(path, "w") as handle:

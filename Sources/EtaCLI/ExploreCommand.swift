@@ -9,7 +9,8 @@ struct Explore: ParsableCommand {
         rosenbrock: f(x,y) = (1-x)^2 + 100 (y - x^2)^2, default start (-1.5, 2), minimum at (1, 1).
         quadratic:  f(x) = 1/2 sum_i c_i x_i^2 with curvatures c (default 1,10), default start all ones.
         Negative starts are written --start=-1.5,2.
-        jsonl prints {"step": k, "lr": ..., "loss": ..., "x": [...]} for k = 1..N: x after step k, loss at x before it.
+        jsonl prints {"step": k, "lr": ..., "loss": ..., "x": [...]} for k = 1..N: x after step k, loss at x before it; \
+        prodigy and dadapt_adam add "d" (their step-size estimate after the step) and "effective_lr" (d·lr).
         table prints a summary with the end point and a verdict: converged, descending, oscillating or diverged.
         """)
 
@@ -35,8 +36,10 @@ struct Explore: ParsableCommand {
             case .jsonl:
                 var output = ""
                 for step in run.steps {
-                    output += JSON.object([("step", .int(step.step)), ("lr", .double(step.learningRate)),
-                                           ("loss", .float(step.loss)), ("x", .array(step.x.map(JSON.float)))]).rendered + "\n"
+                    var fields: [(String, JSON)] = [("step", .int(step.step)), ("lr", .double(step.learningRate)),
+                                                    ("loss", .float(step.loss)), ("x", .array(step.x.map(JSON.float)))]
+                    if let d = step.stepSizeEstimate { fields += [("d", .double(d)), ("effective_lr", .double(d * step.learningRate))] }
+                    output += JSON.object(fields).rendered + "\n"
                 }
                 FileHandle.standardOutput.write(Data(output.utf8))
             case .table:
@@ -54,10 +57,13 @@ struct Explore: ParsableCommand {
         let samples = sampleIndices(run.steps.count)
         if !samples.isEmpty {
             print("")
-            print("    step          lr        loss  x")
+            // Prodigy and D-Adaptation: the estimate d after the step (their effective lr is d·lr).
+            let adaptive = run.steps.first?.stepSizeEstimate != nil
+            print("    step          lr" + (adaptive ? "           d" : "") + "        loss  x")
             for index in samples {
                 let step = run.steps[index]
                 print(right("\(step.step)", 8) + "  " + right(scientific(step.learningRate), 10) + "  "
+                      + (adaptive ? right(scientific(step.stepSizeEstimate ?? 0), 10) + "  " : "")
                       + right(scientific(Double(step.loss)), 10) + "  " + format(step.x))
             }
             print("")

@@ -8,12 +8,15 @@ struct Verify: ParsableCommand {
         discussion: """
         Sizes include 0, 1, primes, non-multiples of the vector width and more than 2^22. Prints, per kernel \
         configuration and size, the max absolute and relative error, the max ULP distance and pass/fail \
-        (tolerance \(Eta.Verify.ulpTolerance) ULP). Exit 0 when all pass, 70 when any fails.
+        (tolerance \(Eta.Verify.ulpTolerance) ULP; optimizers whose step depends on sums over the arena, lamb, \
+        prodigy and dadapt_adam, are judged normwise within \(Eta.Verify.sumDependentBound)). --only checks the \
+        configurations whose optimizer SPEC or kernel name contains the text. Exit 0 when all pass, 70 when any fails.
         """)
 
     @OptionGroup var deviceOptions: DeviceOptions
     @Option(name: .long, help: "table | json") var format: TableOrJSON = .table
     @Option(name: .long, help: "Comma-separated sizes to check instead of the default set.") var sizes: String?
+    @Option(name: .long, help: "Check only configurations whose SPEC or kernel contains this text (e.g. prodigy, gemm).") var only: String?
 
     func run() throws {
         var failed = 0
@@ -22,9 +25,10 @@ struct Verify: ParsableCommand {
             let backend = try deviceOptions.makeBackend()
             Console.note("verifying on \(backend.info.summary)")
             let start = Date()
-            let results = try Eta.Verify.run(backend: backend, sizes: sizeList) { result in
-                if !result.passed { Console.note("FAIL \(result.configuration) n=\(result.size): \(result.maxULP) ULP") }
+            let results = try Eta.Verify.run(backend: backend, sizes: sizeList, only: only) { result in
+                if !result.passed { Console.note("FAIL \(result.configuration) n=\(result.size): \(result.maxULP) ULP, \(result.tolerance)") }
             }
+            guard !results.isEmpty else { throw EtaError(.usage, "--only '\(only ?? "")' matches no kernel or configuration") }
             failed = results.filter { !$0.passed }.count
             switch format {
             case .json:

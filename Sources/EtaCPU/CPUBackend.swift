@@ -46,7 +46,14 @@ public final class CPUBackend: Backend {
         "rmsprop_update": eta_rmsprop_update, "adagrad_update": eta_adagrad_update, "adadelta_update": eta_adadelta_update,
         "adamax_update": eta_adamax_update, "nadam_update": eta_nadam_update, "radam_update": eta_radam_update,
         "lion_update": eta_lion_update, "schedulefree_adamw_update": eta_schedulefree_adamw_update,
-        "schedulefree_sgd_update": eta_schedulefree_sgd_update,
+        "schedulefree_sgd_update": eta_schedulefree_sgd_update, "prodigy_update": eta_prodigy_update,
+        "dadapt_adam_update": eta_dadapt_adam_update,
+    ]
+
+    /// The C loops of the block kernels (`Kernels/adaptive.cl`).
+    static let blockFunctions: [String: eta_block_update] = [
+        "lamb_moments": eta_lamb_moments, "lamb_update": eta_lamb_update, "prodigy_accumulate": eta_prodigy_accumulate,
+        "dadapt_adam_accumulate": eta_dadapt_adam_accumulate,
     ]
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
@@ -122,6 +129,8 @@ public final class CPUBackend: Backend {
                     eta_sgd_update(p + at, g + at, buffer.map { $0 + at }, n, lr, s.weightDecay, s.momentum, s.oneMinusDampening, s.flags)
                 }
             }
+        case .family(let launch) where launch.blocks != nil:
+            try runBlocks(launch, launch.blocks!)
         case .family(let launch):
             guard let function = Self.familyFunctions[launch.kernel] else {
                 throw EtaError(.software, "the CPU backend has no loop for \(launch.kernel)")
@@ -152,6 +161,34 @@ public final class CPUBackend: Backend {
                     eta_adam_update(p + at, g + at, m + at, v + at, vmax.map { $0 + at }, n,
                                     s.weightDecay, decay, s.beta1Weight, s.beta2, s.oneMinusBeta2,
                                     stepSize, s.biasCorrection2Sqrt, s.eps, s.flags)
+                }
+            }
+        }
+    }
+
+    /// A block kernel: threads take interleaved blocks; each block's sums are written by the thread that ran it.
+    private func runBlocks(_ launch: FamilyLaunch, _ blocks: UpdateBlocks) throws {
+        guard let function = Self.blockFunctions[launch.kernel] else {
+            throw EtaError(.software, "the CPU backend has no block loop for \(launch.kernel)")
+        }
+        let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
+        let states = (0..<4).map { i in i < launch.states.count ? launch.states[i].map { host($0).pointer } : nil }
+        let table = UnsafeRawPointer(host(blocks.table).pointer).assumingMemoryBound(to: UInt32.self)
+        let partials = host(blocks.partials).pointer
+        let scalars = launch.scalars + [Float](repeating: 0, count: max(0, 12 - launch.scalars.count))
+        scalars.withUnsafeBufferPointer { c in
+            let run = { (begin: Int, end: Int) in
+                function(p, g, states[0], states[1], states[2], states[3], table, begin, end, partials, c.baseAddress!, launch.flags)
+            }
+            // About parallelThreshold elements per task, as the elementwise loops.
+            let perTask = max(1, Self.parallelThreshold / UpdateBlocks.blockSize)
+            let tasks = (blocks.count + perTask - 1) / perTask
+            if tasks <= 1 || threads == 1 { run(0, blocks.count); return }
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                var task = thread
+                while task < tasks {
+                    run(task * perTask, min(blocks.count, (task + 1) * perTask))
+                    task += threads
                 }
             }
         }

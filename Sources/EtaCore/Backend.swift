@@ -130,6 +130,35 @@ public struct FamilyLaunch {
     public var count: Int
     public var scalars: [Float]
     public var flags: Int32
+    /// Set for the block kernels of `Kernels/adaptive.cl`, which take up to four state slots, run one work-group per
+    /// block and write two partial sums per block.
+    public var blocks: UpdateBlocks? = nil
+}
+
+/// The arena cut into blocks for a block kernel: `table` holds 4 UInt32 bit patterns per block (begin, end, and the
+/// first and last block of the block's tensor); `partials` receives 2 floats per block.
+public struct UpdateBlocks {
+    public var table: DeviceBuffer
+    public var partials: DeviceBuffer
+    public var count: Int
+
+    /// Elements per block: small enough that a 2^24 arena has ~1000 blocks to spread over a device, large
+    /// enough that the partials (8 bytes per block) are a negligible read-back.
+    public static let blockSize = 16_384
+
+    /// The block table of `layout`: per tensor when `perTensor`, else the arena split evenly.
+    public static func table(for layout: TensorLayout, perTensor: Bool) -> [UInt32] {
+        let segments = perTensor ? layout.entries.map { ($0.offset, $0.count) } : [(0, layout.count)]
+        var table: [UInt32] = []
+        for (offset, count) in segments where count > 0 {
+            let first = table.count / 4
+            let blocks = (count + blockSize - 1) / blockSize
+            for b in 0..<blocks {
+                table += [UInt32(offset + b * blockSize), UInt32(offset + min(count, (b + 1) * blockSize)), UInt32(first), UInt32(first + blocks)]
+            }
+        }
+        return table
+    }
 }
 
 /// Per-replica scalars for K replicas updated in one launch (an LR sweep): replica r occupies

@@ -5,6 +5,9 @@ public struct ExploreStep: Equatable, Sendable {
     public let learningRate: Double
     public let loss: Float
     public let x: [Float]
+    /// The optimizer's step-size estimate after the step (Prodigy's and D-Adaptation's d; their effective lr is
+    /// d·lr); nil for optimizers that keep none.
+    public var stepSizeEstimate: Double? = nil
 }
 
 /// What a trajectory did.
@@ -57,7 +60,8 @@ public enum Explore {
             try arena.upload(objective.gradient(at: x), to: .gradients)
             try optimizer.step(arena)
             x = try arena.download(.parameters)
-            record.append(ExploreStep(step: k, learningRate: configuration.learningRate, loss: loss, x: x))
+            record.append(ExploreStep(step: k, learningRate: configuration.learningRate, loss: loss, x: x,
+                                      stepSizeEstimate: optimizer.stepSizeEstimate))
         }
         let finalLoss = objective.loss(at: x)
         return Run(steps: record, start: start, finalLoss: finalLoss,

@@ -16,10 +16,16 @@ public struct FamilyOptimizer: Sendable {
         public let isFlag: Bool
         public let range: ClosedRange<Double>
         public let rangeText: String
+        /// Whether `inf` is accepted (growth_rate, whose default is unbounded).
+        public var allowsInfinity = false
 
         static func number(_ name: String, _ value: Double, _ range: ClosedRange<Double> = 0...Double.greatestFiniteMagnitude,
                            _ text: String = ">= 0") -> Key {
             Key(name: name, defaultValue: value, isFlag: false, range: range, rangeText: text)
+        }
+        static func unbounded(_ name: String, _ value: Double, minimum: Double, _ text: String) -> Key {
+            Key(name: name, defaultValue: value, isFlag: false, range: minimum...Double.greatestFiniteMagnitude, rangeText: text,
+                allowsInfinity: true)
         }
         static func flag(_ name: String) -> Key { Key(name: name, defaultValue: 0, isFlag: true, range: 0...1, rangeText: "true or false") }
     }
@@ -50,6 +56,9 @@ public struct FamilyOptimizer: Sendable {
     public let initialState: @Sendable (Configuration, String) -> Float
     /// The kernel scalars of step t (1-based) at learning rate lr; `host` carries host-side state between steps.
     public let scalars: @Sendable (Configuration, Int, Double, inout [String: Double]) -> StepScalars
+    /// For optimizers whose update needs sums over the arena (LAMB's per-tensor norms, Prodigy's and
+    /// D-Adaptation's global estimates): the first pass, which writes per-block partial sums. nil: one pass.
+    public var twoPhase: TwoPhase? = nil
 
     public static let maximize: Int32 = 1, flagA: Int32 = 2, flagB: Int32 = 4
 
@@ -58,7 +67,7 @@ public struct FamilyOptimizer: Sendable {
 
     /// Every family optimizer by SPEC name.
     public static let all: [String: FamilyOptimizer] = Dictionary(uniqueKeysWithValues: [
-        rmsprop, adagrad, adadelta, adamax, nadam, radam, lion, schedulefreeAdamW, schedulefreeSGD,
+        rmsprop, adagrad, adadelta, adamax, nadam, radam, lion, schedulefreeAdamW, schedulefreeSGD, lamb, prodigy, dadaptAdam,
     ].map { ($0.name, $0) })
 
     static let rmsprop = FamilyOptimizer(
@@ -213,10 +222,10 @@ public struct FamilyOptimizer: Sendable {
                 default: throw EtaError(.usage, "invalid value '\(text)' for '\(key.name)' in SPEC '\(spec)': expected true or false")
                 }
             } else {
-                guard let value = Double(text), value.isFinite else {
+                guard let value = Double(text), value.isFinite || (key.allowsInfinity && value == .infinity) else {
                     throw EtaError(.usage, "invalid value '\(text)' for '\(key.name)' in SPEC '\(spec)': expected a finite number")
                 }
-                guard key.range.contains(value) else {
+                guard key.range.contains(value) || (key.allowsInfinity && value == .infinity) else {
                     throw EtaError(.usage, "invalid value \(value) for '\(key.name)' in SPEC '\(spec)': must be \(key.rangeText)")
                 }
                 values[key.name] = value

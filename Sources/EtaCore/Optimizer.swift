@@ -115,16 +115,63 @@ public final class Optimizer {
                                     scalars: Self.adamScalars(h, step: next, lr: lr))
             try arena.backend.run(.adam(launch))
         case .family(let c):
-            if next == 1, let z = arena.state["z"] {
-                // Schedule-Free's z starts at the initial parameters (the reference clones p at its first step).
-                try arena.backend.run(.copy(source: arena.parameters, destination: z, count: count))
+            for slot in ["z", "p0"] where next == 1 {
+                // Schedule-Free's z and Prodigy's p0 start at the initial parameters (the references clone p at step 1).
+                if let buffer = arena.state[slot] { try arena.backend.run(.copy(source: arena.parameters, destination: buffer, count: count)) }
             }
-            let scalars = c.descriptor.scalars(c, next, lr, &hostState)
-            let states = c.descriptor.kernelSlots.map { arena.state[$0] }
-            try arena.backend.run(.family(FamilyLaunch(kernel: c.descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
-                                                       states: states, count: count, scalars: scalars.values, flags: scalars.flags)))
+            try familyStep(c, arena: arena, step: next, lr: lr)
         }
         step = next
+    }
+
+    /// One step of a family optimizer: one launch, or for a two-pass optimizer the block pass, its sums, and the update.
+    private func familyStep(_ c: FamilyOptimizer.Configuration, arena: ParameterArena, step next: Int, lr: Double) throws {
+        let descriptor = c.descriptor, count = arena.layout.count
+        func launch(_ kernel: String, _ slots: [String], _ scalars: FamilyOptimizer.StepScalars, _ blocks: UpdateBlocks?) throws {
+            try arena.backend.run(.family(FamilyLaunch(kernel: kernel, parameters: arena.parameters, gradients: arena.gradients,
+                                                       states: slots.map { arena.state[$0] }, count: count, scalars: scalars.values,
+                                                       flags: scalars.flags, blocks: blocks)))
+        }
+        guard let twoPhase = descriptor.twoPhase else {
+            return try launch(descriptor.kernel, descriptor.kernelSlots, descriptor.scalars(c, next, lr, &hostState), nil)
+        }
+        // The reference packages take no step at lr 0 (Prodigy, D-Adaptation: "group_lr > 0" guards everything).
+        if twoPhase.finish != nil && lr == 0 { return }
+        let blocks = try updateBlocks(arena, perTensor: twoPhase.perTensor)
+        let scalars = descriptor.scalars(c, next, lr, &hostState)
+        try launch(twoPhase.accumulateKernel, twoPhase.accumulateSlots, scalars, blocks)
+        guard let finish = twoPhase.finish else {
+            return try launch(descriptor.kernel, descriptor.kernelSlots, scalars, blocks)   // LAMB: sums stay on the device
+        }
+        let partials = try arena.backend.read(blocks.partials, count: 2 * blocks.count)
+        var sums = [0.0, 0.0]
+        for block in 0..<blocks.count {
+            sums[0] += Double(partials[2 * block])
+            sums[1] += Double(partials[2 * block + 1])
+        }
+        guard let update = finish(c, sums, lr, &hostState) else { return }
+        try launch(descriptor.kernel, descriptor.kernelSlots, update, nil)
+    }
+
+    /// The block table and partials of `arena`, made on first use.
+    private func updateBlocks(_ arena: ParameterArena, perTensor: Bool) throws -> UpdateBlocks {
+        if let cached = blockCache, cached.arena === arena { return cached.blocks }
+        let table = UpdateBlocks.table(for: arena.layout, perTensor: perTensor)
+        let count = table.count / 4
+        let tableBuffer = try arena.backend.makeBuffer(count: max(table.count, 1))
+        try arena.backend.write(table.map { Float(bitPattern: $0) }, to: tableBuffer)
+        let blocks = UpdateBlocks(table: tableBuffer, partials: try arena.backend.makeBuffer(count: max(2 * count, 1)), count: count)
+        blockCache = (arena, blocks)
+        return blocks
+    }
+
+    private var blockCache: (arena: ParameterArena, blocks: UpdateBlocks)?
+
+    /// The step-size estimate d of an optimizer that adapts one (Prodigy, D-Adaptation Adam; its effective lr is
+    /// d·lr), d0 before the first step; nil for the others.
+    public var stepSizeEstimate: Double? {
+        guard case .family(let c) = configuration, c.descriptor.twoPhase?.finish != nil else { return nil }
+        return hostState["d"] ?? c["d0"]
     }
 
     /// The SGD kernel's scalars for step `t` (1-based). Python computes these in double; the kernels take float.

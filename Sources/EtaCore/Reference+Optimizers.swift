@@ -14,7 +14,10 @@ extension Reference {
     /// code: `torch.optim` for rmsprop, adagrad, adadelta, adamax, nadam, radam; lion-pytorch for lion. `state`
     /// holds the slots named by the optimizer's `stateSlots`; `host` its host-side values (NAdam's mu_product).
     public static func family(_ c: FamilyOptimizer.Configuration, param: inout [Float], grad: [Float], state: inout [String: [Float]],
-                              host: inout [String: Double], step t: Int, lr: Double) {
+                              host: inout [String: Double], step t: Int, lr: Double, tensors: [Range<Int>]? = nil) {
+        if c.descriptor.twoPhase != nil {
+            return adaptive(c, param: &param, grad: grad, state: &state, host: &host, step: t, lr: lr, tensors: tensors ?? [param.indices])
+        }
         let maximize = c.flag("maximize"), wd = c["weight_decay"]
         func gradient(_ i: Int) -> Float {
             var g = maximize ? -grad[i] : grad[i]

@@ -34,6 +34,8 @@ public final class OpenCLBackend: Backend {
     /// Seconds spent obtaining programs (compiling or loading binaries) in this process.
     public private(set) var programLoadSeconds = 0.0
 
+    /// Work-items per work-group of the block kernels (`BLOCK_LOCAL` in `Kernels/adaptive.cl`).
+    static let blockLocalSize = 64
     /// Kernel arguments are per kernel object and `clSetKernelArg` is not thread-safe: one launch at a time.
     let launchLock = NSLock()
     private let sgd: Kernel
@@ -77,7 +79,14 @@ public final class OpenCLBackend: Backend {
         copy = try bandwidth.kernel(named: "copy")
         stream28 = try bandwidth.kernel(named: "stream28")
         let optimizers = try program("optimizers.cl")
-        familyKernels = try Dictionary(uniqueKeysWithValues: FamilyOptimizer.all.values.map { ($0.kernel, try optimizers.kernel(named: $0.kernel)) })
+        let adaptive = try program("adaptive.cl")
+        var kernels: [String: Kernel] = [:]
+        for descriptor in FamilyOptimizer.all.values {
+            let source = descriptor.twoPhase == nil ? optimizers : adaptive
+            kernels[descriptor.kernel] = try source.kernel(named: descriptor.kernel)
+            if let first = descriptor.twoPhase?.accumulateKernel { kernels[first] = try adaptive.kernel(named: first) }
+        }
+        familyKernels = kernels
         lerpToward = try optimizers.kernel(named: "lerp_toward")
         let layers = try program("layers.cl"), losses = try program("losses.cl"), reduce = try program("reduce.cl")
         let clip = try program("clip.cl")
@@ -179,11 +188,18 @@ public final class OpenCLBackend: Backend {
             try kernel.setArgument(0, device(l.parameters))
             try kernel.setArgument(1, device(l.gradients))
             // Absent state slots are never read or written; any valid buffer fills the argument.
-            for slot in 0..<3 { try kernel.setArgument(2 + slot, device((slot < l.states.count ? l.states[slot] : nil) ?? l.gradients)) }
-            try kernel.setArgument(5, UInt64(l.count))
-            for index in 0..<12 { try kernel.setArgument(6 + index, index < l.scalars.count ? l.scalars[index] : Float(0)) }
-            try kernel.setArgument(18, l.flags)
-            try launch(kernel, count: l.count)
+            let slots = l.blocks == nil ? 3 : 4
+            for slot in 0..<slots { try kernel.setArgument(2 + slot, device((slot < l.states.count ? l.states[slot] : nil) ?? l.gradients)) }
+            try kernel.setArgument(2 + slots, UInt64(l.count))
+            for index in 0..<12 { try kernel.setArgument(3 + slots + index, index < l.scalars.count ? l.scalars[index] : Float(0)) }
+            try kernel.setArgument(15 + slots, l.flags)
+            if let blocks = l.blocks {
+                try kernel.setArgument(20, device(blocks.table))
+                try kernel.setArgument(21, device(blocks.partials))
+                if blocks.count > 0 { try enqueue(kernel, global: blocks.count * Self.blockLocalSize, local: Self.blockLocalSize) }
+            } else {
+                try launch(kernel, count: l.count)
+            }
         case .adam(let l):
             let s = l.scalars
             try adam.setArgument(0, device(l.parameters))

@@ -34,8 +34,14 @@ struct BackendTests {
         let configuration = try OptimizerConfiguration(spec: spec)
         for size in Self.sizes {
             let result = try Verify.checkOptimizer(configuration, spec: spec, size: size, steps: 3, backend: backend)
-            // Both backends do the Reference's operations in its order: bit-identical on CPUs (0 ULP).
-            #expect(result.maxULP == 0, "\(backendName) \(spec) n=\(size): \(result.maxULP) ULP in \(result.worstBuffer)")
+            if case .family(let c) = configuration, c.descriptor.twoPhase != nil {
+                // Steps scaled by sums over the arena: float32 block sums against the Reference's double sums.
+                #expect(result.passed, "\(backendName) \(spec) n=\(size): \(result.tolerance)")
+                if size <= 17 { #expect(result.maxULP <= 8, "\(backendName) \(spec) n=\(size): \(result.maxULP) ULP") }
+            } else {
+                // Both backends do the Reference's operations in its order: bit-identical on CPUs (0 ULP).
+                #expect(result.maxULP == 0, "\(backendName) \(spec) n=\(size): \(result.maxULP) ULP in \(result.worstBuffer)")
+            }
         }
     }
 
@@ -100,6 +106,11 @@ struct ExploreVsTorchTests {
         let tolerance = ReferenceVsTorchTests.tolerance(for: fixture)
         #expect(worst <= tolerance, "\(backendName) \(fixture.spec): max |x - torch| \(worst)")
         #expect(lossWorst <= tolerance, "\(backendName) \(fixture.spec): loss deviation \(lossWorst)")
+        if let expected = fixture.d {
+            let ds = run.steps.compactMap(\.stepSizeEstimate)
+            let worstD = zip(ds, expected).map { abs($0 - $1) / max(abs($1), 1e-30) }.max() ?? 0
+            #expect(ds.count == expected.count && worstD <= 1e-4, "\(backendName) \(fixture.spec): d deviates by \(worstD) relative")
+        }
     }
 }
 

@@ -12,6 +12,8 @@ struct TorchTrajectory: Decodable {
     let loss: [Float]
     let x: [[Float]]
     let float32_vs_float64_max_abs: Double
+    /// Prodigy's and D-Adaptation's step-size estimate after each step.
+    let d: [Double]?
 }
 
 struct TorchFixtures: Decodable {
@@ -25,7 +27,10 @@ struct TorchFixtures: Decodable {
 }
 
 /// Runs the Reference alone (no backend) through the same loop `Explore` uses.
-func referenceTrajectory(_ fixture: TorchTrajectory) throws -> [[Float]] {
+func referenceTrajectory(_ fixture: TorchTrajectory) throws -> [[Float]] { try referenceRun(fixture).path }
+
+/// The Reference's points after each step and, for optimizers that estimate one, d after each step.
+func referenceRun(_ fixture: TorchTrajectory) throws -> (path: [[Float]], d: [Double]) {
     let objective = try Objective(name: fixture.objective, curvatures: fixture.curvatures)
     let configuration = try OptimizerConfiguration(spec: fixture.spec)
     var x = fixture.start
@@ -35,6 +40,7 @@ func referenceTrajectory(_ fixture: TorchTrajectory) throws -> [[Float]] {
         for slot in c.descriptor.stateSlots(c) { slots[slot] = [Float](repeating: c.descriptor.initialState(c, slot), count: x.count) }
     }
     var path: [[Float]] = []
+    var ds: [Double] = []
     for t in 1...fixture.steps {
         let grad = objective.gradient(at: x)
         switch configuration {
@@ -49,10 +55,11 @@ func referenceTrajectory(_ fixture: TorchTrajectory) throws -> [[Float]] {
             if h.amsgrad { slots["max_exp_avg_sq"] = vmax }
         case .family(let c):
             Reference.family(c, param: &x, grad: grad, state: &slots, host: &host, step: t, lr: c["lr"])
+            if c.descriptor.twoPhase?.finish != nil { ds.append(host["d"] ?? c["d0"]) }
         }
         path.append(x)
     }
-    return path
+    return (path, ds)
 }
 
 @Suite("Reference against PyTorch")
@@ -74,7 +81,8 @@ struct ReferenceVsTorchTests {
         for option in ["momentum", "dampening", "nesterov", "weight_decay", "maximize", "amsgrad", "beta1", "eps",
                        "decoupled_weight_decay", "adamw", "adam:", "sgd:", "rmsprop", "centered", "adagrad", "lr_decay",
                        "initial_accumulator_value", "adadelta", "rho", "adamax", "nadam", "momentum_decay", "radam", "lion",
-                       "schedulefree_adamw", "schedulefree_sgd", "warmup_steps", "weight_lr_power"] {
+                       "schedulefree_adamw", "schedulefree_sgd", "warmup_steps", "weight_lr_power", "prodigy", "dadapt_adam",
+                       "use_bias_correction", "safeguard_warmup", "d_coef", "growth_rate", "decouple=", "beta3", "d0"] {
             #expect(specs.contains(option), "no fixture exercises \(option)")
         }
         #expect(TorchFixtures.loaded.cases.allSatisfy { $0.steps == 300 })
@@ -84,9 +92,14 @@ struct ReferenceVsTorchTests {
           arguments: TorchFixtures.loaded.cases.indices)
     func trajectory(index: Int) throws {
         let fixture = TorchFixtures.loaded.cases[index]
-        let path = try referenceTrajectory(fixture)
+        let (path, ds) = try referenceRun(fixture)
         let worst = zip(path, fixture.x).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
         #expect(worst <= Self.tolerance(for: fixture), "\(fixture.objective) \(fixture.spec): max deviation \(worst)")
+        if let expected = fixture.d {
+            // d is a Python float computed from float32 sums: held to 1e-4 relative, the bar's size.
+            let worstD = zip(ds, expected).map { abs($0 - $1) / max(abs($1), 1e-30) }.max() ?? 0
+            #expect(ds.count == expected.count && worstD <= 1e-4, "\(fixture.spec): d deviates by \(worstD) relative")
+        }
     }
 
     @Test("losses are computed like the fixture's")

@@ -40,6 +40,21 @@ void eta_radam_update(float *p, const float *g, float *s0, float *s1, float *s2,
 void eta_lion_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_schedulefree_adamw_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_schedulefree_sgd_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_prodigy_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_dadapt_adam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+
+// Block passes (Kernels/adaptive.cl): blocks [block_begin, block_end) of a table of 4 uint32 per block (begin, end,
+// first and last block of its tensor); two partial sums per block into partials[2·block + {0, 1}].
+typedef void (*eta_block_update)(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
+                                 size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
+void eta_lamb_moments(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
+                      size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
+void eta_lamb_update(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
+                     size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
+void eta_prodigy_accumulate(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
+                            size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
+void eta_dadapt_adam_accumulate(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
+                                size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
 /// p = lerp(p, toward, w) with torch.lerp's roundings (Schedule-Free's train/eval switch).
 void eta_lerp_toward(float *p, const float *toward, size_t n, float w);
 

@@ -35,7 +35,16 @@ public struct Checkpoint {
     static func expectedTensors(_ network: Network) -> [(name: String, shape: [Int])] {
         let entries = network.arena.layout.entries
         return entries.map { ($0.name, $0.shape) }
-            + network.arena.stateSlots.flatMap { slot in entries.map { ("optimizer.\(slot).\($0.name)", $0.shape) } }
+            + (network.arena.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : [])).flatMap { slot in
+                entries.map { ("optimizer.\(slot).\($0.name)", $0.shape) }
+            }
+    }
+
+    /// Schedule-Free's β when the network trains with it: its checkpoints hold x (the averaged iterate, what
+    /// evaluation and inference use) as the model's tensors, and y (what training continues from) as `optimizer.y.*`.
+    static func scheduleFreeBeta(_ network: Network) -> Double? {
+        guard case .family(let c) = network.optimizer.configuration else { return nil }
+        return FamilyOptimizer.scheduleFreeBeta(c)
     }
 
     /// Everything needed to continue `trainer` bit for bit.
@@ -44,11 +53,17 @@ public struct Checkpoint {
         let arena = network.arena
         var tensors: [Tensor] = []
         let parameters = try arena.download(.parameters)
-        for entry in arena.layout.entries {
-            tensors.append(Tensor(name: entry.name, shape: entry.shape, values: Array(parameters[entry.offset..<(entry.offset + entry.count)])))
+        var model = parameters
+        if let beta = scheduleFreeBeta(network), network.optimizer.step > 0 {
+            // x = lerp(y, z, 1 − 1/β), as Optimizer.evaluationMode computes it on the device.
+            let z = try arena.download(.state("z")), weight = Float(1 - 1 / beta)
+            for i in model.indices { model[i] = Reference.lerp(parameters[i], z[i], weight) }
         }
-        for slot in arena.stateSlots {
-            let values = try arena.download(.state(slot))
+        for entry in arena.layout.entries {
+            tensors.append(Tensor(name: entry.name, shape: entry.shape, values: Array(model[entry.offset..<(entry.offset + entry.count)])))
+        }
+        for slot in arena.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : []) {
+            let values = slot == "y" ? parameters : try arena.download(.state(slot))
             for entry in arena.layout.entries {
                 tensors.append(Tensor(name: "optimizer.\(slot).\(entry.name)", shape: entry.shape,
                                       values: Array(values[entry.offset..<(entry.offset + entry.count)])))
@@ -138,7 +153,8 @@ public struct Checkpoint {
             }
             plateau = decoded
         }
-        try network.arena.upload(arenaValues(prefix: ""), to: .parameters)
+        // Schedule-Free continues from y; the model tensors hold x.
+        try network.arena.upload(arenaValues(prefix: Self.scheduleFreeBeta(network) != nil ? "optimizer.y." : ""), to: .parameters)
         for slot in network.arena.stateSlots { try network.arena.upload(arenaValues(prefix: "optimizer.\(slot)."), to: .state(slot)) }
         try trainer.restore(position: position)
         if plateau != nil { trainer.restore(plateau: plateau) }

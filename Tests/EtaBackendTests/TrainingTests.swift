@@ -318,24 +318,26 @@ struct DivergenceGuardTests {
 struct FamilyTrainingTests {
     /// NAdam keeps host state (mu_product) and Adagrad a non-zero initial accumulator: both must survive a
     /// checkpoint for the continuation to be bit for bit.
-    @Test("resume is bit-identical for every family optimizer",
-          arguments: ["rmsprop:lr=0.01,centered=true,momentum=0.5", "adagrad:lr=0.1,initial_accumulator_value=0.1,lr_decay=0.01",
+    @Test("resume is bit-identical for every family optimizer", arguments: Backends.names, ["rmsprop:lr=0.01,centered=true,momentum=0.5", "adagrad:lr=0.1,initial_accumulator_value=0.1,lr_decay=0.01",
                       "adadelta", "adamax:lr=0.01", "nadam:lr=0.01", "radam:lr=0.01,decoupled_weight_decay=true,weight_decay=0.1",
                       "lion:lr=0.001,weight_decay=0.1", "schedulefree_adamw:lr=0.01,warmup_steps=5",
-                      "schedulefree_sgd:lr=0.1,weight_decay=0.01"])
-    func resume(spec: String) throws {
+                      "schedulefree_sgd:lr=0.1,weight_decay=0.01", "lamb:lr=0.01,weight_decay=0.01",
+                      "prodigy:weight_decay=0.01,use_bias_correction=true", "prodigy:beta1=0,decouple=false,weight_decay=0.01",
+                      "dadapt_adam:decouple=true,weight_decay=0.01"])
+    func familyResume(backendName: String, spec: String) throws {
+        let backend = try Backends.named(backendName)
         var configuration = TrainingConfiguration()
         configuration.dataset = "iris"
         configuration.epochs = 4
         configuration.batchSize = 16
         configuration.optimizer = try OptimizerConfiguration(spec: spec)
-        let full = try Trainer(configuration: configuration, backend: Backends.cpu)
+        let full = try Trainer(configuration: configuration, backend: backend)
         _ = try full.run()
-        let first = try Trainer(configuration: configuration, backend: Backends.cpu)
+        let first = try Trainer(configuration: configuration, backend: backend)
         _ = try first.run(observer: StopAfter(step: 11))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-family-\(UUID().uuidString).safetensors")
         try Checkpoint.capture(first).write(to: url)
-        let second = try Trainer(configuration: configuration, backend: Backends.cpu)
+        let second = try Trainer(configuration: configuration, backend: backend)
         try Checkpoint.read(from: url).restore(into: second)
         _ = try second.run()
         #expect(try second.network.arena.download(.parameters) == full.network.arena.download(.parameters), "\(spec)")
@@ -344,7 +346,29 @@ struct FamilyTrainingTests {
         }
     }
 
-    @Test("loading one optimizer's checkpoint into another is refused", arguments: ["rmsprop", "lion"])
+    @Test("a Schedule-Free checkpoint holds x as the model and y to continue from", arguments: ["schedulefree_adamw:lr=0.01", "schedulefree_sgd:lr=0.1"])
+    func scheduleFreeCheckpoint(spec: String) throws {
+        var configuration = TrainingConfiguration()
+        configuration.dataset = "iris"
+        configuration.epochs = 1
+        configuration.optimizer = try OptimizerConfiguration(spec: spec)
+        let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
+        _ = try trainer.run()
+        let checkpoint = try Checkpoint.capture(trainer)
+        let arena = trainer.network.arena
+        let y = try arena.download(.parameters)
+        try trainer.network.optimizer.evaluationMode(arena)
+        let x = try arena.download(.parameters)
+        try trainer.network.optimizer.trainingMode(arena)
+        #expect(x != y)
+        let tensors = Dictionary(uniqueKeysWithValues: checkpoint.tensors.map { ($0.name, $0.values) })
+        for entry in arena.layout.entries {
+            #expect(tensors[entry.name] == Array(x[entry.offset..<(entry.offset + entry.count)]), "\(entry.name) is not x")
+            #expect(tensors["optimizer.y.\(entry.name)"] == Array(y[entry.offset..<(entry.offset + entry.count)]), "\(entry.name): y")
+        }
+    }
+
+    @Test("loading one optimizer's checkpoint into another is refused", arguments: ["rmsprop", "lion", "prodigy", "schedulefree_adamw"])
     func refused(spec: String) throws {
         var configuration = TrainingConfiguration()
         configuration.dataset = "iris"

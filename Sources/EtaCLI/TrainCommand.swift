@@ -47,6 +47,8 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Treat a loss above K times its running average as an anomaly too.") var spikeFactor: Double?
     @Option(name: .long, help: "rollback: lr multiplier per rollback.") var backoff: Double = 0.5
     @Option(name: .long, help: "rollback: rollbacks allowed before aborting.") var maxRollbacks: Int = 3
+    @Option(name: .long, help: "On NaN or infinite gradients, checked every step on the device: off | skip | abort (names the tensor).") var onNonfiniteGrad: String = "off"
+    @Option(name: .long, help: "skip (loss or gradients): skips allowed in a row before aborting.") var maxSkips: Int = 10
     @Option(name: .long, help: "table | json") var format: Format = .table
     @Flag(name: .long, help: "No progress output on stderr.") var quiet = false
     @OptionGroup var deviceOptions: DeviceOptions

@@ -53,7 +53,7 @@ struct TrainingSession {
                                                                                       ("seconds", .double(result.seconds))])
         printSummary(result: result, trainer: trainer)
         if result.status == .diverged {
-            Console.note("eta: training diverged at step \(trainer.position.step + 1) and was aborted (--on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue))")
+            Console.note("eta: training diverged at step \(trainer.position.step + 1) and was aborted (--on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), --on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))")
         }
         if result.status == .interrupted {
             Console.note("eta: interrupted at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")")
@@ -83,6 +83,12 @@ struct TrainingSession {
             throw EtaError(.usage, "--on-nonfinite '\(command.onNonfinite)': valid values are abort, skip, rollback")
         }
         c.divergenceGuard.policy = policy
+        guard let gradients = NonFiniteGradientPolicy(rawValue: command.onNonfiniteGrad) else {
+            throw EtaError(.usage, "--on-nonfinite-grad '\(command.onNonfiniteGrad)': valid values are off, skip, abort")
+        }
+        c.nonFiniteGradients = gradients
+        guard command.maxSkips >= 0 else { throw EtaError(.usage, "--max-skips must be >= 0 (got \(command.maxSkips))") }
+        c.divergenceGuard.maxConsecutiveSkips = command.maxSkips
         for (name, value) in [("--clip-grad-norm", command.clipGradNorm), ("--clip-grad-value", command.clipGradValue)] {
             if let value, !(value > 0 && value.isFinite) { throw EtaError(.usage, "\(name) must be a finite number > 0 (got \(value))") }
         }
@@ -221,9 +227,12 @@ final class ProgressDisplay: TrainingObserver {
                                         ("lr_scale", .double(anomaly.learningRateScale))]
         if let average = anomaly.runningAverage { fields.append(("running_average", .double(average))) }
         if let restored = anomaly.restoredStep { fields.append(("restored_step", .int(restored))) }
+        if let tensor = anomaly.tensor { fields.append(("tensor", .string(tensor))) }
         log.event("anomaly", fields)
         if terminal && drewBar { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-        Console.note("eta: anomaly at step \(anomaly.step): \(anomaly.kind) (loss \(anomaly.loss)); action \(anomaly.action)"
+        let detail = anomaly.kind == "non_finite_gradient" ? anomaly.tensor.map { "in tensor \($0)" } ?? "gradient norm not finite"
+                                                           : "loss \(anomaly.loss)"
+        Console.note("eta: anomaly at step \(anomaly.step): \(anomaly.kind) (\(detail)); action \(anomaly.action)"
                      + (anomaly.restoredStep.map { ", back to step \($0), lr x\(anomaly.learningRateScale)" } ?? ""))
     }
 

@@ -20,6 +20,17 @@ public struct DivergenceGuard: Sendable {
     public init() {}
 }
 
+/// What a run does when a step's gradients are not all finite.
+public enum NonFiniteGradientPolicy: String, Sendable, CaseIterable {
+    /// No per-step check (nothing is read back between logged steps).
+    case off
+    /// Drop the update: parameters and optimizer state untouched, the step counted in `skippedSteps`; more than
+    /// `DivergenceGuard.maxConsecutiveSkips` in a row aborts.
+    case skip
+    /// End the run as diverged (exit 75), naming the step and the first tensor holding a non-finite gradient.
+    case abort
+}
+
 /// An anomaly the guard saw, and what it did.
 public struct AnomalyRecord: Sendable {
     public let step: Int
@@ -34,10 +45,44 @@ public struct AnomalyRecord: Sendable {
     public let learningRateScale: Double
     /// For a rollback: the step it went back to.
     public let restoredStep: Int?
+    /// For non-finite gradients: the first tensor (in layout order) holding one.
+    public var tensor: String? = nil
 }
 
 extension Trainer {
     enum GuardOutcome { case abort, skipped, rolledBack }
+
+    /// Measures ‖g‖² on the device (unless clipping by norm just did) and reads that one value: NaN or ∞ means
+    /// some gradient element is (or the squares overflow float32, a norm above ~1.8e19).
+    func gradientsAreFinite() throws -> Bool {
+        if configuration.clipGradNorm == nil { try network.measureGradientNorm() }
+        return try network.readStats()[.gradNormSquared]!.isFinite
+    }
+
+    /// The skip or abort of a step whose gradients are not finite. Skipping touches nothing on the device.
+    func handleNonFiniteGradients(step: Int, batches: Int, observer: TrainingObserver?) throws -> GuardOutcome {
+        var action = configuration.nonFiniteGradients
+        if action == .skip && consecutiveGradientSkips >= configuration.divergenceGuard.maxConsecutiveSkips { action = .abort }
+        var tensor: String?
+        if action == .abort {
+            // The rare path: find which tensor, from the gradients on the host.
+            let gradients = try network.arena.download(.gradients)
+            tensor = network.arena.layout.entries.first { entry in
+                gradients[entry.offset..<(entry.offset + entry.count)].contains { !$0.isFinite }
+            }?.name
+        } else {
+            consecutiveGradientSkips += 1
+            position.skippedSteps += 1
+            position.step = step
+            position.batchInEpoch += batches
+        }
+        var record = AnomalyRecord(step: step, epoch: position.epoch + 1, kind: "non_finite_gradient", loss: .nan,
+                                   runningAverage: runningLoss, action: action == .abort ? "abort" : "skip",
+                                   learningRateScale: position.learningRateScale, restoredStep: nil)
+        record.tensor = tensor
+        observer?.trainer(self, didDetect: record)
+        return action == .abort ? .abort : .skipped
+    }
 
     /// The anomaly a checked loss shows, if any.
     func anomaly(_ loss: Float) -> String? {

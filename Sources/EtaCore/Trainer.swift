@@ -34,6 +34,9 @@ public struct TrainingConfiguration: Sendable {
     public var clipGradValue: Double?
     /// What to do when a checked loss is non-finite or spikes.
     public var divergenceGuard = DivergenceGuard()
+    /// What to do when a step's gradients hold a NaN or an infinity (checked every step, on the device, from the
+    /// squared norm; `maxConsecutiveSkips` of `divergenceGuard` caps skips in a row).
+    public var nonFiniteGradients = NonFiniteGradientPolicy.off
     /// The SPECs as given (kept for logs and checkpoints).
     public var scheduleSpec: String?
     public var warmupSpec: String?
@@ -128,7 +131,8 @@ public final class Trainer {
     public var checkpointHandler: ((Trainer) throws -> Void)?
     public var checkpointEvery: Int?
 
-    private let trainFeatures: DeviceBuffer
+    /// The current epoch's shuffled training rows on the device.
+    let trainFeatures: DeviceBuffer
     private let trainTargets: DeviceBuffer
     private let validationFeatures: DeviceBuffer?
     private let validationTargets: DeviceBuffer?
@@ -138,6 +142,7 @@ public final class Trainer {
     var goodSnapshot: TrainerSnapshot?
     var rollbacks = 0
     var consecutiveSkips = 0
+    var consecutiveGradientSkips = 0
 
     /// Mini-batches per epoch (the last may be partial).
     public var batchesPerEpoch: Int { (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize }
@@ -286,10 +291,15 @@ public final class Trainer {
                 }
                 let lr = learningRate(step: stepNumber)
                 try network.clipGradients(maxNorm: configuration.clipGradNorm.map(Float.init), maxValue: configuration.clipGradValue.map(Float.init))
-                if checking {
+                if configuration.nonFiniteGradients != .off, try !gradientsAreFinite() {
+                    if try handleNonFiniteGradients(step: stepNumber, batches: micro, observer: observer) == .abort {
+                        status = .diverged
+                        break training
+                    }
+                } else if checking {
                     // The guard's check: the loss is read before the update is applied. With clipping by norm the
                     // logged norm is the pre-clip one, as clip_grad_norm_ returns.
-                    if configuration.clipGradNorm == nil { try network.measureGradientNorm() }
+                    if configuration.clipGradNorm == nil && configuration.nonFiniteGradients == .off { try network.measureGradientNorm() }
                     let stats = try network.readStats()
                     let loss = stats[.batchLoss]!
                     let record = StepRecord(step: stepNumber, epoch: position.epoch + 1, learningRate: lr,
@@ -309,6 +319,7 @@ public final class Trainer {
                         try network.accumulateLastBatch(rows: rows)
                         try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
                         consecutiveSkips = 0
+                        consecutiveGradientSkips = 0
                         let average = runningLoss.map { 0.9 * $0 + 0.1 * Double(loss) } ?? Double(loss)
                         runningLoss = average
                         position.step = stepNumber
@@ -318,6 +329,7 @@ public final class Trainer {
                     try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
                     position.step = stepNumber
                     position.batchInEpoch += micro
+                    consecutiveGradientSkips = 0
                 }
                 observer?.trainer(self, didStep: stepNumber, of: totalSteps, epoch: position.epoch + 1)
                 if observer?.stopRequested == true && position.batchInEpoch < batchesPerEpoch {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Eta
+@testable import EtaCore
 
 /// Stops a run after a given step, as Ctrl-C does.
 final class StopAfter: TrainingObserver {
@@ -251,6 +252,82 @@ final class AnomalyRecorder: TrainingObserver {
     func trainer(_ trainer: Trainer, didStep step: Int, of totalSteps: Int, epoch: Int) {}
     func trainer(_ trainer: Trainer, didDetect anomaly: AnomalyRecord) { anomalies.append(anomaly) }
     var stopRequested: Bool { false }
+}
+
+/// Puts a NaN into the next batch's first feature after step `after`, and checks that the step that follows
+/// leaves parameters and optimizer state exactly as they were.
+final class NaNInjector: TrainingObserver {
+    let after: Int
+    var anomalies: [AnomalyRecord] = []
+    var snapshot: [[Float]] = []
+    var unchanged: Bool?
+    init(after: Int) { self.after = after }
+
+    func state(_ trainer: Trainer) throws -> [[Float]] {
+        let arena = trainer.network.arena
+        return try [arena.download(.parameters)] + arena.stateSlots.map { try arena.download(.state($0)) }
+    }
+    func trainer(_ trainer: Trainer, didLog step: StepRecord) {}
+    func trainer(_ trainer: Trainer, didFinish epoch: EpochRecord) {}
+    func trainer(_ trainer: Trainer, didStep step: Int, of totalSteps: Int, epoch: Int) {
+        if step == after {
+            snapshot = try! state(trainer)
+            let row = trainer.position.batchInEpoch * trainer.configuration.batchSize
+            try! trainer.backend.write([Float.nan], to: trainer.trainFeatures, offset: row * trainer.split.dataset.featureCount)
+        } else if step == after + 1 {
+            unchanged = try! state(trainer) == snapshot
+        }
+    }
+    func trainer(_ trainer: Trainer, didDetect anomaly: AnomalyRecord) { anomalies.append(anomaly) }
+    var stopRequested: Bool { false }
+}
+
+@Suite("Non-finite gradients")
+struct NonFiniteGradientTests {
+    static func configuration(_ policy: NonFiniteGradientPolicy) throws -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.epochs = 2
+        c.optimizer = try OptimizerConfiguration(spec: "adamw:lr=0.002")
+        c.nonFiniteGradients = policy
+        return c
+    }
+
+    @Test("skip: the step changes nothing, is counted as skipped, and training goes on", arguments: Backends.names)
+    func skip(backendName: String) throws {
+        let injector = NaNInjector(after: 5)
+        let trainer = try Trainer(configuration: try Self.configuration(.skip), backend: try Backends.named(backendName))
+        let result = try trainer.run(observer: injector)
+        #expect(result.status == .completed)
+        #expect(injector.unchanged == true, "the skipped step changed parameters or state")
+        #expect(injector.anomalies.count == 1)
+        let anomaly = try #require(injector.anomalies.first)
+        #expect(anomaly.kind == "non_finite_gradient" && anomaly.action == "skip" && anomaly.step == 6)
+        #expect(trainer.position.skippedSteps == 1 && trainer.network.optimizer.step == trainer.position.step - 1)
+        #expect(try trainer.network.arena.download(.parameters).allSatisfy(\.isFinite))
+    }
+
+    @Test("abort: the run ends as diverged, naming the step and the tensor", arguments: Backends.names)
+    func abort(backendName: String) throws {
+        let injector = NaNInjector(after: 3)
+        let trainer = try Trainer(configuration: try Self.configuration(.abort), backend: try Backends.named(backendName))
+        let result = try trainer.run(observer: injector)
+        #expect(result.status == .diverged)
+        let anomaly = try #require(injector.anomalies.first)
+        #expect(anomaly.action == "abort" && anomaly.step == 4)
+        #expect(anomaly.tensor == trainer.network.arena.layout.entries.first?.name, "\(anomaly.tensor ?? "nil")")
+    }
+
+    @Test("consecutive skips are capped, then the run aborts")
+    func capped() throws {
+        var configuration = try Self.configuration(.skip)
+        configuration.divergenceGuard.maxConsecutiveSkips = 3
+        configuration.optimizer = try OptimizerConfiguration(spec: "sgd:lr=1e30")   // the parameters overflow: every gradient after is non-finite
+        let recorder = AnomalyRecorder()
+        let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
+        let result = try trainer.run(observer: recorder)
+        #expect(result.status == .diverged)
+        #expect(recorder.anomalies.map(\.action) == ["skip", "skip", "skip", "abort"])
+    }
 }
 
 @Suite("Divergence guard")

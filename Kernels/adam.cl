@@ -14,6 +14,7 @@
 #define ADAM_MAXIMIZE  1
 #define ADAM_AMSGRAD   2
 #define ADAM_DECOUPLED 4
+#define ADAM_GROUPED   8   // parameter groups: step size, decay factor and weight_decay per 16-element chunk's group
 
 __kernel void adam_update(__global float* restrict p,
                           __global const float* restrict g,
@@ -21,7 +22,7 @@ __kernel void adam_update(__global float* restrict p,
                           __global float* restrict v,
                           __global float* restrict vmax,
                           const ulong n,
-                          const float weight_decay,
+                          const float weight_decay_arg,
                           const float decay_factor,
                           const float beta1_weight,
                           const float beta2,
@@ -33,12 +34,21 @@ __kernel void adam_update(__global float* restrict p,
                           __global const float* restrict replica_scalars,
                           const ulong replica_offset,
                           const ulong replica_size,
-                          const uint replicas) {
+                          const uint replicas,
+                          __global const uchar* restrict chunk_groups,
+                          __global const float* restrict group_scalars) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
     const ulong replica = replica_offset + (replica_size ? base / replica_size : 0);
-    const float rate = replica_size ? replica_scalars[replica] : step_size;
-    const float decay = replica_size ? replica_scalars[replicas + replica] : decay_factor;
+    float rate = replica_size ? replica_scalars[replica] : step_size;
+    float decay = replica_size ? replica_scalars[replicas + replica] : decay_factor;
+    float weight_decay = weight_decay_arg;
+    if (flags & ADAM_GROUPED) {
+        const uint group = chunk_groups[base / 16];
+        rate = group_scalars[3 * group];
+        decay = group_scalars[3 * group + 1];
+        weight_decay = group_scalars[3 * group + 2];
+    }
     floatV param = eta_load(p, base, n);
     floatV grad = eta_load(g, base, n);
     if (flags & ADAM_MAXIMIZE) grad = -grad;

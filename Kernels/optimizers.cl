@@ -11,16 +11,28 @@
 #define OPT_A 2      // rmsprop: centered;  nadam/radam: decoupled weight decay
 #define OPT_B 4      // rmsprop: momentum;  radam: rectified step (rho_t > 5)
 
+#define OPT_GROUPED 256   // parameter groups: c0..c11 per 16-element chunk's group, from group_scalars
+
 #define OPTIMIZER_KERNEL(NAME) \
 __kernel void NAME(__global float* restrict p, __global const float* restrict g, __global float* restrict s0, \
                    __global float* restrict s1, __global float* restrict s2, const ulong n, \
-                   const float c0, const float c1, const float c2, const float c3, const float c4, const float c5, \
-                   const float c6, const float c7, const float c8, const float c9, const float c10, const float c11, \
-                   const int flags)
+                   const float k0, const float k1, const float k2, const float k3, const float k4, const float k5, \
+                   const float k6, const float k7, const float k8, const float k9, const float k10, const float k11, \
+                   const int flags, __global const uchar* restrict chunk_groups, __global const float* restrict group_scalars)
+
+// The step's scalars: the arguments, or this work-item's group's row of group_scalars.
+#define OPT_SCALARS \
+    float c0 = k0, c1 = k1, c2 = k2, c3 = k3, c4 = k4, c5 = k5, c6 = k6, c7 = k7, c8 = k8, c9 = k9, c10 = k10, c11 = k11; \
+    if (flags & OPT_GROUPED) { \
+        __global const float* t = group_scalars + 12 * (uint)chunk_groups[base / 16]; \
+        c0 = t[0]; c1 = t[1]; c2 = t[2]; c3 = t[3]; c4 = t[4]; c5 = t[5]; \
+        c6 = t[6]; c7 = t[7]; c8 = t[8]; c9 = t[9]; c10 = t[10]; c11 = t[11]; \
+    }
 
 #define OPT_BEGIN \
     const ulong base = get_global_id(0) * ETA_VEC; \
     if (base >= n) return; \
+    OPT_SCALARS \
     floatV param = eta_load(p, base, n); \
     floatV grad = eta_load(g, base, n); \
     if (flags & OPT_MAXIMIZE) grad = -grad;

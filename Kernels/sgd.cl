@@ -12,22 +12,31 @@
 #define SGD_MOMENTUM   2
 #define SGD_NESTEROV   4
 #define SGD_FIRST_STEP 8
+#define SGD_GROUPED    16   // parameter groups: lr and weight_decay per 16-element chunk's group
 
 __kernel void sgd_update(__global float* restrict p,
                          __global const float* restrict g,
                          __global float* restrict buf,
                          const ulong n,
                          const float lr,
-                         const float weight_decay,
+                         const float weight_decay_arg,
                          const float momentum,
                          const float one_minus_dampening,
                          const int flags,
                          __global const float* restrict replica_lr,
                          const ulong replica_offset,
-                         const ulong replica_size) {
+                         const ulong replica_size,
+                         __global const uchar* restrict chunk_groups,
+                         __global const float* restrict group_scalars) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
-    const float rate = replica_size ? replica_lr[replica_offset + base / replica_size] : lr;
+    float rate = replica_size ? replica_lr[replica_offset + base / replica_size] : lr;
+    float weight_decay = weight_decay_arg;
+    if (flags & SGD_GROUPED) {
+        const uint group = chunk_groups[base / 16];
+        rate = group_scalars[2 * group];
+        weight_decay = group_scalars[2 * group + 1];
+    }
     floatV param = eta_load(p, base, n);
     floatV grad = eta_load(g, base, n);
     if (flags & SGD_MAXIMIZE) grad = -grad;

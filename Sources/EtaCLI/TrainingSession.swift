@@ -89,6 +89,7 @@ struct TrainingSession {
         c.nonFiniteGradients = gradients
         guard command.maxSkips >= 0 else { throw EtaError(.usage, "--max-skips must be >= 0 (got \(command.maxSkips))") }
         c.divergenceGuard.maxConsecutiveSkips = command.maxSkips
+        c.parameterGroups = try command.paramGroup.map(ParameterGroup.init(spec:)) + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
         for (name, value) in [("--clip-grad-norm", command.clipGradNorm), ("--clip-grad-value", command.clipGradValue)] {
             if let value, !(value > 0 && value.isFinite) { throw EtaError(.usage, "\(name) must be a finite number > 0 (got \(value))") }
         }
@@ -153,6 +154,15 @@ struct TrainingSession {
             print("dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, \(trainer.split.validationRows.count) validation rows)")
             print("model        \(trainer.configuration.model.spec), loss \(trainer.network.loss.rawValue)")
             print("optimizer    \(trainer.configuration.optimizer.spec)")
+            let layout = trainer.network.arena.layout
+            let assignment = ParameterGroup.assignment(trainer.configuration.parameterGroups, layout: layout)
+            for (index, group) in trainer.configuration.parameterGroups.enumerated() {
+                let tensors = zip(layout.entries, assignment).filter { $0.1 == index + 1 }.map(\.0.name)
+                print("  group      \(group.pattern): lr x\(group.lrScale), weight_decay \(group.weightDecay.map { "\($0)" } ?? "as optimizer") (\(tensors.joined(separator: ", ")))")
+            }
+            if let d = trainer.network.optimizer.stepSizeEstimate {
+                print("estimate     d = \(scientific(d)) (effective lr d x lr)")
+            }
             print("device       \(device)")
             print("status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, \(trainer.position.step) steps")
             print("train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))")

@@ -122,6 +122,16 @@ public final class CPUBackend: Backend {
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
             let buffer = launch.momentumBuffer.map { host($0).pointer }
             let s = launch.scalars
+            if let groups = launch.groups {
+                for range in groups.ranges {
+                    let (lr, decay) = (groups.hostScalars[range.group][0], groups.hostScalars[range.group][1])
+                    parallel(range.count) { start, n in
+                        let at = range.offset + start
+                        eta_sgd_update(p + at, g + at, buffer.map { $0 + at }, n, lr, decay, s.momentum, s.oneMinusDampening, s.flags)
+                    }
+                }
+                return
+            }
             for (offset, count, replica) in replicaRanges(launch.count, launch.replicas) {
                 let lr = replica.map { host(launch.replicas!.table).pointer[launch.replicas!.offset + $0] } ?? s.learningRate
                 parallel(count) { start, n in
@@ -138,11 +148,17 @@ public final class CPUBackend: Backend {
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
             let states = launch.states.map { $0.map { host($0).pointer } }
             let slot = { (i: Int, offset: Int) -> UnsafeMutablePointer<Float>? in i < states.count ? states[i].map { $0 + offset } : nil }
-            var scalars = launch.scalars + [Float](repeating: 0, count: max(0, 12 - launch.scalars.count))
-            scalars.withUnsafeMutableBufferPointer { c in
-                let constants = UnsafePointer(c.baseAddress!)
-                parallel(launch.count) { start, n in
-                    function(p + start, g + start, slot(0, start), slot(1, start), slot(2, start), n, constants, launch.flags)
+            // Without groups, one range over the arena with the launch's scalars.
+            let ranges = launch.groups?.ranges ?? [(0, launch.count, 0)]
+            for range in ranges {
+                let values = launch.groups?.hostScalars[range.group] ?? launch.scalars
+                let scalars = values + [Float](repeating: 0, count: max(0, 12 - values.count))
+                scalars.withUnsafeBufferPointer { c in
+                    let constants = c.baseAddress!
+                    parallel(range.count) { start, n in
+                        let at = range.offset + start
+                        function(p + at, g + at, slot(0, at), slot(1, at), slot(2, at), n, constants, launch.flags)
+                    }
                 }
             }
         case .adam(let launch):
@@ -150,6 +166,17 @@ public final class CPUBackend: Backend {
             let m = host(launch.expAvg).pointer, v = host(launch.expAvgSq).pointer
             let vmax = launch.maxExpAvgSq.map { host($0).pointer }
             let s = launch.scalars
+            if let groups = launch.groups {
+                for range in groups.ranges {
+                    let row = groups.hostScalars[range.group]
+                    parallel(range.count) { start, n in
+                        let at = range.offset + start
+                        eta_adam_update(p + at, g + at, m + at, v + at, vmax.map { $0 + at }, n, row[2], row[1], s.beta1Weight, s.beta2,
+                                        s.oneMinusBeta2, row[0], s.biasCorrection2Sqrt, s.eps, s.flags)
+                    }
+                }
+                return
+            }
             for (offset, count, replica) in replicaRanges(launch.count, launch.replicas) {
                 var (stepSize, decay) = (s.stepSize, s.decayFactor)
                 if let replica, let r = launch.replicas {

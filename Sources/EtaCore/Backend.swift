@@ -133,6 +133,26 @@ public struct FamilyLaunch {
     /// Set for the block kernels of `Kernels/adaptive.cl`, which take up to four state slots, run one work-group per
     /// block and write two partial sums per block.
     public var blocks: UpdateBlocks? = nil
+    /// Per-group scalars (parameter groups); nil: `scalars` for the whole arena.
+    public var groups: UpdateGroups? = nil
+}
+
+/// Parameter groups in one launch: tensors start at multiples of `chunk` elements, `chunks` gives the group of
+/// every chunk (one byte each, packed four to a float), and `scalars` holds each group's values of the kernel's
+/// group-dependent scalars, `stride` per group (SGD: lr, weight_decay; Adam: step size, decay factor,
+/// weight_decay; family kernels: all twelve c0…c11). The CPU backend walks `ranges` with `hostScalars` instead.
+public struct UpdateGroups {
+    public static let chunk = 16
+
+    public var chunks: DeviceBuffer
+    public var scalars: DeviceBuffer
+    public var hostScalars: [[Float]]
+    /// Runs of consecutive chunks in one group: (first element, element count, group).
+    public var ranges: [(offset: Int, count: Int, group: Int)]
+
+    public init(chunks: DeviceBuffer, scalars: DeviceBuffer, hostScalars: [[Float]], ranges: [(offset: Int, count: Int, group: Int)]) {
+        (self.chunks, self.scalars, self.hostScalars, self.ranges) = (chunks, scalars, hostScalars, ranges)
+    }
 }
 
 /// The arena cut into blocks for a block kernel: `table` holds 4 UInt32 bit patterns per block (begin, end, and the
@@ -185,6 +205,8 @@ public struct SGDLaunch {
     public var scalars: SGDScalars
     /// Per-replica learning rates, replacing `scalars.learningRate`.
     public var replicas: ReplicaScalars? = nil
+    /// Per-group lr and weight_decay (parameter groups).
+    public var groups: UpdateGroups? = nil
 }
 
 /// The per-step float32 arguments of the SGD kernel, derived from the hyperparameters in double as PyTorch does.
@@ -216,6 +238,8 @@ public struct AdamLaunch {
     public var scalars: AdamScalars
     /// Per-replica step sizes and decay factors, replacing those in `scalars`.
     public var replicas: ReplicaScalars? = nil
+    /// Per-group step size, decay factor and weight_decay (parameter groups).
+    public var groups: UpdateGroups? = nil
 }
 
 /// The per-step float32 arguments of the Adam kernel.

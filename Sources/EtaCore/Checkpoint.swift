@@ -84,6 +84,11 @@ public struct Checkpoint {
             "backend": trainer.backend.info.kind.rawValue,
         ]
         if let label = c.labelColumn { metadata["label_column"] = label }
+        if !c.parameterGroups.isEmpty {
+            metadata["param_groups"] = c.parameterGroups.map { g in
+                "\(g.pattern):lr_scale=\(g.lrScale)" + (g.weightDecay.map { ",weight_decay=\($0)" } ?? "")
+            }.joined(separator: ";")
+        }
         if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
         let hostState = network.optimizer.hostState
         if !hostState.isEmpty, let json = try? JSONEncoder().encode(hostState) {
@@ -135,8 +140,9 @@ public struct Checkpoint {
             throw EtaError(.dataError, "checkpoint check 'shape': \(name) is \(present[name]!.shape) in the file, \(shape) in this model")
         }
         let layout = network.arena.layout
-        func arenaValues(prefix: String) -> [Float] {
-            var values = [Float](repeating: 0, count: layout.count)
+        // Padding between aligned tensors is not saved: it keeps the fresh arena's values.
+        func arenaValues(prefix: String, role: ParameterArena.Role) throws -> [Float] {
+            var values = try network.arena.download(role)
             for entry in layout.entries {
                 values.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: present[prefix + entry.name]!.values)
             }
@@ -154,8 +160,10 @@ public struct Checkpoint {
             plateau = decoded
         }
         // Schedule-Free continues from y; the model tensors hold x.
-        try network.arena.upload(arenaValues(prefix: Self.scheduleFreeBeta(network) != nil ? "optimizer.y." : ""), to: .parameters)
-        for slot in network.arena.stateSlots { try network.arena.upload(arenaValues(prefix: "optimizer.\(slot)."), to: .state(slot)) }
+        try network.arena.upload(arenaValues(prefix: Self.scheduleFreeBeta(network) != nil ? "optimizer.y." : "", role: .parameters), to: .parameters)
+        for slot in network.arena.stateSlots {
+            try network.arena.upload(arenaValues(prefix: "optimizer.\(slot).", role: .state(slot)), to: .state(slot))
+        }
         try trainer.restore(position: position)
         if plateau != nil { trainer.restore(plateau: plateau) }
         if let text = metadata["optimizer_host_state"] {

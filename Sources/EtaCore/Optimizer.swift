@@ -103,16 +103,30 @@ public final class Optimizer {
         switch configuration {
         case .sgd(var h):
             if let momentum { h.momentum = momentum }
-            let launch = SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
+            var launch = SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                    momentumBuffer: arena.state["momentum_buffer"], count: count,
                                    scalars: Self.sgdScalars(h, step: next, lr: lr))
+            launch.groups = try groupScalars(arena, stride: 2) { g in
+                var group = h
+                let (rate, decay) = groupValues(g, lr: lr, weightDecay: h.weightDecay)
+                group.weightDecay = decay
+                let s = Self.sgdScalars(group, step: next, lr: rate)
+                return [s.learningRate, s.weightDecay]
+            }
             try arena.backend.run(.sgd(launch))
         case .adam(var h), .adamw(var h):
             if let momentum { h.beta1 = momentum }
-            let launch = AdamLaunch(parameters: arena.parameters, gradients: arena.gradients,
+            var launch = AdamLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                     expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
                                     maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
                                     scalars: Self.adamScalars(h, step: next, lr: lr))
+            launch.groups = try groupScalars(arena, stride: 3) { g in
+                var group = h
+                let (rate, decay) = groupValues(g, lr: lr, weightDecay: h.weightDecay)
+                group.weightDecay = decay
+                let s = Self.adamScalars(group, step: next, lr: rate)
+                return [s.stepSize, s.decayFactor, s.weightDecay]
+            }
             try arena.backend.run(.adam(launch))
         case .family(let c):
             for slot in ["z", "p0"] where next == 1 {
@@ -133,7 +147,26 @@ public final class Optimizer {
                                                        flags: scalars.flags, blocks: blocks)))
         }
         guard let twoPhase = descriptor.twoPhase else {
-            return try launch(descriptor.kernel, descriptor.kernelSlots, descriptor.scalars(c, next, lr, &hostState), nil)
+            let scalars = descriptor.scalars(c, next, lr, &hostState)
+            guard !groups.isEmpty else { return try launch(descriptor.kernel, descriptor.kernelSlots, scalars, nil) }
+            // Each group has its own host state (Schedule-Free's lr_max and weight sum), saved under "group<g>.".
+            let grouped = try groupScalars(arena, stride: 12) { g in
+                guard g > 0 else { return scalars.values }
+                let (rate, decay) = groupValues(g, lr: lr, weightDecay: c["weight_decay"])
+                var values = c.values
+                if values["weight_decay"] != nil { values["weight_decay"] = decay }
+                let prefix = "group\(g)."
+                var host = Dictionary(uniqueKeysWithValues: hostState.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+                let result = descriptor.scalars(FamilyOptimizer.Configuration(name: c.name, values: values), next, rate, &host)
+                for (key, value) in host { hostState[prefix + key] = value }
+                return result.values
+            }
+            return try arena.backend.run(.family(FamilyLaunch(kernel: descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
+                                                              states: descriptor.kernelSlots.map { arena.state[$0] }, count: count,
+                                                              scalars: scalars.values, flags: scalars.flags, groups: grouped)))
+        }
+        guard groups.isEmpty else {
+            throw EtaError(.usage, "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")
         }
         // The reference packages take no step at lr 0 (Prodigy, D-Adaptation: "group_lr > 0" guards everything).
         if twoPhase.finish != nil && lr == 0 { return }
@@ -166,6 +199,23 @@ public final class Optimizer {
     }
 
     private var blockCache: (arena: ParameterArena, blocks: UpdateBlocks)?
+
+    /// Parameter groups (per-tensor lr scale and weight decay), applied in the same single launch per update.
+    public var groups: [ParameterGroup] = [] { didSet { groupCache = nil } }
+    private var groupCache: (arena: ParameterArena, groups: UpdateGroups)?
+
+    /// This step's per-group scalars, written to the device; nil without groups.
+    private func groupScalars(_ arena: ParameterArena, stride: Int, _ values: (Int) -> [Float]) throws -> UpdateGroups? {
+        guard !groups.isEmpty else { return nil }
+        var table = try groupCache.flatMap { $0.arena === arena ? $0.groups : nil } ?? makeGroups(arena, stride: stride)
+        groupCache = (arena, table)
+        table.hostScalars = (0...groups.count).map { g in
+            let v = values(g)
+            return v + [Float](repeating: 0, count: max(0, stride - v.count))
+        }
+        try arena.backend.write(table.hostScalars.flatMap { $0 }, to: table.scalars)
+        return table
+    }
 
     /// The step-size estimate d of an optimizer that adapts one (Prodigy, D-Adaptation Adam; its effective lr is
     /// d·lr), d0 before the first step; nil for the others.

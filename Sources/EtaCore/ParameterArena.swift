@@ -17,7 +17,9 @@ public struct TensorLayout: Equatable, Sendable {
     /// Total elements of all tensors.
     public let count: Int
 
-    public init(_ tensors: [(name: String, shape: [Int])]) throws {
+    /// `alignment`: each tensor starts at a multiple of this many elements (the gap is zero padding), so a
+    /// kernel's vector of up to 16 lanes never straddles two tensors (parameter groups rely on it).
+    public init(_ tensors: [(name: String, shape: [Int])], alignment: Int = 1) throws {
         var entries: [Entry] = []
         var offset = 0
         for (name, shape) in tensors {
@@ -27,12 +29,13 @@ public struct TensorLayout: Equatable, Sendable {
             guard !entries.contains(where: { $0.name == name }) else {
                 throw EtaError(.usage, "tensor name '\(name)' appears twice in a layout")
             }
+            offset = (offset + alignment - 1) / alignment * alignment
             let entry = Entry(name: name, shape: shape, offset: offset)
             entries.append(entry)
             offset += entry.count
         }
         self.entries = entries
-        count = offset
+        count = (offset + alignment - 1) / alignment * alignment
     }
 
     /// The entry named `name`.

@@ -37,6 +37,8 @@ public struct TrainingConfiguration: Sendable {
     /// What to do when a step's gradients hold a NaN or an infinity (checked every step, on the device, from the
     /// squared norm; `maxConsecutiveSkips` of `divergenceGuard` caps skips in a row).
     public var nonFiniteGradients = NonFiniteGradientPolicy.off
+    /// Per-tensor lr scales and weight decays (the first matching group wins), applied in the one update launch.
+    public var parameterGroups: [ParameterGroup] = []
     /// The SPECs as given (kept for logs and checkpoints).
     public var scheduleSpec: String?
     public var warmupSpec: String?
@@ -56,6 +58,8 @@ public struct StepRecord: Sendable {
     public let learningRate: Double
     public let loss: Float
     public let gradNorm: Float
+    /// Prodigy's or D-Adaptation's d when the step was logged (its effective lr is d·lr); nil for other optimizers.
+    public var stepSizeEstimate: Double? = nil
 }
 
 /// One finished epoch.
@@ -182,6 +186,16 @@ public final class Trainer {
         network = try Network(architecture: architecture, loss: loss, optimizer: configuration.optimizer,
                               maxBatch: configuration.batchSize, backend: backend)
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
+        if !configuration.parameterGroups.isEmpty {
+            if case .family(let c) = configuration.optimizer, c.descriptor.twoPhase != nil {
+                throw EtaError(.usage, "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")
+            }
+            let names = architecture.layout.entries.map(\.name)
+            for group in configuration.parameterGroups where !names.contains(where: group.matches) {
+                throw EtaError(.usage, "parameter group pattern '\(group.pattern)' matches no tensor; this model's tensors: \(names.joined(separator: ", "))")
+            }
+            network.optimizer.groups = configuration.parameterGroups
+        }
         let batches = (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize
         let steps = (batches + configuration.accumulationSteps - 1) / configuration.accumulationSteps
         schedulePlan = try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup,
@@ -303,7 +317,8 @@ public final class Trainer {
                     let stats = try network.readStats()
                     let loss = stats[.batchLoss]!
                     let record = StepRecord(step: stepNumber, epoch: position.epoch + 1, learningRate: lr,
-                                            loss: loss, gradNorm: stats[.gradNormSquared]!.squareRoot())
+                                            loss: loss, gradNorm: stats[.gradNormSquared]!.squareRoot(),
+                                            stepSizeEstimate: network.optimizer.stepSizeEstimate)
                     steps.append(record)
                     observer?.trainer(self, didLog: record)
                     if let kind = anomaly(loss) {

@@ -59,7 +59,9 @@ public final class TrainingLog {
     public func step(_ record: StepRecord) {
         jsonl?.write(JSON.object([("event", .string("step")), ("step", .int(record.step)), ("epoch", .int(record.epoch)),
                                   ("lr", .double(record.learningRate)), ("loss", .float(record.loss)),
-                                  ("grad_norm", .float(record.gradNorm)), ("t", .double(elapsed))]).rendered)
+                                  ("grad_norm", .float(record.gradNorm))]
+                                 + (record.stepSizeEstimate.map { [("d", JSON.double($0))] } ?? [])
+                                 + [("t", .double(elapsed))]).rendered)
         csv?.write(["step", "\(record.step)", "\(record.epoch)", "\(record.learningRate)", csvNumber(record.loss),
                     csvNumber(record.gradNorm), "", "", "", "", String(format: "%.3f", elapsed)].joined(separator: ","))
     }

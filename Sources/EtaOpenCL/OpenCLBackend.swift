@@ -178,10 +178,11 @@ public final class OpenCLBackend: Backend {
             try sgd.setArgument(5, s.weightDecay)
             try sgd.setArgument(6, s.momentum)
             try sgd.setArgument(7, s.oneMinusDampening)
-            try sgd.setArgument(8, s.flags)
+            try sgd.setArgument(8, s.flags | (l.groups != nil ? 16 : 0))
             try sgd.setArgument(9, device(l.replicas?.table ?? l.gradients))
             try sgd.setArgument(10, UInt64(l.replicas?.offset ?? 0))
             try sgd.setArgument(11, UInt64(l.replicas?.replicaSize ?? 0))
+            try setGroupArguments(sgd, at: 12, l.groups, fallback: l.gradients)
             try launch(sgd, count: l.count)
         case .family(let l):
             guard let kernel = familyKernels[l.kernel] else { throw EtaError(.software, "no OpenCL kernel \(l.kernel)") }
@@ -192,12 +193,13 @@ public final class OpenCLBackend: Backend {
             for slot in 0..<slots { try kernel.setArgument(2 + slot, device((slot < l.states.count ? l.states[slot] : nil) ?? l.gradients)) }
             try kernel.setArgument(2 + slots, UInt64(l.count))
             for index in 0..<12 { try kernel.setArgument(3 + slots + index, index < l.scalars.count ? l.scalars[index] : Float(0)) }
-            try kernel.setArgument(15 + slots, l.flags)
+            try kernel.setArgument(15 + slots, l.flags | (l.groups != nil ? 256 : 0))
             if let blocks = l.blocks {
                 try kernel.setArgument(20, device(blocks.table))
                 try kernel.setArgument(21, device(blocks.partials))
                 if blocks.count > 0 { try enqueue(kernel, global: blocks.count * Self.blockLocalSize, local: Self.blockLocalSize) }
             } else {
+                try setGroupArguments(kernel, at: 19, l.groups, fallback: l.gradients)
                 try launch(kernel, count: l.count)
             }
         case .adam(let l):
@@ -212,13 +214,21 @@ public final class OpenCLBackend: Backend {
                                    s.stepSize, s.biasCorrection2Sqrt, s.eps].enumerated() {
                 try adam.setArgument(6 + index, value)
             }
-            try adam.setArgument(14, s.flags)
+            try adam.setArgument(14, s.flags | (l.groups != nil ? 8 : 0))
             try adam.setArgument(15, device(l.replicas?.table ?? l.gradients))
             try adam.setArgument(16, UInt64(l.replicas?.offset ?? 0))
             try adam.setArgument(17, UInt64(l.replicas?.replicaSize ?? 0))
             try adam.setArgument(18, UInt32(l.replicas?.replicas ?? 1))
+            try setGroupArguments(adam, at: 19, l.groups, fallback: l.gradients)
             try launch(adam, count: l.count)
         }
+    }
+
+    /// The chunk-group table and per-group scalars of a grouped update; without groups any valid buffer fills
+    /// the two arguments (the kernels read them only under their GROUPED flag).
+    private func setGroupArguments(_ kernel: Kernel, at index: Int, _ groups: UpdateGroups?, fallback: DeviceBuffer) throws {
+        try kernel.setArgument(index, device(groups?.chunks ?? fallback))
+        try kernel.setArgument(index + 1, device(groups?.scalars ?? fallback))
     }
 
     public func run(_ reference: BandwidthCommand) throws {

@@ -201,6 +201,13 @@ public struct FamilyOptimizer: Sendable {
             return StepScalars(values: [Float(lr), Float(c["weight_decay"]), Float(ckp1), Float(lr * (c["momentum"] * (1 - ckp1) - 1))], flags: 0)
         })
 
+    /// The key a momentum-cycling schedule drives: `momentum` where the optimizer has one, else `beta1`; nil for
+    /// optimizers with neither (adagrad, adadelta).
+    public static func cycledKey(_ c: Configuration) -> String? {
+        let keys = c.descriptor.keys.map(\.name)
+        return keys.contains("momentum") ? "momentum" : keys.contains("beta1") ? "beta1" : nil
+    }
+
     /// The averaging β of a Schedule-Free optimizer (beta1 or momentum); nil for the others.
     public static func scheduleFreeBeta(_ c: Configuration) -> Double? {
         switch c.name {

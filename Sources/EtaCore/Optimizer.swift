@@ -53,12 +53,34 @@ public final class Optimizer {
     /// One update of K replicas in one launch, each with its own learning rate: `table` holds, for SGD, the K
     /// learning rates at `offset`, and for Adam-family the K step sizes then the K decay factors (see
     /// `replicaTable(learningRates:step:)`).
-    public func step(_ arena: ParameterArena, replicas: ReplicaScalars) throws {
+    ///
+    /// Family optimizers take their per-replica values from `learningRates` (this step's lr of each replica): the
+    /// replicas run as parameter groups, each with its own host state, at one small host write per step.
+    public func step(_ arena: ParameterArena, replicas: ReplicaScalars, learningRates: [Double]? = nil) throws {
         let next = step + 1
         let count = arena.layout.count
         switch configuration {
         case .family(let c):
-            throw EtaError(.usage, "sweeps run sgd, adam and adamw; \(c.name) is not supported in a sweep yet")
+            guard c.descriptor.twoPhase == nil, let learningRates, learningRates.count == replicas.replicas else {
+                throw EtaError(.usage, "sweeps run sgd, adam, adamw and the one-pass family optimizers; \(c.name) is not supported in a sweep yet")
+            }
+            if next == 1, let z = arena.state["z"] { try arena.backend.run(.copy(source: arena.parameters, destination: z, count: count)) }
+            var table = try replicaCache.flatMap { $0.arena === arena ? $0.groups : nil }
+                ?? makeReplicaGroups(arena, replicaSize: replicas.replicaSize, replicas: replicas.replicas)
+            replicaCache = (arena, table)
+            var first: FamilyOptimizer.StepScalars?
+            table.hostScalars = learningRates.enumerated().map { r, lr in
+                let prefix = "replica\(r)."
+                var host = Dictionary(uniqueKeysWithValues: hostState.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+                let result = c.descriptor.scalars(c, next, lr, &host)
+                for (key, value) in host { hostState[prefix + key] = value }
+                first = first ?? result
+                return result.values + [Float](repeating: 0, count: max(0, 12 - result.values.count))
+            }
+            try arena.backend.write(table.hostScalars.flatMap { $0 }, to: table.scalars)
+            try arena.backend.run(.family(FamilyLaunch(kernel: c.descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
+                                                       states: c.descriptor.kernelSlots.map { arena.state[$0] }, count: count,
+                                                       scalars: first!.values, flags: first!.flags, groups: table)))
         case .sgd(let h):
             try arena.backend.run(.sgd(SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                                  momentumBuffer: arena.state["momentum_buffer"], count: count,
@@ -133,9 +155,21 @@ public final class Optimizer {
                 // Schedule-Free's z and Prodigy's p0 start at the initial parameters (the references clone p at step 1).
                 if let buffer = arena.state[slot] { try arena.backend.run(.copy(source: arena.parameters, destination: buffer, count: count)) }
             }
-            try familyStep(c, arena: arena, step: next, lr: lr)
+            try familyStep(try Self.cycled(c, momentum: momentum), arena: arena, step: next, lr: lr)
         }
         step = next
+    }
+
+    /// `c` with a schedule's cycled momentum in place of its `momentum` or, failing that, its `beta1` (as PyTorch's
+    /// CyclicLR and OneCycleLR choose between `momentum` and `betas[0]`).
+    static func cycled(_ c: FamilyOptimizer.Configuration, momentum: Double?) throws -> FamilyOptimizer.Configuration {
+        guard let momentum else { return c }
+        guard let key = FamilyOptimizer.cycledKey(c) else {
+            throw EtaError(.usage, "the schedule cycles momentum, which \(c.name) does not take (no momentum or beta1): set cycle_momentum=false")
+        }
+        var values = c.values
+        values[key] = momentum
+        return FamilyOptimizer.Configuration(name: c.name, values: values)
     }
 
     /// One step of a family optimizer: one launch, or for a two-pass optimizer the block pass, its sums, and the update.
@@ -199,6 +233,8 @@ public final class Optimizer {
     }
 
     private var blockCache: (arena: ParameterArena, blocks: UpdateBlocks)?
+
+    private var replicaCache: (arena: ParameterArena, groups: UpdateGroups)?
 
     /// Parameter groups (per-tensor lr scale and weight decay), applied in the same single launch per update.
     public var groups: [ParameterGroup] = [] { didSet { groupCache = nil } }

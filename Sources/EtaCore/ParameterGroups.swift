@@ -82,6 +82,24 @@ extension Optimizer {
         return UpdateGroups(chunks: chunks, scalars: scalars, hostScalars: [], ranges: ranges)
     }
 
+    /// Sweep replicas as groups: replica r is [r·replicaSize, (r+1)·replicaSize) (replicaSize a multiple of the chunk).
+    func makeReplicaGroups(_ arena: ParameterArena, replicaSize: Int, replicas: Int) throws -> UpdateGroups {
+        let chunk = UpdateGroups.chunk
+        guard replicaSize % chunk == 0, replicas < 256 else {
+            throw EtaError(.software, "replica groups need a replica size that is a multiple of \(chunk) and at most 255 replicas")
+        }
+        let chunks = (arena.layout.count + chunk - 1) / chunk
+        var packed = [Float](repeating: 0, count: max(1, (chunks + 3) / 4))
+        for c in 0..<chunks {
+            let replica = UInt32(min(replicas - 1, c * chunk / replicaSize))
+            packed[c / 4] = Float(bitPattern: packed[c / 4].bitPattern | replica << (8 * UInt32(c % 4)))
+        }
+        let table = try arena.backend.makeBuffer(count: packed.count)
+        try arena.backend.write(packed, to: table)
+        let ranges = (0..<replicas).map { r in (offset: r * replicaSize, count: min(replicaSize, arena.layout.count - r * replicaSize), group: r) }
+        return UpdateGroups(chunks: table, scalars: try arena.backend.makeBuffer(count: replicas * 12), hostScalars: [], ranges: ranges)
+    }
+
     /// The optimizer's lr and weight decay for group g (0: the defaults).
     func groupValues(_ g: Int, lr: Double, weightDecay: Double) -> (lr: Double, weightDecay: Double) {
         g == 0 ? (lr, weightDecay) : (lr * groups[g - 1].lrScale, groups[g - 1].weightDecay ?? weightDecay)

@@ -52,8 +52,8 @@ public final class Sweep {
         guard learningRates.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw EtaError(.usage, "sweep learning rates must be finite and > 0 (got \(learningRates))")
         }
-        if case .family(let c) = configuration.optimizer {
-            throw EtaError(.usage, "sweeps run sgd, adam and adamw; \(c.name) is not supported in a sweep yet")
+        if case .family(let c) = configuration.optimizer, c.descriptor.twoPhase != nil {
+            throw EtaError(.usage, "sweeps run sgd, adam, adamw and the one-pass family optimizers; \(c.name) is not supported in a sweep yet")
         }
         guard configuration.accumulationSteps == 1 else { throw EtaError(.usage, "sweeps do not accumulate gradients yet") }
         self.configuration = configuration
@@ -122,8 +122,10 @@ public final class Sweep {
                 let first = b * batch, rows = min(batch, split.trainRows.count - first)
                 try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
                                          targetsOffset: first * t, rows: rows)
+                let index = configuration.scheduleInterval == .step ? step : step / stepsPerEpoch
                 try network.optimizer.step(network.arena, replicas: ReplicaScalars(table: table, offset: step * width,
-                                                                                    replicaSize: network.replicaSize, replicas: k))
+                                                                                    replicaSize: network.replicaSize, replicas: k),
+                                           learningRates: plans.map { $0.learningRate(at: index) })
                 step += 1
                 if step % configuration.logEvery == 0 || step == 1 {
                     let losses = try network.readReplicaStats()[.batchLoss]!
@@ -140,6 +142,9 @@ public final class Sweep {
                 if !sums[r].isFinite && diverged[r] == nil { diverged[r] = step }
             }
             if let (features, targets) = validation {
+                // Schedule-Free replicas are evaluated at x, as a single run is.
+                try network.optimizer.evaluationMode(network.arena)
+                defer { try? network.optimizer.trainingMode(network.arena) }
                 try network.resetStats([.validationLossSum, .validationCorrect])
                 let rows = split.validationRows.count
                 var first = 0

@@ -206,7 +206,12 @@ public final class Trainer {
                 throw EtaError(.usage, "the schedule cycles momentum but the SGD optimizer has momentum=0: give sgd a momentum or set cycle_momentum=false")
             }
             if case .family(let c) = configuration.optimizer {
-                throw EtaError(.usage, "the schedule cycles momentum, which \(c.name) does not take: set cycle_momentum=false")
+                guard let key = FamilyOptimizer.cycledKey(c) else {
+                    throw EtaError(.usage, "the schedule cycles momentum, which \(c.name) does not take (no momentum or beta1): set cycle_momentum=false")
+                }
+                if key == "momentum" && c["momentum"] == 0 && c.name == "rmsprop" {
+                    throw EtaError(.usage, "the schedule cycles momentum but rmsprop has momentum=0: give it a momentum or set cycle_momentum=false")
+                }
             }
         }
         trainFeatures = try backend.makeBuffer(count: split.trainRows.count * dataset.featureCount)

@@ -83,3 +83,43 @@ struct ParameterGroupTests {
         #expect(throws: EtaError.self) { try lamb.step(arena) }
     }
 }
+
+@Suite("Momentum cycling of family optimizers")
+struct FamilyMomentumCyclingTests {
+    @Test("a cycled momentum drives momentum (rmsprop, schedulefree_sgd) or beta1 (the others) exactly",
+          arguments: ["rmsprop:lr=0.01,momentum=0.9", "nadam:lr=0.01", "lion:lr=0.001", "adamax:lr=0.01", "schedulefree_sgd:lr=0.1"])
+    func cycled(spec: String) throws {
+        let configuration = try OptimizerConfiguration(spec: spec)
+        guard case .family(let c) = configuration, let key = FamilyOptimizer.cycledKey(c) else { Issue.record("no key"); return }
+        var values = c.values
+        values[key] = 0.8
+        let fixed = OptimizerConfiguration.family(FamilyOptimizer.Configuration(name: c.name, values: values))
+        var random = SplitMix64(seed: 3)
+        let start = random.uniforms(50), grads = (0..<3).map { _ in random.uniforms(50) }
+        func run(_ configuration: OptimizerConfiguration, momentum: Double?) throws -> [Float] {
+            let arena = try ParameterArena(layout: try TensorLayout([("x", [50])]), stateSlots: configuration.stateSlots, backend: Backends.cpu)
+            let optimizer = Optimizer(configuration)
+            try arena.upload(start, to: .parameters)
+            for grad in grads {
+                try arena.upload(grad, to: .gradients)
+                try optimizer.step(arena, momentum: momentum)
+            }
+            return try arena.download(.parameters)
+        }
+        #expect(try run(configuration, momentum: 0.8) == run(fixed, momentum: nil))
+        #expect(try run(configuration, momentum: 0.8) != run(configuration, momentum: nil))
+    }
+
+    @Test("optimizers without momentum or beta1 refuse a momentum-cycling schedule")
+    func refused() throws {
+        var configuration = TrainingConfiguration()
+        configuration.dataset = "iris"
+        configuration.schedule = try Schedule(spec: "onecycle:max_lr=0.01")
+        for spec in ["adagrad", "adadelta", "rmsprop"] {
+            configuration.optimizer = try OptimizerConfiguration(spec: spec)
+            #expect(throws: EtaError.self, "\(spec)") { _ = try Trainer(configuration: configuration, backend: Backends.cpu) }
+        }
+        configuration.optimizer = try OptimizerConfiguration(spec: "nadam")
+        #expect(try Trainer(configuration: configuration, backend: Backends.cpu).run().status == .completed)
+    }
+}

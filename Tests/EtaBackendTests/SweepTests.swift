@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Eta
+@testable import EtaCore
 
 @Suite("LR sweep")
 struct SweepTests {
@@ -23,6 +24,29 @@ struct SweepTests {
             #expect(abs(replica.finalTrainLoss - separate.trainLoss) <= 1e-4 * separate.trainLoss, "lr \(lr) train: \(replica.finalTrainLoss) vs \(separate.trainLoss)")
             #expect(abs(replica.finalValidationLoss! - separate.validationLoss!) <= 1e-4 * separate.validationLoss!, "lr \(lr) val")
             #expect(replica.finalValidationAccuracy == separate.validationAccuracy)
+        }
+    }
+
+    @Test("family optimizers sweep too: each replica matches its separate run", arguments: Backends.names,
+          ["rmsprop:lr=1e-3,momentum=0.5,weight_decay=0.01", "lion:lr=1e-4,weight_decay=0.1", "schedulefree_adamw:lr=1e-3,warmup_steps=10",
+           "nadam:lr=1e-3"])
+    func family(backendName: String, spec: String) throws {
+        let backend = try Backends.named(backendName)
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 2
+        configuration.optimizer = try OptimizerConfiguration(spec: spec)
+        let rates = [3e-4, 1e-3, 3e-3]
+        let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend).run()
+        guard case .family(let c) = configuration.optimizer else { return }
+        for (index, lr) in rates.enumerated() {
+            var single = configuration
+            var values = c.values
+            values["lr"] = lr
+            single.optimizer = .family(FamilyOptimizer.Configuration(name: c.name, values: values))
+            let separate = try Trainer(configuration: single, backend: backend).run().epochs.last!
+            let replica = sweep.runs[index]
+            #expect(abs(replica.finalTrainLoss - separate.trainLoss) <= 1e-4 * separate.trainLoss, "\(spec) lr \(lr) train: \(replica.finalTrainLoss) vs \(separate.trainLoss)")
+            #expect(abs(replica.finalValidationLoss! - separate.validationLoss!) <= 1e-4 * separate.validationLoss!, "\(spec) lr \(lr) val")
         }
     }
 

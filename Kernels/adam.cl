@@ -18,9 +18,9 @@
 
 __kernel void adam_update(__global float* restrict p,
                           __global const float* restrict g,
-                          __global float* restrict m,
-                          __global float* restrict v,
-                          __global float* restrict vmax,
+                          __global state_t* restrict m,
+                          __global state_t* restrict v,
+                          __global state_t* restrict vmax,
                           const ulong n,
                           const float weight_decay_arg,
                           const float decay_factor,
@@ -56,17 +56,17 @@ __kernel void adam_update(__global float* restrict p,
         if (flags & ADAM_DECOUPLED) param = param * decay;
         else grad = fma((floatV)weight_decay, param, grad);
     }
-    floatV exp_avg = eta_load(m, base, n);
+    floatV exp_avg = eta_load_state(m, base, n);
     // torch.lerp: the small-weight and large-weight forms round differently.
     exp_avg = (beta1_weight < 0.5f) ? fma((floatV)beta1_weight, grad - exp_avg, exp_avg)
                                     : fma((floatV)(beta1_weight - 1.0f), grad - exp_avg, grad);
-    floatV exp_avg_sq = fma(one_minus_beta2 * grad, grad, eta_load(v, base, n) * beta2);
-    eta_store(m, base, n, exp_avg);
-    eta_store(v, base, n, exp_avg_sq);
+    floatV exp_avg_sq = fma(one_minus_beta2 * grad, grad, eta_load_state(v, base, n) * beta2);
+    eta_store_state(m, base, n, exp_avg);
+    eta_store_state(v, base, n, exp_avg_sq);
     floatV second = exp_avg_sq;
     if (flags & ADAM_AMSGRAD) {
-        second = fmax(eta_load(vmax, base, n), exp_avg_sq);
-        eta_store(vmax, base, n, second);
+        second = fmax(eta_load_state(vmax, base, n), exp_avg_sq);
+        eta_store_state(vmax, base, n, second);
     }
     const floatV denom = sqrt(second) / bc2_sqrt + eps;
     eta_store(p, base, n, param + (-rate) * exp_avg / denom);

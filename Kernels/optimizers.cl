@@ -14,8 +14,8 @@
 #define OPT_GROUPED 256   // parameter groups: c0..c11 per 16-element chunk's group, from group_scalars
 
 #define OPTIMIZER_KERNEL(NAME) \
-__kernel void NAME(__global float* restrict p, __global const float* restrict g, __global float* restrict s0, \
-                   __global float* restrict s1, __global float* restrict s2, const ulong n, \
+__kernel void NAME(__global float* restrict p, __global const float* restrict g, __global state_t* restrict s0, \
+                   __global state_t* restrict s1, __global state_t* restrict s2, const ulong n, \
                    const float k0, const float k1, const float k2, const float k3, const float k4, const float k5, \
                    const float k6, const float k7, const float k8, const float k9, const float k10, const float k11, \
                    const int flags, __global const uchar* restrict chunk_groups, __global const float* restrict group_scalars)
@@ -46,20 +46,20 @@ inline floatV eta_lerp(floatV self, floatV end, float w) {
 OPTIMIZER_KERNEL(rmsprop_update) {
     OPT_BEGIN
     if (c4 != 0.0f) grad = fma((floatV)c4, param, grad);
-    const floatV square_avg = fma(c2 * grad, grad, eta_load(s0, base, n) * c1);
-    eta_store(s0, base, n, square_avg);
+    const floatV square_avg = fma(c2 * grad, grad, eta_load_state(s0, base, n) * c1);
+    eta_store_state(s0, base, n, square_avg);
     floatV avg;
     if (flags & OPT_A) {
-        const floatV grad_avg = eta_lerp(eta_load(s2, base, n), grad, c2);
-        eta_store(s2, base, n, grad_avg);
+        const floatV grad_avg = eta_lerp(eta_load_state(s2, base, n), grad, c2);
+        eta_store_state(s2, base, n, grad_avg);
         avg = sqrt(fma(-grad_avg, grad_avg, square_avg));
     } else {
         avg = sqrt(square_avg);
     }
     avg = avg + c3;
     if (flags & OPT_B) {
-        const floatV buf = eta_load(s1, base, n) * c5 + grad / avg;
-        eta_store(s1, base, n, buf);
+        const floatV buf = eta_load_state(s1, base, n) * c5 + grad / avg;
+        eta_store_state(s1, base, n, buf);
         param = fma((floatV)(-c0), buf, param);
     } else {
         param = param + (-c0) * grad / avg;
@@ -71,8 +71,8 @@ OPTIMIZER_KERNEL(rmsprop_update) {
 OPTIMIZER_KERNEL(adagrad_update) {
     OPT_BEGIN
     if (c2 != 0.0f) grad = fma((floatV)c2, param, grad);
-    const floatV sum = fma(grad, grad, eta_load(s0, base, n));
-    eta_store(s0, base, n, sum);
+    const floatV sum = fma(grad, grad, eta_load_state(s0, base, n));
+    eta_store_state(s0, base, n, sum);
     eta_store(p, base, n, param + (-c0) * grad / (sqrt(sum) + c1));
 }
 
@@ -80,11 +80,11 @@ OPTIMIZER_KERNEL(adagrad_update) {
 OPTIMIZER_KERNEL(adadelta_update) {
     OPT_BEGIN
     if (c4 != 0.0f) grad = fma((floatV)c4, param, grad);
-    const floatV square_avg = fma(c2 * grad, grad, eta_load(s0, base, n) * c1);
-    eta_store(s0, base, n, square_avg);
-    const floatV acc = eta_load(s1, base, n);
+    const floatV square_avg = fma(c2 * grad, grad, eta_load_state(s0, base, n) * c1);
+    eta_store_state(s0, base, n, square_avg);
+    const floatV acc = eta_load_state(s1, base, n);
     const floatV delta = sqrt(acc + c3) / sqrt(square_avg + c3) * grad;
-    eta_store(s1, base, n, fma(c2 * delta, delta, acc * c1));
+    eta_store_state(s1, base, n, fma(c2 * delta, delta, acc * c1));
     eta_store(p, base, n, fma((floatV)(-c0), delta, param));
 }
 
@@ -92,25 +92,25 @@ OPTIMIZER_KERNEL(adadelta_update) {
 OPTIMIZER_KERNEL(adamax_update) {
     OPT_BEGIN
     if (c4 != 0.0f) grad = fma((floatV)c4, param, grad);
-    const floatV exp_avg = eta_lerp(eta_load(s0, base, n), grad, c1);
-    const floatV exp_inf = fmax(eta_load(s1, base, n) * c2, fabs(grad) + c3);
-    eta_store(s0, base, n, exp_avg);
-    eta_store(s1, base, n, exp_inf);
+    const floatV exp_avg = eta_lerp(eta_load_state(s0, base, n), grad, c1);
+    const floatV exp_inf = fmax(eta_load_state(s1, base, n) * c2, fabs(grad) + c3);
+    eta_store_state(s0, base, n, exp_avg);
+    eta_store_state(s1, base, n, exp_inf);
     eta_store(p, base, n, param + c0 * exp_avg / exp_inf);
 }
 
 // NAdam and RAdam open alike: weight decay (decoupled, flag OPT_A, or L2), then Adam's two moments, stored
 // back to m (s0) and v (s1) and returned.
-inline void adam_moments(floatV* param, floatV* grad, __global float* s0, __global float* s1, ulong base, ulong n,
+inline void adam_moments(floatV* param, floatV* grad, __global state_t* s0, __global state_t* s1, ulong base, ulong n,
                          floatV* exp_avg, floatV* exp_avg_sq, int flags, float weight_decay, float decay_factor,
                          float one_minus_beta1, float beta2, float one_minus_beta2) {
     if (weight_decay != 0.0f) {
         if (flags & OPT_A) *param = *param * decay_factor; else *grad = fma((floatV)weight_decay, *param, *grad);
     }
-    *exp_avg = eta_lerp(eta_load(s0, base, n), *grad, one_minus_beta1);
-    *exp_avg_sq = fma(one_minus_beta2 * *grad, *grad, eta_load(s1, base, n) * beta2);
-    eta_store(s0, base, n, *exp_avg);
-    eta_store(s1, base, n, *exp_avg_sq);
+    *exp_avg = eta_lerp(eta_load_state(s0, base, n), *grad, one_minus_beta1);
+    *exp_avg_sq = fma(one_minus_beta2 * *grad, *grad, eta_load_state(s1, base, n) * beta2);
+    eta_store_state(s0, base, n, *exp_avg);
+    eta_store_state(s1, base, n, *exp_avg_sq);
 }
 
 // c0 1-beta1, c1 beta2, c2 1-beta2, c3 1-beta2^t, c4 eps, c5 weight_decay, c6 1-lr*wd,
@@ -139,32 +139,32 @@ OPTIMIZER_KERNEL(radam_update) {
 OPTIMIZER_KERNEL(lion_update) {
     OPT_BEGIN
     param = param * c5;
-    const floatV m = eta_load(s0, base, n);
+    const floatV m = eta_load_state(s0, base, n);
     const floatV update = sign(fma((floatV)c2, grad, m * c1));
     eta_store(p, base, n, fma((floatV)(-c0), update, param));
-    eta_store(s0, base, n, fma((floatV)c4, grad, m * c3));
+    eta_store_state(s0, base, n, fma((floatV)c4, grad, m * c3));
 }
 
 // Schedule-Free AdamW. c0 lr, c1 beta2, c2 1-beta2, c3 1-beta2^(k+1), c4 eps, c5 weight_decay, c6 ckp1,
 // c7 lr*(beta1*(1-ckp1)-1). p holds y; s0 z, s1 exp_avg_sq.
 OPTIMIZER_KERNEL(schedulefree_adamw_update) {
     OPT_BEGIN
-    const floatV exp_avg_sq = fma(c2 * grad, grad, eta_load(s1, base, n) * c1);
-    eta_store(s1, base, n, exp_avg_sq);
+    const floatV exp_avg_sq = fma(c2 * grad, grad, eta_load_state(s1, base, n) * c1);
+    eta_store_state(s1, base, n, exp_avg_sq);
     floatV normalized = grad / (sqrt(exp_avg_sq / c3) + c4);
     if (c5 != 0.0f) normalized = fma((floatV)c5, param, normalized);
-    const floatV z = eta_load(s0, base, n);
+    const floatV z = eta_load_state(s0, base, n);
     eta_store(p, base, n, fma((floatV)c7, normalized, eta_lerp(param, z, c6)));
-    eta_store(s0, base, n, fma((floatV)(-c0), normalized, z));
+    eta_store_state(s0, base, n, fma((floatV)(-c0), normalized, z));
 }
 
 // Schedule-Free SGD. c0 lr, c1 weight_decay, c2 ckp1, c3 lr*(momentum*(1-ckp1)-1). p holds y; s0 z.
 OPTIMIZER_KERNEL(schedulefree_sgd_update) {
     OPT_BEGIN
     if (c1 != 0.0f) grad = fma((floatV)c1, param, grad);
-    const floatV z = eta_load(s0, base, n);
+    const floatV z = eta_load_state(s0, base, n);
     eta_store(p, base, n, fma((floatV)c3, grad, eta_lerp(param, z, c2)));
-    eta_store(s0, base, n, fma((floatV)(-c0), grad, z));
+    eta_store_state(s0, base, n, fma((floatV)(-c0), grad, z));
 }
 
 // p = lerp(p, toward, w): Schedule-Free's switch between y (training) and x (evaluation).

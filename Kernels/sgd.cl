@@ -16,7 +16,7 @@
 
 __kernel void sgd_update(__global float* restrict p,
                          __global const float* restrict g,
-                         __global float* restrict buf,
+                         __global state_t* restrict buf,
                          const ulong n,
                          const float lr,
                          const float weight_decay_arg,
@@ -43,8 +43,8 @@ __kernel void sgd_update(__global float* restrict p,
     if (weight_decay != 0.0f) grad = fma((floatV)weight_decay, param, grad);
     if (flags & SGD_MOMENTUM) {
         floatV b = grad;
-        if (!(flags & SGD_FIRST_STEP)) b = fma((floatV)one_minus_dampening, grad, eta_load(buf, base, n) * momentum);
-        eta_store(buf, base, n, b);
+        if (!(flags & SGD_FIRST_STEP)) b = fma((floatV)one_minus_dampening, grad, eta_load_state(buf, base, n) * momentum);
+        eta_store_state(buf, base, n, b);
         grad = (flags & SGD_NESTEROV) ? fma((floatV)momentum, b, grad) : b;
     }
     eta_store(p, base, n, fma((floatV)(-rate), grad, param));

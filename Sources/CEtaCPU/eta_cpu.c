@@ -3,6 +3,7 @@
 // correctly rounded vector instruction (no errno).
 // target_clones builds each loop for AVX-512, AVX2 and baseline x86-64 and picks one at load time.
 #include "eta_cpu.h"
+#include <string.h>
 
 #pragma clang fp contract(off)
 
@@ -109,4 +110,37 @@ const char *eta_cpu_dispatch_target(void) {
 #else
     return "baseline";
 #endif
+}
+
+// 16-bit state storage: widen exactly, narrow with round-to-nearest-even (a NaN stays a quiet NaN), as the
+// kernels' eta_load_state / eta_store_state (Kernels/common.cl).
+void eta_widen_bf16(const uint16_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t bits = (uint32_t)src[i] << 16;
+        memcpy(dst + i, &bits, sizeof bits);
+    }
+}
+
+void eta_narrow_bf16(const float *src, uint16_t *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, src + i, sizeof bits);
+        dst[i] = (bits & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((bits >> 16) | 0x40u)
+                                                      : (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    }
+}
+
+void eta_widen_fp16(const uint16_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        _Float16 h;
+        memcpy(&h, src + i, sizeof h);
+        dst[i] = (float)h;
+    }
+}
+
+void eta_narrow_fp16(const float *src, uint16_t *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const _Float16 h = (_Float16)src[i];
+        memcpy(dst + i, &h, sizeof h);
+    }
 }

@@ -49,6 +49,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "rollback: rollbacks allowed before aborting.") var maxRollbacks: Int = 3
     @Option(name: .long, help: "On NaN or infinite gradients, checked every step on the device: off | skip | abort (names the tensor).") var onNonfiniteGrad: String = "off"
     @Option(name: .long, help: "skip (loss or gradients): skips allowed in a row before aborting.") var maxSkips: Int = 10
+    @Option(name: .long, help: "Optimizer state storage: fp32 | bf16 | fp16 (float32 arithmetic; 16 bits halve state memory and traffic; prefer bf16: fp16's range underflows Adam's squared-gradient average).") var stateDtype: String?
     @Option(name: .long, help: ArgumentHelp("A parameter group PATTERN[:lr_scale=X,weight_decay=Y] over tensor names (layer0.weight, layer0.bias, ...; glob patterns); repeatable, the first match wins.", valueName: "spec")) var paramGroup: [String] = []
     @Option(name: .long, help: ArgumentHelp("Exclude tensors matching this glob from weight decay (e.g. '*.bias'); repeatable. Same as --param-group PATTERN:weight_decay=0.", valueName: "pattern")) var noDecay: [String] = []
     @Option(name: .long, help: "table | json") var format: Format = .table

@@ -89,6 +89,11 @@ struct TrainingSession {
         c.nonFiniteGradients = gradients
         guard command.maxSkips >= 0 else { throw EtaError(.usage, "--max-skips must be >= 0 (got \(command.maxSkips))") }
         c.divergenceGuard.maxConsecutiveSkips = command.maxSkips
+        let dtype = command.stateDtype ?? metadata["state_dtype"] ?? "fp32"
+        guard let stateType = StorageType(rawValue: dtype) else {
+            throw EtaError(.usage, "--state-dtype '\(dtype)': valid values are fp32, bf16, fp16")
+        }
+        c.stateType = stateType
         c.parameterGroups = try command.paramGroup.map(ParameterGroup.init(spec:)) + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
         for (name, value) in [("--clip-grad-norm", command.clipGradNorm), ("--clip-grad-value", command.clipGradValue)] {
             if let value, !(value > 0 && value.isFinite) { throw EtaError(.usage, "\(name) must be a finite number > 0 (got \(value))") }

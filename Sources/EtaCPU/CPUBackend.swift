@@ -120,23 +120,20 @@ public final class CPUBackend: Backend {
         switch update {
         case .sgd(let launch):
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
-            let buffer = launch.momentumBuffer.map { host($0).pointer }
+            let states = [launch.momentumBuffer.map { host($0).pointer }]
             let s = launch.scalars
+            // (offset, count, lr, weight decay) per range: parameter groups, sweep replicas, or the whole arena.
+            var ranges: [(Int, Int, Float, Float)]
             if let groups = launch.groups {
-                for range in groups.ranges {
-                    let (lr, decay) = (groups.hostScalars[range.group][0], groups.hostScalars[range.group][1])
-                    parallel(range.count) { start, n in
-                        let at = range.offset + start
-                        eta_sgd_update(p + at, g + at, buffer.map { $0 + at }, n, lr, decay, s.momentum, s.oneMinusDampening, s.flags)
-                    }
+                ranges = groups.ranges.map { ($0.offset, $0.count, groups.hostScalars[$0.group][0], groups.hostScalars[$0.group][1]) }
+            } else {
+                ranges = replicaRanges(launch.count, launch.replicas).map { offset, count, replica in
+                    (offset, count, replica.map { host(launch.replicas!.table).pointer[launch.replicas!.offset + $0] } ?? s.learningRate, s.weightDecay)
                 }
-                return
             }
-            for (offset, count, replica) in replicaRanges(launch.count, launch.replicas) {
-                let lr = replica.map { host(launch.replicas!.table).pointer[launch.replicas!.offset + $0] } ?? s.learningRate
-                parallel(count) { start, n in
-                    let at = offset + start
-                    eta_sgd_update(p + at, g + at, buffer.map { $0 + at }, n, lr, s.weightDecay, s.momentum, s.oneMinusDampening, s.flags)
+            for (offset, count, lr, decay) in ranges {
+                statePass(offset, count, states: states, type: launch.stateType) { at, n, slots in
+                    eta_sgd_update(p + at, g + at, slots[0], n, lr, decay, s.momentum, s.oneMinusDampening, s.flags)
                 }
             }
         case .family(let launch) where launch.blocks != nil:
@@ -146,8 +143,7 @@ public final class CPUBackend: Backend {
                 throw EtaError(.software, "the CPU backend has no loop for \(launch.kernel)")
             }
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
-            let states = launch.states.map { $0.map { host($0).pointer } }
-            let slot = { (i: Int, offset: Int) -> UnsafeMutablePointer<Float>? in i < states.count ? states[i].map { $0 + offset } : nil }
+            let states = (0..<3).map { i in i < launch.states.count ? launch.states[i].map { host($0).pointer } : nil }
             // Without groups, one range over the arena with the launch's scalars.
             let ranges = launch.groups?.ranges ?? [(0, launch.count, 0)]
             for range in ranges {
@@ -155,40 +151,63 @@ public final class CPUBackend: Backend {
                 let scalars = values + [Float](repeating: 0, count: max(0, 12 - values.count))
                 scalars.withUnsafeBufferPointer { c in
                     let constants = c.baseAddress!
-                    parallel(range.count) { start, n in
-                        let at = range.offset + start
-                        function(p + at, g + at, slot(0, at), slot(1, at), slot(2, at), n, constants, launch.flags)
+                    statePass(range.offset, range.count, states: states, type: launch.stateType) { at, n, slots in
+                        function(p + at, g + at, slots[0], slots[1], slots[2], n, constants, launch.flags)
                     }
                 }
             }
         case .adam(let launch):
             let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
-            let m = host(launch.expAvg).pointer, v = host(launch.expAvgSq).pointer
-            let vmax = launch.maxExpAvgSq.map { host($0).pointer }
+            let states = [host(launch.expAvg).pointer, host(launch.expAvgSq).pointer, launch.maxExpAvgSq.map { host($0).pointer }]
             let s = launch.scalars
+            // (offset, count, step size, decay factor, weight decay) per range.
+            var ranges: [(Int, Int, Float, Float, Float)]
             if let groups = launch.groups {
-                for range in groups.ranges {
+                ranges = groups.ranges.map { range in
                     let row = groups.hostScalars[range.group]
-                    parallel(range.count) { start, n in
-                        let at = range.offset + start
-                        eta_adam_update(p + at, g + at, m + at, v + at, vmax.map { $0 + at }, n, row[2], row[1], s.beta1Weight, s.beta2,
-                                        s.oneMinusBeta2, row[0], s.biasCorrection2Sqrt, s.eps, s.flags)
-                    }
+                    return (range.offset, range.count, row[0], row[1], row[2])
                 }
-                return
-            }
-            for (offset, count, replica) in replicaRanges(launch.count, launch.replicas) {
-                var (stepSize, decay) = (s.stepSize, s.decayFactor)
-                if let replica, let r = launch.replicas {
+            } else {
+                ranges = replicaRanges(launch.count, launch.replicas).map { offset, count, replica in
+                    guard let replica, let r = launch.replicas else { return (offset, count, s.stepSize, s.decayFactor, s.weightDecay) }
                     let table = host(r.table).pointer
-                    (stepSize, decay) = (table[r.offset + replica], table[r.offset + r.replicas + replica])
+                    return (offset, count, table[r.offset + replica], table[r.offset + r.replicas + replica], s.weightDecay)
                 }
-                parallel(count) { start, n in
-                    let at = offset + start
-                    eta_adam_update(p + at, g + at, m + at, v + at, vmax.map { $0 + at }, n,
-                                    s.weightDecay, decay, s.beta1Weight, s.beta2, s.oneMinusBeta2,
-                                    stepSize, s.biasCorrection2Sqrt, s.eps, s.flags)
+            }
+            for (offset, count, stepSize, decay, weightDecay) in ranges {
+                statePass(offset, count, states: states, type: launch.stateType) { at, n, slots in
+                    eta_adam_update(p + at, g + at, slots[0]!, slots[1]!, slots[2], n, weightDecay, decay, s.beta1Weight, s.beta2,
+                                    s.oneMinusBeta2, stepSize, s.biasCorrection2Sqrt, s.eps, s.flags)
                 }
+            }
+        }
+    }
+
+    /// Runs `body(at, n, slots)` over [offset, offset + count) in parallel pieces, `slots` being the state pointers
+    /// at `at`. With 16-bit state the slots are float32 tiles: widened before and narrowed (round to nearest even)
+    /// after, so one float32 loop serves every storage type while memory traffic stays 16-bit.
+    private func statePass(_ offset: Int, _ count: Int, states: [UnsafeMutablePointer<Float>?], type: StorageType,
+                           _ body: (Int, Int, [UnsafeMutablePointer<Float>?]) -> Void) {
+        parallel(count) { start, n in
+            let base = offset + start
+            guard type != .fp32 else { return body(base, n, states.map { $0.map { $0 + base } }) }
+            let tile = 4096
+            let tiles = states.map { $0 == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: tile) }
+            defer { tiles.forEach { $0?.deallocate() } }
+            let halves = states.map { $0.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt16.self) } }
+            var done = 0
+            while done < n {
+                let at = base + done, length = min(tile, n - done)
+                for (half, buffer) in zip(halves, tiles) {
+                    guard let half, let buffer else { continue }
+                    type == .bf16 ? eta_widen_bf16(half + at, buffer, length) : eta_widen_fp16(half + at, buffer, length)
+                }
+                body(at, length, tiles)
+                for (half, buffer) in zip(halves, tiles) {
+                    guard let half, let buffer else { continue }
+                    type == .bf16 ? eta_narrow_bf16(buffer, half + at, length) : eta_narrow_fp16(buffer, half + at, length)
+                }
+                done += length
             }
         }
     }

@@ -135,6 +135,8 @@ public struct FamilyLaunch {
     public var blocks: UpdateBlocks? = nil
     /// Per-group scalars (parameter groups); nil: `scalars` for the whole arena.
     public var groups: UpdateGroups? = nil
+    /// How the state slots are stored (16-bit storage packs two elements per float slot).
+    public var stateType = StorageType.fp32
 }
 
 /// Parameter groups in one launch: tensors start at multiples of `chunk` elements, `chunks` gives the group of
@@ -207,6 +209,8 @@ public struct SGDLaunch {
     public var replicas: ReplicaScalars? = nil
     /// Per-group lr and weight_decay (parameter groups).
     public var groups: UpdateGroups? = nil
+    /// How the momentum buffer is stored.
+    public var stateType = StorageType.fp32
 }
 
 /// The per-step float32 arguments of the SGD kernel, derived from the hyperparameters in double as PyTorch does.
@@ -240,6 +244,8 @@ public struct AdamLaunch {
     public var replicas: ReplicaScalars? = nil
     /// Per-group step size, decay factor and weight_decay (parameter groups).
     public var groups: UpdateGroups? = nil
+    /// How exp_avg, exp_avg_sq and max_exp_avg_sq are stored.
+    public var stateType = StorageType.fp32
 }
 
 /// The per-step float32 arguments of the Adam kernel.

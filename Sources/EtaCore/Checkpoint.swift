@@ -84,6 +84,7 @@ public struct Checkpoint {
             "backend": trainer.backend.info.kind.rawValue,
         ]
         if let label = c.labelColumn { metadata["label_column"] = label }
+        metadata["state_dtype"] = c.stateType.rawValue
         if !c.parameterGroups.isEmpty {
             metadata["param_groups"] = c.parameterGroups.map { g in
                 "\(g.pattern):lr_scale=\(g.lrScale)" + (g.weightDecay.map { ",weight_decay=\($0)" } ?? "")

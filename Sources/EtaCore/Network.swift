@@ -45,7 +45,7 @@ public final class Network {
     public var targetWidth: Int { loss == .mse ? architecture.layers.last!.outputs : 1 }
 
     public init(architecture: ModelArchitecture, loss: LossKind, optimizer: OptimizerConfiguration, maxBatch: Int,
-                backend: Backend, step: Int = 0, replicas: Int = 1) throws {
+                backend: Backend, step: Int = 0, replicas: Int = 1, stateType: StorageType = .fp32) throws {
         guard maxBatch > 0 else { throw EtaError(.usage, "the batch size must be positive") }
         if loss == .bce && architecture.layers.last!.outputs != 1 {
             throw EtaError(.usage, "bce needs a model with one output; this one has \(architecture.layers.last!.outputs)")
@@ -59,7 +59,8 @@ public final class Network {
         replicaSize = replicas == 1 ? architecture.layout.count : (architecture.layout.count + 15) / 16 * 16
         self.optimizer = Optimizer(optimizer, step: step)
         let layout = replicas == 1 ? architecture.layout : try TensorLayout([("replicas", [replicas * replicaSize])])
-        arena = try ParameterArena(layout: layout, stateSlots: optimizer.stateSlots, backend: backend)
+        try Optimizer.checkStateType(stateType, for: optimizer)
+        arena = try ParameterArena(layout: layout, stateSlots: optimizer.stateSlots, backend: backend, stateType: stateType)
         try self.optimizer.initializeState(arena)
         let k = replicas
         z = try architecture.layers.map { try backend.makeBuffer(count: k * maxBatch * $0.outputs) }

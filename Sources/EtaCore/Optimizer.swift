@@ -41,7 +41,7 @@ public final class Optimizer {
         guard case .family(let c) = configuration else { return }
         for slot in c.descriptor.stateSlots(c) {
             let value = c.descriptor.initialState(c, slot)
-            if value != 0 { try arena.backend.fill(try arena.buffer(.state(slot)), with: value) }
+            if value != 0 { try arena.upload([Float](repeating: value, count: arena.layout.count), to: .state(slot)) }
         }
     }
 
@@ -80,16 +80,18 @@ public final class Optimizer {
             try arena.backend.write(table.hostScalars.flatMap { $0 }, to: table.scalars)
             try arena.backend.run(.family(FamilyLaunch(kernel: c.descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                        states: c.descriptor.kernelSlots.map { arena.state[$0] }, count: count,
-                                                       scalars: first!.values, flags: first!.flags, groups: table)))
+                                                       scalars: first!.values, flags: first!.flags, groups: table, stateType: arena.stateType)))
         case .sgd(let h):
             try arena.backend.run(.sgd(SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                                  momentumBuffer: arena.state["momentum_buffer"], count: count,
-                                                 scalars: Self.sgdScalars(h, step: next, lr: h.lr), replicas: replicas)))
+                                                 scalars: Self.sgdScalars(h, step: next, lr: h.lr), replicas: replicas,
+                                                 stateType: arena.stateType)))
         case .adam(let h), .adamw(let h):
             try arena.backend.run(.adam(AdamLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                                    expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
                                                    maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
-                                                   scalars: Self.adamScalars(h, step: next, lr: h.lr), replicas: replicas)))
+                                                   scalars: Self.adamScalars(h, step: next, lr: h.lr), replicas: replicas,
+                                                   stateType: arena.stateType)))
         }
         step = next
     }
@@ -120,6 +122,7 @@ public final class Optimizer {
         }
         let lr = learningRate ?? configuration.learningRate
         guard lr >= 0, lr.isFinite else { throw EtaError(.usage, "invalid learning rate \(lr): must be finite and >= 0") }
+        if arena.stateType != .fp32 { try Self.checkStateType(arena.stateType, for: configuration) }
         let next = step + 1
         let count = arena.layout.count
         switch configuration {
@@ -128,6 +131,7 @@ public final class Optimizer {
             var launch = SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                    momentumBuffer: arena.state["momentum_buffer"], count: count,
                                    scalars: Self.sgdScalars(h, step: next, lr: lr))
+            launch.stateType = arena.stateType
             launch.groups = try groupScalars(arena, stride: 2) { g in
                 var group = h
                 let (rate, decay) = groupValues(g, lr: lr, weightDecay: h.weightDecay)
@@ -142,6 +146,7 @@ public final class Optimizer {
                                     expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
                                     maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
                                     scalars: Self.adamScalars(h, step: next, lr: lr))
+            launch.stateType = arena.stateType
             launch.groups = try groupScalars(arena, stride: 3) { g in
                 var group = h
                 let (rate, decay) = groupValues(g, lr: lr, weightDecay: h.weightDecay)
@@ -158,6 +163,15 @@ public final class Optimizer {
             try familyStep(try Self.cycled(c, momentum: momentum), arena: arena, step: next, lr: lr)
         }
         step = next
+    }
+
+    /// Throws a usage error when `configuration` cannot keep its state in `type`: Schedule-Free's z is an iterate
+    /// (x and y are read from it), and the two-pass optimizers re-read in their second pass what the first stored.
+    public static func checkStateType(_ type: StorageType, for configuration: OptimizerConfiguration) throws {
+        guard type != .fp32, case .family(let c) = configuration else { return }
+        if FamilyOptimizer.scheduleFreeBeta(c) != nil || c.descriptor.twoPhase != nil {
+            throw EtaError(.usage, "\(c.name) keeps float32 state; \(type.rawValue) state storage is for sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam, radam and lion")
+        }
     }
 
     /// `c` with a schedule's cycled momentum in place of its `momentum` or, failing that, its `beta1` (as PyTorch's
@@ -178,7 +192,7 @@ public final class Optimizer {
         func launch(_ kernel: String, _ slots: [String], _ scalars: FamilyOptimizer.StepScalars, _ blocks: UpdateBlocks?) throws {
             try arena.backend.run(.family(FamilyLaunch(kernel: kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                        states: slots.map { arena.state[$0] }, count: count, scalars: scalars.values,
-                                                       flags: scalars.flags, blocks: blocks)))
+                                                       flags: scalars.flags, blocks: blocks, stateType: arena.stateType)))
         }
         guard let twoPhase = descriptor.twoPhase else {
             let scalars = descriptor.scalars(c, next, lr, &hostState)
@@ -197,7 +211,8 @@ public final class Optimizer {
             }
             return try arena.backend.run(.family(FamilyLaunch(kernel: descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                               states: descriptor.kernelSlots.map { arena.state[$0] }, count: count,
-                                                              scalars: scalars.values, flags: scalars.flags, groups: grouped)))
+                                                              scalars: scalars.values, flags: scalars.flags, groups: grouped,
+                                                              stateType: arena.stateType)))
         }
         guard groups.isEmpty else {
             throw EtaError(.usage, "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")

@@ -75,15 +75,25 @@ public final class ParameterArena {
     /// Slot names in a fixed order.
     public let stateSlots: [String]
 
-    public init(layout: TensorLayout, stateSlots: [String], backend: Backend) throws {
+    /// How the state slots are stored (parameters and gradients are float32).
+    public let stateType: StorageType
+
+    public init(layout: TensorLayout, stateSlots: [String], backend: Backend, stateType: StorageType = .fp32) throws {
         self.layout = layout
         self.backend = backend
         self.stateSlots = stateSlots
+        self.stateType = stateType
         parameters = try backend.makeBuffer(count: layout.count)
         gradients = try backend.makeBuffer(count: layout.count)
         var state: [String: DeviceBuffer] = [:]
-        for slot in stateSlots { state[slot] = try backend.makeBuffer(count: layout.count) }
+        for slot in stateSlots { state[slot] = try backend.makeBuffer(count: stateType.floatSlots(layout.count)) }
         self.state = state
+    }
+
+    /// Whether a role is stored in 16 bits (packed two per float slot).
+    private func isPacked(_ role: Role) -> Bool {
+        if case .state = role { return stateType != .fp32 }
+        return false
     }
 
     /// Every role this arena holds, parameters first.
@@ -116,12 +126,18 @@ public final class ParameterArena {
         guard values.count == count else {
             throw EtaError(.usage, "\(values.count) values given for \(tensor ?? "the arena") of \(count) elements")
         }
-        try backend.write(values, to: try buffer(role), offset: offset)
+        guard isPacked(role) else { return try backend.write(values, to: try buffer(role), offset: offset) }
+        // 16-bit state: values are rounded to the storage type; a tensor's range may share a float slot with its neighbour.
+        var all = count == layout.count ? values : try download(role)
+        all.replaceSubrange(offset..<(offset + count), with: values)
+        try backend.write(stateType.pack(all), to: try buffer(role))
     }
 
-    /// Copies a role (or one named tensor of it) back to the host.
+    /// Copies a role (or one named tensor of it) back to the host (16-bit state widened to float32 exactly).
     public func download(_ role: Role, tensor: String? = nil) throws -> [Float] {
         let (offset, count) = try range(of: tensor)
-        return try backend.read(try buffer(role), offset: offset, count: count)
+        guard isPacked(role) else { return try backend.read(try buffer(role), offset: offset, count: count) }
+        let all = stateType.unpack(try backend.read(try buffer(role)), count: layout.count)
+        return Array(all[offset..<(offset + count)])
     }
 }

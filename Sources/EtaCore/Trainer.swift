@@ -37,6 +37,8 @@ public struct TrainingConfiguration: Sendable {
     /// What to do when a step's gradients hold a NaN or an infinity (checked every step, on the device, from the
     /// squared norm; `maxConsecutiveSkips` of `divergenceGuard` caps skips in a row).
     public var nonFiniteGradients = NonFiniteGradientPolicy.off
+    /// How optimizer state is stored (bf16/fp16 halve its memory and traffic; arithmetic stays float32).
+    public var stateType = StorageType.fp32
     /// Per-tensor lr scales and weight decays (the first matching group wins), applied in the one update launch.
     public var parameterGroups: [ParameterGroup] = []
     /// The SPECs as given (kept for logs and checkpoints).
@@ -184,7 +186,7 @@ public final class Trainer {
         }
         let architecture = try configuration.model.architecture(inputs: dataset.featureCount, outputs: outputs)
         network = try Network(architecture: architecture, loss: loss, optimizer: configuration.optimizer,
-                              maxBatch: configuration.batchSize, backend: backend)
+                              maxBatch: configuration.batchSize, backend: backend, stateType: configuration.stateType)
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
         if !configuration.parameterGroups.isEmpty {
             if case .family(let c) = configuration.optimizer, c.descriptor.twoPhase != nil {

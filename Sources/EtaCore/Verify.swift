@@ -92,6 +92,24 @@ public enum Verify {
         "dadapt_adam:weight_decay=0.1,beta1=0.5",
     ]
 
+    /// Configurations checked again with 16-bit state storage (bf16 and fp16), against the Reference whose state
+    /// is rounded to the storage type after every step, exactly as the kernels store it.
+    public static let stateStorageSpecs = [
+        "sgd:lr=0.1,momentum=0.9,weight_decay=0.1",
+        "adam:lr=0.01,amsgrad=true",
+        "adamw:lr=0.01,weight_decay=0.1",
+        "rmsprop:lr=0.01,centered=true,momentum=0.9",
+        "adagrad:lr=0.1,initial_accumulator_value=0.5",
+        "adadelta",
+        "adamax",
+        "nadam",
+        "radam",
+        "lion",
+    ]
+
+    /// The label of a configuration checked with `type` state storage.
+    public static func label(_ spec: String, _ type: StorageType) -> String { type == .fp32 ? spec : "\(spec) [\(type.rawValue) state]" }
+
     /// The normwise bound for optimizers whose step depends on sums over the arena (LAMB's trust ratio, Prodigy's
     /// and D-Adaptation's d): the backends sum float32 partials per block of 16384 elements, the Reference in
     /// double, so each sum carries a relative error up to about √n·2⁻²⁴ (random-walk rounding; ~1.2e-4 at n = 2^22
@@ -103,17 +121,19 @@ public enum Verify {
     /// `only`: just the configurations whose SPEC or kernel name contains this text.
     public static func run(backend: Backend, sizes: [Int] = defaultSizes, steps: Int = 3, only: String? = nil,
                            progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult] {
+        let stored = [StorageType.bf16, .fp16].flatMap { type in stateStorageSpecs.map { (spec: $0, type: type) } }
         if let only {
             var kept: [VerifyResult] = []
-            let matching = optimizerSpecs.filter { $0.contains(only) }
-            for spec in matching {
+            let matching = optimizerSpecs.map { (spec: $0, type: StorageType.fp32) } + stored
+            for (spec, type) in matching where label(spec, type).contains(only) {
                 for size in sizes {
-                    let result = try checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: size, steps: steps, backend: backend)
+                    let result = try checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: size, steps: steps,
+                                                    backend: backend, stateType: type)
                     progress(result)
                     kept.append(result)
                 }
             }
-            if !matching.isEmpty { return kept }
+            if !kept.isEmpty || sizes.isEmpty { return kept }
             return try run(backend: backend, sizes: sizes, steps: steps).filter { $0.kernel.contains(only) || $0.configuration.contains(only) }
         }
         var results: [VerifyResult] = []
@@ -121,6 +141,14 @@ public enum Verify {
             let configuration = try OptimizerConfiguration(spec: spec)
             for size in sizes {
                 let result = try checkOptimizer(configuration, spec: spec, size: size, steps: steps, backend: backend)
+                progress(result)
+                results.append(result)
+            }
+        }
+        for (spec, type) in stored {
+            let configuration = try OptimizerConfiguration(spec: spec)
+            for size in sizes {
+                let result = try checkOptimizer(configuration, spec: spec, size: size, steps: steps, backend: backend, stateType: type)
                 progress(result)
                 results.append(result)
             }
@@ -136,12 +164,12 @@ public enum Verify {
 
     /// Checks one optimizer configuration at one size.
     public static func checkOptimizer(_ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
-                                      backend: Backend) throws -> VerifyResult {
+                                      backend: Backend, stateType: StorageType = .fp32) throws -> VerifyResult {
         var random = SplitMix64(seed: UInt64(size) &* 0x9E37_79B9 &+ UInt64(spec.utf8.count))
         // Three tensors, so LAMB's per-tensor norms are checked across tensor boundaries.
         let layout = try TensorLayout([("x", [size / 2]), ("y", [size / 4]), ("z", [size - size / 2 - size / 4])])
         let tensors = layout.entries.map { $0.offset..<($0.offset + $0.count) }
-        let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
+        let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend, stateType: stateType)
         let optimizer = Optimizer(configuration)
         try optimizer.initializeState(arena)
         var param = random.uniforms(size)
@@ -149,7 +177,9 @@ public enum Verify {
         var slots = Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { ($0, [Float](repeating: 0, count: size)) })
         var host: [String: Double] = [:]
         if case .family(let c) = configuration {
-            for slot in c.descriptor.stateSlots(c) { slots[slot] = [Float](repeating: c.descriptor.initialState(c, slot), count: size) }
+            for slot in c.descriptor.stateSlots(c) {
+                slots[slot] = [Float](repeating: stateType.rounded(c.descriptor.initialState(c, slot)), count: size)
+            }
         }
         // Optimizers that estimate a step size see one gradient direction (a consistent descent), so d grows.
         var adaptive = false
@@ -176,6 +206,8 @@ public enum Verify {
             case .family(let c):
                 Reference.family(c, param: &param, grad: grad, state: &slots, host: &host, step: t, lr: c["lr"], tensors: tensors)
             }
+            // What 16-bit storage keeps of this step's state.
+            if stateType != .fp32 { for (slot, values) in slots { slots[slot] = values.map(stateType.rounded) } }
         }
         var comparison = Comparison()
         comparison.add("param", try arena.download(.parameters), param)
@@ -191,7 +223,7 @@ public enum Verify {
             }
             kernel = c.descriptor.kernel
         }
-        return comparison.result(kernel: kernel, configuration: spec, size: size)
+        return comparison.result(kernel: kernel, configuration: label(spec, stateType), size: size)
     }
 
     /// Checks the bandwidth-reference kernels at one size.

@@ -38,13 +38,19 @@ public final class OpenCLBackend: Backend {
     static let blockLocalSize = 64
     /// Kernel arguments are per kernel object and `clSetKernelArg` is not thread-safe: one launch at a time.
     let launchLock = NSLock()
-    private let sgd: Kernel
-    private let adam: Kernel
+    /// The update kernels for one state storage type (`ETA_STATE_BF16` / `ETA_STATE_FP16` builds of sgd.cl,
+    /// adam.cl and optimizers.cl), built on first use.
+    struct UpdateKernels {
+        let sgd: Kernel
+        let adam: Kernel
+        let family: [String: Kernel]
+    }
+    private var updateKernelsByType: [StorageType: UpdateKernels] = [:]
+    private let cache: ProgramCache
+    private let options: String
     private let copy: Kernel
     private let stream28: Kernel
     let layerKernels: LayerKernels
-    /// The family optimizers' kernels by name (`Kernels/optimizers.cl`).
-    private let familyKernels: [String: Kernel]
     /// Schedule-Free's y ↔ x switch (`Kernels/optimizers.cl`).
     let lerpToward: Kernel
     /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
@@ -61,33 +67,21 @@ public final class OpenCLBackend: Backend {
         let cache = cache ?? ProgramCache(directory: ProgramCache.defaultDirectory())
         var options = "-DETA_VEC=\(vectorWidth)"
         if device.supportsCorrectlyRoundedDivideSqrt { options += " -cl-fp32-correctly-rounded-divide-sqrt" }
+        self.cache = cache
+        self.options = options
         var origins: [(String, Program.Origin)] = []
         var seconds = 0.0
         func program(_ file: String) throws -> Program {
-            guard let common = KernelSources.source(named: "common.cl"), let body = KernelSources.source(named: file) else {
-                throw EtaError(.software, "kernel source \(file) is missing from this build")
-            }
             let start = DispatchTime.now().uptimeNanoseconds
-            let program = try cache.program(source: common + "\n" + body, options: options, context: context)
+            let program = try Self.build(file, options: options, cache: cache, context: context)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             origins.append((file, program.origin))
             return program
         }
-        sgd = try program("sgd.cl").kernel(named: "sgd_update")
-        adam = try program("adam.cl").kernel(named: "adam_update")
         let bandwidth = try program("bandwidth.cl")
         copy = try bandwidth.kernel(named: "copy")
         stream28 = try bandwidth.kernel(named: "stream28")
-        let optimizers = try program("optimizers.cl")
-        let adaptive = try program("adaptive.cl")
-        var kernels: [String: Kernel] = [:]
-        for descriptor in FamilyOptimizer.all.values {
-            let source = descriptor.twoPhase == nil ? optimizers : adaptive
-            kernels[descriptor.kernel] = try source.kernel(named: descriptor.kernel)
-            if let first = descriptor.twoPhase?.accumulateKernel { kernels[first] = try adaptive.kernel(named: first) }
-        }
-        familyKernels = kernels
-        lerpToward = try optimizers.kernel(named: "lerp_toward")
+        lerpToward = try program("optimizers.cl").kernel(named: "lerp_toward")
         let layers = try program("layers.cl"), losses = try program("losses.cl"), reduce = try program("reduce.cl")
         let clip = try program("clip.cl")
         layerKernels = LayerKernels(
@@ -102,6 +96,45 @@ public final class OpenCLBackend: Backend {
         gemmScratch = try context.makeBuffer(bytes: 1 << 16)
         programOrigins = origins
         programLoadSeconds = seconds
+        updateKernelsByType[.fp32] = try makeUpdateKernels(.fp32)
+    }
+
+    private static func build(_ file: String, options: String, cache: ProgramCache, context: Context) throws -> Program {
+        guard let common = KernelSources.source(named: "common.cl"), let body = KernelSources.source(named: file) else {
+            throw EtaError(.software, "kernel source \(file) is missing from this build")
+        }
+        return try cache.program(source: common + "\n" + body, options: options, context: context)
+    }
+
+    /// Builds (or loads from the cache) the update kernels for `type`, noting how long it took.
+    private func makeUpdateKernels(_ type: StorageType) throws -> UpdateKernels {
+        let variant = options + (type == .bf16 ? " -DETA_STATE_BF16" : type == .fp16 ? " -DETA_STATE_FP16" : "")
+        var built: [String: Program] = [:]
+        for file in ["sgd.cl", "adam.cl", "optimizers.cl"] + (type == .fp32 ? ["adaptive.cl"] : []) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let program = try Self.build(file, options: variant, cache: cache, context: context)
+            programLoadSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            programOrigins.append((type == .fp32 ? file : "\(file) (\(type.rawValue) state)", program.origin))
+            built[file] = program
+        }
+        var family: [String: Kernel] = [:]
+        for descriptor in FamilyOptimizer.all.values {
+            // Two-pass optimizers keep float32 state (their second pass re-reads what the first stored).
+            guard descriptor.twoPhase == nil || type == .fp32 else { continue }
+            let source = built[descriptor.twoPhase == nil ? "optimizers.cl" : "adaptive.cl"]!
+            family[descriptor.kernel] = try source.kernel(named: descriptor.kernel)
+            if let first = descriptor.twoPhase?.accumulateKernel { family[first] = try source.kernel(named: first) }
+        }
+        return UpdateKernels(sgd: try built["sgd.cl"]!.kernel(named: "sgd_update"), adam: try built["adam.cl"]!.kernel(named: "adam_update"),
+                             family: family)
+    }
+
+    /// The update kernels for `type` (call under `launchLock`).
+    private func updateKernels(_ type: StorageType) throws -> UpdateKernels {
+        if let kernels = updateKernelsByType[type] { return kernels }
+        let kernels = try makeUpdateKernels(type)
+        updateKernelsByType[type] = kernels
+        return kernels
     }
 
     func device(_ buffer: DeviceBuffer) -> Buffer {
@@ -168,6 +201,7 @@ public final class OpenCLBackend: Backend {
         defer { launchLock.unlock() }
         switch update {
         case .sgd(let l):
+            let sgd = try updateKernels(l.stateType).sgd
             let s = l.scalars
             try sgd.setArgument(0, device(l.parameters))
             try sgd.setArgument(1, device(l.gradients))
@@ -185,7 +219,9 @@ public final class OpenCLBackend: Backend {
             try setGroupArguments(sgd, at: 12, l.groups, fallback: l.gradients)
             try launch(sgd, count: l.count)
         case .family(let l):
-            guard let kernel = familyKernels[l.kernel] else { throw EtaError(.software, "no OpenCL kernel \(l.kernel)") }
+            guard let kernel = try updateKernels(l.stateType).family[l.kernel] else {
+                throw EtaError(.software, "no OpenCL kernel \(l.kernel) for \(l.stateType.rawValue) state")
+            }
             try kernel.setArgument(0, device(l.parameters))
             try kernel.setArgument(1, device(l.gradients))
             // Absent state slots are never read or written; any valid buffer fills the argument.
@@ -203,6 +239,7 @@ public final class OpenCLBackend: Backend {
                 try launch(kernel, count: l.count)
             }
         case .adam(let l):
+            let adam = try updateKernels(l.stateType).adam
             let s = l.scalars
             try adam.setArgument(0, device(l.parameters))
             try adam.setArgument(1, device(l.gradients))

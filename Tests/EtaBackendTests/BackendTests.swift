@@ -45,6 +45,32 @@ struct BackendTests {
         }
     }
 
+    @Test("16-bit state storage matches the Reference with its state rounded after every step, bit for bit",
+          arguments: Backends.names, [StorageType.bf16, .fp16])
+    func stateStorage(backendName: String, type: StorageType) throws {
+        let backend = try Backends.named(backendName)
+        for spec in Verify.stateStorageSpecs {
+            for size in [0, 1, 17, 65_537] {
+                let result = try Verify.checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: size, steps: 3,
+                                                       backend: backend, stateType: type)
+                #expect(result.maxULP == 0, "\(backendName) \(result.configuration) n=\(size): \(result.maxULP) ULP in \(result.worstBuffer)")
+            }
+        }
+    }
+
+    @Test("16-bit storage rounds to nearest even and keeps NaN and infinities")
+    func storageRounding() {
+        #expect(StorageType.bf16.rounded(1 + 1.0 / 256) == 1)                 // a tie rounds to even
+        #expect(StorageType.bf16.rounded(1 + 3.0 / 256) == 1 + 4.0 / 256)
+        #expect(StorageType.bf16.rounded(.nan).isNaN && StorageType.bf16.rounded(.infinity) == .infinity)
+        #expect(StorageType.fp16.rounded(1e-8) == 0 && StorageType.fp16.rounded(70000) == .infinity)
+        let values: [Float] = [1, -2.5, 3e-5, 65504, .nan]
+        for type in StorageType.allCases {
+            let round = type.unpack(type.pack(values), count: values.count)
+            #expect(zip(round, values.map(type.rounded)).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }, "\(type)")
+        }
+    }
+
     @Test("a 2^22+ arena in one launch (multi-threaded on the CPU)", arguments: Backends.names)
     func large(backendName: String) throws {
         let backend = try Backends.named(backendName)

@@ -423,6 +423,36 @@ struct FamilyTrainingTests {
         }
     }
 
+    @Test("resume is bit-identical with bf16 and fp16 state", arguments: Backends.names, [StorageType.bf16, .fp16])
+    func resumeStateStorage(backendName: String, type: StorageType) throws {
+        let backend = try Backends.named(backendName)
+        var configuration = TrainingConfiguration()
+        configuration.dataset = "iris"
+        configuration.epochs = 4
+        configuration.batchSize = 16
+        configuration.stateType = type
+        configuration.optimizer = try OptimizerConfiguration(spec: "adamw:lr=0.01,eps=1e-3")
+        let full = try Trainer(configuration: configuration, backend: backend)
+        _ = try full.run()
+        let first = try Trainer(configuration: configuration, backend: backend)
+        _ = try first.run(observer: StopAfter(step: 11))
+        let checkpoint = try Checkpoint.read(from: {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-state-\(UUID().uuidString).safetensors")
+            try Checkpoint.capture(first).write(to: url)
+            return url
+        }())
+        #expect(checkpoint.metadata["state_dtype"] == type.rawValue)
+        let second = try Trainer(configuration: configuration, backend: backend)
+        try checkpoint.restore(into: second)
+        _ = try second.run()
+        #expect(try second.network.arena.download(.parameters) == full.network.arena.download(.parameters))
+        for slot in second.network.arena.stateSlots {
+            let state = try second.network.arena.download(.state(slot))
+            #expect(state == (try full.network.arena.download(.state(slot))), "\(slot)")
+            #expect(state.allSatisfy { type.rounded($0) == $0 }, "\(slot) holds values the storage cannot")
+        }
+    }
+
     @Test("a Schedule-Free checkpoint holds x as the model and y to continue from", arguments: ["schedulefree_adamw:lr=0.01", "schedulefree_sgd:lr=0.1"])
     func scheduleFreeCheckpoint(spec: String) throws {
         var configuration = TrainingConfiguration()

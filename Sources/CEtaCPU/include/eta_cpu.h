@@ -29,6 +29,12 @@ void eta_mse(const float *predictions, const float *targets, float *grad, float 
 /// Sum (of squares when `squares`) in double, returned as float.
 float eta_sum(const float *source, size_t n, int32_t squares);
 
+// 16-bit state storage conversions (bf16 and IEEE fp16; narrowing rounds to nearest even).
+void eta_widen_bf16(const uint16_t *src, float *dst, size_t n);
+void eta_narrow_bf16(const float *src, uint16_t *dst, size_t n);
+void eta_widen_fp16(const uint16_t *src, float *dst, size_t n);
+void eta_narrow_fp16(const float *src, uint16_t *dst, size_t n);
+
 // The family optimizers (Kernels/optimizers.cl): p, g, up to three state slots, n, the kernel's c0..c11, flags.
 typedef void (*eta_family_update)(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_rmsprop_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);

@@ -1,0 +1,60 @@
+/// How optimizer state is stored in memory. Arithmetic is float32 whatever the storage: a kernel widens each
+/// value exactly on load and rounds to nearest even on store.
+///
+/// Bytes moved per parameter by one update (read + write; parameters and gradients float32):
+///
+/// | optimizer | fp32 | bf16 / fp16 states |
+/// |---|---|---|
+/// | sgd (no momentum) | 12 | 12 |
+/// | sgd (momentum) | 20 | 16 |
+/// | adam, adamw | 28 | 20 |
+/// | adam amsgrad | 36 | 24 |
+/// | rmsprop, adagrad, lion | 20 | 16 |
+/// | adadelta, adamax, nadam, radam | 28 | 20 |
+public enum StorageType: String, Sendable, CaseIterable, Codable {
+    case fp32, bf16, fp16
+
+    /// Bytes per element.
+    public var bytes: Int { self == .fp32 ? 4 : 2 }
+
+    /// Float32 slots a buffer of `count` elements of this type occupies (backends allocate in floats).
+    public func floatSlots(_ count: Int) -> Int { self == .fp32 ? count : (count + 1) / 2 }
+
+    /// `value` rounded to this type and widened back (exactly what a kernel stores and loads again).
+    public func rounded(_ value: Float) -> Float {
+        switch self {
+        case .fp32: return value
+        case .bf16: return Self.widen(bf16: Self.narrow(bf16: value))
+        case .fp16: return Float(Float16(value))
+        }
+    }
+
+    /// float32 → bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN.
+    public static func narrow(bf16 value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) >> 16)
+    }
+
+    public static func widen(bf16 bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
+    /// Packs `values` (already in float32) into this type's storage, two 16-bit elements per float slot.
+    public func pack(_ values: [Float]) -> [Float] {
+        guard self != .fp32 else { return values }
+        var packed = [Float](repeating: 0, count: floatSlots(values.count))
+        for (i, value) in values.enumerated() {
+            let half: UInt16 = self == .bf16 ? Self.narrow(bf16: value) : Float16(value).bitPattern
+            packed[i / 2] = Float(bitPattern: packed[i / 2].bitPattern | UInt32(half) << (16 * UInt32(i % 2)))
+        }
+        return packed
+    }
+
+    /// The `count` float32 values of packed storage.
+    public func unpack(_ packed: [Float], count: Int) -> [Float] {
+        guard self != .fp32 else { return Array(packed.prefix(count)) }
+        return (0..<count).map { i in
+            let half = UInt16(truncatingIfNeeded: packed[i / 2].bitPattern >> (16 * UInt32(i % 2)))
+            return self == .bf16 ? Self.widen(bf16: half) : Float(Float16(bitPattern: half))
+        }
+    }
+}

@@ -44,6 +44,8 @@ public final class OpenCLBackend: Backend {
         let sgd: Kernel
         let adam: Kernel
         let family: [String: Kernel]
+        /// Schedule-Free's y ↔ x switch (float32 z only).
+        let lerpToward: Kernel
     }
     private var updateKernelsByType: [StorageType: UpdateKernels] = [:]
     private let cache: ProgramCache
@@ -52,7 +54,7 @@ public final class OpenCLBackend: Backend {
     private let stream28: Kernel
     let layerKernels: LayerKernels
     /// Schedule-Free's y ↔ x switch (`Kernels/optimizers.cl`).
-    let lerpToward: Kernel
+    var lerpToward: Kernel { updateKernelsByType[.fp32]!.lerpToward }
     /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
     var gemmScratch: Buffer
 
@@ -81,7 +83,6 @@ public final class OpenCLBackend: Backend {
         let bandwidth = try program("bandwidth.cl")
         copy = try bandwidth.kernel(named: "copy")
         stream28 = try bandwidth.kernel(named: "stream28")
-        lerpToward = try program("optimizers.cl").kernel(named: "lerp_toward")
         let layers = try program("layers.cl"), losses = try program("losses.cl"), reduce = try program("reduce.cl")
         let clip = try program("clip.cl")
         layerKernels = LayerKernels(
@@ -126,7 +127,7 @@ public final class OpenCLBackend: Backend {
             if let first = descriptor.twoPhase?.accumulateKernel { family[first] = try source.kernel(named: first) }
         }
         return UpdateKernels(sgd: try built["sgd.cl"]!.kernel(named: "sgd_update"), adam: try built["adam.cl"]!.kernel(named: "adam_update"),
-                             family: family)
+                             family: family, lerpToward: try built["optimizers.cl"]!.kernel(named: "lerp_toward"))
     }
 
     /// The update kernels for `type` (call under `launchLock`).

@@ -49,15 +49,28 @@ inline void eta_block_partials(__local float* scratch, float a, float b, __globa
     }
 }
 
-// torch.lerp's roundings (as optimizers.cl), on scalars.
-inline float eta_lerp1(float self, float end, float w) {
-    return fabs(w) < 0.5f ? fma(w, end - self, self) : fma(w - 1.0f, end - self, end);
+// The lanes of v summed in lane order.
+inline float eta_lane_sum(floatV v) {
+    float lanes[ETA_VEC];
+    vstoreV(v, 0, lanes);
+    float sum = 0.0f;
+    for (int i = 0; i < ETA_VEC; i++) sum += lanes[i];
+    return sum;
+}
+
+// Each work-item takes ETA_VEC consecutive elements per iteration (vector loads; lanes past the block's end read
+// as 0 and add nothing to the sums), the work-group ETA_VEC·BLOCK_LOCAL at a time.
+#define BLOCK_LOOP(i) for (ulong i = begin + get_local_id(0) * ETA_VEC; i < end; i += BLOCK_LOCAL * ETA_VEC)
+
+// torch.lerp's roundings (as optimizers.cl).
+inline floatV eta_lerp_v(floatV self, floatV end, float w) {
+    return fabs(w) < 0.5f ? fma((floatV)w, end - self, self) : fma((floatV)(w - 1.0f), end - self, end);
 }
 
 // LAMB's Adam direction plus decoupled decay: u = m̂ / (sqrt(v̂) + eps) + wd·p.
-inline float lamb_direction(float m, float v, float param, float c3, float c4, float c5, float c6) {
-    const float u = (m / c3) / (sqrt(v / c4) + c5);
-    return c6 != 0.0f ? fma(c6, param, u) : u;
+inline floatV lamb_direction(floatV m, floatV v, floatV param, float c3, float c4, float c5, float c6) {
+    const floatV u = (m / c3) / (sqrt(v / c4) + c5);
+    return c6 != 0.0f ? fma((floatV)c6, param, u) : u;
 }
 
 // LAMB pass 1. c0 1-beta1, c1 beta2, c2 1-beta2, c3 1-beta1^t, c4 1-beta2^t, c5 eps, c6 weight_decay.
@@ -65,18 +78,18 @@ inline float lamb_direction(float m, float v, float param, float c3, float c4, f
 BLOCK_KERNEL(lamb_moments) {
     __local float scratch[2 * BLOCK_LOCAL];
     BLOCK_RANGE
-    float pp = 0.0f, uu = 0.0f;
-    for (ulong i = begin + get_local_id(0); i < end; i += BLOCK_LOCAL) {
-        const float grad = g[i], param = p[i];
-        const float m = eta_lerp1(s0[i], grad, c0);
-        const float v = fma(c2 * grad, grad, s1[i] * c1);
-        s0[i] = m;
-        s1[i] = v;
-        const float u = lamb_direction(m, v, param, c3, c4, c5, c6);
+    floatV pp = 0.0f, uu = 0.0f;
+    BLOCK_LOOP(i) {
+        const floatV grad = eta_load(g, i, end), param = eta_load(p, i, end);
+        const floatV m = eta_lerp_v(eta_load(s0, i, end), grad, c0);
+        const floatV v = fma(c2 * grad, grad, eta_load(s1, i, end) * c1);
+        eta_store(s0, i, end, m);
+        eta_store(s1, i, end, v);
+        const floatV u = lamb_direction(m, v, param, c3, c4, c5, c6);
         pp += param * param;
         uu += u * u;
     }
-    eta_block_partials(scratch, pp, uu, partials, block);
+    eta_block_partials(scratch, eta_lane_sum(pp), eta_lane_sum(uu), partials, block);
 }
 
 // LAMB pass 2: p -= lr · (||p|| / ||u||) · u per tensor (ratio 1 when either norm is 0). c7 lr; as pass 1.
@@ -91,9 +104,9 @@ BLOCK_KERNEL(lamb_update) {
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     const float step = -(c7 * ratio_shared);
-    for (ulong i = begin + get_local_id(0); i < end; i += BLOCK_LOCAL) {
-        const float param = p[i];
-        p[i] = fma(step, lamb_direction(s0[i], s1[i], param, c3, c4, c5, c6), param);
+    BLOCK_LOOP(i) {
+        const floatV param = eta_load(p, i, end);
+        eta_store(p, i, end, fma((floatV)step, lamb_direction(eta_load(s0, i, end), eta_load(s1, i, end), param, c3, c4, c5, c6), param));
     }
 }
 
@@ -103,18 +116,19 @@ BLOCK_KERNEL(lamb_update) {
 BLOCK_KERNEL(prodigy_accumulate) {
     __local float scratch[2 * BLOCK_LOCAL];
     BLOCK_RANGE
-    float dot = 0.0f, l1 = 0.0f;
-    for (ulong i = begin + get_local_id(0); i < end; i += BLOCK_LOCAL) {
-        const float param = p[i];
-        const float grad = c0 != 0.0f ? fma(c0, param, g[i]) : g[i];
-        dot += grad * (s0[i] - param);
-        if (flags & OPT_A) s2[i] = fma(c2, grad, s2[i] * c1);
-        s3[i] = fma(c4 * grad, grad, s3[i] * c3);
-        const float s = fma(c6, grad, s1[i] * c5);
-        s1[i] = s;
+    floatV dot = 0.0f, l1 = 0.0f;
+    BLOCK_LOOP(i) {
+        const floatV param = eta_load(p, i, end);
+        floatV grad = eta_load(g, i, end);
+        if (c0 != 0.0f) grad = fma((floatV)c0, param, grad);
+        dot += grad * (eta_load(s0, i, end) - param);
+        if (flags & OPT_A) eta_store(s2, i, end, fma((floatV)c2, grad, eta_load(s2, i, end) * c1));
+        eta_store(s3, i, end, fma(c4 * grad, grad, eta_load(s3, i, end) * c3));
+        const floatV s = fma((floatV)c6, grad, eta_load(s1, i, end) * c5);
+        eta_store(s1, i, end, s);
         l1 += fabs(s);
     }
-    eta_block_partials(scratch, dot, l1, partials, block);
+    eta_block_partials(scratch, eta_lane_sum(dot), eta_lane_sum(l1), partials, block);
 }
 
 // Prodigy pass 2 (elementwise). c0 coupled weight decay, c1 -dlr, c2 d·eps (the new d), c3 -weight_decay·dlr
@@ -146,18 +160,19 @@ __kernel void prodigy_update(__global float* restrict p, __global const float* r
 BLOCK_KERNEL(dadapt_adam_accumulate) {
     __local float scratch[2 * BLOCK_LOCAL];
     BLOCK_RANGE
-    float dot = 0.0f, l1 = 0.0f;
-    for (ulong i = begin + get_local_id(0); i < end; i += BLOCK_LOCAL) {
-        const float grad = c0 != 0.0f ? fma(c0, p[i], g[i]) : g[i];
-        const float v = s2[i], s = s0[i];
+    floatV dot = 0.0f, l1 = 0.0f;
+    BLOCK_LOOP(i) {
+        floatV grad = eta_load(g, i, end);
+        if (c0 != 0.0f) grad = fma((floatV)c0, eta_load(p, i, end), grad);
+        const floatV v = eta_load(s2, i, end), s = eta_load(s0, i, end);
         dot += grad * (s / (sqrt(v) + c1));
-        s1[i] = fma(c3, grad, s1[i] * c2);
-        s2[i] = fma(c5 * grad, grad, v * c4);
-        const float s_new = fma(c7, grad, s * c6);
-        s0[i] = s_new;
+        eta_store(s1, i, end, fma((floatV)c3, grad, eta_load(s1, i, end) * c2));
+        eta_store(s2, i, end, fma(c5 * grad, grad, v * c4));
+        const floatV s_new = fma((floatV)c7, grad, s * c6);
+        eta_store(s0, i, end, s_new);
         l1 += fabs(s_new);
     }
-    eta_block_partials(scratch, dot, l1, partials, block);
+    eta_block_partials(scratch, eta_lane_sum(dot), eta_lane_sum(l1), partials, block);
 }
 
 // D-Adaptation Adam pass 2 (elementwise): p -= m / (sqrt(v) + eps), after decoupled decay. c0 eps,

@@ -23,10 +23,15 @@ static inline float lerp1(float self, float end, float w) {
     return fabsf(w) < 0.5f ? fmaf(w, end - self, self) : fmaf(w - 1.0f, end - self, end);
 }
 
-static inline float lamb_direction(float m, float v, float param, const float *c) {
-    const float u = (m / c[3]) / (eta_sqrtf(v / c[4]) + c[5]);
-    return c[6] != 0.0f ? fmaf(c[6], param, u) : u;
+static inline float lamb_direction(float m, float v, float param, float c3, float c4, float c5, float c6) {
+    const float u = (m / c3) / (eta_sqrtf(v / c4) + c5);
+    return c6 != 0.0f ? fmaf(c6, param, u) : u;
 }
+
+// The step's scalars as locals: read through `c`, they would be reloaded every iteration (c may alias the arrays).
+#define LOAD_SCALARS \
+    const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4], c5 = c[5], c6 = c[6], c7 = c[7]; \
+    (void)c0; (void)c1; (void)c2; (void)c3; (void)c4; (void)c5; (void)c6; (void)c7;
 
 // Runs BODY(i, a, b) for every element of each block and stores the lane-ordered sums of a and b.
 #define FOR_EACH_BLOCK(BODY)                                                                    \
@@ -57,11 +62,11 @@ static inline float lamb_direction(float m, float v, float param, const float *c
 #define LAMB_MOMENTS(I, A, B)                                                   \
     {                                                                           \
         const float grad = g[I], param = p[I];                                  \
-        const float m = lerp1(s0[I], grad, c[0]);                               \
-        const float v = fmaf(c[2] * grad, grad, s1[I] * c[1]);                  \
+        const float m = lerp1(s0[I], grad, c0);                               \
+        const float v = fmaf(c2 * grad, grad, s1[I] * c1);                  \
         s0[I] = m;                                                              \
         s1[I] = v;                                                              \
-        const float u = lamb_direction(m, v, param, c);                         \
+        const float u = lamb_direction(m, v, param, c3, c4, c5, c6);                         \
         A = param * param;                                                      \
         B = u * u;                                                              \
     }
@@ -70,6 +75,7 @@ ETA_DISPATCH
 void eta_lamb_moments(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
                       float *restrict s3, const uint32_t *blocks, size_t block_begin, size_t block_end, float *partials,
                       const float *c, int32_t flags) {
+    LOAD_SCALARS
     (void)s2; (void)s3; (void)flags;
     FOR_EACH_BLOCK(LAMB_MOMENTS)
 }
@@ -78,26 +84,29 @@ ETA_DISPATCH
 void eta_lamb_update(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
                      float *restrict s3, const uint32_t *blocks, size_t block_begin, size_t block_end, float *partials,
                      const float *c, int32_t flags) {
+    LOAD_SCALARS
     (void)g; (void)s2; (void)s3; (void)flags;
     for (size_t block = block_begin; block < block_end; block++) {
         const uint32_t first = blocks[4 * block + 2], last = blocks[4 * block + 3];
         float pp = 0.0f, uu = 0.0f;
         for (uint32_t b = first; b < last; b++) { pp += partials[2 * b]; uu += partials[2 * b + 1]; }
         const float ratio = (pp > 0.0f && uu > 0.0f) ? eta_sqrtf(pp) / eta_sqrtf(uu) : 1.0f;
-        const float step = -(c[7] * ratio);
+        const float step = -(c7 * ratio);
         const size_t begin = blocks[4 * block], end = blocks[4 * block + 1];
-        for (size_t i = begin; i < end; i++) p[i] = fmaf(step, lamb_direction(s0[i], s1[i], p[i], c), p[i]);
+        for (size_t i = begin; i < end; i++) p[i] = fmaf(step, lamb_direction(s0[i], s1[i], p[i], c3, c4, c5, c6), p[i]);
     }
 }
 
-#define PRODIGY_ACCUMULATE(I, A, B)                                             \
+#define PRODIGY_ACCUMULATE_M(I, A, B) PRODIGY_BODY(I, A, B, 1)
+#define PRODIGY_ACCUMULATE_NO_M(I, A, B) PRODIGY_BODY(I, A, B, 0)
+#define PRODIGY_BODY(I, A, B, WITH_M)                                      \
     {                                                                           \
         const float param = p[I];                                               \
-        const float grad = c[0] != 0.0f ? fmaf(c[0], param, g[I]) : g[I];       \
+        const float grad = c0 != 0.0f ? fmaf(c0, param, g[I]) : g[I];       \
         A = grad * (s0[I] - param);                                             \
-        if (flags & OPT_A) s2[I] = fmaf(c[2], grad, s2[I] * c[1]);              \
-        s3[I] = fmaf(c[4] * grad, grad, s3[I] * c[3]);                          \
-        const float s = fmaf(c[6], grad, s1[I] * c[5]);                         \
+        if (WITH_M) s2[I] = fmaf(c2, grad, s2[I] * c1);                     \
+        s3[I] = fmaf(c4 * grad, grad, s3[I] * c3);                          \
+        const float s = fmaf(c6, grad, s1[I] * c5);                         \
         s1[I] = s;                                                              \
         B = fabsf(s);                                                           \
     }
@@ -106,7 +115,9 @@ ETA_DISPATCH
 void eta_prodigy_accumulate(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
                             float *restrict s3, const uint32_t *blocks, size_t block_begin, size_t block_end, float *partials,
                             const float *c, int32_t flags) {
-    FOR_EACH_BLOCK(PRODIGY_ACCUMULATE)
+    LOAD_SCALARS
+    // One loop per case: a flag test inside would keep the loop from vectorising.
+    if (flags & OPT_A) { FOR_EACH_BLOCK(PRODIGY_ACCUMULATE_M) } else { FOR_EACH_BLOCK(PRODIGY_ACCUMULATE_NO_M) }
 }
 
 ETA_DISPATCH
@@ -131,12 +142,12 @@ void eta_prodigy_update(float *restrict p, const float *restrict g, float *restr
 
 #define DADAPT_ACCUMULATE(I, A, B)                                              \
     {                                                                           \
-        const float grad = c[0] != 0.0f ? fmaf(c[0], p[I], g[I]) : g[I];        \
+        const float grad = c0 != 0.0f ? fmaf(c0, p[I], g[I]) : g[I];        \
         const float v = s2[I], s = s0[I];                                       \
-        A = grad * (s / (eta_sqrtf(v) + c[1]));                                 \
-        s1[I] = fmaf(c[3], grad, s1[I] * c[2]);                                 \
-        s2[I] = fmaf(c[5] * grad, grad, v * c[4]);                              \
-        const float s_new = fmaf(c[7], grad, s * c[6]);                         \
+        A = grad * (s / (eta_sqrtf(v) + c1));                                 \
+        s1[I] = fmaf(c3, grad, s1[I] * c2);                                 \
+        s2[I] = fmaf(c5 * grad, grad, v * c4);                              \
+        const float s_new = fmaf(c7, grad, s * c6);                         \
         s0[I] = s_new;                                                          \
         B = fabsf(s_new);                                                       \
     }
@@ -145,6 +156,7 @@ ETA_DISPATCH
 void eta_dadapt_adam_accumulate(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
                                 float *restrict s3, const uint32_t *blocks, size_t block_begin, size_t block_end, float *partials,
                                 const float *c, int32_t flags) {
+    LOAD_SCALARS
     (void)s3; (void)flags;
     FOR_EACH_BLOCK(DADAPT_ACCUMULATE)
 }

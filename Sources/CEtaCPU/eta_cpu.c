@@ -114,6 +114,7 @@ const char *eta_cpu_dispatch_target(void) {
 
 // 16-bit state storage: widen exactly, narrow with round-to-nearest-even (a NaN stays a quiet NaN), as the
 // kernels' eta_load_state / eta_store_state (Kernels/common.cl).
+ETA_DISPATCH
 void eta_widen_bf16(const uint16_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const uint32_t bits = (uint32_t)src[i] << 16;
@@ -121,6 +122,7 @@ void eta_widen_bf16(const uint16_t *src, float *dst, size_t n) {
     }
 }
 
+ETA_DISPATCH
 void eta_narrow_bf16(const float *src, uint16_t *dst, size_t n) {
     for (size_t i = 0; i < n; i++) {
         uint32_t bits;
@@ -130,6 +132,7 @@ void eta_narrow_bf16(const float *src, uint16_t *dst, size_t n) {
     }
 }
 
+ETA_DISPATCH
 void eta_widen_fp16(const uint16_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) {
         _Float16 h;
@@ -138,6 +141,7 @@ void eta_widen_fp16(const uint16_t *src, float *dst, size_t n) {
     }
 }
 
+ETA_DISPATCH
 void eta_narrow_fp16(const float *src, uint16_t *dst, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const _Float16 h = (_Float16)src[i];

@@ -27,6 +27,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Timed repetitions of each operation.") var `repeat`: Int = 20
     @Option(name: .long, help: "table | json") var format: TableOrJSON = .table
     @Option(name: .long, help: "Write a Chrome trace-event JSON of a few repetitions.") var trace: String?
+    @Option(name: .long, help: "Comma-separated optimizer state storage types to time: fp32, bf16, fp16 (default fp32).") var stateDtype: String = "fp32"
     @OptionGroup var deviceOptions: DeviceOptions
 
     func run() throws {
@@ -69,10 +70,16 @@ struct Bench: ParsableCommand {
                 let specs = optimizer == "all" ? ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"] + FamilyOptimizer.all.keys.sorted()
                     : splitSpecs(optimizer ?? "adam,adamw,sgd:momentum=0.9")
                 var rows: [JSON] = []
+                let stateTypes = try stateDtype.split(separator: ",").map { name -> StorageType in
+                    guard let type = StorageType(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                        throw EtaError(.usage, "--state-dtype '\(name)': valid values are fp32, bf16, fp16")
+                    }
+                    return type
+                }
                 if format == .table { print("device: \(backend.info.summary), \(`repeat`) repeats") }
                 for size in sizes {
                     let results = try Eta.Bench.updates(optimizers: specs, parameters: size, tensors: min(tensors, size), repeats: `repeat`,
-                                                        backend: backend, trace: tracer)
+                                                        backend: backend, stateTypes: stateTypes, trace: tracer)
                     let reference = results.first { $0.name == "stream28" }?.gigabytesPerSecond ?? .nan
                     if format == .table {
                         print("\n\(size) parameters")

@@ -95,9 +95,22 @@ public enum OptimizerConfiguration: Equatable, Sendable {
         }
     }
 
-    /// Bytes read and written per parameter by one fused float32 update (the figure GB/s is computed from).
-    public var bytesPerParameter: Int {
-        // p and g read, p written: 12 B; each state slot is read and written: 8 B more.
-        12 + 8 * stateSlots.count
+    /// Bytes read and written per parameter by one float32 update (the figure GB/s is computed from).
+    public var bytesPerParameter: Int { bytesPerParameter(stateType: .fp32) }
+
+    /// Bytes read and written per parameter by one update with state stored as `stateType`.
+    public func bytesPerParameter(stateType: StorageType) -> Int {
+        let s = stateType.bytes
+        guard case .family(let c) = self, c.descriptor.twoPhase != nil else {
+            // p and g read, p written: 12 B; each state slot is read and written.
+            return 12 + 2 * s * stateSlots.count
+        }
+        // Two passes (float32 state): the first reads p, g and its slots and writes the slots it updates; the second
+        // reads p and the moments (or g) and writes p.
+        switch c.name {
+        case "lamb": return (16 + 8) + (12 + 4)                                    // p g m v → m v; p m v → p
+        case "prodigy": return c["beta1"] > 0 ? (24 + 12) + (12 + 4) : (20 + 8) + (12 + 4)   // p g p0 s [m] v → s [m] v
+        default: return (16 + (c.flag("decouple") ? 0 : 4) + 12) + (12 + 4)         // dadapt: g s m v [p] → s m v
+        }
     }
 }

@@ -16,7 +16,7 @@
 #define ADAM_DECOUPLED 4
 #define ADAM_GROUPED   8   // parameter groups: step size, decay factor and weight_decay per 16-element chunk's group
 
-__kernel void adam_update(__global float* restrict p,
+__kernel void adam_update(__global param_t* restrict p,
                           __global const float* restrict g,
                           __global state_t* restrict m,
                           __global state_t* restrict v,
@@ -36,7 +36,8 @@ __kernel void adam_update(__global float* restrict p,
                           const ulong replica_size,
                           const uint replicas,
                           __global const uchar* restrict chunk_groups,
-                          __global const float* restrict group_scalars) {
+                          __global const float* restrict group_scalars,
+                          __global float* restrict master) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
     const ulong replica = replica_offset + (replica_size ? base / replica_size : 0);
@@ -49,7 +50,7 @@ __kernel void adam_update(__global float* restrict p,
         decay = group_scalars[3 * group + 1];
         weight_decay = group_scalars[3 * group + 2];
     }
-    floatV param = eta_load(p, base, n);
+    floatV param = PARAM_LOAD(base, n);
     floatV grad = eta_load(g, base, n);
     if (flags & ADAM_MAXIMIZE) grad = -grad;
     if (weight_decay != 0.0f) {
@@ -69,5 +70,5 @@ __kernel void adam_update(__global float* restrict p,
         eta_store_state(vmax, base, n, second);
     }
     const floatV denom = sqrt(second) / bc2_sqrt + eps;
-    eta_store(p, base, n, param + (-rate) * exp_avg / denom);
+    PARAM_STORE(base, n, param + (-rate) * exp_avg / denom);
 }

@@ -137,7 +137,8 @@ __kernel void prodigy_update(__global float* restrict p, __global const float* r
                              __global float* restrict s1, __global float* restrict s2, const ulong n,
                              const float c0, const float c1, const float c2, const float c3, const float c4, const float c5,
                              const float c6, const float c7, const float c8, const float c9, const float c10, const float c11,
-                             const int flags, __global const uchar* chunk_groups, __global const float* group_scalars) {
+                             const int flags, __global const uchar* chunk_groups, __global const float* group_scalars,
+                             __global float* master) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
     floatV param = eta_load(p, base, n);
@@ -181,7 +182,8 @@ __kernel void dadapt_adam_update(__global float* restrict p, __global const floa
                                  __global float* restrict s1, __global float* restrict s2, const ulong n,
                                  const float c0, const float c1, const float c2, const float c3, const float c4, const float c5,
                                  const float c6, const float c7, const float c8, const float c9, const float c10, const float c11,
-                                 const int flags, __global const uchar* chunk_groups, __global const float* group_scalars) {
+                                 const int flags, __global const uchar* chunk_groups, __global const float* group_scalars,
+                             __global float* master) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
     floatV param = eta_load(p, base, n);

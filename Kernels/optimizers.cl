@@ -14,11 +14,12 @@
 #define OPT_GROUPED 256   // parameter groups: c0..c11 per 16-element chunk's group, from group_scalars
 
 #define OPTIMIZER_KERNEL(NAME) \
-__kernel void NAME(__global float* restrict p, __global const float* restrict g, __global state_t* restrict s0, \
+__kernel void NAME(__global param_t* restrict p, __global const float* restrict g, __global state_t* restrict s0, \
                    __global state_t* restrict s1, __global state_t* restrict s2, const ulong n, \
                    const float k0, const float k1, const float k2, const float k3, const float k4, const float k5, \
                    const float k6, const float k7, const float k8, const float k9, const float k10, const float k11, \
-                   const int flags, __global const uchar* restrict chunk_groups, __global const float* restrict group_scalars)
+                   const int flags, __global const uchar* restrict chunk_groups, __global const float* restrict group_scalars, \
+                   __global float* restrict master)
 
 // The step's scalars: the arguments, or this work-item's group's row of group_scalars.
 #define OPT_SCALARS \
@@ -33,7 +34,7 @@ __kernel void NAME(__global float* restrict p, __global const float* restrict g,
     const ulong base = get_global_id(0) * ETA_VEC; \
     if (base >= n) return; \
     OPT_SCALARS \
-    floatV param = eta_load(p, base, n); \
+    floatV param = PARAM_LOAD(base, n); \
     floatV grad = eta_load(g, base, n); \
     if (flags & OPT_MAXIMIZE) grad = -grad;
 
@@ -64,7 +65,7 @@ OPTIMIZER_KERNEL(rmsprop_update) {
     } else {
         param = param + (-c0) * grad / avg;
     }
-    eta_store(p, base, n, param);
+    PARAM_STORE(base, n, param);
 }
 
 // c0 clr (lr / (1 + (t-1) lr_decay)), c1 eps, c2 weight_decay. s0 state_sum.
@@ -73,7 +74,7 @@ OPTIMIZER_KERNEL(adagrad_update) {
     if (c2 != 0.0f) grad = fma((floatV)c2, param, grad);
     const floatV sum = fma(grad, grad, eta_load_state(s0, base, n));
     eta_store_state(s0, base, n, sum);
-    eta_store(p, base, n, param + (-c0) * grad / (sqrt(sum) + c1));
+    PARAM_STORE(base, n, param + (-c0) * grad / (sqrt(sum) + c1));
 }
 
 // c0 lr, c1 rho, c2 1-rho, c3 eps, c4 weight_decay. s0 square_avg, s1 acc_delta.
@@ -85,7 +86,7 @@ OPTIMIZER_KERNEL(adadelta_update) {
     const floatV acc = eta_load_state(s1, base, n);
     const floatV delta = sqrt(acc + c3) / sqrt(square_avg + c3) * grad;
     eta_store_state(s1, base, n, fma(c2 * delta, delta, acc * c1));
-    eta_store(p, base, n, fma((floatV)(-c0), delta, param));
+    PARAM_STORE(base, n, fma((floatV)(-c0), delta, param));
 }
 
 // c0 -lr/(1-beta1^t), c1 1-beta1, c2 beta2, c3 eps, c4 weight_decay. s0 exp_avg, s1 exp_inf.
@@ -96,7 +97,7 @@ OPTIMIZER_KERNEL(adamax_update) {
     const floatV exp_inf = fmax(eta_load_state(s1, base, n) * c2, fabs(grad) + c3);
     eta_store_state(s0, base, n, exp_avg);
     eta_store_state(s1, base, n, exp_inf);
-    eta_store(p, base, n, param + c0 * exp_avg / exp_inf);
+    PARAM_STORE(base, n, param + c0 * exp_avg / exp_inf);
 }
 
 // NAdam and RAdam open alike: weight decay (decoupled, flag OPT_A, or L2), then Adam's two moments, stored
@@ -121,7 +122,7 @@ OPTIMIZER_KERNEL(nadam_update) {
     adam_moments(&param, &grad, s0, s1, base, n, &exp_avg, &exp_avg_sq, flags, c5, c6, c0, c1, c2);
     const floatV denom = sqrt(exp_avg_sq / c3) + c4;
     param = param + c7 * grad / denom;
-    eta_store(p, base, n, param + c8 * exp_avg / denom);
+    PARAM_STORE(base, n, param + c8 * exp_avg / denom);
 }
 
 // c0 1-beta1, c1 beta2, c2 1-beta2, c3 1-beta1^t, c4 lr, c5 sqrt(1-beta2^t), c6 rect, c7 eps, c8 weight_decay,
@@ -132,7 +133,7 @@ OPTIMIZER_KERNEL(radam_update) {
     adam_moments(&param, &grad, s0, s1, base, n, &exp_avg, &exp_avg_sq, flags, c8, c9, c0, c1, c2);
     floatV step = exp_avg / c3 * c4;
     if (flags & OPT_B) step = step * (c5 / (sqrt(exp_avg_sq) + c7)) * c6;
-    eta_store(p, base, n, param - step);
+    PARAM_STORE(base, n, param - step);
 }
 
 // c0 lr, c1 beta1, c2 1-beta1, c3 beta2, c4 1-beta2, c5 1-lr*wd. s0 exp_avg.
@@ -141,7 +142,7 @@ OPTIMIZER_KERNEL(lion_update) {
     param = param * c5;
     const floatV m = eta_load_state(s0, base, n);
     const floatV update = sign(fma((floatV)c2, grad, m * c1));
-    eta_store(p, base, n, fma((floatV)(-c0), update, param));
+    PARAM_STORE(base, n, fma((floatV)(-c0), update, param));
     eta_store_state(s0, base, n, fma((floatV)c4, grad, m * c3));
 }
 
@@ -154,7 +155,7 @@ OPTIMIZER_KERNEL(schedulefree_adamw_update) {
     floatV normalized = grad / (sqrt(exp_avg_sq / c3) + c4);
     if (c5 != 0.0f) normalized = fma((floatV)c5, param, normalized);
     const floatV z = eta_load_state(s0, base, n);
-    eta_store(p, base, n, fma((floatV)c7, normalized, eta_lerp(param, z, c6)));
+    PARAM_STORE(base, n, fma((floatV)c7, normalized, eta_lerp(param, z, c6)));
     eta_store_state(s0, base, n, fma((floatV)(-c0), normalized, z));
 }
 
@@ -163,13 +164,13 @@ OPTIMIZER_KERNEL(schedulefree_sgd_update) {
     OPT_BEGIN
     if (c1 != 0.0f) grad = fma((floatV)c1, param, grad);
     const floatV z = eta_load_state(s0, base, n);
-    eta_store(p, base, n, fma((floatV)c3, grad, eta_lerp(param, z, c2)));
+    PARAM_STORE(base, n, fma((floatV)c3, grad, eta_lerp(param, z, c2)));
     eta_store_state(s0, base, n, fma((floatV)(-c0), grad, z));
 }
 
 // p = lerp(p, toward, w): Schedule-Free's switch between y (training) and x (evaluation).
-__kernel void lerp_toward(__global float* restrict p, __global const float* restrict toward, const ulong n, const float w) {
+__kernel void lerp_toward(__global float* restrict target, __global const float* restrict toward, const ulong n, const float w) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
-    eta_store(p, base, n, eta_lerp(eta_load(p, base, n), eta_load(toward, base, n), w));
+    eta_store(target, base, n, eta_lerp(eta_load(target, base, n), eta_load(toward, base, n), w));
 }

@@ -14,7 +14,7 @@
 #define SGD_FIRST_STEP 8
 #define SGD_GROUPED    16   // parameter groups: lr and weight_decay per 16-element chunk's group
 
-__kernel void sgd_update(__global float* restrict p,
+__kernel void sgd_update(__global param_t* restrict p,
                          __global const float* restrict g,
                          __global state_t* restrict buf,
                          const ulong n,
@@ -27,7 +27,8 @@ __kernel void sgd_update(__global float* restrict p,
                          const ulong replica_offset,
                          const ulong replica_size,
                          __global const uchar* restrict chunk_groups,
-                         __global const float* restrict group_scalars) {
+                         __global const float* restrict group_scalars,
+                         __global float* restrict master) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
     float rate = replica_size ? replica_lr[replica_offset + base / replica_size] : lr;
@@ -37,7 +38,7 @@ __kernel void sgd_update(__global float* restrict p,
         rate = group_scalars[2 * group];
         weight_decay = group_scalars[2 * group + 1];
     }
-    floatV param = eta_load(p, base, n);
+    floatV param = PARAM_LOAD(base, n);
     floatV grad = eta_load(g, base, n);
     if (flags & SGD_MAXIMIZE) grad = -grad;
     if (weight_decay != 0.0f) grad = fma((floatV)weight_decay, param, grad);
@@ -47,5 +48,5 @@ __kernel void sgd_update(__global float* restrict p,
         eta_store_state(buf, base, n, b);
         grad = (flags & SGD_NESTEROV) ? fma((floatV)momentum, b, grad) : b;
     }
-    eta_store(p, base, n, fma((floatV)(-rate), grad, param));
+    PARAM_STORE(base, n, fma((floatV)(-rate), grad, param));
 }

@@ -28,6 +28,8 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "table | json") var format: TableOrJSON = .table
     @Option(name: .long, help: "Write a Chrome trace-event JSON of a few repetitions.") var trace: String?
     @Option(name: .long, help: "Comma-separated optimizer state storage types to time: fp32, bf16, fp16 (default fp32).") var stateDtype: String = "fp32"
+    @Option(name: .long, help: "Comma-separated parameter storage types to time: fp32, bf16, fp16 (default fp32).") var paramDtype: String = "fp32"
+    @Flag(name: .long, help: "With 16-bit parameters, also keep (and update) a float32 master copy.") var master = false
     @OptionGroup var deviceOptions: DeviceOptions
 
     func run() throws {
@@ -70,16 +72,22 @@ struct Bench: ParsableCommand {
                 let specs = optimizer == "all" ? ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"] + FamilyOptimizer.all.keys.sorted()
                     : splitSpecs(optimizer ?? "adam,adamw,sgd:momentum=0.9")
                 var rows: [JSON] = []
-                let stateTypes = try stateDtype.split(separator: ",").map { name -> StorageType in
-                    guard let type = StorageType(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                        throw EtaError(.usage, "--state-dtype '\(name)': valid values are fp32, bf16, fp16")
+                func types(_ list: String, _ option: String) throws -> [StorageType] {
+                    try list.split(separator: ",").map { name in
+                        guard let type = StorageType(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                            throw EtaError(.usage, "\(option) '\(name)': valid values are fp32, bf16, fp16")
+                        }
+                        return type
                     }
-                    return type
+                }
+                let stateTypes = try types(stateDtype, "--state-dtype"), parameterTypes = try types(paramDtype, "--param-dtype")
+                let storages = parameterTypes.flatMap { parameters in
+                    stateTypes.map { Eta.Verify.Storage(state: $0, parameters: parameters, master: master && parameters != .fp32) }
                 }
                 if format == .table { print("device: \(backend.info.summary), \(`repeat`) repeats") }
                 for size in sizes {
                     let results = try Eta.Bench.updates(optimizers: specs, parameters: size, tensors: min(tensors, size), repeats: `repeat`,
-                                                        backend: backend, stateTypes: stateTypes, trace: tracer)
+                                                        backend: backend, storages: storages, trace: tracer)
                     let reference = results.first { $0.name == "stream28" }?.gigabytesPerSecond ?? .nan
                     if format == .table {
                         print("\n\(size) parameters")

@@ -119,7 +119,8 @@ public final class CPUBackend: Backend {
     private func runUpdate(_ update: UpdateCommand) throws {
         switch update {
         case .sgd(let launch):
-            let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
+            let g = host(launch.gradients).pointer
+            let parameters = parameterStorage(launch.parameters, launch.paramType, launch.master)
             let states = [launch.momentumBuffer.map { host($0).pointer }]
             let s = launch.scalars
             // (offset, count, lr, weight decay) per range: parameter groups, sweep replicas, or the whole arena.
@@ -132,8 +133,8 @@ public final class CPUBackend: Backend {
                 }
             }
             for (offset, count, lr, decay) in ranges {
-                statePass(offset, count, states: states, type: launch.stateType) { at, n, slots in
-                    eta_sgd_update(p + at, g + at, slots[0], n, lr, decay, s.momentum, s.oneMinusDampening, s.flags)
+                statePass(offset, count, parameters: parameters, states: states, type: launch.stateType) { at, n, p, slots in
+                    eta_sgd_update(p, g + at, slots[0], n, lr, decay, s.momentum, s.oneMinusDampening, s.flags)
                 }
             }
         case .family(let launch) where launch.blocks != nil:
@@ -142,7 +143,8 @@ public final class CPUBackend: Backend {
             guard let function = Self.familyFunctions[launch.kernel] else {
                 throw EtaError(.software, "the CPU backend has no loop for \(launch.kernel)")
             }
-            let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
+            let g = host(launch.gradients).pointer
+            let parameters = parameterStorage(launch.parameters, launch.paramType, launch.master)
             let states = (0..<3).map { i in i < launch.states.count ? launch.states[i].map { host($0).pointer } : nil }
             // Without groups, one range over the arena with the launch's scalars.
             let ranges = launch.groups?.ranges ?? [(0, launch.count, 0)]
@@ -151,13 +153,14 @@ public final class CPUBackend: Backend {
                 let scalars = values + [Float](repeating: 0, count: max(0, 12 - values.count))
                 scalars.withUnsafeBufferPointer { c in
                     let constants = c.baseAddress!
-                    statePass(range.offset, range.count, states: states, type: launch.stateType) { at, n, slots in
-                        function(p + at, g + at, slots[0], slots[1], slots[2], n, constants, launch.flags)
+                    statePass(range.offset, range.count, parameters: parameters, states: states, type: launch.stateType) { at, n, p, slots in
+                        function(p, g + at, slots[0], slots[1], slots[2], n, constants, launch.flags)
                     }
                 }
             }
         case .adam(let launch):
-            let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer
+            let g = host(launch.gradients).pointer
+            let parameters = parameterStorage(launch.parameters, launch.paramType, launch.master)
             let states = [host(launch.expAvg).pointer, host(launch.expAvgSq).pointer, launch.maxExpAvgSq.map { host($0).pointer }]
             let s = launch.scalars
             // (offset, count, step size, decay factor, weight decay) per range.
@@ -175,38 +178,64 @@ public final class CPUBackend: Backend {
                 }
             }
             for (offset, count, stepSize, decay, weightDecay) in ranges {
-                statePass(offset, count, states: states, type: launch.stateType) { at, n, slots in
-                    eta_adam_update(p + at, g + at, slots[0]!, slots[1]!, slots[2], n, weightDecay, decay, s.beta1Weight, s.beta2,
+                statePass(offset, count, parameters: parameters, states: states, type: launch.stateType) { at, n, p, slots in
+                    eta_adam_update(p, g + at, slots[0]!, slots[1]!, slots[2], n, weightDecay, decay, s.beta1Weight, s.beta2,
                                     s.oneMinusBeta2, stepSize, s.biasCorrection2Sqrt, s.eps, s.flags)
                 }
             }
         }
     }
 
-    /// Runs `body(at, n, slots)` over [offset, offset + count) in parallel pieces, `slots` being the state pointers
-    /// at `at`. With 16-bit state the slots are float32 tiles: widened before and narrowed (round to nearest even)
-    /// after, so one float32 loop serves every storage type while memory traffic stays 16-bit.
-    private func statePass(_ offset: Int, _ count: Int, states: [UnsafeMutablePointer<Float>?], type: StorageType,
-                           _ body: (Int, Int, [UnsafeMutablePointer<Float>?]) -> Void) {
+    /// Where a launch's parameters live: float32 `pointer`, or 16-bit storage at `pointer` (packed) with an optional
+    /// float32 `master` copy that the update runs on.
+    struct ParameterStorage {
+        let pointer: UnsafeMutablePointer<Float>
+        let type: StorageType
+        let master: UnsafeMutablePointer<Float>?
+    }
+
+    func parameterStorage(_ parameters: DeviceBuffer, _ type: StorageType, _ master: DeviceBuffer?) -> ParameterStorage {
+        ParameterStorage(pointer: host(parameters).pointer, type: type, master: master.map { host($0).pointer })
+    }
+
+    /// Runs `body(at, n, p, slots)` over [offset, offset + count) in parallel pieces, `p` and `slots` being the
+    /// parameter and state pointers at `at`. 16-bit storage is served through float32 tiles: widened before and
+    /// narrowed (round to nearest even) after, so one float32 loop serves every storage type while memory traffic
+    /// stays 16-bit. With a master copy the loop runs on the master and its rounding is stored in the parameters.
+    private func statePass(_ offset: Int, _ count: Int, parameters: ParameterStorage, states: [UnsafeMutablePointer<Float>?],
+                           type: StorageType, _ body: (Int, Int, UnsafeMutablePointer<Float>, [UnsafeMutablePointer<Float>?]) -> Void) {
+        func widen(_ kind: StorageType, _ source: UnsafeMutablePointer<UInt16>, _ target: UnsafeMutablePointer<Float>, _ n: Int) {
+            kind == .bf16 ? eta_widen_bf16(source, target, n) : eta_widen_fp16(source, target, n)
+        }
+        func narrow(_ kind: StorageType, _ source: UnsafeMutablePointer<Float>, _ target: UnsafeMutablePointer<UInt16>, _ n: Int) {
+            kind == .bf16 ? eta_narrow_bf16(source, target, n) : eta_narrow_fp16(source, target, n)
+        }
+        func halves(_ pointer: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<UInt16> {
+            UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt16.self)
+        }
+        let packedParameters = parameters.type != .fp32
         parallel(count) { start, n in
             let base = offset + start
-            guard type != .fp32 else { return body(base, n, states.map { $0.map { $0 + base } }) }
+            guard type != .fp32 || packedParameters else {
+                return body(base, n, parameters.pointer + base, states.map { $0.map { $0 + base } })
+            }
             let tile = 4096
-            let tiles = states.map { $0 == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: tile) }
-            defer { tiles.forEach { $0?.deallocate() } }
-            let halves = states.map { $0.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt16.self) } }
+            let tiles = states.map { $0 == nil || type == .fp32 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: tile) }
+            let parameterTile = packedParameters && parameters.master == nil ? UnsafeMutablePointer<Float>.allocate(capacity: tile) : nil
+            defer { tiles.forEach { $0?.deallocate() }; parameterTile?.deallocate() }
             var done = 0
             while done < n {
                 let at = base + done, length = min(tile, n - done)
-                for (half, buffer) in zip(halves, tiles) {
-                    guard let half, let buffer else { continue }
-                    type == .bf16 ? eta_widen_bf16(half + at, buffer, length) : eta_widen_fp16(half + at, buffer, length)
+                for (state, buffer) in zip(states, tiles) {
+                    if let state, let buffer { widen(type, halves(state) + at, buffer, length) }
                 }
-                body(at, length, tiles)
-                for (half, buffer) in zip(halves, tiles) {
-                    guard let half, let buffer else { continue }
-                    type == .bf16 ? eta_narrow_bf16(buffer, half + at, length) : eta_narrow_fp16(buffer, half + at, length)
+                if let parameterTile { widen(parameters.type, halves(parameters.pointer) + at, parameterTile, length) }
+                let p = parameterTile ?? parameters.master.map { $0 + at } ?? parameters.pointer + at
+                body(at, length, p, zip(states, tiles).map { state, buffer in buffer ?? state.map { $0 + at } })
+                for (state, buffer) in zip(states, tiles) {
+                    if let state, let buffer { narrow(type, buffer, halves(state) + at, length) }
                 }
+                if packedParameters { narrow(parameters.type, p, halves(parameters.pointer) + at, length) }
                 done += length
             }
         }

@@ -137,6 +137,9 @@ public struct FamilyLaunch {
     public var groups: UpdateGroups? = nil
     /// How the state slots are stored (16-bit storage packs two elements per float slot).
     public var stateType = StorageType.fp32
+    /// How the parameters are stored; with `master`, the update runs on that float32 copy and stores its rounding.
+    public var paramType = StorageType.fp32
+    public var master: DeviceBuffer? = nil
 }
 
 /// Parameter groups in one launch: tensors start at multiples of `chunk` elements, `chunks` gives the group of
@@ -211,6 +214,9 @@ public struct SGDLaunch {
     public var groups: UpdateGroups? = nil
     /// How the momentum buffer is stored.
     public var stateType = StorageType.fp32
+    /// How the parameters are stored; with `master`, the update runs on that float32 copy and stores its rounding.
+    public var paramType = StorageType.fp32
+    public var master: DeviceBuffer? = nil
 }
 
 /// The per-step float32 arguments of the SGD kernel, derived from the hyperparameters in double as PyTorch does.
@@ -246,6 +252,9 @@ public struct AdamLaunch {
     public var groups: UpdateGroups? = nil
     /// How exp_avg, exp_avg_sq and max_exp_avg_sq are stored.
     public var stateType = StorageType.fp32
+    /// How the parameters are stored; with `master`, the update runs on that float32 copy and stores its rounding.
+    public var paramType = StorageType.fp32
+    public var master: DeviceBuffer? = nil
 }
 
 /// The per-step float32 arguments of the Adam kernel.

@@ -28,9 +28,9 @@ public struct BenchResult: Sendable {
 public enum Bench {
     /// Times each optimizer's update, `copy` (8 B/element) and `stream28` (28 B/element) on `parameters`
     /// floats, `repeats` times each, round-robin after one warm-up round.
-    /// `stateTypes`: each optimizer is timed with its state stored in each of these (labelled `SPEC [bf16 state]`).
+    /// `storages`: each optimizer is timed with each storage combination (labelled `SPEC [bf16 state, ...]`).
     public static func updates(optimizers specs: [String], parameters: Int, tensors: Int = 1, repeats: Int, backend: Backend,
-                               stateTypes: [StorageType] = [.fp32],
+                               storages: [Verify.Storage] = [Verify.Storage()],
                                trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> [BenchResult] {
         guard parameters > 0, repeats > 0 else { throw EtaError(.usage, "--params and --repeat must be positive") }
         guard tensors >= 1, tensors <= parameters else { throw EtaError(.usage, "--tensors must be in 1...\(parameters)") }
@@ -43,19 +43,22 @@ public enum Bench {
         let values = random.uniforms(parameters)
         var operations: [(String, Int, Int, () throws -> Void)] = []
         for (configuration, spec) in configurations {
-            for type in stateTypes {
-                if type != .fp32 {
-                    do { try Optimizer.checkStateType(type, for: configuration) } catch { continue }   // float32-only optimizers
-                }
+            for storage in storages {
+                do {   // float32-only optimizers are timed in float32 only
+                    try Optimizer.checkStateType(storage.state, for: configuration)
+                    try Optimizer.checkStateType(storage.parameters, for: configuration)
+                } catch { continue }
                 for layout in layouts {
-                    let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend, stateType: type)
+                    let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend, stateType: storage.state,
+                                                   parameterType: storage.parameters, masterCopy: storage.master)
                     try arena.upload(values, to: .parameters)
                     try arena.upload(values.map { $0 * 1e-3 }, to: .gradients)
                     let optimizer = Optimizer(configuration)
                     try optimizer.initializeState(arena)
                     var label = layout.entries.count > 1 ? "\(spec) x\(layout.entries.count) tensors" : spec
-                    if type != .fp32 { label += " [\(type.rawValue) state]" }
-                    operations.append((label, layout.entries.count, configuration.bytesPerParameter(stateType: type), { try optimizer.step(arena) }))
+                    if storage != Verify.Storage() { label += " [\(storage.label)]" }
+                    let bytes = configuration.bytesPerParameter(stateType: storage.state, parameterType: storage.parameters, master: storage.master)
+                    operations.append((label, layout.entries.count, bytes, { try optimizer.step(arena) }))
                 }
             }
         }

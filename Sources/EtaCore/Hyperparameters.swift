@@ -98,12 +98,14 @@ public enum OptimizerConfiguration: Equatable, Sendable {
     /// Bytes read and written per parameter by one float32 update (the figure GB/s is computed from).
     public var bytesPerParameter: Int { bytesPerParameter(stateType: .fp32) }
 
-    /// Bytes read and written per parameter by one update with state stored as `stateType`.
-    public func bytesPerParameter(stateType: StorageType) -> Int {
+    /// Bytes read and written per parameter by one update with state stored as `stateType` and parameters as
+    /// `parameterType` (with `master`, a float32 copy is read and written and the 16-bit parameters only written).
+    public func bytesPerParameter(stateType: StorageType, parameterType: StorageType = .fp32, master: Bool = false) -> Int {
         let s = stateType.bytes
         guard case .family(let c) = self, c.descriptor.twoPhase != nil else {
-            // p and g read, p written: 12 B; each state slot is read and written.
-            return 12 + 2 * s * stateSlots.count
+            // g read; p read and written (or the master read and written, and p written); each state slot read and written.
+            let parameters = master ? 8 + parameterType.bytes : 2 * parameterType.bytes
+            return 4 + parameters + 2 * s * stateSlots.count
         }
         // Two passes (float32 state): the first reads p, g and its slots and writes the slots it updates; the second
         // reads p and the moments (or g) and writes p.

@@ -123,6 +123,7 @@ public final class Optimizer {
         let lr = learningRate ?? configuration.learningRate
         guard lr >= 0, lr.isFinite else { throw EtaError(.usage, "invalid learning rate \(lr): must be finite and >= 0") }
         if arena.stateType != .fp32 { try Self.checkStateType(arena.stateType, for: configuration) }
+        if arena.parameterType != .fp32 { try Self.checkStateType(arena.parameterType, for: configuration, what: "parameter") }
         let next = step + 1
         let count = arena.layout.count
         switch configuration {
@@ -131,7 +132,7 @@ public final class Optimizer {
             var launch = SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                    momentumBuffer: arena.state["momentum_buffer"], count: count,
                                    scalars: Self.sgdScalars(h, step: next, lr: lr))
-            launch.stateType = arena.stateType
+            (launch.stateType, launch.paramType, launch.master) = (arena.stateType, arena.parameterType, arena.master)
             launch.groups = try groupScalars(arena, stride: 2) { g in
                 var group = h
                 let (rate, decay) = groupValues(g, lr: lr, weightDecay: h.weightDecay)
@@ -146,7 +147,7 @@ public final class Optimizer {
                                     expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
                                     maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
                                     scalars: Self.adamScalars(h, step: next, lr: lr))
-            launch.stateType = arena.stateType
+            (launch.stateType, launch.paramType, launch.master) = (arena.stateType, arena.parameterType, arena.master)
             launch.groups = try groupScalars(arena, stride: 3) { g in
                 var group = h
                 let (rate, decay) = groupValues(g, lr: lr, weightDecay: h.weightDecay)
@@ -167,10 +168,10 @@ public final class Optimizer {
 
     /// Throws a usage error when `configuration` cannot keep its state in `type`: Schedule-Free's z is an iterate
     /// (x and y are read from it), and the two-pass optimizers re-read in their second pass what the first stored.
-    public static func checkStateType(_ type: StorageType, for configuration: OptimizerConfiguration) throws {
+    public static func checkStateType(_ type: StorageType, for configuration: OptimizerConfiguration, what: String = "state") throws {
         guard type != .fp32, case .family(let c) = configuration else { return }
         if FamilyOptimizer.scheduleFreeBeta(c) != nil || c.descriptor.twoPhase != nil {
-            throw EtaError(.usage, "\(c.name) keeps float32 state; \(type.rawValue) state storage is for sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam, radam and lion")
+            throw EtaError(.usage, "\(c.name) keeps float32 \(what)s; \(type.rawValue) \(what) storage is for sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam, radam and lion")
         }
     }
 
@@ -192,7 +193,8 @@ public final class Optimizer {
         func launch(_ kernel: String, _ slots: [String], _ scalars: FamilyOptimizer.StepScalars, _ blocks: UpdateBlocks?) throws {
             try arena.backend.run(.family(FamilyLaunch(kernel: kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                        states: slots.map { arena.state[$0] }, count: count, scalars: scalars.values,
-                                                       flags: scalars.flags, blocks: blocks, stateType: arena.stateType)))
+                                                       flags: scalars.flags, blocks: blocks, stateType: arena.stateType,
+                                                       paramType: arena.parameterType, master: arena.master)))
         }
         guard let twoPhase = descriptor.twoPhase else {
             let scalars = descriptor.scalars(c, next, lr, &hostState)
@@ -212,7 +214,8 @@ public final class Optimizer {
             return try arena.backend.run(.family(FamilyLaunch(kernel: descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                               states: descriptor.kernelSlots.map { arena.state[$0] }, count: count,
                                                               scalars: scalars.values, flags: scalars.flags, groups: grouped,
-                                                              stateType: arena.stateType)))
+                                                              stateType: arena.stateType, paramType: arena.parameterType,
+                                                              master: arena.master)))
         }
         guard groups.isEmpty else {
             throw EtaError(.usage, "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")

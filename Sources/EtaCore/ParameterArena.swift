@@ -75,25 +75,40 @@ public final class ParameterArena {
     /// Slot names in a fixed order.
     public let stateSlots: [String]
 
-    /// How the state slots are stored (parameters and gradients are float32).
+    /// How the state slots are stored (gradients are always float32).
     public let stateType: StorageType
+    /// How the parameters are stored.
+    public let parameterType: StorageType
+    /// With 16-bit parameters: a float32 master copy the optimizer updates (the parameters then hold its rounding).
+    public let master: DeviceBuffer?
 
-    public init(layout: TensorLayout, stateSlots: [String], backend: Backend, stateType: StorageType = .fp32) throws {
+    /// `parameterType` other than fp32 stores the parameters in 16 bits; `masterCopy` adds a float32 copy that the
+    /// updates run on, so small updates are not lost to the 16-bit rounding.
+    public init(layout: TensorLayout, stateSlots: [String], backend: Backend, stateType: StorageType = .fp32,
+                parameterType: StorageType = .fp32, masterCopy: Bool = false) throws {
         self.layout = layout
         self.backend = backend
         self.stateSlots = stateSlots
         self.stateType = stateType
-        parameters = try backend.makeBuffer(count: layout.count)
+        self.parameterType = parameterType
+        guard !masterCopy || parameterType != .fp32 else {
+            throw EtaError(.usage, "a float32 master copy is for 16-bit parameters (bf16 or fp16); float32 parameters need none")
+        }
+        master = masterCopy ? try backend.makeBuffer(count: layout.count) : nil
+        parameters = try backend.makeBuffer(count: parameterType.floatSlots(layout.count))
         gradients = try backend.makeBuffer(count: layout.count)
         var state: [String: DeviceBuffer] = [:]
         for slot in stateSlots { state[slot] = try backend.makeBuffer(count: stateType.floatSlots(layout.count)) }
         self.state = state
     }
 
-    /// Whether a role is stored in 16 bits (packed two per float slot).
-    private func isPacked(_ role: Role) -> Bool {
-        if case .state = role { return stateType != .fp32 }
-        return false
+    /// How a role is stored (16-bit roles pack two elements per float slot).
+    private func storage(_ role: Role) -> StorageType {
+        switch role {
+        case .state: stateType
+        case .parameters: parameterType
+        case .gradients: .fp32
+        }
     }
 
     /// Every role this arena holds, parameters first.
@@ -126,18 +141,28 @@ public final class ParameterArena {
         guard values.count == count else {
             throw EtaError(.usage, "\(values.count) values given for \(tensor ?? "the arena") of \(count) elements")
         }
-        guard isPacked(role) else { return try backend.write(values, to: try buffer(role), offset: offset) }
-        // 16-bit state: values are rounded to the storage type; a tensor's range may share a float slot with its neighbour.
-        var all = count == layout.count ? values : try download(role)
+        let type = storage(role)
+        if role == .parameters, let master { try backend.write(values, to: master, offset: offset) }   // exact in the master
+        guard type != .fp32 else { return try backend.write(values, to: try buffer(role), offset: offset) }
+        // 16-bit: values are rounded to the storage type; a tensor's range may share a float slot with its neighbour.
+        var all = count == layout.count ? values : type.unpack(try backend.read(try buffer(role)), count: layout.count)
         all.replaceSubrange(offset..<(offset + count), with: values)
-        try backend.write(stateType.pack(all), to: try buffer(role))
+        try backend.write(type.pack(all), to: try buffer(role))
+    }
+
+    /// The float32 master copy of the parameters (or of one tensor).
+    public func downloadMaster(tensor: String? = nil) throws -> [Float] {
+        guard let master else { throw EtaError(.usage, "this arena keeps no float32 master copy") }
+        let (offset, count) = try range(of: tensor)
+        return try backend.read(master, offset: offset, count: count)
     }
 
     /// Copies a role (or one named tensor of it) back to the host (16-bit state widened to float32 exactly).
     public func download(_ role: Role, tensor: String? = nil) throws -> [Float] {
         let (offset, count) = try range(of: tensor)
-        guard isPacked(role) else { return try backend.read(try buffer(role), offset: offset, count: count) }
-        let all = stateType.unpack(try backend.read(try buffer(role)), count: layout.count)
+        let type = storage(role)
+        guard type != .fp32 else { return try backend.read(try buffer(role), offset: offset, count: count) }
+        let all = type.unpack(try backend.read(try buffer(role)), count: layout.count)
         return Array(all[offset..<(offset + count)])
     }
 }

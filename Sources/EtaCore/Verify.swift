@@ -107,8 +107,45 @@ public enum Verify {
         "lion",
     ]
 
-    /// The label of a configuration checked with `type` state storage.
-    public static func label(_ spec: String, _ type: StorageType) -> String { type == .fp32 ? spec : "\(spec) [\(type.rawValue) state]" }
+    /// Configurations checked with 16-bit parameters, alone or with a float32 master copy (and once with bf16 state
+    /// too), against the Reference whose parameters are rounded after every step (or whose float32 parameters are the
+    /// master and their rounding the stored parameters).
+    public static let parameterStorageSpecs = [
+        "sgd:lr=0.1,momentum=0.9,weight_decay=0.1",
+        "adam:lr=0.01,amsgrad=true",
+        "adamw:lr=0.01,weight_decay=0.1",
+        "rmsprop:lr=0.01,centered=true,momentum=0.9",
+        "lion",
+    ]
+
+    /// One storage combination of a checked configuration.
+    public struct Storage: Sendable, Equatable {
+        public var state = StorageType.fp32
+        public var parameters = StorageType.fp32
+        public var master = false
+
+        public init(state: StorageType = .fp32, parameters: StorageType = .fp32, master: Bool = false) {
+            (self.state, self.parameters, self.master) = (state, parameters, master)
+        }
+
+        public var label: String {
+            [state != .fp32 ? "\(state.rawValue) state" : nil, parameters != .fp32 ? "\(parameters.rawValue) params" : nil,
+             master ? "master" : nil].compactMap { $0 }.joined(separator: ", ")
+        }
+    }
+
+    /// Every (SPEC, storage) pair `run` checks beyond the float32 ones.
+    public static var storageChecks: [(spec: String, storage: Storage)] {
+        [StorageType.bf16, .fp16].flatMap { type in stateStorageSpecs.map { ($0, Storage(state: type)) } }
+            + [Storage(parameters: .bf16), Storage(parameters: .bf16, master: true), Storage(parameters: .fp16, master: true)].flatMap { storage in
+                parameterStorageSpecs.map { ($0, storage) }
+            }
+            + [("adamw:lr=0.01,weight_decay=0.1", Storage(state: .bf16, parameters: .bf16, master: true))]
+    }
+
+    /// The label of a configuration checked with `storage`.
+    public static func label(_ spec: String, _ storage: Storage) -> String { storage == Storage() ? spec : "\(spec) [\(storage.label)]" }
+    public static func label(_ spec: String, _ type: StorageType) -> String { label(spec, Storage(state: type)) }
 
     /// The normwise bound for optimizers whose step depends on sums over the arena (LAMB's trust ratio, Prodigy's
     /// and D-Adaptation's d): the backends sum float32 partials per block of 16384 elements, the Reference in
@@ -121,14 +158,14 @@ public enum Verify {
     /// `only`: just the configurations whose SPEC or kernel name contains this text.
     public static func run(backend: Backend, sizes: [Int] = defaultSizes, steps: Int = 3, only: String? = nil,
                            progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult] {
-        let stored = [StorageType.bf16, .fp16].flatMap { type in stateStorageSpecs.map { (spec: $0, type: type) } }
+        let stored = storageChecks
         if let only {
             var kept: [VerifyResult] = []
-            let matching = optimizerSpecs.map { (spec: $0, type: StorageType.fp32) } + stored
-            for (spec, type) in matching where label(spec, type).contains(only) {
+            let matching = optimizerSpecs.map { (spec: $0, storage: Storage()) } + stored
+            for (spec, storage) in matching where label(spec, storage).contains(only) {
                 for size in sizes {
                     let result = try checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: size, steps: steps,
-                                                    backend: backend, stateType: type)
+                                                    backend: backend, storage: storage)
                     progress(result)
                     kept.append(result)
                 }
@@ -145,10 +182,12 @@ public enum Verify {
                 results.append(result)
             }
         }
-        for (spec, type) in stored {
+        for (spec, storage) in stored {
             let configuration = try OptimizerConfiguration(spec: spec)
-            for size in sizes {
-                let result = try checkOptimizer(configuration, spec: spec, size: size, steps: steps, backend: backend, stateType: type)
+            // The storage variants share the float32 kernels' indexing, checked above up to > 2^22; up to 1,000,003
+            // (past the CPU backend's threading threshold) they cover their own load and store paths.
+            for size in sizes where size <= 1_000_003 || sizes.allSatisfy({ $0 > 1_000_003 }) {
+                let result = try checkOptimizer(configuration, spec: spec, size: size, steps: steps, backend: backend, storage: storage)
                 progress(result)
                 results.append(result)
             }
@@ -165,15 +204,25 @@ public enum Verify {
     /// Checks one optimizer configuration at one size.
     public static func checkOptimizer(_ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
                                       backend: Backend, stateType: StorageType = .fp32) throws -> VerifyResult {
+        try checkOptimizer(configuration, spec: spec, size: size, steps: steps, backend: backend, storage: Storage(state: stateType))
+    }
+
+    /// Checks one optimizer configuration at one size with the given storage.
+    public static func checkOptimizer(_ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
+                                      backend: Backend, storage: Storage) throws -> VerifyResult {
+        let stateType = storage.state
         var random = SplitMix64(seed: UInt64(size) &* 0x9E37_79B9 &+ UInt64(spec.utf8.count))
         // Three tensors, so LAMB's per-tensor norms are checked across tensor boundaries.
         let layout = try TensorLayout([("x", [size / 2]), ("y", [size / 4]), ("z", [size - size / 2 - size / 4])])
         let tensors = layout.entries.map { $0.offset..<($0.offset + $0.count) }
-        let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend, stateType: stateType)
+        let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend, stateType: stateType,
+                                       parameterType: storage.parameters, masterCopy: storage.master)
         let optimizer = Optimizer(configuration)
         try optimizer.initializeState(arena)
         var param = random.uniforms(size)
         try arena.upload(param, to: .parameters)
+        // Without a master copy the parameters themselves are what 16-bit storage keeps.
+        if !storage.master { param = param.map(storage.parameters.rounded) }
         var slots = Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { ($0, [Float](repeating: 0, count: size)) })
         var host: [String: Double] = [:]
         if case .family(let c) = configuration {
@@ -206,11 +255,13 @@ public enum Verify {
             case .family(let c):
                 Reference.family(c, param: &param, grad: grad, state: &slots, host: &host, step: t, lr: c["lr"], tensors: tensors)
             }
-            // What 16-bit storage keeps of this step's state.
+            // What 16-bit storage keeps of this step's state (and parameters, without a master copy).
             if stateType != .fp32 { for (slot, values) in slots { slots[slot] = values.map(stateType.rounded) } }
+            if !storage.master { param = param.map(storage.parameters.rounded) }
         }
         var comparison = Comparison()
-        comparison.add("param", try arena.download(.parameters), param)
+        comparison.add("param", try arena.download(.parameters), param.map(storage.parameters.rounded))
+        if storage.master { comparison.add("master", try arena.downloadMaster(), param) }
         for slot in configuration.stateSlots { comparison.add(slot, try arena.download(.state(slot)), slots[slot]!) }
         let kernel: String
         switch configuration {
@@ -223,7 +274,7 @@ public enum Verify {
             }
             kernel = c.descriptor.kernel
         }
-        return comparison.result(kernel: kernel, configuration: label(spec, stateType), size: size)
+        return comparison.result(kernel: kernel, configuration: label(spec, storage), size: size)
     }
 
     /// Checks the bandwidth-reference kernels at one size.

@@ -47,14 +47,30 @@ public final class OpenCLBackend: Backend {
         /// Schedule-Free's y ↔ x switch (float32 z only).
         let lerpToward: Kernel
     }
-    private var updateKernelsByType: [StorageType: UpdateKernels] = [:]
+    /// A build of the update kernels: state storage, parameter storage, float32 master copy.
+    struct UpdateVariant: Hashable {
+        var state = StorageType.fp32
+        var param = StorageType.fp32
+        var master = false
+
+        var options: String {
+            var text = state == .bf16 ? " -DETA_STATE_BF16" : state == .fp16 ? " -DETA_STATE_FP16" : ""
+            text += param == .bf16 ? " -DETA_PARAM_BF16" : param == .fp16 ? " -DETA_PARAM_FP16" : ""
+            return text + (master ? " -DETA_MASTER" : "")
+        }
+        var label: String {
+            [state != .fp32 ? "\(state.rawValue) state" : nil, param != .fp32 ? "\(param.rawValue) params" : nil, master ? "master" : nil]
+                .compactMap { $0 }.joined(separator: ", ")
+        }
+    }
+    private var updateKernelsByType: [UpdateVariant: UpdateKernels] = [:]
     private let cache: ProgramCache
     private let options: String
     private let copy: Kernel
     private let stream28: Kernel
     let layerKernels: LayerKernels
     /// Schedule-Free's y ↔ x switch (`Kernels/optimizers.cl`).
-    var lerpToward: Kernel { updateKernelsByType[.fp32]!.lerpToward }
+    var lerpToward: Kernel { updateKernelsByType[UpdateVariant()]!.lerpToward }
     /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
     var gemmScratch: Buffer
 
@@ -97,7 +113,7 @@ public final class OpenCLBackend: Backend {
         gemmScratch = try context.makeBuffer(bytes: 1 << 16)
         programOrigins = origins
         programLoadSeconds = seconds
-        updateKernelsByType[.fp32] = try makeUpdateKernels(.fp32)
+        updateKernelsByType[UpdateVariant()] = try makeUpdateKernels(UpdateVariant())
     }
 
     private static func build(_ file: String, options: String, cache: ProgramCache, context: Context) throws -> Program {
@@ -108,20 +124,20 @@ public final class OpenCLBackend: Backend {
     }
 
     /// Builds (or loads from the cache) the update kernels for `type`, noting how long it took.
-    private func makeUpdateKernels(_ type: StorageType) throws -> UpdateKernels {
-        let variant = options + (type == .bf16 ? " -DETA_STATE_BF16" : type == .fp16 ? " -DETA_STATE_FP16" : "")
+    private func makeUpdateKernels(_ variant: UpdateVariant) throws -> UpdateKernels {
+        let plain = variant == UpdateVariant()
         var built: [String: Program] = [:]
-        for file in ["sgd.cl", "adam.cl", "optimizers.cl"] + (type == .fp32 ? ["adaptive.cl"] : []) {
+        for file in ["sgd.cl", "adam.cl", "optimizers.cl"] + (plain ? ["adaptive.cl"] : []) {
             let start = DispatchTime.now().uptimeNanoseconds
-            let program = try Self.build(file, options: variant, cache: cache, context: context)
+            let program = try Self.build(file, options: options + variant.options, cache: cache, context: context)
             programLoadSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-            programOrigins.append((type == .fp32 ? file : "\(file) (\(type.rawValue) state)", program.origin))
+            programOrigins.append((plain ? file : "\(file) (\(variant.label))", program.origin))
             built[file] = program
         }
         var family: [String: Kernel] = [:]
         for descriptor in FamilyOptimizer.all.values {
-            // Two-pass optimizers keep float32 state (their second pass re-reads what the first stored).
-            guard descriptor.twoPhase == nil || type == .fp32 else { continue }
+            // Two-pass optimizers keep float32 storage (their second pass re-reads what the first stored).
+            guard descriptor.twoPhase == nil || plain else { continue }
             let source = built[descriptor.twoPhase == nil ? "optimizers.cl" : "adaptive.cl"]!
             family[descriptor.kernel] = try source.kernel(named: descriptor.kernel)
             if let first = descriptor.twoPhase?.accumulateKernel { family[first] = try source.kernel(named: first) }
@@ -130,11 +146,12 @@ public final class OpenCLBackend: Backend {
                              family: family, lerpToward: try built["optimizers.cl"]!.kernel(named: "lerp_toward"))
     }
 
-    /// The update kernels for `type` (call under `launchLock`).
-    private func updateKernels(_ type: StorageType) throws -> UpdateKernels {
-        if let kernels = updateKernelsByType[type] { return kernels }
-        let kernels = try makeUpdateKernels(type)
-        updateKernelsByType[type] = kernels
+    /// The update kernels for a storage combination (call under `launchLock`).
+    private func updateKernels(state: StorageType, param: StorageType, master: Bool) throws -> UpdateKernels {
+        let variant = UpdateVariant(state: state, param: param, master: master)
+        if let kernels = updateKernelsByType[variant] { return kernels }
+        let kernels = try makeUpdateKernels(variant)
+        updateKernelsByType[variant] = kernels
         return kernels
     }
 
@@ -202,7 +219,7 @@ public final class OpenCLBackend: Backend {
         defer { launchLock.unlock() }
         switch update {
         case .sgd(let l):
-            let sgd = try updateKernels(l.stateType).sgd
+            let sgd = try updateKernels(state: l.stateType, param: l.paramType, master: l.master != nil).sgd
             let s = l.scalars
             try sgd.setArgument(0, device(l.parameters))
             try sgd.setArgument(1, device(l.gradients))
@@ -217,10 +234,10 @@ public final class OpenCLBackend: Backend {
             try sgd.setArgument(9, device(l.replicas?.table ?? l.gradients))
             try sgd.setArgument(10, UInt64(l.replicas?.offset ?? 0))
             try sgd.setArgument(11, UInt64(l.replicas?.replicaSize ?? 0))
-            try setGroupArguments(sgd, at: 12, l.groups, fallback: l.gradients)
+            try setGroupArguments(sgd, at: 12, l.groups, fallback: l.gradients, master: l.master)
             try launch(sgd, count: l.count)
         case .family(let l):
-            guard let kernel = try updateKernels(l.stateType).family[l.kernel] else {
+            guard let kernel = try updateKernels(state: l.stateType, param: l.paramType, master: l.master != nil).family[l.kernel] else {
                 throw EtaError(.software, "no OpenCL kernel \(l.kernel) for \(l.stateType.rawValue) state")
             }
             try kernel.setArgument(0, device(l.parameters))
@@ -236,11 +253,11 @@ public final class OpenCLBackend: Backend {
                 try kernel.setArgument(21, device(blocks.partials))
                 if blocks.count > 0 { try enqueue(kernel, global: blocks.count * Self.blockLocalSize, local: Self.blockLocalSize) }
             } else {
-                try setGroupArguments(kernel, at: 19, l.groups, fallback: l.gradients)
+                try setGroupArguments(kernel, at: 19, l.groups, fallback: l.gradients, master: l.master)
                 try launch(kernel, count: l.count)
             }
         case .adam(let l):
-            let adam = try updateKernels(l.stateType).adam
+            let adam = try updateKernels(state: l.stateType, param: l.paramType, master: l.master != nil).adam
             let s = l.scalars
             try adam.setArgument(0, device(l.parameters))
             try adam.setArgument(1, device(l.gradients))
@@ -257,16 +274,19 @@ public final class OpenCLBackend: Backend {
             try adam.setArgument(16, UInt64(l.replicas?.offset ?? 0))
             try adam.setArgument(17, UInt64(l.replicas?.replicaSize ?? 0))
             try adam.setArgument(18, UInt32(l.replicas?.replicas ?? 1))
-            try setGroupArguments(adam, at: 19, l.groups, fallback: l.gradients)
+            try setGroupArguments(adam, at: 19, l.groups, fallback: l.gradients, master: l.master)
             try launch(adam, count: l.count)
         }
     }
 
     /// The chunk-group table and per-group scalars of a grouped update; without groups any valid buffer fills
     /// the two arguments (the kernels read them only under their GROUPED flag).
-    private func setGroupArguments(_ kernel: Kernel, at index: Int, _ groups: UpdateGroups?, fallback: DeviceBuffer) throws {
+    private func setGroupArguments(_ kernel: Kernel, at index: Int, _ groups: UpdateGroups?, fallback: DeviceBuffer,
+                                   master: DeviceBuffer? = nil) throws {
         try kernel.setArgument(index, device(groups?.chunks ?? fallback))
         try kernel.setArgument(index + 1, device(groups?.scalars ?? fallback))
+        // The float32 master copy (read by ETA_MASTER builds only).
+        try kernel.setArgument(index + 2, device(master ?? fallback))
     }
 
     public func run(_ reference: BandwidthCommand) throws {

@@ -58,6 +58,39 @@ struct BackendTests {
         }
     }
 
+    @Test("16-bit parameters, with and without a float32 master copy, match the Reference bit for bit",
+          arguments: Backends.names)
+    func parameterStorage(backendName: String) throws {
+        let backend = try Backends.named(backendName)
+        for (spec, storage) in Verify.storageChecks where storage.parameters != .fp32 {
+            for size in [1, 17, 65_537] {
+                let result = try Verify.checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: size, steps: 3,
+                                                       backend: backend, storage: storage)
+                #expect(result.maxULP == 0, "\(backendName) \(result.configuration) n=\(size): \(result.maxULP) ULP in \(result.worstBuffer)")
+            }
+        }
+    }
+
+    @Test("a master copy keeps updates that 16-bit parameters alone lose")
+    func masterKeepsSmallUpdates() throws {
+        // lr·g = 1e-4 is below half a bf16 ulp of 1 (2^-8): bf16 parameters never move, the master does.
+        let layout = try TensorLayout([("x", [64])])
+        let configuration = try OptimizerConfiguration(spec: "sgd:lr=1e-4")
+        let plain = try ParameterArena(layout: layout, stateSlots: [], backend: Backends.cpu, parameterType: .bf16)
+        let mastered = try ParameterArena(layout: layout, stateSlots: [], backend: Backends.cpu, parameterType: .bf16, masterCopy: true)
+        for arena in [plain, mastered] {
+            try arena.upload([Float](repeating: 1, count: 64), to: .parameters)
+            try arena.upload([Float](repeating: 1, count: 64), to: .gradients)
+            let optimizer = Optimizer(configuration)
+            for _ in 0..<100 { try optimizer.step(arena) }
+        }
+        #expect(try plain.download(.parameters).allSatisfy { $0 == 1 })
+        #expect(try mastered.downloadMaster().allSatisfy { abs($0 - 0.99) < 1e-4 })
+        #expect(try mastered.download(.parameters).allSatisfy { $0 == StorageType.bf16.rounded(try! mastered.downloadMaster()[0]) })
+        #expect(configuration.bytesPerParameter(stateType: .fp32, parameterType: .bf16, master: true) == 14)
+        #expect(try OptimizerConfiguration(spec: "adam").bytesPerParameter(stateType: .bf16, parameterType: .bf16) == 16)
+    }
+
     @Test("16-bit storage rounds to nearest even and keeps NaN and infinities")
     func storageRounding() {
         #expect(StorageType.bf16.rounded(1 + 1.0 / 256) == 1)                 // a tie rounds to even

@@ -26,6 +26,16 @@ void NAME(__global float* restrict p, __global const float* restrict g, __global
           const float c6, const float c7, const float c8, const float c9, const float c10, const float c11, \
           const int flags, __global const uint* restrict blocks, __global float* restrict partials)
 
+// The second passes of Prodigy and D-Adaptation: optimizers.cl's elementwise signature (the group and master
+// arguments are never read: these optimizers keep float32 storage and take no groups).
+#define ELEMENTWISE_KERNEL(NAME) \
+__kernel void NAME(__global float* restrict p, __global const float* restrict g, __global float* restrict s0, \
+                   __global float* restrict s1, __global float* restrict s2, const ulong n, \
+                   const float c0, const float c1, const float c2, const float c3, const float c4, const float c5, \
+                   const float c6, const float c7, const float c8, const float c9, const float c10, const float c11, \
+                   const int flags, __global const uchar* chunk_groups, __global const float* group_scalars, \
+                   __global float* master)
+
 #define BLOCK_RANGE \
     const ulong block = get_group_id(0); \
     const ulong begin = blocks[4 * block], end = blocks[4 * block + 1];
@@ -133,12 +143,7 @@ BLOCK_KERNEL(prodigy_accumulate) {
 
 // Prodigy pass 2 (elementwise). c0 coupled weight decay, c1 -dlr, c2 d·eps (the new d), c3 -weight_decay·dlr
 // (decoupled; 0 otherwise), c4 -dlr·d. s0 exp_avg (when OPT_A), s1 exp_avg_sq.
-__kernel void prodigy_update(__global float* restrict p, __global const float* restrict g, __global float* restrict s0,
-                             __global float* restrict s1, __global float* restrict s2, const ulong n,
-                             const float c0, const float c1, const float c2, const float c3, const float c4, const float c5,
-                             const float c6, const float c7, const float c8, const float c9, const float c10, const float c11,
-                             const int flags, __global const uchar* chunk_groups, __global const float* group_scalars,
-                             __global float* master) {
+ELEMENTWISE_KERNEL(prodigy_update) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
     floatV param = eta_load(p, base, n);
@@ -178,12 +183,7 @@ BLOCK_KERNEL(dadapt_adam_accumulate) {
 
 // D-Adaptation Adam pass 2 (elementwise): p -= m / (sqrt(v) + eps), after decoupled decay. c0 eps,
 // c1 -weight_decay·dlr (decoupled; 0 otherwise). s0 exp_avg, s1 exp_avg_sq.
-__kernel void dadapt_adam_update(__global float* restrict p, __global const float* restrict g, __global float* restrict s0,
-                                 __global float* restrict s1, __global float* restrict s2, const ulong n,
-                                 const float c0, const float c1, const float c2, const float c3, const float c4, const float c5,
-                                 const float c6, const float c7, const float c8, const float c9, const float c10, const float c11,
-                                 const int flags, __global const uchar* chunk_groups, __global const float* group_scalars,
-                             __global float* master) {
+ELEMENTWISE_KERNEL(dadapt_adam_update) {
     const ulong base = get_global_id(0) * ETA_VEC;
     if (base >= n) return;
     floatV param = eta_load(p, base, n);

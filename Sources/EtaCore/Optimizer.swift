@@ -70,10 +70,7 @@ public final class Optimizer {
             replicaCache = (arena, table)
             var first: FamilyOptimizer.StepScalars?
             table.hostScalars = learningRates.enumerated().map { r, lr in
-                let prefix = "replica\(r)."
-                var host = Dictionary(uniqueKeysWithValues: hostState.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
-                let result = c.descriptor.scalars(c, next, lr, &host)
-                for (key, value) in host { hostState[prefix + key] = value }
+                let result = withHostState(prefix: "replica\(r).") { host in c.descriptor.scalars(c, next, lr, &host) }
                 first = first ?? result
                 return result.values + [Float](repeating: 0, count: max(0, 12 - result.values.count))
             }
@@ -205,11 +202,9 @@ public final class Optimizer {
                 let (rate, decay) = groupValues(g, lr: lr, weightDecay: c["weight_decay"])
                 var values = c.values
                 if values["weight_decay"] != nil { values["weight_decay"] = decay }
-                let prefix = "group\(g)."
-                var host = Dictionary(uniqueKeysWithValues: hostState.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
-                let result = descriptor.scalars(FamilyOptimizer.Configuration(name: c.name, values: values), next, rate, &host)
-                for (key, value) in host { hostState[prefix + key] = value }
-                return result.values
+                return withHostState(prefix: "group\(g).") { host in
+                    descriptor.scalars(FamilyOptimizer.Configuration(name: c.name, values: values), next, rate, &host)
+                }.values
             }
             return try arena.backend.run(.family(FamilyLaunch(kernel: descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                               states: descriptor.kernelSlots.map { arena.state[$0] }, count: count,
@@ -253,6 +248,14 @@ public final class Optimizer {
     private var blockCache: (arena: ParameterArena, blocks: UpdateBlocks)?
 
     private var replicaCache: (arena: ParameterArena, groups: UpdateGroups)?
+
+    /// Runs `body` on the host state kept under `prefix` (a parameter group's or a sweep replica's own), saving it back.
+    private func withHostState<T>(prefix: String, _ body: (inout [String: Double]) -> T) -> T {
+        var host = Dictionary(uniqueKeysWithValues: hostState.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        let result = body(&host)
+        for (key, value) in host { hostState[prefix + key] = value }
+        return result
+    }
 
     /// Parameter groups (per-tensor lr scale and weight decay), applied in the same single launch per update.
     public var groups: [ParameterGroup] = [] { didSet { groupCache = nil } }

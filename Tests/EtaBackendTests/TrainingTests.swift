@@ -453,14 +453,20 @@ struct FamilyTrainingTests {
         }
     }
 
-    @Test("a Schedule-Free checkpoint holds x as the model and y to continue from", arguments: ["schedulefree_adamw:lr=0.01", "schedulefree_sgd:lr=0.1"])
-    func scheduleFreeCheckpoint(spec: String) throws {
+    /// A one-epoch iris run with `spec`.
+    static func trainedOnIris(_ spec: String) throws -> Trainer {
         var configuration = TrainingConfiguration()
         configuration.dataset = "iris"
         configuration.epochs = 1
         configuration.optimizer = try OptimizerConfiguration(spec: spec)
         let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
         _ = try trainer.run()
+        return trainer
+    }
+
+    @Test("a Schedule-Free checkpoint holds x as the model and y to continue from", arguments: ["schedulefree_adamw:lr=0.01", "schedulefree_sgd:lr=0.1"])
+    func scheduleFreeCheckpoint(spec: String) throws {
+        let trainer = try Self.trainedOnIris(spec)
         let checkpoint = try Checkpoint.capture(trainer)
         let arena = trainer.network.arena
         let y = try arena.download(.parameters)
@@ -477,12 +483,8 @@ struct FamilyTrainingTests {
 
     @Test("loading one optimizer's checkpoint into another is refused", arguments: ["rmsprop", "lion", "prodigy", "schedulefree_adamw"])
     func refused(spec: String) throws {
-        var configuration = TrainingConfiguration()
-        configuration.dataset = "iris"
-        configuration.epochs = 1
-        configuration.optimizer = try OptimizerConfiguration(spec: spec)
-        let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
-        _ = try trainer.run()
+        let trainer = try Self.trainedOnIris(spec)
+        let configuration = trainer.configuration
         let checkpoint = try Checkpoint.read(from: {
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-family-\(UUID().uuidString).safetensors")
             try Checkpoint.capture(trainer).write(to: url)

@@ -41,7 +41,8 @@ struct Verify: ParsableCommand {
                     ("results", .array(results.map { r in
                         .object([("kernel", .string(r.kernel)), ("configuration", .string(r.configuration)), ("size", .int(r.size)),
                                  ("max_abs_error", .double(r.maxAbsoluteError)), ("max_rel_error", .double(r.maxRelativeError)),
-                                 ("max_ulp", .int(Int(r.maxULP))), ("worst_buffer", .string(r.worstBuffer)), ("passed", .bool(r.passed))])
+                                 ("max_ulp", .int(Int(r.maxULP))), ("worst_buffer", .string(r.worstBuffer)), ("tolerance", .string(r.tolerance)),
+                                 ("passed", .bool(r.passed))])
                     })),
                 ]).pretty())
             case .table:

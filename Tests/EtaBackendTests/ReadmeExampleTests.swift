@@ -36,6 +36,25 @@ func readmeTrainingExample() throws -> Float? {
     return result.epochs.last!.validationAccuracy
 }
 
+/// The README's example of the learning-rate-free optimizers, parameter groups and 16-bit state.
+func readmeAdaptiveExample() throws -> (d: Double, accuracy: Float?) {
+    // README-ADAPTIVE-BEGIN
+    var configuration = TrainingConfiguration()
+    configuration.dataset = "iris"
+    configuration.optimizer = try OptimizerConfiguration(spec: "prodigy")   // estimates its own step size d
+    let prodigy = try Trainer(configuration: configuration, backend: CPUBackend())
+    _ = try prodigy.run()
+    let d = prodigy.network.optimizer.stepSizeEstimate!   // the effective lr is d x lr
+    configuration.optimizer = try OptimizerConfiguration(spec: "adamw:lr=0.01")
+    configuration.parameterGroups = [try ParameterGroup(spec: "*.bias:weight_decay=0"), try ParameterGroup(spec: "layer0.*:lr_scale=0.5")]
+    configuration.stateType = .bf16                       // exp_avg and exp_avg_sq in bfloat16
+    let adamw = try Trainer(configuration: configuration, backend: CPUBackend())
+    let accuracy = try adamw.run().epochs.last!.validationAccuracy
+    print("prodigy d \(d), adamw accuracy \(accuracy!)")
+    // README-ADAPTIVE-END
+    return (d, accuracy)
+}
+
 @Suite("README")
 struct ReadmeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -56,7 +75,14 @@ struct ReadmeTests {
         #expect(accuracy >= 0.9)
     }
 
-    @Test("the README shows exactly the examples this file compiles", arguments: ["EXAMPLE", "TRAINING"])
+    @Test("the adaptive example estimates d and trains with groups and bf16 state")
+    func adaptive() throws {
+        let (d, accuracy) = try readmeAdaptiveExample()
+        #expect(d > 1e-6, "d never grew from d0")
+        #expect(try #require(accuracy) >= 0.9)
+    }
+
+    @Test("the README shows exactly the examples this file compiles", arguments: ["EXAMPLE", "TRAINING", "ADAPTIVE"])
     func readmeMatches(marker: String) throws {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)

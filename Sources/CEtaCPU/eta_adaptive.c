@@ -3,35 +3,17 @@
 // of the block's tensor) and write two partial sums per block; the elementwise second passes of Prodigy and
 // D-Adaptation have the family signature of eta_optimizers.c. Same arithmetic and roundings as the kernels.
 #include "eta_cpu.h"
-#include <math.h>
+#include "eta_optimizer_common.h"
 
 #pragma clang fp contract(off)
 
-#if defined(__x86_64__) && defined(__clang__)
-#define ETA_DISPATCH __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define ETA_DISPATCH
-#endif
-
-#define OPT_A 2
 // Independent accumulators per block, so the sums vectorise; summed in lane order at the end.
 #define LANES 16
-
-static inline float eta_sqrtf(float x) { return __builtin_elementwise_sqrt(x); }
-
-static inline float lerp1(float self, float end, float w) {
-    return fabsf(w) < 0.5f ? fmaf(w, end - self, self) : fmaf(w - 1.0f, end - self, end);
-}
 
 static inline float lamb_direction(float m, float v, float param, float c3, float c4, float c5, float c6) {
     const float u = (m / c3) / (eta_sqrtf(v / c4) + c5);
     return c6 != 0.0f ? fmaf(c6, param, u) : u;
 }
-
-// The step's scalars as locals: read through `c`, they would be reloaded every iteration (c may alias the arrays).
-#define LOAD_SCALARS \
-    const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4], c5 = c[5], c6 = c[6], c7 = c[7]; \
-    (void)c0; (void)c1; (void)c2; (void)c3; (void)c4; (void)c5; (void)c6; (void)c7;
 
 // Runs BODY(i, a, b) for every element of each block and stores the lane-ordered sums of a and b.
 #define FOR_EACH_BLOCK(BODY)                                                                    \
@@ -62,7 +44,7 @@ static inline float lamb_direction(float m, float v, float param, float c3, floa
 #define LAMB_MOMENTS(I, A, B)                                                   \
     {                                                                           \
         const float grad = g[I], param = p[I];                                  \
-        const float m = lerp1(s0[I], grad, c0);                               \
+        const float m = lerp(s0[I], grad, c0);                               \
         const float v = fmaf(c2 * grad, grad, s1[I] * c1);                  \
         s0[I] = m;                                                              \
         s1[I] = v;                                                              \
@@ -124,7 +106,7 @@ ETA_DISPATCH
 void eta_prodigy_update(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
                         size_t n, const float *c, int32_t flags) {
     (void)s2;
-    const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4];
+    LOAD_SCALARS
     for (size_t i = 0; i < n; i++) {
         float param = p[i];
         const float denom = eta_sqrtf(s1[i]) + c2;
@@ -165,7 +147,7 @@ ETA_DISPATCH
 void eta_dadapt_adam_update(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
                             size_t n, const float *c, int32_t flags) {
     (void)g; (void)s2; (void)flags;
-    const float c0 = c[0], c1 = c[1];
+    LOAD_SCALARS
     for (size_t i = 0; i < n; i++) {
         float param = p[i];
         const float denom = eta_sqrtf(s1[i]) + c0;

@@ -2,27 +2,9 @@
 // explicit fmaf where PyTorch's CPU kernels fuse (see Reference+Optimizers.swift). c holds the kernel's
 // c0..c11; flags as in optimizers.cl.
 #include "eta_cpu.h"
-#include <math.h>
+#include "eta_optimizer_common.h"
 
 #pragma clang fp contract(off)
-
-#if defined(__x86_64__) && defined(__clang__)
-#define ETA_DISPATCH __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define ETA_DISPATCH
-#endif
-
-#define OPT_MAXIMIZE 1
-#define OPT_A 2
-#define OPT_B 4
-
-// sqrtf would keep errno semantics and stay scalar; the builtin is the correctly rounded vector instruction.
-static inline float eta_sqrtf(float x) { return __builtin_elementwise_sqrt(x); }
-
-// The step's scalars as locals: loads through `c` would be redone every iteration and block vectorisation.
-#define LOAD_SCALARS \
-    const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4], c5 = c[5], c6 = c[6], c7 = c[7], c8 = c[8], c9 = c[9]; \
-    (void)c0; (void)c1; (void)c2; (void)c3; (void)c4; (void)c5; (void)c6; (void)c7; (void)c8; (void)c9;
 
 // The gradient as torch.optim's L2 optimizers take it: negated for maximize, then grad.add(param, alpha=wd).
 static inline float l2_gradient(float g, float param, float weight_decay, int32_t flags) {
@@ -30,9 +12,6 @@ static inline float l2_gradient(float g, float param, float weight_decay, int32_
     return weight_decay != 0.0f ? fmaf(weight_decay, param, grad) : grad;
 }
 
-static inline float lerp(float self, float end, float w) {
-    return fabsf(w) < 0.5f ? fmaf(w, end - self, self) : fmaf(w - 1.0f, end - self, end);
-}
 
 // One loop per (centered, momentum) pair: with the choice inside, the vectoriser would if-convert it into masked
 // loads of absent (NULL) slots, whose fault-suppression assists made the loop 15 times slower.

@@ -120,7 +120,7 @@ public final class CPUBackend: Backend {
         switch update {
         case .sgd(let launch):
             let g = host(launch.gradients).pointer
-            let parameters = parameterStorage(launch.parameters, launch.paramType, launch.master)
+            let parameters = parameterStorage(launch.parameters, launch.storage)
             let states = [launch.momentumBuffer.map { host($0).pointer }]
             let s = launch.scalars
             // (offset, count, lr, weight decay) per range: parameter groups, sweep replicas, or the whole arena.
@@ -133,7 +133,7 @@ public final class CPUBackend: Backend {
                 }
             }
             for (offset, count, lr, decay) in ranges {
-                statePass(offset, count, parameters: parameters, states: states, type: launch.stateType) { at, n, p, slots in
+                statePass(offset, count, parameters: parameters, states: states, type: launch.storage.state) { at, n, p, slots in
                     eta_sgd_update(p, g + at, slots[0], n, lr, decay, s.momentum, s.oneMinusDampening, s.flags)
                 }
             }
@@ -144,7 +144,7 @@ public final class CPUBackend: Backend {
                 throw EtaError(.software, "the CPU backend has no loop for \(launch.kernel)")
             }
             let g = host(launch.gradients).pointer
-            let parameters = parameterStorage(launch.parameters, launch.paramType, launch.master)
+            let parameters = parameterStorage(launch.parameters, launch.storage)
             let states = (0..<3).map { i in i < launch.states.count ? launch.states[i].map { host($0).pointer } : nil }
             // Without groups, one range over the arena with the launch's scalars.
             let ranges = launch.groups?.ranges ?? [(0, launch.count, 0)]
@@ -153,14 +153,14 @@ public final class CPUBackend: Backend {
                 let scalars = values + [Float](repeating: 0, count: max(0, 12 - values.count))
                 scalars.withUnsafeBufferPointer { c in
                     let constants = c.baseAddress!
-                    statePass(range.offset, range.count, parameters: parameters, states: states, type: launch.stateType) { at, n, p, slots in
+                    statePass(range.offset, range.count, parameters: parameters, states: states, type: launch.storage.state) { at, n, p, slots in
                         function(p, g + at, slots[0], slots[1], slots[2], n, constants, launch.flags)
                     }
                 }
             }
         case .adam(let launch):
             let g = host(launch.gradients).pointer
-            let parameters = parameterStorage(launch.parameters, launch.paramType, launch.master)
+            let parameters = parameterStorage(launch.parameters, launch.storage)
             let states = [host(launch.expAvg).pointer, host(launch.expAvgSq).pointer, launch.maxExpAvgSq.map { host($0).pointer }]
             let s = launch.scalars
             // (offset, count, step size, decay factor, weight decay) per range.
@@ -178,7 +178,7 @@ public final class CPUBackend: Backend {
                 }
             }
             for (offset, count, stepSize, decay, weightDecay) in ranges {
-                statePass(offset, count, parameters: parameters, states: states, type: launch.stateType) { at, n, p, slots in
+                statePass(offset, count, parameters: parameters, states: states, type: launch.storage.state) { at, n, p, slots in
                     eta_adam_update(p, g + at, slots[0]!, slots[1]!, slots[2], n, weightDecay, decay, s.beta1Weight, s.beta2,
                                     s.oneMinusBeta2, stepSize, s.biasCorrection2Sqrt, s.eps, s.flags)
                 }
@@ -194,8 +194,8 @@ public final class CPUBackend: Backend {
         let master: UnsafeMutablePointer<Float>?
     }
 
-    func parameterStorage(_ parameters: DeviceBuffer, _ type: StorageType, _ master: DeviceBuffer?) -> ParameterStorage {
-        ParameterStorage(pointer: host(parameters).pointer, type: type, master: master.map { host($0).pointer })
+    func parameterStorage(_ parameters: DeviceBuffer, _ storage: UpdateStorage) -> ParameterStorage {
+        ParameterStorage(pointer: host(parameters).pointer, type: storage.parameters, master: storage.master.map { host($0).pointer })
     }
 
     /// Runs `body(at, n, p, slots)` over [offset, offset + count) in parallel pieces, `p` and `slots` being the

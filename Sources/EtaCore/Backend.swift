@@ -135,11 +135,21 @@ public struct FamilyLaunch {
     public var blocks: UpdateBlocks? = nil
     /// Per-group scalars (parameter groups); nil: `scalars` for the whole arena.
     public var groups: UpdateGroups? = nil
-    /// How the state slots are stored (16-bit storage packs two elements per float slot).
-    public var stateType = StorageType.fp32
-    /// How the parameters are stored; with `master`, the update runs on that float32 copy and stores its rounding.
-    public var paramType = StorageType.fp32
+    /// How state and parameters are stored (16-bit storage, a float32 master copy).
+    public var storage = UpdateStorage()
+}
+
+/// How an update's buffers are stored: the state slots and the parameters in float32 or 16 bits (two elements per
+/// float slot) and, with 16-bit parameters, an optional float32 `master` copy that the update runs on (storing its
+/// rounding in the parameters).
+public struct UpdateStorage {
+    public var state = StorageType.fp32
+    public var parameters = StorageType.fp32
     public var master: DeviceBuffer? = nil
+
+    public init(state: StorageType = .fp32, parameters: StorageType = .fp32, master: DeviceBuffer? = nil) {
+        (self.state, self.parameters, self.master) = (state, parameters, master)
+    }
 }
 
 /// Parameter groups in one launch: tensors start at multiples of `chunk` elements, `chunks` gives the group of
@@ -212,11 +222,8 @@ public struct SGDLaunch {
     public var replicas: ReplicaScalars? = nil
     /// Per-group lr and weight_decay (parameter groups).
     public var groups: UpdateGroups? = nil
-    /// How the momentum buffer is stored.
-    public var stateType = StorageType.fp32
-    /// How the parameters are stored; with `master`, the update runs on that float32 copy and stores its rounding.
-    public var paramType = StorageType.fp32
-    public var master: DeviceBuffer? = nil
+    /// How state and parameters are stored (16-bit storage, a float32 master copy).
+    public var storage = UpdateStorage()
 }
 
 /// The per-step float32 arguments of the SGD kernel, derived from the hyperparameters in double as PyTorch does.
@@ -250,11 +257,8 @@ public struct AdamLaunch {
     public var replicas: ReplicaScalars? = nil
     /// Per-group step size, decay factor and weight_decay (parameter groups).
     public var groups: UpdateGroups? = nil
-    /// How exp_avg, exp_avg_sq and max_exp_avg_sq are stored.
-    public var stateType = StorageType.fp32
-    /// How the parameters are stored; with `master`, the update runs on that float32 copy and stores its rounding.
-    public var paramType = StorageType.fp32
-    public var master: DeviceBuffer? = nil
+    /// How state and parameters are stored (16-bit storage, a float32 master copy).
+    public var storage = UpdateStorage()
 }
 
 /// The per-step float32 arguments of the Adam kernel.

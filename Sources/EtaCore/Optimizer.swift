@@ -41,7 +41,10 @@ public final class Optimizer {
         guard case .family(let c) = configuration else { return }
         for slot in c.descriptor.stateSlots(c) {
             let value = c.descriptor.initialState(c, slot)
-            if value != 0 { try arena.upload([Float](repeating: value, count: arena.layout.count), to: .state(slot)) }
+            guard value != 0 else { continue }
+            // 16-bit state is filled through the host, where the value is rounded and packed.
+            if arena.stateType == .fp32 { try arena.backend.fill(try arena.buffer(.state(slot)), with: value) }
+            else { try arena.upload([Float](repeating: value, count: arena.layout.count), to: .state(slot)) }
         }
     }
 
@@ -77,18 +80,18 @@ public final class Optimizer {
             try arena.backend.write(table.hostScalars.flatMap { $0 }, to: table.scalars)
             try arena.backend.run(.family(FamilyLaunch(kernel: c.descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                        states: c.descriptor.kernelSlots.map { arena.state[$0] }, count: count,
-                                                       scalars: first!.values, flags: first!.flags, groups: table, stateType: arena.stateType)))
+                                                       scalars: first!.values, flags: first!.flags, groups: table, storage: arena.storage)))
         case .sgd(let h):
             try arena.backend.run(.sgd(SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                                  momentumBuffer: arena.state["momentum_buffer"], count: count,
                                                  scalars: Self.sgdScalars(h, step: next, lr: h.lr), replicas: replicas,
-                                                 stateType: arena.stateType)))
+                                                 storage: arena.storage)))
         case .adam(let h), .adamw(let h):
             try arena.backend.run(.adam(AdamLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                                    expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
                                                    maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
                                                    scalars: Self.adamScalars(h, step: next, lr: h.lr), replicas: replicas,
-                                                   stateType: arena.stateType)))
+                                                   storage: arena.storage)))
         }
         step = next
     }
@@ -129,7 +132,7 @@ public final class Optimizer {
             var launch = SGDLaunch(parameters: arena.parameters, gradients: arena.gradients,
                                    momentumBuffer: arena.state["momentum_buffer"], count: count,
                                    scalars: Self.sgdScalars(h, step: next, lr: lr))
-            (launch.stateType, launch.paramType, launch.master) = (arena.stateType, arena.parameterType, arena.master)
+            launch.storage = arena.storage
             launch.groups = try groupScalars(arena, stride: 2) { g in
                 var group = h
                 let (rate, decay) = groupValues(g, lr: lr, weightDecay: h.weightDecay)
@@ -144,7 +147,7 @@ public final class Optimizer {
                                     expAvg: try arena.buffer(.state("exp_avg")), expAvgSq: try arena.buffer(.state("exp_avg_sq")),
                                     maxExpAvgSq: arena.state["max_exp_avg_sq"], count: count,
                                     scalars: Self.adamScalars(h, step: next, lr: lr))
-            (launch.stateType, launch.paramType, launch.master) = (arena.stateType, arena.parameterType, arena.master)
+            launch.storage = arena.storage
             launch.groups = try groupScalars(arena, stride: 3) { g in
                 var group = h
                 let (rate, decay) = groupValues(g, lr: lr, weightDecay: h.weightDecay)
@@ -190,8 +193,7 @@ public final class Optimizer {
         func launch(_ kernel: String, _ slots: [String], _ scalars: FamilyOptimizer.StepScalars, _ blocks: UpdateBlocks?) throws {
             try arena.backend.run(.family(FamilyLaunch(kernel: kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                        states: slots.map { arena.state[$0] }, count: count, scalars: scalars.values,
-                                                       flags: scalars.flags, blocks: blocks, stateType: arena.stateType,
-                                                       paramType: arena.parameterType, master: arena.master)))
+                                                       flags: scalars.flags, blocks: blocks, storage: arena.storage)))
         }
         guard let twoPhase = descriptor.twoPhase else {
             let scalars = descriptor.scalars(c, next, lr, &hostState)
@@ -208,9 +210,7 @@ public final class Optimizer {
             }
             return try arena.backend.run(.family(FamilyLaunch(kernel: descriptor.kernel, parameters: arena.parameters, gradients: arena.gradients,
                                                               states: descriptor.kernelSlots.map { arena.state[$0] }, count: count,
-                                                              scalars: scalars.values, flags: scalars.flags, groups: grouped,
-                                                              stateType: arena.stateType, paramType: arena.parameterType,
-                                                              master: arena.master)))
+                                                              scalars: scalars.values, flags: scalars.flags, groups: grouped, storage: arena.storage)))
         }
         guard groups.isEmpty else {
             throw EtaError(.usage, "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")

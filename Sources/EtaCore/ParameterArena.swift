@@ -102,6 +102,9 @@ public final class ParameterArena {
         self.state = state
     }
 
+    /// How this arena's buffers are stored, as an update launch takes it.
+    public var storage: UpdateStorage { UpdateStorage(state: stateType, parameters: parameterType, master: master) }
+
     /// How a role is stored (16-bit roles pack two elements per float slot).
     private func storage(_ role: Role) -> StorageType {
         switch role {

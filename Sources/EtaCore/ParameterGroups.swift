@@ -72,14 +72,20 @@ extension Optimizer {
                 ranges.append((entry.offset, end - entry.offset, group))
             }
         }
+        return try Self.uploadGroups(chunkGroups, ranges: ranges, groups: groups.count + 1, stride: stride, backend: arena.backend)
+    }
+
+    /// The device side of a group table: one byte per chunk (packed four to a float slot) and `groups` rows of
+    /// `stride` scalars, written each step.
+    static func uploadGroups(_ chunkGroups: [UInt8], ranges: [(offset: Int, count: Int, group: Int)], groups: Int, stride: Int,
+                             backend: Backend) throws -> UpdateGroups {
         var packed = [Float](repeating: 0, count: max(1, (chunkGroups.count + 3) / 4))
         for (i, group) in chunkGroups.enumerated() {
             packed[i / 4] = Float(bitPattern: packed[i / 4].bitPattern | UInt32(group) << (8 * UInt32(i % 4)))
         }
-        let chunks = try arena.backend.makeBuffer(count: packed.count)
-        try arena.backend.write(packed, to: chunks)
-        let scalars = try arena.backend.makeBuffer(count: (groups.count + 1) * stride)
-        return UpdateGroups(chunks: chunks, scalars: scalars, hostScalars: [], ranges: ranges)
+        let chunks = try backend.makeBuffer(count: packed.count)
+        try backend.write(packed, to: chunks)
+        return UpdateGroups(chunks: chunks, scalars: try backend.makeBuffer(count: groups * stride), hostScalars: [], ranges: ranges)
     }
 
     /// Sweep replicas as groups: replica r is [r·replicaSize, (r+1)·replicaSize) (replicaSize a multiple of the chunk).
@@ -88,16 +94,9 @@ extension Optimizer {
         guard replicaSize % chunk == 0, replicas < 256 else {
             throw EtaError(.software, "replica groups need a replica size that is a multiple of \(chunk) and at most 255 replicas")
         }
-        let chunks = (arena.layout.count + chunk - 1) / chunk
-        var packed = [Float](repeating: 0, count: max(1, (chunks + 3) / 4))
-        for c in 0..<chunks {
-            let replica = UInt32(min(replicas - 1, c * chunk / replicaSize))
-            packed[c / 4] = Float(bitPattern: packed[c / 4].bitPattern | replica << (8 * UInt32(c % 4)))
-        }
-        let table = try arena.backend.makeBuffer(count: packed.count)
-        try arena.backend.write(packed, to: table)
+        let chunkGroups = (0..<((arena.layout.count + chunk - 1) / chunk)).map { UInt8(min(replicas - 1, $0 * chunk / replicaSize)) }
         let ranges = (0..<replicas).map { r in (offset: r * replicaSize, count: min(replicaSize, arena.layout.count - r * replicaSize), group: r) }
-        return UpdateGroups(chunks: table, scalars: try arena.backend.makeBuffer(count: replicas * 12), hostScalars: [], ranges: ranges)
+        return try Self.uploadGroups(chunkGroups, ranges: ranges, groups: replicas, stride: 12, backend: arena.backend)
     }
 
     /// The optimizer's lr and weight decay for group g (0: the defaults).

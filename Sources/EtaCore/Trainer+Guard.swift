@@ -52,11 +52,11 @@ public struct AnomalyRecord: Sendable {
 extension Trainer {
     enum GuardOutcome { case abort, skipped, rolledBack }
 
-    /// Measures ‖g‖² on the device (unless clipping by norm just did) and reads that one value: NaN or ∞ means
+    /// Measures ‖g‖² on the device (unless clipping by norm just did) and reads the stats: a NaN or ∞ norm means
     /// some gradient element is (or the squares overflow float32, a norm above ~1.8e19).
-    func gradientsAreFinite() throws -> Bool {
+    func gradientStats() throws -> [Network.Stat: Float] {
         if configuration.clipGradNorm == nil { try network.measureGradientNorm() }
-        return try network.readStats()[.gradNormSquared]!.isFinite
+        return try network.readStats()
     }
 
     /// The skip or abort of a step whose gradients are not finite. Skipping touches nothing on the device.

@@ -312,7 +312,9 @@ public final class Trainer {
                 }
                 let lr = learningRate(step: stepNumber)
                 try network.clipGradients(maxNorm: configuration.clipGradNorm.map(Float.init), maxValue: configuration.clipGradValue.map(Float.init))
-                if configuration.nonFiniteGradients != .off, try !gradientsAreFinite() {
+                // With the gradient check on, the stats (norm and loss) are read once per step, here.
+                let checkedStats = configuration.nonFiniteGradients == .off ? nil : try gradientStats()
+                if let checkedStats, !checkedStats[.gradNormSquared]!.isFinite {
                     if try handleNonFiniteGradients(step: stepNumber, batches: micro, observer: observer) == .abort {
                         status = .diverged
                         break training
@@ -320,8 +322,8 @@ public final class Trainer {
                 } else if checking {
                     // The guard's check: the loss is read before the update is applied. With clipping by norm the
                     // logged norm is the pre-clip one, as clip_grad_norm_ returns.
-                    if configuration.clipGradNorm == nil && configuration.nonFiniteGradients == .off { try network.measureGradientNorm() }
-                    let stats = try network.readStats()
+                    if configuration.clipGradNorm == nil && checkedStats == nil { try network.measureGradientNorm() }
+                    let stats = try checkedStats ?? network.readStats()
                     let loss = stats[.batchLoss]!
                     let record = StepRecord(step: stepNumber, epoch: position.epoch + 1, learningRate: lr,
                                             loss: loss, gradNorm: stats[.gradNormSquared]!.squareRoot(),

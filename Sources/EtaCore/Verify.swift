@@ -145,7 +145,6 @@ public enum Verify {
 
     /// The label of a configuration checked with `storage`.
     public static func label(_ spec: String, _ storage: Storage) -> String { storage == Storage() ? spec : "\(spec) [\(storage.label)]" }
-    public static func label(_ spec: String, _ type: StorageType) -> String { label(spec, Storage(state: type)) }
 
     /// The normwise bound for optimizers whose step depends on sums over the arena (LAMB's trust ratio, Prodigy's
     /// and D-Adaptation's d): the backends sum float32 partials per block of 16,384 elements, the Reference in double,
@@ -204,13 +203,7 @@ public enum Verify {
 
     /// Checks one optimizer configuration at one size.
     public static func checkOptimizer(_ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
-                                      backend: Backend, stateType: StorageType = .fp32) throws -> VerifyResult {
-        try checkOptimizer(configuration, spec: spec, size: size, steps: steps, backend: backend, storage: Storage(state: stateType))
-    }
-
-    /// Checks one optimizer configuration at one size with the given storage.
-    public static func checkOptimizer(_ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
-                                      backend: Backend, storage: Storage) throws -> VerifyResult {
+                                      backend: Backend, storage: Storage = Storage()) throws -> VerifyResult {
         let stateType = storage.state
         var random = SplitMix64(seed: UInt64(size) &* 0x9E37_79B9 &+ UInt64(spec.utf8.count))
         // Three tensors, so LAMB's per-tensor norms are checked across tensor boundaries.

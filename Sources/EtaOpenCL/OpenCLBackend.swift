@@ -147,8 +147,8 @@ public final class OpenCLBackend: Backend {
     }
 
     /// The update kernels for a storage combination (call under `launchLock`).
-    private func updateKernels(state: StorageType, param: StorageType, master: Bool) throws -> UpdateKernels {
-        let variant = UpdateVariant(state: state, param: param, master: master)
+    private func updateKernels(_ storage: UpdateStorage) throws -> UpdateKernels {
+        let variant = UpdateVariant(state: storage.state, param: storage.parameters, master: storage.master != nil)
         if let kernels = updateKernelsByType[variant] { return kernels }
         let kernels = try makeUpdateKernels(variant)
         updateKernelsByType[variant] = kernels
@@ -219,7 +219,7 @@ public final class OpenCLBackend: Backend {
         defer { launchLock.unlock() }
         switch update {
         case .sgd(let l):
-            let sgd = try updateKernels(state: l.stateType, param: l.paramType, master: l.master != nil).sgd
+            let sgd = try updateKernels(l.storage).sgd
             let s = l.scalars
             try sgd.setArgument(0, device(l.parameters))
             try sgd.setArgument(1, device(l.gradients))
@@ -234,11 +234,11 @@ public final class OpenCLBackend: Backend {
             try sgd.setArgument(9, device(l.replicas?.table ?? l.gradients))
             try sgd.setArgument(10, UInt64(l.replicas?.offset ?? 0))
             try sgd.setArgument(11, UInt64(l.replicas?.replicaSize ?? 0))
-            try setGroupArguments(sgd, at: 12, l.groups, fallback: l.gradients, master: l.master)
+            try setGroupArguments(sgd, at: 12, l.groups, fallback: l.gradients, master: l.storage.master)
             try launch(sgd, count: l.count)
         case .family(let l):
-            guard let kernel = try updateKernels(state: l.stateType, param: l.paramType, master: l.master != nil).family[l.kernel] else {
-                throw EtaError(.software, "no OpenCL kernel \(l.kernel) for \(l.stateType.rawValue) state")
+            guard let kernel = try updateKernels(l.storage).family[l.kernel] else {
+                throw EtaError(.software, "no OpenCL kernel \(l.kernel) for \(l.storage.state.rawValue) state")
             }
             try kernel.setArgument(0, device(l.parameters))
             try kernel.setArgument(1, device(l.gradients))
@@ -253,11 +253,11 @@ public final class OpenCLBackend: Backend {
                 try kernel.setArgument(21, device(blocks.partials))
                 if blocks.count > 0 { try enqueue(kernel, global: blocks.count * Self.blockLocalSize, local: Self.blockLocalSize) }
             } else {
-                try setGroupArguments(kernel, at: 19, l.groups, fallback: l.gradients, master: l.master)
+                try setGroupArguments(kernel, at: 19, l.groups, fallback: l.gradients, master: l.storage.master)
                 try launch(kernel, count: l.count)
             }
         case .adam(let l):
-            let adam = try updateKernels(state: l.stateType, param: l.paramType, master: l.master != nil).adam
+            let adam = try updateKernels(l.storage).adam
             let s = l.scalars
             try adam.setArgument(0, device(l.parameters))
             try adam.setArgument(1, device(l.gradients))
@@ -274,7 +274,7 @@ public final class OpenCLBackend: Backend {
             try adam.setArgument(16, UInt64(l.replicas?.offset ?? 0))
             try adam.setArgument(17, UInt64(l.replicas?.replicaSize ?? 0))
             try adam.setArgument(18, UInt32(l.replicas?.replicas ?? 1))
-            try setGroupArguments(adam, at: 19, l.groups, fallback: l.gradients, master: l.master)
+            try setGroupArguments(adam, at: 19, l.groups, fallback: l.gradients, master: l.storage.master)
             try launch(adam, count: l.count)
         }
     }

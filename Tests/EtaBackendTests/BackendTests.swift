@@ -52,7 +52,7 @@ struct BackendTests {
         for spec in Verify.stateStorageSpecs {
             for size in [0, 1, 17, 65_537] {
                 let result = try Verify.checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: size, steps: 3,
-                                                       backend: backend, stateType: type)
+                                                       backend: backend, storage: Verify.Storage(state: type))
                 #expect(result.maxULP == 0, "\(backendName) \(result.configuration) n=\(size): \(result.maxULP) ULP in \(result.worstBuffer)")
             }
         }

@@ -81,6 +81,9 @@ struct Bench: ParsableCommand {
                     }
                 }
                 let stateTypes = try types(stateDtype, "--state-dtype"), parameterTypes = try types(paramDtype, "--param-dtype")
+                if master && !parameterTypes.contains(where: { $0 != .fp32 }) {
+                    throw EtaError(.usage, "--master keeps a float32 copy of 16-bit parameters: give --param-dtype bf16 or fp16 too")
+                }
                 let storages = parameterTypes.flatMap { parameters in
                     stateTypes.map { Eta.Verify.Storage(state: $0, parameters: parameters, master: master && parameters != .fp32) }
                 }

@@ -95,6 +95,10 @@ struct TrainingSession {
         }
         c.stateType = stateType
         c.parameterGroups = try command.paramGroup.map(ParameterGroup.init(spec:)) + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
+        if c.parameterGroups.isEmpty, let saved = metadata["param_groups"] {
+            // A resumed run keeps its checkpoint's groups unless the command line gives new ones.
+            c.parameterGroups = try saved.split(separator: ";").map { try ParameterGroup(spec: String($0)) }
+        }
         for (name, value) in [("--clip-grad-norm", command.clipGradNorm), ("--clip-grad-value", command.clipGradValue)] {
             if let value, !(value > 0 && value.isFinite) { throw EtaError(.usage, "\(name) must be a finite number > 0 (got \(value))") }
         }

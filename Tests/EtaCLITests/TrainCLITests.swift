@@ -21,6 +21,25 @@ func folder() -> URL {
 
 @Suite("eta train")
 struct TrainCLITests {
+    @Test("parameter groups, 16-bit state and the gradient check: a resume keeps the checkpoint's groups and state type; bad values exit 64")
+    func updateOptions() throws {
+        let dir = folder()
+        let first = try CLI.run(["train", "--device", "cpu", "--dataset", "iris", "--epochs", "2", "--quiet", "--optimizer", "adamw:lr=0.01",
+                                 "--no-decay", "*.bias", "--param-group", "layer0.*:lr_scale=0.5", "--state-dtype", "bf16",
+                                 "--on-nonfinite-grad", "skip", "--checkpoint", dir.path])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("group      layer0.*: lr x0.5") && first.stdout.contains("group      *.bias"), "\(first.stdout)")
+        let resumed = try CLI.run(["train", "--device", "cpu", "--epochs", "3", "--quiet", "--resume", dir.path + "/checkpoint-latest.safetensors"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("group      layer0.*: lr x0.5"), "the resumed run lost its groups: \(resumed.stdout)")
+        for bad in [["--state-dtype", "fp8"], ["--param-group", "*.bias:lr=1"], ["--no-decay", "nothing*"], ["--on-nonfinite-grad", "maybe"],
+                    ["--max-skips=-1"], ["--optimizer", "prodigy", "--no-decay", "*.bias"], ["--optimizer", "prodigy", "--state-dtype", "bf16"]] {
+            let result = try CLI.run(["train", "--device", "cpu", "--dataset", "iris", "--epochs", "1", "--quiet"] + bad)
+            #expect(result.status == 64, "\(bad): \(result.stderr)")
+            #expect(result.stderr.contains("eta: error:"), "\(bad): \(result.stderr)")
+        }
+    }
+
     @Test("summary as JSON, JSONL and CSV logs, and an SVG plot")
     func outputs() throws {
         let dir = folder()

@@ -94,6 +94,10 @@ struct TrainingSession {
             throw EtaError(.usage, "--state-dtype '\(dtype)': valid values are fp32, bf16, fp16")
         }
         c.stateType = stateType
+        if stateType == .fp16, c.optimizer.stateSlots.contains(where: ["exp_avg_sq", "square_avg", "sum", "acc_delta"].contains) {
+            // fp16's smallest subnormal is 6e-8: squared gradients below it are stored as 0 and the steps blow up.
+            Console.note("eta: note: fp16 state flushes squared-gradient averages below 6e-8 to zero (\(c.optimizer.name) keeps one); bf16 has float32's range")
+        }
         c.parameterGroups = try command.paramGroup.map(ParameterGroup.init(spec:)) + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
         if c.parameterGroups.isEmpty, let saved = metadata["param_groups"] {
             // A resumed run keeps its checkpoint's groups unless the command line gives new ones.

@@ -4,7 +4,7 @@
 # Swift 6.x must already be on PATH (https://www.swift.org/install/linux/). Safe to run again.
 set -euo pipefail
 
-packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libopenblas-dev libclblast-dev zlib1g-dev pkg-config)
+packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libopenblas-dev libclblast-dev zlib1g-dev pkg-config oclgrind)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -19,11 +19,11 @@ struct Bench: ParsableCommand {
 
     @Option(name: .long, help: "Comma-separated optimizer SPECs, or all (default adam,adamw,sgd:momentum=0.9; adam with --model).") var optimizer: String?
     @Option(name: .long, help: "Comma-separated parameter counts.") var params: String = "1,1024,65536,16777216"
-    @Option(name: .long, help: "Also split each size into K tensors of mixed sizes.") var tensors: Int = 1
+    @Option(name: .long, parsing: .unconditional, help: "Also split each size into K tensors of mixed sizes.") var tensors: Int = 1
     @Option(name: .long, help: "Model SPEC to time training steps of, instead of updates.") var model: String?
-    @Option(name: .long, help: "Model inputs (features).") var inputs: Int = 64
-    @Option(name: .long, help: "Model outputs (classes).") var outputs: Int = 10
-    @Option(name: .long, help: "Batch size of the training steps.") var batchSize: Int = 64
+    @Option(name: .long, parsing: .unconditional, help: "Model inputs (features).") var inputs: Int = 64
+    @Option(name: .long, parsing: .unconditional, help: "Model outputs (classes).") var outputs: Int = 10
+    @Option(name: .long, parsing: .unconditional, help: "Batch size of the training steps.") var batchSize: Int = 64
     @Option(name: .long, help: "Timed repetitions of each operation.") var `repeat`: Int = 20
     @Option(name: .long, help: "table | json") var format: TableOrJSON = .table
     @Option(name: .long, help: "Write a Chrome trace-event JSON of a few repetitions.") var trace: String?
@@ -59,10 +59,10 @@ struct Bench: ParsableCommand {
                                ("min_s", .double(result.seconds.first!)), ("median_s", .double(result.median)),
                                ("max_s", .double(result.seconds.last!)), ("samples_per_s", .double(result.samplesPerSecond)),
                                ("gflops", .double(result.gigaflopsPerSecond))]
-                    print(JSON.object(header).pretty())
+                    try Console.out(JSON.object(header).pretty())
                 case .table:
-                    print("training step, MLP \(widths), batch \(batchSize), \(specs[0]) on \(backend.info.summary)")
-                    print(String(format: "min %.3f ms  median %.3f ms  max %.3f ms  %.0f samples/s  %.1f GFLOP/s",
+                    try Console.out("training step, MLP \(widths), batch \(batchSize), \(specs[0]) on \(backend.info.summary)")
+                    try Console.out(String(format: "min %.3f ms  median %.3f ms  max %.3f ms  %.0f samples/s  %.1f GFLOP/s",
                                  result.seconds.first! * 1e3, result.median * 1e3, result.seconds.last! * 1e3,
                                  result.samplesPerSecond, result.gigaflopsPerSecond))
                 }
@@ -87,14 +87,14 @@ struct Bench: ParsableCommand {
                 let storages = parameterTypes.flatMap { parameters in
                     stateTypes.map { Eta.Verify.Storage(state: $0, parameters: parameters, master: master && parameters != .fp32) }
                 }
-                if format == .table { print("device: \(backend.info.summary), \(`repeat`) repeats") }
+                if format == .table { try Console.out("device: \(backend.info.summary), \(`repeat`) repeats") }
                 for size in sizes {
                     let results = try Eta.Bench.updates(optimizers: specs, parameters: size, tensors: min(tensors, size), repeats: `repeat`,
                                                         backend: backend, storages: storages, trace: tracer)
                     let reference = results.first { $0.name == "stream28" }?.gigabytesPerSecond ?? .nan
                     if format == .table {
-                        print("\n\(size) parameters")
-                        print("name                       B/param     min ms  median ms     max ms   Mparam/s     GB/s  % of stream28")
+                        try Console.out("\n\(size) parameters")
+                        try Console.out("name                       B/param     min ms  median ms     max ms   Mparam/s     GB/s  % of stream28")
                     }
                     for r in results {
                         let single = results.first { $0.tensors == 1 && r.name.hasPrefix($0.name + " x") }
@@ -107,7 +107,7 @@ struct Bench: ParsableCommand {
                             ("time_vs_one_tensor", single.map { .double(r.median / $0.median) } ?? .null),
                         ]))
                         if format == .table {
-                            print(left(r.name, 25) + right("\(r.bytesPerParameter)", 9)
+                            try Console.out(left(r.name, 25) + right("\(r.bytesPerParameter)", 9)
                                   + String(format: "%11.4f %10.4f %10.4f %10.1f %8.1f %10.0f%%", r.minimum * 1e3, r.median * 1e3, r.maximum * 1e3,
                                            Double(size) / r.median / 1e6, r.gigabytesPerSecond, 100 * r.gigabytesPerSecond / reference)
                                   + (single.map { String(format: "   %.3fx one tensor", r.median / $0.median) } ?? ""))
@@ -116,13 +116,11 @@ struct Bench: ParsableCommand {
                 }
                 if format == .json {
                     header += [("sizes", .array(sizes.map(JSON.int))), ("tensors", .int(tensors)), ("results", .array(rows))]
-                    print(JSON.object(header).pretty())
+                    try Console.out(JSON.object(header).pretty())
                 }
             }
             if let trace {
-                do {
-                    try AtomicFile.write(Data(TraceEvent.chromeTrace(traceEvents, metadata: header).utf8), to: URL(fileURLWithPath: trace))
-                } catch { throw EtaError(.ioError, "cannot write trace \(trace): \(error)") }
+                try OutputFile.replace(trace, with: Data(TraceEvent.chromeTrace(traceEvents, metadata: header).utf8), what: "trace")
                 Console.note("trace: \(traceEvents.count) events in \(trace)")
             }
         }

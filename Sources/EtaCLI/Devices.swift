@@ -44,7 +44,7 @@ struct Devices: ParsableCommand {
             let cpu = CPUBackend()
             switch format {
             case .json:
-                print(JSON.object([
+                try Console.out(JSON.object([
                     ("version", .string(EtaVersion.current)),
                     ("devices", .array(rows)),
                     ("cpu_backend", .object([("device", .string(cpu.info.device)), ("dispatch", .string(cpu.info.driver))])),
@@ -52,10 +52,10 @@ struct Devices: ParsableCommand {
                     ("auto_reason", .string(auto.reason)),
                 ]).pretty())
             case .table:
-                if platforms.isEmpty { print("No OpenCL platform installed (\(DeviceSelection.installHint)).") }
-                table.forEach { print($0) }
-                print("CPU backend: \(cpu.info.device), \(cpu.info.driver)\(autoName == "cpu" ? "   <- auto" : "")")
-                print(auto.reason)
+                if platforms.isEmpty { try Console.out("No OpenCL platform installed (\(DeviceSelection.installHint)).") }
+                for line in table { try Console.out(line) }
+                try Console.out("CPU backend: \(cpu.info.device), \(cpu.info.driver)\(autoName == "cpu" ? "   <- auto" : "")")
+                try Console.out(auto.reason)
             }
         }
     }

@@ -7,6 +7,9 @@ struct EtaCommand: ParsableCommand {
     /// Marks the process start (for the startup time `--verbose` reports), then runs the command.
     static func main() {
         LaunchClock.markStart()
+        OutputFile.protectStandardDescriptors()
+        // A closed pipe on stdout is a write error (exit 74), not a silent death by SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -81,7 +84,27 @@ enum TableOrJSON: String, ExpressibleByArgument, CaseIterable {
 enum Console {
     /// A diagnostic line on stderr.
     static func note(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        err(text + "\n")
+    }
+
+    /// Text on stderr. A failing stderr (closed, a full disk) is ignored: there is nowhere left to report it, and
+    /// the exit code still says what happened.
+    static func err(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
+    /// A line of the command's result on stdout; a write failure is exit 74.
+    static func out(_ line: String) throws {
+        try OutputFile.standardOutput.write(line + "\n")
     }
 
     /// Runs a command body, turning Eta's errors into a message on stderr and the documented exit code.

@@ -18,7 +18,7 @@ struct Explore: ParsableCommand {
 
     @Option(name: .long, help: "rosenbrock | quadratic") var objective: String = "rosenbrock"
     @Option(name: .long, help: "Optimizer SPEC, e.g. adam:lr=0.01 (see eta --help).") var optimizer: String = "sgd:lr=1e-3"
-    @Option(name: .long, help: "Number of optimizer steps.") var steps: Int = 300
+    @Option(name: .long, parsing: .unconditional, help: "Number of optimizer steps.") var steps: Int = 300
     @Option(name: .long, help: "Start point, comma-separated (write --start=-1.5,2 for a negative first value).") var start: String?
     @Option(name: .long, help: "Curvatures c1,c2,... of the quadratic objective.") var curvature: String?
     @Option(name: .long, help: "table | jsonl") var format: Format = .table
@@ -29,7 +29,7 @@ struct Explore: ParsableCommand {
             let configuration = try OptimizerConfiguration(spec: optimizer)
             let function = try Objective(name: objective, curvatures: try curvature.map { try parseFloats($0, option: "--curvature") })
             let startPoint = try start.map { try parseFloats($0, option: "--start") }
-            guard steps >= 0 else { throw EtaError(.usage, "--steps must be >= 0 (got \(steps))") }
+            try RunLimits.check(steps, in: 0...RunLimits.steps, option: "--steps")
             let backend = try deviceOptions.makeBackend()
             let run = try Eta.Explore.run(objective: function, optimizer: configuration, steps: steps, start: startPoint, backend: backend)
             switch format {
@@ -41,39 +41,39 @@ struct Explore: ParsableCommand {
                     if let d = step.stepSizeEstimate { fields += [("d", .double(d)), ("effective_lr", .double(d * step.learningRate))] }
                     output += JSON.object(fields).rendered + "\n"
                 }
-                FileHandle.standardOutput.write(Data(output.utf8))
+                try OutputFile.standardOutput.write(output)
             case .table:
-                printSummary(run, function: function, configuration: configuration, backend: backend)
+                try printSummary(run, function: function, configuration: configuration, backend: backend)
             }
         }
     }
 
-    private func printSummary(_ run: Eta.Explore.Run, function: Objective, configuration: OptimizerConfiguration, backend: Backend) {
+    private func printSummary(_ run: Eta.Explore.Run, function: Objective, configuration: OptimizerConfiguration, backend: Backend) throws {
         let initial = function.loss(at: run.start)
-        print("objective   \(objective)\(curvature.map { " (curvatures \($0))" } ?? "")")
-        print("optimizer   \(configuration.spec)")
-        print("device      \(backend.info.summary)")
-        print("start       \(format(run.start))   loss \(scientific(Double(initial)))")
+        try Console.out("objective   \(objective)\(curvature.map { " (curvatures \($0))" } ?? "")")
+        try Console.out("optimizer   \(configuration.spec)")
+        try Console.out("device      \(backend.info.summary)")
+        try Console.out("start       \(format(run.start))   loss \(scientific(Double(initial)))")
         let samples = sampleIndices(run.steps.count)
         if !samples.isEmpty {
-            print("")
+            try Console.out("")
             // Prodigy and D-Adaptation: the estimate d after the step (their effective lr is d·lr).
             let adaptive = run.steps.first?.stepSizeEstimate != nil
-            print("    step          lr" + (adaptive ? "           d" : "") + "        loss  x")
+            try Console.out("    step          lr" + (adaptive ? "           d" : "") + "        loss  x")
             for index in samples {
                 let step = run.steps[index]
-                print(right("\(step.step)", 8) + "  " + right(scientific(step.learningRate), 10) + "  "
+                try Console.out(right("\(step.step)", 8) + "  " + right(scientific(step.learningRate), 10) + "  "
                       + (adaptive ? right(scientific(step.stepSizeEstimate ?? 0), 10) + "  " : "")
                       + right(scientific(Double(step.loss)), 10) + "  " + format(step.x))
             }
-            print("")
+            try Console.out("")
         }
         let end = run.steps.last?.x ?? run.start
         let distance = zip(end, function.minimum).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
         let best = run.steps.enumerated().min { $0.element.loss < $1.element.loss }
-        print("end         \(format(end))   loss \(scientific(Double(run.finalLoss)))   distance to minimum \(scientific(distance))")
-        if let best { print("best loss   \(scientific(Double(best.element.loss))) before step \(best.element.step)") }
-        print("verdict     \(run.verdict.rawValue)\(advice(run.verdict))")
+        try Console.out("end         \(format(end))   loss \(scientific(Double(run.finalLoss)))   distance to minimum \(scientific(distance))")
+        if let best { try Console.out("best loss   \(scientific(Double(best.element.loss))) before step \(best.element.step)") }
+        try Console.out("verdict     \(run.verdict.rawValue)\(advice(run.verdict))")
     }
 
     private func advice(_ verdict: ExploreVerdict) -> String {

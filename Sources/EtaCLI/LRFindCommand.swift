@@ -19,13 +19,13 @@ struct LRFind: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
 
     @OptionGroup var data: ModelDataOptions
-    @Option(name: .long, help: "First learning rate.") var startLR: Double = 1e-7
-    @Option(name: .long, help: "Last learning rate.") var endLR: Double = 10
-    @Option(name: .long, help: "Mini-batches (and learning rates) to try.") var numIter: Int = 100
+    @Option(name: .long, parsing: .unconditional, help: "First learning rate.") var startLR: Double = 1e-7
+    @Option(name: .long, parsing: .unconditional, help: "Last learning rate.") var endLR: Double = 10
+    @Option(name: .long, parsing: .unconditional, help: "Mini-batches (and learning rates) to try.") var numIter: Int = 100
     @Option(name: .long, help: "exponential | linear") var mode: String = "exponential"
-    @Option(name: .long, help: "EMA factor of the smoothing.") var beta: Double = 0.98
-    @Option(name: .long, help: "Divergence factor.") var diverge: Double = 4
-    @Option(name: .long, help: "Passes over the training data at most.") var maxEpochs: Int = 10
+    @Option(name: .long, parsing: .unconditional, help: "EMA factor of the smoothing.") var beta: Double = 0.98
+    @Option(name: .long, parsing: .unconditional, help: "Divergence factor.") var diverge: Double = 4
+    @Option(name: .long, parsing: .unconditional, help: "Passes over the training data at most.") var maxEpochs: Int = 10
     @Option(name: .long, help: "The suggestion printed first and used by --format table's headline: valley | steep | minimum.") var suggestion: String = "valley"
     @Option(name: .long, help: "The curve as JSONL.") var log: String?
     @Option(name: .long, help: "The curve as CSV.") var csv: String?
@@ -51,17 +51,17 @@ struct LRFind: ParsableCommand {
             let trainer = try Trainer(configuration: configuration, backend: backend)
             let curve = try TrainingLog.Curve(jsonlPath: log, csvPath: csv, columns: ["iteration", "lr", "loss", "smoothed"])
             let result = try finder.run(trainer) { point in
-                curve.write([.int(point.iteration), .double(point.learningRate), .double(point.loss), .double(point.smoothed)])
+                try curve.write([.int(point.iteration), .double(point.learningRate), .double(point.loss), .double(point.smoothed)])
             }
             if let last = result.points.last, !last.loss.isFinite {
-                curve.write([.int(last.iteration), .double(last.learningRate), .double(last.loss), .double(last.smoothed)])
+                try curve.write([.int(last.iteration), .double(last.learningRate), .double(last.loss), .double(last.smoothed)])
             }
             try curve.close()
             if let plot { try writePlot(result, path: plot) }
             let ordered = result.suggestions.sorted { a, _ in a.name == suggestion }
             switch format {
             case .json:
-                print(JSON.object([
+                try Console.out(JSON.object([
                     ("stop_reason", .string(result.stopReason.rawValue)), ("iterations", .int(result.points.count)),
                     ("suggestions", .object(ordered.map { s in
                         (s.name, .object([("lr", s.learningRate.map(JSON.double) ?? .null), ("reason", s.reason.map(JSON.string) ?? .null)]))
@@ -70,11 +70,11 @@ struct LRFind: ParsableCommand {
                     ("device", .string(backend.info.summary)), ("version", .string(EtaVersion.current)),
                 ]).pretty())
             case .table:
-                print("stopped     \(result.stopReason.rawValue) after \(result.points.count) of \(numIter) iterations")
+                try Console.out("stopped     \(result.stopReason.rawValue) after \(result.points.count) of \(numIter) iterations")
                 for s in ordered {
                     let label = s.name == "minimum" ? "minimum/10" : s.name
-                    if let lr = s.learningRate { print(left(label, 12) + String(format: "%.3e", lr)) }
-                    else { print(left(label, 12) + "no suggestion: \(s.reason ?? "")") }
+                    if let lr = s.learningRate { try Console.out(left(label, 12) + String(format: "%.3e", lr)) }
+                    else { try Console.out(left(label, 12) + "no suggestion: \(s.reason ?? "")") }
                 }
             }
             if requireSuggestion && ordered.first?.learningRate == nil { exitCode = 1 }
@@ -97,8 +97,6 @@ struct LRFind: ParsableCommand {
             chart.markers.append(.init(x: lr, label: "\(s.name == "minimum" ? "min/10" : s.name) \(String(format: "%.1e", lr))",
                                        color: SVGChart.palette[index + 1]))
         }
-        do { try AtomicFile.write(Data(SVGChart.document([chart]).utf8), to: URL(fileURLWithPath: path)) } catch {
-            throw EtaError(.ioError, "cannot write plot \(path): \(error)")
-        }
+        try OutputFile.replace(path, with: Data(SVGChart.document([chart]).utf8), what: "plot")
     }
 }

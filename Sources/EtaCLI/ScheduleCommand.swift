@@ -25,8 +25,8 @@ struct ScheduleCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, jsonl }
 
     @Argument(help: "Schedule SPEC.") var spec: String
-    @Option(name: .long, help: "Base learning rate.") var lr: Double = 0.1
-    @Option(name: .long, help: "Number of optimizer steps to print.") var steps: Int = 100
+    @Option(name: .long, parsing: .unconditional, help: "Base learning rate.") var lr: Double = 0.1
+    @Option(name: .long, parsing: .unconditional, help: "Number of optimizer steps to print.") var steps: Int = 100
     @Option(name: .long, help: "Warmup SPEC.") var warmup: String?
     @Option(name: .long, help: "Metric values for plateau, one per line.") var metrics: String?
     @Option(name: .long, help: "table | jsonl") var format: Format = .table
@@ -34,7 +34,7 @@ struct ScheduleCommand: ParsableCommand {
 
     func run() throws {
         try Console.reportingErrors {
-            guard steps >= 0 else { throw EtaError(.usage, "--steps must be >= 0 (got \(steps))") }
+            try RunLimits.check(steps, in: 0...RunLimits.steps, option: "--steps")
             guard lr.isFinite, lr >= 0 else { throw EtaError(.usage, "--lr must be a finite number >= 0") }
             var plan = try SchedulePlan(main: try Schedule(spec: spec), warmup: try warmup.map { try Schedule(spec: $0) },
                                         base: lr, totalSteps: steps)
@@ -53,12 +53,12 @@ struct ScheduleCommand: ParsableCommand {
                     if let momentum { fields.append(("momentum", .double(momentum))) }
                     output += JSON.object(fields).rendered + "\n"
                 }
-                FileHandle.standardOutput.write(Data(output.utf8))
+                try OutputFile.standardOutput.write(output)
             case .table:
-                print(TerminalPlot.render(rows.map { (Double($0.0), $0.1) }, width: 64, height: 14, title: "lr of \(spec)\(warmup.map { " after warmup \($0)" } ?? "")"))
+                try Console.out(TerminalPlot.render(rows.map { (Double($0.0), $0.1) }, width: 64, height: 14, title: "lr of \(spec)\(warmup.map { " after warmup \($0)" } ?? "")"))
                 let stride = max(1, steps / 10)
                 for (k, value, momentum) in rows where k % stride == 0 || k == steps - 1 {
-                    print(right("\(k)", 8) + "  " + String(format: "%.6e", value) + (momentum.map { String(format: "  momentum %.4f", $0) } ?? ""))
+                    try Console.out(right("\(k)", 8) + "  " + String(format: "%.6e", value) + (momentum.map { String(format: "  momentum %.4f", $0) } ?? ""))
                 }
             }
             if let plot {
@@ -70,9 +70,7 @@ struct ScheduleCommand: ParsableCommand {
                     momentum.series.append(.init(name: "momentum", color: SVGChart.palette[1], points: rows.compactMap { r in r.2.map { (Double(r.0), $0) } }))
                     charts.append(momentum)
                 }
-                do { try AtomicFile.write(Data(SVGChart.document(charts).utf8), to: URL(fileURLWithPath: plot)) } catch {
-                    throw EtaError(.ioError, "cannot write plot \(plot): \(error)")
-                }
+                try OutputFile.replace(plot, with: Data(SVGChart.document(charts).utf8), what: "plot")
             }
         }
     }

@@ -19,10 +19,10 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var data: ModelDataOptions
     @Option(name: .long, help: "Comma-separated learning rates.") var lrs: String?
     @Option(name: .long, help: "lo:hi:n learning rates evenly spaced in log10.") var logRange: String?
-    @Option(name: .long, help: "Epochs.") var epochs: Int = 10
+    @Option(name: .long, parsing: .unconditional, help: "Epochs.") var epochs: Int = 10
     @Option(name: .long, help: "Schedule SPEC applied to each replica's lr.") var schedule: String?
     @Option(name: .long, help: "Warmup SPEC.") var warmup: String?
-    @Option(name: .long, help: "Read the replicas' losses every N steps.") var logEvery: Int = 10
+    @Option(name: .long, parsing: .unconditional, help: "Read the replicas' losses every N steps.") var logEvery: Int = 10
     @Option(name: .long, help: "Per-lr results as JSONL.") var log: String?
     @Option(name: .long, help: "Per-lr results as CSV.") var csv: String?
     @Option(name: .long, help: "SVG: loss curves per lr, and final loss against lr.") var plot: String?
@@ -45,7 +45,7 @@ struct SweepCommand: ParsableCommand {
             let result = try sweep.run()
             func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
             for run in result.runs {
-                results.write([.double(run.learningRate), .float(run.finalTrainLoss), .float(run.bestTrainLoss), number(run.finalValidationLoss),
+                try results.write([.double(run.learningRate), .float(run.finalTrainLoss), .float(run.bestTrainLoss), number(run.finalValidationLoss),
                                number(run.bestValidationLoss), number(run.finalValidationAccuracy), run.divergedAtStep.map(JSON.int) ?? .null])
             }
             try results.close()
@@ -53,7 +53,7 @@ struct SweepCommand: ParsableCommand {
             let recommended = result.recommended.map { result.runs[$0].learningRate }
             switch format {
             case .json:
-                print(JSON.object([
+                try Console.out(JSON.object([
                     ("runs", .array(result.runs.map { run in
                         .object([("lr", .double(run.learningRate)), ("final_train_loss", .float(run.finalTrainLoss)),
                                  ("best_train_loss", .float(run.bestTrainLoss)), ("final_val_loss", number(run.finalValidationLoss)),
@@ -67,15 +67,15 @@ struct SweepCommand: ParsableCommand {
                 ]).pretty())
             case .table:
                 func cell(_ value: Float?) -> String { value.map { $0.isFinite ? String(format: "%.4f", $0) : "\($0)" } ?? "-" }
-                print("        lr   final train    best train     final val      best val   val acc   diverged")
+                try Console.out("        lr   final train    best train     final val      best val   val acc   diverged")
                 for (index, run) in result.runs.enumerated() {
-                    print(String(format: "%10.3e", run.learningRate) + right(cell(run.finalTrainLoss), 14) + right(cell(run.bestTrainLoss), 14)
+                    try Console.out(String(format: "%10.3e", run.learningRate) + right(cell(run.finalTrainLoss), 14) + right(cell(run.bestTrainLoss), 14)
                           + right(cell(run.finalValidationLoss), 14) + right(cell(run.bestValidationLoss), 14)
                           + right(run.finalValidationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "-", 10)
                           + right(run.divergedAtStep.map { "step \($0)" } ?? "-", 11) + (index == result.recommended ? "  <- recommended" : ""))
                 }
-                print(recommended.map { String(format: "recommended lr %.3e", $0) } ?? "no recommendation: every learning rate diverged")
-                print(String(format: "%d replicas x %d epochs in %.2f s on %@", rates.count, epochs, result.seconds, backend.info.kind.rawValue))
+                try Console.out(recommended.map { String(format: "recommended lr %.3e", $0) } ?? "no recommendation: every learning rate diverged")
+                try Console.out(String(format: "%d replicas x %d epochs in %.2f s on %@", rates.count, epochs, result.seconds, backend.info.kind.rawValue))
             }
         }
     }
@@ -95,8 +95,6 @@ struct SweepCommand: ParsableCommand {
         if let index = result.recommended {
             final.markers.append(.init(x: result.runs[index].learningRate, label: "recommended", color: SVGChart.palette[2]))
         }
-        do { try AtomicFile.write(Data(SVGChart.document([curves, final]).utf8), to: URL(fileURLWithPath: path)) } catch {
-            throw EtaError(.ioError, "cannot write plot \(path): \(error)")
-        }
+        try OutputFile.replace(path, with: Data(SVGChart.document([curves, final]).utf8), what: "plot")
     }
 }

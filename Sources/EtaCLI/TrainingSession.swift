@@ -8,6 +8,12 @@ struct TrainingSession {
     let command: Train
 
     func run() throws -> Int32 {
+        try command.validateRanges()
+        // Every output path is checked before anything is loaded or trained: a typo costs a second, not a run.
+        for (path, what) in [(command.log, "log"), (command.csv, "CSV log"), (command.plot, "plot")] {
+            if let path { try OutputFile.checkWritable(path, what: what) }
+        }
+        if let folder = command.checkpoint { try OutputFile.checkWritableFolder(folder, what: "checkpoints in \(folder)") }
         let resumed = try command.resume.map { try Checkpoint.read(from: URL(fileURLWithPath: $0)) }
         let configuration = try makeConfiguration(resumed: resumed?.metadata ?? [:])
         let backend = try command.deviceOptions.makeBackend()
@@ -19,12 +25,13 @@ struct TrainingSession {
             }
         }
         let log = try TrainingLog(jsonlPath: command.log, csvPath: command.csv)
-        log.runStart(configuration: [
+        let failure = OutputFailure()
+        try log.runStart(configuration: [
             ("dataset", .string(configuration.dataset)), ("model", .string(configuration.model.spec)),
             ("optimizer", .string(configuration.optimizer.spec)), ("loss", .string(trainer.network.loss.rawValue)),
             ("schedule", .string(configuration.scheduleSpec ?? "none")), ("warmup", configuration.warmupSpec.map(JSON.string) ?? .null),
             ("schedule_interval", .string(configuration.scheduleInterval.rawValue)), ("epochs", .int(configuration.epochs)), ("batch_size", .int(configuration.batchSize)),
-            ("seed", .int(Int(configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
+            ("seed", .int(Int(truncatingIfNeeded: configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
             ("train_rows", .int(trainer.split.trainRows.count)), ("val_rows", .int(trainer.split.validationRows.count)),
             ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
             ("resumed_from", command.resume.map(JSON.string) ?? .null), ("start_step", .int(trainer.position.step)),
@@ -33,31 +40,44 @@ struct TrainingSession {
             let url = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-latest.safetensors")
             trainer.checkpointEvery = command.checkpointEvery
             trainer.checkpointHandler = { trainer in
-                try Checkpoint.capture(trainer).write(to: url)
-                log.event("checkpoint", [("path", .string(url.path)), ("step", .int(trainer.position.step)),
-                                         ("epoch", .int(trainer.position.epoch))])
+                // A failed write stops the run at the next step; the previous checkpoint stays intact (atomic rename).
+                do {
+                    try Checkpoint.capture(trainer).write(to: url)
+                } catch {
+                    failure.record(error)
+                    return
+                }
+                failure.attempt {
+                    try log.event("checkpoint", [("path", .string(url.path)), ("step", .int(trainer.position.step)),
+                                                 ("epoch", .int(trainer.position.epoch))])
+                }
             }
         }
         let interrupt = InterruptFlag()
-        let progress = ProgressDisplay(trainer: trainer, log: log, quiet: command.quiet, interrupt: interrupt)
+        let progress = ProgressDisplay(trainer: trainer, log: log, quiet: command.quiet, interrupt: interrupt, failure: failure)
         let result = try trainer.run(observer: progress)
         progress.finish()
-        if let plot = command.plot { try writePlot(result: result, trainer: trainer, path: plot) }
-        let exitCode: Int32
+        // Each output is finalised even when another failed; the first failure decides the exit code (74).
+        if let plot = command.plot { failure.attempt { try writePlot(result: result, trainer: trainer, path: plot) } }
+        var exitCode: Int32
         switch result.status {
         case .completed: exitCode = 0
-        case .interrupted: exitCode = 130
+        case .interrupted: exitCode = 128 + (interrupt.signal ?? SIGINT)
         case .diverged: exitCode = 75
         }
-        try log.runEnd(status: result.status.rawValue, exitCode: exitCode, fields: [("steps", .int(trainer.position.step)),
-                                                                                      ("seconds", .double(result.seconds))])
-        printSummary(result: result, trainer: trainer)
+        if failure.error != nil { exitCode = 74 }
+        let status = failure.error != nil ? "output_failed" : result.status.rawValue
+        failure.attempt {
+            try log.runEnd(status: status, exitCode: exitCode, fields: [("steps", .int(trainer.position.step)), ("seconds", .double(result.seconds))])
+        }
+        failure.attempt { try printSummary(result: result, trainer: trainer) }
         if result.status == .diverged {
-            Console.note("eta: training diverged at step \(trainer.position.step + 1) and was aborted (--on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), --on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))")
+            Console.note("eta: training diverged at step \(progress.lastAnomaly?.step ?? trainer.position.step + 1) and was aborted (\(progress.lastAnomaly?.kind ?? "non_finite_loss"); --on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), --on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))\(command.checkpoint.map { "; the last good checkpoint in \($0) is kept" } ?? "")")
         }
-        if result.status == .interrupted {
-            Console.note("eta: interrupted at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")")
+        if result.status == .interrupted && failure.error == nil {
+            Console.note("eta: \(interrupt.signalName) at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")")
         }
+        if let error = failure.error { throw error }
         return exitCode
     }
 
@@ -138,20 +158,16 @@ struct TrainingSession {
         }
         var lr = SVGChart(title: "Learning rate", xLabel: "step", yLabel: "lr")
         lr.series.append(.init(name: "lr", color: SVGChart.palette[3], points: result.steps.map { (Double($0.step), $0.learningRate) }))
-        do {
-            try AtomicFile.write(Data(SVGChart.document([loss, lr]).utf8), to: URL(fileURLWithPath: path))
-        } catch {
-            throw EtaError(.ioError, "cannot write plot \(path): \(error)")
-        }
+        try OutputFile.replace(path, with: Data(SVGChart.document([loss, lr]).utf8), what: "plot")
     }
 
-    private func printSummary(result: TrainingResult, trainer: Trainer) {
+    private func printSummary(result: TrainingResult, trainer: Trainer) throws {
         let last = result.epochs.last
         let device = trainer.backend.info.summary
         switch command.format {
         case .json:
             func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
-            print(JSON.object([
+            try Console.out(JSON.object([
                 ("status", .string(result.status.rawValue)), ("dataset", .string(trainer.configuration.dataset)),
                 ("model", .string(trainer.configuration.model.spec)), ("optimizer", .string(trainer.configuration.optimizer.spec)),
                 ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
@@ -164,52 +180,84 @@ struct TrainingSession {
         case .table:
             func percent(_ value: Float?) -> String { value.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
             func number(_ value: Float?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
-            print("dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, \(trainer.split.validationRows.count) validation rows)")
-            print("model        \(trainer.configuration.model.spec), loss \(trainer.network.loss.rawValue)")
-            print("optimizer    \(trainer.configuration.optimizer.spec)")
+            try Console.out("dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, \(trainer.split.validationRows.count) validation rows)")
+            try Console.out("model        \(trainer.configuration.model.spec), loss \(trainer.network.loss.rawValue)")
+            try Console.out("optimizer    \(trainer.configuration.optimizer.spec)")
             let layout = trainer.network.arena.layout
             let assignment = ParameterGroup.assignment(trainer.configuration.parameterGroups, layout: layout)
             for (index, group) in trainer.configuration.parameterGroups.enumerated() {
                 let tensors = zip(layout.entries, assignment).filter { $0.1 == index + 1 }.map(\.0.name)
-                print("  group      \(group.pattern): lr x\(group.lrScale), weight_decay \(group.weightDecay.map { "\($0)" } ?? "as optimizer") (\(tensors.joined(separator: ", ")))")
+                try Console.out("  group      \(group.pattern): lr x\(group.lrScale), weight_decay \(group.weightDecay.map { "\($0)" } ?? "as optimizer") (\(tensors.joined(separator: ", ")))")
             }
             if let d = trainer.network.optimizer.stepSizeEstimate {
-                print("estimate     d = \(scientific(d)) (effective lr d x lr)")
+                try Console.out("estimate     d = \(scientific(d)) (effective lr d x lr)")
             }
-            print("device       \(device)")
-            print("status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, \(trainer.position.step) steps")
-            print("train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))")
-            print("validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))")
-            print(String(format: "time         %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
+            try Console.out("device       \(device)")
+            try Console.out("status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, \(trainer.position.step) steps")
+            try Console.out("train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))")
+            try Console.out("validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))")
+            try Console.out(String(format: "time         %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
         }
     }
 }
 
-/// Set by SIGINT (Ctrl-C); the training loop checks it after every step and stops cleanly.
+/// Set by SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, job schedulers) or SIGHUP (a closed terminal): the training
+/// loop checks it after every step and stops cleanly, with a final checkpoint and finished logs, exiting 128 + the
+/// signal's number. A second signal exits at once, leaving the previous checkpoint intact.
 final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var raised = false
-    private let source: DispatchSourceSignal
+    private var received: Int32?
+    private var sources: [DispatchSourceSignal] = []
+
+    static let handled: [(signal: Int32, name: String)] = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")]
 
     init() {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [unowned self] in
-            self.lock.lock()
-            let second = self.raised
-            self.raised = true
-            self.lock.unlock()
-            // A second Ctrl-C does not wait for the step to finish.
-            if second { exit(130) }
-            Console.note("\neta: stopping after this step (Ctrl-C again to quit at once)")
+        for (number, name) in Self.handled {
+            Glibc.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [unowned self] in
+                self.lock.lock()
+                let first = self.received
+                if first == nil { self.received = number }
+                self.lock.unlock()
+                if let first {
+                    Console.note("\neta: \(name) again: stopping now (the last checkpoint written is intact)")
+                    exit(128 + first)
+                }
+                Console.note("\neta: \(name): stopping after this step (send it again to quit at once)")
+            }
+            source.resume()
+            sources.append(source)
         }
-        source.resume()
     }
 
-    var isRaised: Bool {
+    /// The first signal received.
+    var signal: Int32? {
         lock.lock()
         defer { lock.unlock() }
-        return raised
+        return received
+    }
+
+    var isRaised: Bool { signal != nil }
+
+    var signalName: String {
+        let number = signal
+        return Self.handled.first { $0.signal == number }?.name ?? "interrupted"
+    }
+}
+
+/// The first output failure of a run (a log line, a checkpoint, the plot): recorded where it happens so the run stops
+/// at the next step and every other output is still finalised; the CLI exits 74 with it.
+final class OutputFailure {
+    private(set) var error: Error?
+
+    func record(_ error: Error) {
+        if self.error == nil { self.error = error }
+    }
+
+    /// Runs `body`, recording its error instead of throwing it.
+    func attempt(_ body: () throws -> Void) {
+        do { try body() } catch { record(error) }
     }
 }
 
@@ -220,6 +268,9 @@ final class ProgressDisplay: TrainingObserver {
     private let log: TrainingLog
     private let quiet: Bool
     private let interrupt: InterruptFlag
+    private let failure: OutputFailure
+    /// The last anomaly the guard reported (for the closing message).
+    private(set) var lastAnomaly: AnomalyRecord?
     private let terminal = isatty(STDERR_FILENO) == 1
     private let start = DispatchTime.now().uptimeNanoseconds
     private var lastDraw: UInt64 = 0
@@ -228,18 +279,19 @@ final class ProgressDisplay: TrainingObserver {
     private var startStep: Int
     private var drewBar = false
 
-    init(trainer: Trainer, log: TrainingLog, quiet: Bool, interrupt: InterruptFlag) {
+    init(trainer: Trainer, log: TrainingLog, quiet: Bool, interrupt: InterruptFlag, failure: OutputFailure) {
         self.trainer = trainer
+        self.failure = failure
         self.log = log
         self.quiet = quiet
         self.interrupt = interrupt
         startStep = trainer.position.step
     }
 
-    var stopRequested: Bool { interrupt.isRaised }
+    var stopRequested: Bool { interrupt.isRaised || failure.error != nil }
 
     func trainer(_ trainer: Trainer, didLog step: StepRecord) {
-        log.step(step)
+        failure.attempt { try log.step(step) }
         lastLoss = step.loss
         lastRate = step.learningRate
     }
@@ -251,8 +303,9 @@ final class ProgressDisplay: TrainingObserver {
         if let average = anomaly.runningAverage { fields.append(("running_average", .double(average))) }
         if let restored = anomaly.restoredStep { fields.append(("restored_step", .int(restored))) }
         if let tensor = anomaly.tensor { fields.append(("tensor", .string(tensor))) }
-        log.event("anomaly", fields)
-        if terminal && drewBar { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        lastAnomaly = anomaly
+        failure.attempt { try log.event("anomaly", fields) }
+        if terminal && drewBar { Console.err("\r\u{1B}[2K") }
         let detail = anomaly.kind == "non_finite_gradient" ? anomaly.tensor.map { "in tensor \($0)" } ?? "gradient norm not finite"
                                                            : "loss \(anomaly.loss)"
         Console.note("eta: anomaly at step \(anomaly.step): \(anomaly.kind) (\(detail)); action \(anomaly.action)"
@@ -260,14 +313,14 @@ final class ProgressDisplay: TrainingObserver {
     }
 
     func trainer(_ trainer: Trainer, didFinish epoch: EpochRecord) {
-        log.epoch(epoch)
+        failure.attempt { try log.epoch(epoch) }
         guard !quiet else { return }
         var line = "epoch \(epoch.epoch)/\(trainer.configuration.epochs): train loss \(String(format: "%.4f", epoch.trainLoss))"
         if let accuracy = epoch.trainAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         if let loss = epoch.validationLoss { line += String(format: ", val loss %.4f", loss) }
         if let accuracy = epoch.validationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         line += String(format: " (%.2f s)", epoch.seconds)
-        if terminal && drewBar { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        if terminal && drewBar { Console.err("\r\u{1B}[2K") }
         if !terminal || epoch.epoch == trainer.configuration.epochs || epoch.epoch % max(1, trainer.configuration.epochs / 20) == 0 {
             Console.note(line)
         }
@@ -288,12 +341,12 @@ final class ProgressDisplay: TrainingObserver {
         let loss = lastLoss.map { String(format: "%.4f", $0) } ?? "-"
         let text = "\r\u{1B}[2Kepoch \(epoch)/\(trainer.configuration.epochs) [\(bar)] \(step)/\(totalSteps) loss \(loss) lr "
             + String(format: "%.2e %.0f samples/s ", lastRate, samplesPerSecond) + clock(elapsed) + "<" + clock(remaining)
-        FileHandle.standardError.write(Data(text.utf8))
+        Console.err(text)
         drewBar = true
     }
 
     func finish() {
-        if terminal && drewBar && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        if terminal && drewBar && !quiet { Console.err("\r\u{1B}[2K") }
     }
 
     private func clock(_ seconds: Double) -> String {

@@ -32,7 +32,7 @@ struct Verify: ParsableCommand {
             failed = results.filter { !$0.passed }.count
             switch format {
             case .json:
-                print(JSON.object([
+                try Console.out(JSON.object([
                     ("version", .string(EtaVersion.current)),
                     ("backend", .string(backend.info.kind.rawValue)), ("device", .string(backend.info.device)),
                     ("driver", .string(backend.info.driver)),
@@ -46,13 +46,13 @@ struct Verify: ParsableCommand {
                     })),
                 ]).pretty())
             case .table:
-                print("kernel        configuration                                                      size      max abs    max rel  ULP  result")
+                try Console.out("kernel        configuration                                                      size      max abs    max rel  ULP  result")
                 for r in results {
-                    print(left(r.kernel, 13) + " " + left(r.configuration, 66) + right("\(r.size)", 8) + "  "
+                    try Console.out(left(r.kernel, 13) + " " + left(r.configuration, 66) + right("\(r.size)", 8) + "  "
                           + right(scientific(r.maxAbsoluteError, 1), 9) + "  " + right(scientific(r.maxRelativeError, 1), 9)
                           + " " + right("\(r.maxULP)", 4) + "  " + (r.passed ? "pass" : "FAIL"))
                 }
-                print("\(results.count - failed)/\(results.count) passed on \(backend.info.summary) in "
+                try Console.out("\(results.count - failed)/\(results.count) passed on \(backend.info.summary) in "
                       + String(format: "%.1f s", Date().timeIntervalSince(start)))
             }
         }

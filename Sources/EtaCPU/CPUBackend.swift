@@ -13,6 +13,9 @@ final class CPUBuffer: DeviceBuffer {
         guard count >= 0, count <= Int.max / 8 else {
             throw EtaError(.software, "cannot allocate \(count) floats on the host: the size is out of range")
         }
+        if let available = MemoryBudget.hostAvailableBytes(), count * MemoryLayout<Float>.stride > available {
+            throw EtaError(.usage, "a buffer of \(MemoryBudget.format(count * MemoryLayout<Float>.stride)) exceeds the host's available memory, \(MemoryBudget.format(available))")
+        }
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, max(count, 1) * MemoryLayout<Float>.stride) == 0, let raw else {
             throw EtaError(.software, "cannot allocate \(count) floats (\(count * 4) bytes) on the host: out of memory")
@@ -70,6 +73,8 @@ public final class CPUBackend: Backend {
         guard let buffer = buffer as? CPUBuffer else { preconditionFailure("a buffer from another backend was passed to CPUBackend") }
         return buffer
     }
+
+    public var memoryLimits: MemoryLimits { MemoryBudget.hostLimits() }
 
     public func makeBuffer(count: Int) throws -> DeviceBuffer { try CPUBuffer(count: count) }
 

@@ -39,6 +39,8 @@ public struct BackendInfo: Sendable, Equatable, Codable {
 public protocol Backend: AnyObject {
     /// What this backend runs on.
     var info: BackendInfo { get }
+    /// How much it can allocate (checked by `MemoryBudget` before large runs allocate anything).
+    var memoryLimits: MemoryLimits { get }
     /// Allocates a zero-filled buffer of `count` floats. An impossible size throws; it never crashes.
     func makeBuffer(count: Int) throws -> DeviceBuffer
     /// Copies host floats into `buffer` starting at element `offset`.

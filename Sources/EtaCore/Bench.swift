@@ -32,9 +32,18 @@ public enum Bench {
     public static func updates(optimizers specs: [String], parameters: Int, tensors: Int = 1, repeats: Int, backend: Backend,
                                storages: [Verify.Storage] = [Verify.Storage()],
                                trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> [BenchResult] {
-        guard parameters > 0, repeats > 0 else { throw EtaError(.usage, "--params and --repeat must be positive") }
+        guard parameters > 0 else { throw EtaError(.usage, "--params must be positive (got \(parameters))") }
+        try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "--repeat")
         guard tensors >= 1, tensors <= parameters else { throw EtaError(.usage, "--tensors must be in 1...\(parameters)") }
         let configurations = try specs.map { (try OptimizerConfiguration(spec: $0), $0) }
+        // Every arena below lives until the timing rounds end: parameters, gradients and state per optimizer and
+        // storage (twice with a split layout), plus the bandwidth kernels' five buffers; on the host, the values
+        // and their scaled copy.
+        let what = "eta bench --params \(parameters)"
+        let buffer = try MemoryBudget.floatBytes(parameters, what: what)
+        let arenas = configurations.map { 2 + $0.0.stateSlots.count + 1 }.reduce(0, +) * storages.count * (tensors > 1 ? 2 : 1)
+        try MemoryBudget.check(what: what, hostBytes: try MemoryBudget.floatBytes(parameters, copies: 3, what: what),
+                               deviceBuffers: Array(repeating: buffer, count: arenas + 5), on: backend)
         var layouts = [try TensorLayout([("x", [parameters])])]
         if tensors > 1 {
             layouts.append(try TensorLayout(mixedSizes(total: parameters, tensors: tensors).enumerated().map { ("t\($0.offset)", [$0.element]) }))
@@ -115,7 +124,13 @@ public enum Bench {
     /// Times `repeats` training steps of `architecture` on random data (cross-entropy over its outputs).
     public static func trainingSteps(architecture: ModelArchitecture, optimizer: OptimizerConfiguration, batch: Int, repeats: Int,
                                      backend: Backend, trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> StepResult {
-        guard batch > 0, repeats > 0 else { throw EtaError(.usage, "--batch-size and --repeat must be positive") }
+        guard batch > 0 else { throw EtaError(.usage, "--batch-size must be positive (got \(batch))") }
+        try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "--repeat")
+        // Activations, their gradients and the inputs: a few batch-by-width arrays per layer.
+        let what = "eta bench --batch-size \(batch)"
+        let widest = architecture.layers.map { max($0.inputs, $0.outputs) }.max() ?? 1
+        let perBatch = try MemoryBudget.floatBytes(batch, copies: widest, what: what)
+        try MemoryBudget.check(what: what, hostBytes: perBatch, deviceBuffers: Array(repeating: perBatch, count: 4 * architecture.layers.count + 2), on: backend)
         let network = try Network(architecture: architecture, loss: .crossEntropy, optimizer: optimizer, maxBatch: batch, backend: backend)
         try network.arena.upload(architecture.initialParameters(seed: 0), to: .parameters)
         var random = SplitMix64(seed: 5)

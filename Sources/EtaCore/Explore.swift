@@ -42,7 +42,7 @@ public enum Explore {
 
     public static func run(objective: Objective, optimizer configuration: OptimizerConfiguration, steps: Int,
                            start: [Float]? = nil, backend: Backend) throws -> Run {
-        guard steps >= 0 else { throw EtaError(.usage, "--steps must be >= 0 (got \(steps))") }
+        try RunLimits.check(steps, in: 0...RunLimits.steps, option: "--steps")
         let start = start ?? objective.defaultStart
         guard start.count == objective.dimension else {
             throw EtaError(.usage, "--start has \(start.count) values; the \(objective) objective needs \(objective.dimension)")

@@ -68,7 +68,7 @@ public struct LRFinder: Sendable {
         guard startLR > 0, endLR > startLR, startLR.isFinite, endLR.isFinite else {
             throw EtaError(.usage, "the lr range needs 0 < --start-lr < --end-lr (got \(startLR), \(endLR))")
         }
-        guard iterations >= 2 else { throw EtaError(.usage, "--num-iter must be at least 2 (got \(iterations))") }
+        try RunLimits.check(iterations, in: 2...RunLimits.steps, option: "--num-iter")
         guard (0..<1).contains(beta) else { throw EtaError(.usage, "--beta must be in [0, 1) (got \(beta))") }
         guard divergeFactor > 1 else { throw EtaError(.usage, "--diverge must be > 1 (got \(divergeFactor))") }
         guard maxEpochs >= 1 else { throw EtaError(.usage, "--max-epochs must be >= 1") }
@@ -82,7 +82,7 @@ public struct LRFinder: Sendable {
 
     /// Runs the test on `trainer`'s model and data, then restores its parameters, optimizer state and position
     /// exactly, so a training run can follow.
-    public func run(_ trainer: Trainer, onPoint: (Point) -> Void = { _ in }) throws -> Result {
+    public func run(_ trainer: Trainer, onPoint: (Point) throws -> Void = { _ in }) throws -> Result {
         try validate()
         let snapshot = try TrainerSnapshot(trainer)
         defer { try? snapshot.restore(into: trainer) }
@@ -104,7 +104,7 @@ public struct LRFinder: Sendable {
             let smoothed = average / (1 - pow(beta, Double(i + 1)))
             let point = Point(iteration: i, learningRate: lr, loss: loss, smoothed: smoothed)
             points.append(point)
-            onPoint(point)
+            try onPoint(point)
             best = min(best, smoothed)
             if Self.diverged(smoothed: smoothed, best: best, factor: divergeFactor) { stop = .diverged; break }
         }

@@ -45,7 +45,7 @@ public final class Sweep {
     public let backend: Backend
     private let plans: [SchedulePlan]
 
-    public var stepsPerEpoch: Int { (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize }
+    public var stepsPerEpoch: Int { TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize) }
 
     public init(configuration: TrainingConfiguration, learningRates: [Double], backend: Backend) throws {
         guard !learningRates.isEmpty else { throw EtaError(.usage, "a sweep needs at least one learning rate") }
@@ -63,9 +63,13 @@ public final class Sweep {
         let template = try Trainer(configuration: configuration, backend: backend)
         split = template.split
         network = try Network(architecture: template.network.architecture, loss: template.network.loss,
-                              optimizer: configuration.optimizer, maxBatch: configuration.batchSize, backend: backend,
+                              optimizer: configuration.optimizer, maxBatch: configuration.bufferRows(template.split), backend: backend,
                               replicas: learningRates.count)
         let steps = template.stepsPerEpoch * configuration.epochs
+        // run() precomputes every step's per-replica scalars: bound that table before anything else is built.
+        let what = "a sweep of \(learningRates.count) learning rates over \(steps) steps"
+        try MemoryBudget.check(what: what, hostBytes: try MemoryBudget.floatBytes(steps, copies: 16 * learningRates.count, what: what),
+                               deviceBuffers: [try MemoryBudget.floatBytes(steps, copies: 16 * learningRates.count, what: what)], on: backend)
         plans = try learningRates.map {
             try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup, base: $0,
                              totalSteps: configuration.scheduleInterval == .step ? steps : configuration.epochs)

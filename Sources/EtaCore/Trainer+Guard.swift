@@ -35,7 +35,7 @@ public enum NonFiniteGradientPolicy: String, Sendable, CaseIterable {
 public struct AnomalyRecord: Sendable {
     public let step: Int
     public let epoch: Int
-    /// `non_finite_loss` or `loss_spike`.
+    /// `non_finite_loss`, `loss_spike`, `non_finite_gradient` or `non_finite_epoch_loss` (an epoch whose mean loss is NaN or infinite).
     public let kind: String
     public let loss: Float
     public let runningAverage: Double?

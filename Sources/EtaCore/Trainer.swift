@@ -53,6 +53,17 @@ public enum ScheduleInterval: String, Sendable, CaseIterable {
     case step, epoch
 }
 
+extension TrainingConfiguration {
+    /// Mini-batches of `batchSize` over `rows` (the last may be partial), for any positive batch size without overflow.
+    public static func batchCount(rows: Int, batchSize: Int) -> Int { rows <= 0 ? 0 : (rows - 1) / batchSize + 1 }
+
+    /// The rows a batch buffer holds: the batch size, but never more than the larger split has (a batch size of
+    /// ten million on 150 rows allocates for 150).
+    public func bufferRows(_ split: DataSplit) -> Int {
+        max(1, min(batchSize, max(split.trainRows.count, split.validationRows.count)))
+    }
+}
+
 /// One logged step.
 public struct StepRecord: Sendable {
     public let step: Int
@@ -151,10 +162,10 @@ public final class Trainer {
     var consecutiveGradientSkips = 0
 
     /// Mini-batches per epoch (the last may be partial).
-    public var batchesPerEpoch: Int { (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize }
+    public var batchesPerEpoch: Int { TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize) }
     /// Optimizer steps per epoch: one per `accumulationSteps` mini-batches (the last may gather fewer).
-    public var stepsPerEpoch: Int { (batchesPerEpoch + configuration.accumulationSteps - 1) / configuration.accumulationSteps }
-    public var totalSteps: Int { stepsPerEpoch * configuration.epochs }
+    public var stepsPerEpoch: Int { TrainingConfiguration.batchCount(rows: batchesPerEpoch, batchSize: configuration.accumulationSteps) }
+    public var totalSteps: Int { stepsPerEpoch.multipliedReportingOverflow(by: configuration.epochs).partialValue }
 
     public convenience init(configuration: TrainingConfiguration, backend: Backend) throws {
         let dataset = try Dataset.load(configuration.dataset, labelColumn: configuration.labelColumn, task: configuration.task)
@@ -185,8 +196,13 @@ public final class Trainer {
             outputs = width
         }
         let architecture = try configuration.model.architecture(inputs: dataset.featureCount, outputs: outputs)
+        let steps = TrainingConfiguration.batchCount(rows: TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize),
+                                                     batchSize: configuration.accumulationSteps)
+        guard !steps.multipliedReportingOverflow(by: configuration.epochs).overflow else {
+            throw EtaError(.usage, "--epochs \(configuration.epochs) x \(steps) steps per epoch overflows the step count")
+        }
         network = try Network(architecture: architecture, loss: loss, optimizer: configuration.optimizer,
-                              maxBatch: configuration.batchSize, backend: backend, stateType: configuration.stateType)
+                              maxBatch: configuration.bufferRows(split), backend: backend, stateType: configuration.stateType)
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
         if !configuration.parameterGroups.isEmpty {
             if case .family(let c) = configuration.optimizer, c.descriptor.twoPhase != nil {
@@ -198,8 +214,6 @@ public final class Trainer {
             }
             network.optimizer.groups = configuration.parameterGroups
         }
-        let batches = (split.trainRows.count + configuration.batchSize - 1) / configuration.batchSize
-        let steps = (batches + configuration.accumulationSteps - 1) / configuration.accumulationSteps
         schedulePlan = try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup,
                                         base: configuration.optimizer.learningRate,
                                         totalSteps: configuration.scheduleInterval == .step ? steps * configuration.epochs : configuration.epochs)
@@ -368,7 +382,16 @@ public final class Trainer {
             epochStart = DispatchTime.now().uptimeNanoseconds
             epochs.append(record)
             observer?.trainer(self, didFinish: record)
-            if let every = checkpointEvery, position.epoch % every == 0, position.epoch < configuration.epochs {
+            if let loss = nonFiniteEpochLoss(record) {
+                // The guard samples every logEvery steps and can miss the step that went bad; an epoch whose loss
+                // is not finite is never a success. Its parameters are already damaged, so no policy can skip it.
+                observer?.trainer(self, didDetect: AnomalyRecord(step: position.step, epoch: record.epoch, kind: "non_finite_epoch_loss",
+                                                                  loss: loss, runningAverage: runningLoss, action: "abort",
+                                                                  learningRateScale: position.learningRateScale, restoredStep: nil))
+                status = .diverged
+                break
+            }
+            if let every = checkpointEvery, every > 0, position.epoch % every == 0, position.epoch < configuration.epochs {
                 try checkpointHandler?(self)
             }
             if observer?.stopRequested == true && position.epoch < configuration.epochs {
@@ -377,10 +400,18 @@ public final class Trainer {
             }
         }
         try backend.synchronize()
-        try checkpointHandler?(self)
+        // A diverged run keeps its last checkpoint: the state it stopped in may hold NaNs.
+        if status != .diverged { try checkpointHandler?(self) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         return TrainingResult(status: status, steps: steps, epochs: epochs, seconds: seconds,
                               samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
+    }
+
+    /// The epoch's training or validation loss when it is NaN or infinite.
+    private func nonFiniteEpochLoss(_ record: EpochRecord) -> Float? {
+        if !record.trainLoss.isFinite { return record.trainLoss }
+        if let loss = record.validationLoss, !loss.isFinite { return loss }
+        return nil
     }
 
     /// Writes the epoch's shuffled rows to the device once (not per step) and restores its running sums.

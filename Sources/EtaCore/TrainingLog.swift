@@ -6,30 +6,31 @@ import Foundation
 final class StreamingFile {
     let url: URL
     private let partial: URL
-    private let handle: FileHandle
+    private let file: OutputFile
 
     init(path: String) throws {
         url = URL(fileURLWithPath: path)
         partial = URL(fileURLWithPath: path + ".partial")
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw EtaError(.ioError, "cannot create the folder of \(path): \(error.localizedDescription)")
-        }
-        guard FileManager.default.createFile(atPath: partial.path, contents: nil), let handle = FileHandle(forWritingAtPath: partial.path) else {
-            throw EtaError(.ioError, "cannot write \(partial.path)")
-        }
-        self.handle = handle
+        file = try OutputFile(creating: partial.path)
     }
 
-    func write(_ line: String) {
-        handle.write(Data((line + "\n").utf8))
+    /// The first write error: the file is then left as `.partial` (it lacks lines), never renamed over `FILE`.
+    private(set) var failure: Error?
+
+    func write(_ line: String) throws {
+        if let failure { throw failure }
+        do { try file.write(line + "\n") } catch { failure = error; throw error }
     }
 
     func close() throws {
-        try? handle.synchronize()
-        try? handle.close()
-        guard rename(partial.path, url.path) == 0 else { throw EtaError(.ioError, "cannot rename \(partial.path) to \(url.path)") }
+        if let failure {
+            try? file.close()
+            throw failure
+        }
+        try file.close()
+        guard rename(partial.path, url.path) == 0 else {
+            throw EtaError(.ioError, "cannot rename \(partial.path) to \(url.path): \(OutputFile.reason(errno))")
+        }
     }
 }
 
@@ -46,47 +47,59 @@ public final class TrainingLog {
     public init(jsonlPath: String?, csvPath: String?) throws {
         jsonl = try jsonlPath.map(StreamingFile.init(path:))
         csv = try csvPath.map(StreamingFile.init(path:))
-        csv?.write(Self.csvColumns)
+        try csv?.write(Self.csvColumns)
     }
 
     private var elapsed: Double { Date().timeIntervalSince(start) }
 
-    public func runStart(configuration: [(String, JSON)]) {
-        jsonl?.write(JSON.object([("event", .string("run_start")), ("schema", .int(1)), ("version", .string(EtaVersion.current))]
+    public func runStart(configuration: [(String, JSON)]) throws {
+        try jsonl?.write(JSON.object([("event", .string("run_start")), ("schema", .int(1)), ("version", .string(EtaVersion.current))]
             + configuration).rendered)
     }
 
-    public func step(_ record: StepRecord) {
-        jsonl?.write(JSON.object([("event", .string("step")), ("step", .int(record.step)), ("epoch", .int(record.epoch)),
+    public func step(_ record: StepRecord) throws {
+        try jsonl?.write(JSON.object([("event", .string("step")), ("step", .int(record.step)), ("epoch", .int(record.epoch)),
                                   ("lr", .double(record.learningRate)), ("loss", .float(record.loss)),
                                   ("grad_norm", .float(record.gradNorm))]
                                  + (record.stepSizeEstimate.map { [("d", JSON.double($0))] } ?? [])
                                  + [("t", .double(elapsed))]).rendered)
-        csv?.write(["step", "\(record.step)", "\(record.epoch)", "\(record.learningRate)", csvNumber(record.loss),
+        try csv?.write(["step", "\(record.step)", "\(record.epoch)", "\(record.learningRate)", csvNumber(record.loss),
                     csvNumber(record.gradNorm), "", "", "", "", String(format: "%.3f", elapsed)].joined(separator: ","))
     }
 
-    public func epoch(_ record: EpochRecord) {
+    public func epoch(_ record: EpochRecord) throws {
         func optional(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
-        jsonl?.write(JSON.object([("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
+        try jsonl?.write(JSON.object([("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
                                   ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
                                   ("val_loss", optional(record.validationLoss)), ("val_accuracy", optional(record.validationAccuracy)),
                                   ("seconds", .double(record.seconds)), ("t", .double(elapsed))]).rendered)
-        csv?.write(["epoch", "\(record.step)", "\(record.epoch)", "", "", "", csvNumber(record.trainLoss),
+        try csv?.write(["epoch", "\(record.step)", "\(record.epoch)", "", "", "", csvNumber(record.trainLoss),
                     record.trainAccuracy.map(csvNumber) ?? "", record.validationLoss.map(csvNumber) ?? "",
                     record.validationAccuracy.map(csvNumber) ?? "", String(format: "%.3f", elapsed)].joined(separator: ","))
     }
 
     /// Any other event (anomalies, checkpoints), JSONL only.
-    public func event(_ name: String, _ fields: [(String, JSON)]) {
-        jsonl?.write(JSON.object([("event", .string(name))] + fields + [("t", .double(elapsed))]).rendered)
+    public func event(_ name: String, _ fields: [(String, JSON)]) throws {
+        try jsonl?.write(JSON.object([("event", .string(name))] + fields + [("t", .double(elapsed))]).rendered)
     }
 
     public func runEnd(status: String, exitCode: Int32, fields: [(String, JSON)] = []) throws {
-        jsonl?.write(JSON.object([("event", .string("run_end")), ("status", .string(status)), ("exit_code", .int(Int(exitCode)))]
-            + fields + [("t", .double(elapsed))]).rendered)
-        try jsonl?.close()
-        try csv?.close()
+        var failure: Error?
+        do {
+            try jsonl?.write(JSON.object([("event", .string("run_end")), ("status", .string(status)), ("exit_code", .int(Int(exitCode)))]
+                + fields + [("t", .double(elapsed))]).rendered)
+        } catch { failure = error }
+        do { try Self.closeAll([jsonl, csv]) } catch { failure = failure ?? error }
+        if let failure { throw failure }
+    }
+
+    /// Closes every file even when one fails (a late failure must not cost the others), then throws the first error.
+    static func closeAll(_ files: [StreamingFile?]) throws {
+        var firstError: Error?
+        for file in files.compactMap({ $0 }) {
+            do { try file.close() } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
     }
 
     private func csvNumber(_ value: Float) -> String {
@@ -105,12 +118,12 @@ extension TrainingLog {
             self.columns = columns
             jsonl = try jsonlPath.map(StreamingFile.init(path:))
             csv = try csvPath.map(StreamingFile.init(path:))
-            csv?.write(columns.joined(separator: ","))
+            try csv?.write(columns.joined(separator: ","))
         }
 
-        public func write(_ values: [JSON]) {
-            jsonl?.write(JSON.object(Array(zip(columns, values))).rendered)
-            csv?.write(values.map { value in
+        public func write(_ values: [JSON]) throws {
+            try jsonl?.write(JSON.object(Array(zip(columns, values))).rendered)
+            try csv?.write(values.map { value in
                 switch value {
                 case .string(let text): return text
                 case .null: return ""
@@ -122,8 +135,7 @@ extension TrainingLog {
         }
 
         public func close() throws {
-            try jsonl?.close()
-            try csv?.close()
+            try TrainingLog.closeAll([jsonl, csv])
         }
     }
 }

@@ -154,10 +154,27 @@ public enum Verify {
     /// operation for operation: a wrong formula is off by O(1).
     public static let sumDependentBound = 1e-5
 
+    /// The most float32 arrays of one size a check holds at once: on the host the Reference's parameters,
+    /// gradients and up to four state slots plus the downloads compared against them; on the device the arena's
+    /// parameters, gradients, state slots, master copy and the bandwidth kernels' five buffers.
+    static let hostArraysPerElement = 12, deviceArraysPerElement = 8
+
+    /// Refuses sizes whose arrays cannot fit before anything is allocated (exit 64 naming the size and the limit).
+    static func checkMemory(sizes: [Int], backend: Backend) throws {
+        for size in sizes {
+            let what = "eta verify at size \(size)"
+            guard size >= 0 else { throw EtaError(.usage, "--sizes: \(size) is not a size (valid: integers >= 0)") }
+            let host = try MemoryBudget.floatBytes(size, copies: hostArraysPerElement, what: what)
+            let buffer = try MemoryBudget.floatBytes(size, what: what)
+            try MemoryBudget.check(what: what, hostBytes: host, deviceBuffers: Array(repeating: buffer, count: deviceArraysPerElement), on: backend)
+        }
+    }
+
     /// Runs every configuration at every size; `progress` receives each result as it is made.
     /// `only`: just the configurations whose SPEC or kernel name contains this text.
     public static func run(backend: Backend, sizes: [Int] = defaultSizes, steps: Int = 3, only: String? = nil,
                            progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult] {
+        try checkMemory(sizes: sizes, backend: backend)
         let stored = storageChecks
         if let only {
             var kept: [VerifyResult] = []

@@ -165,6 +165,7 @@ public final class OpenCLBackend: Backend {
         guard count >= 0, !overflow else {
             throw EtaError(.software, "cannot allocate \(count) floats on \(info.device): the size is out of range")
         }
+        try checkAllocation(bytes: bytes)
         let buffer = try context.makeBuffer(bytes: bytes)
         try buffer.fill(0, bytes: bytes)
         return OpenCLBuffer(count: count, buffer: buffer)

@@ -35,6 +35,8 @@ public struct DeviceSelection {
     /// `.unavailable` (exit 69) when the named device is not there.
     public static func resolve(_ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DeviceSelection {
         let requested = (value ?? environment["ETA_DEVICE"] ?? "auto").trimmingCharacters(in: .whitespaces)
+        // Messages name where the value came from: the flag or the environment.
+        let label = value == nil && environment["ETA_DEVICE"] != nil ? "ETA_DEVICE=\(requested)" : "--device \(requested)"
         let lowered = requested.lowercased()
         if lowered == "cpu" { return DeviceSelection(choice: .cpu, reason: "the CPU backend was requested") }
         let devices: [Device]
@@ -53,7 +55,7 @@ public struct DeviceSelection {
         }
         if lowered == "opencl" || lowered.hasPrefix("opencl:") {
             guard !devices.isEmpty else {
-                throw EtaError(.unavailable, "--device \(requested): no OpenCL platform is installed; \(installHint)")
+                throw EtaError(.unavailable, "\(label): no OpenCL platform is installed; \(installHint)")
             }
             if lowered == "opencl" {
                 let device = devices.first(where: { $0.kind == .gpu }) ?? devices[0]
@@ -61,10 +63,10 @@ public struct DeviceSelection {
             }
             let indexText = lowered.dropFirst("opencl:".count)
             guard let index = Int(indexText), index >= 0 else {
-                throw EtaError(.usage, "--device \(requested): expected opencl:N with N a device index 0..\(devices.count - 1)")
+                throw EtaError(.usage, "\(label): expected opencl:N with N a device index 0..\(devices.count - 1)")
             }
             guard index < devices.count else {
-                throw EtaError(.unavailable, "--device \(requested): there are \(devices.count) OpenCL device(s); valid: \(validList(devices))")
+                throw EtaError(.unavailable, "\(label): there are \(devices.count) OpenCL device(s); valid: \(validList(devices))")
             }
             return DeviceSelection(choice: .opencl(devices[index]), reason: "opencl:\(index) is '\(devices[index].name)'")
         }
@@ -72,7 +74,7 @@ public struct DeviceSelection {
             return DeviceSelection(choice: .opencl(device), reason: "'\(requested)' matches the OpenCL device '\(device.name)'")
         }
         let valid = devices.isEmpty ? "no OpenCL platform is installed (\(installHint))" : "OpenCL devices: \(validList(devices))"
-        throw EtaError(.unavailable, "--device \(requested): no device matches; valid values are auto, cpu, opencl, opencl:N or a device-name substring; \(valid)")
+        throw EtaError(.unavailable, "\(label): no device matches; valid values are auto, cpu, opencl, opencl:N or a device-name substring; \(valid)")
     }
 
     private static func validList(_ devices: [Device]) -> String {

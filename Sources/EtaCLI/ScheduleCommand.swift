@@ -45,6 +45,9 @@ struct ScheduleCommand: ParsableCommand {
                 rows.append((k, plan.learningRate(at: k), plan.momentum(at: k)))
                 if let values, k < values.count { plan.observe(metric: values[k], afterStep: k) }
             }
+            if let bad = rows.first(where: { !$0.1.isFinite }) {
+                throw EtaError(.usage, "schedule '\(spec)' gives a non-finite lr (\(bad.1)) at step \(bad.0); check its factors")
+            }
             switch format {
             case .jsonl:
                 var output = ""

@@ -100,13 +100,11 @@ public enum Bench {
         var random = SplitMix64(seed: 200)
         let weights = (0..<tensors).map { _ in exp(Double(random.uniform() + 1) / 2 * log(1000.0)) }
         let sum = weights.reduce(0, +)
-        var sizes = weights.map { max(1, Int(Double(total) * $0 / sum)) }
+        // One element each, then the rest shared by weight (rounded down) and the remainder on the last: every size
+        // is >= 1 and they add up to `total` for any tensors <= total.
+        let spare = total - tensors
+        var sizes = weights.map { 1 + Int(Double(spare) * $0 / sum) }
         sizes[sizes.count - 1] += total - sizes.reduce(0, +)
-        if sizes[sizes.count - 1] < 1 {   // rounding pushed the last one under: take from the largest
-            let largest = sizes.indices.max { sizes[$0] < sizes[$1] }!
-            sizes[largest] += sizes[sizes.count - 1] - 1
-            sizes[sizes.count - 1] = 1
-        }
         return sizes
     }
 

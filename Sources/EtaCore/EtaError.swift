@@ -24,7 +24,17 @@ public struct EtaError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        self.message = Self.shortened(message)
+    }
+
+    /// Messages echo what the user gave; a 100,000-character SPEC value must not become 200 KB of stderr. The start
+    /// (what is wrong) and the end (what is valid) are kept.
+    static let longestMessage = 2_000
+
+    static func shortened(_ message: String) -> String {
+        guard message.count > longestMessage else { return message }
+        let keep = longestMessage / 2 - 40
+        return "\(message.prefix(keep))…[\(message.count - 2 * keep) characters cut]…\(message.suffix(keep))"
     }
 
     /// The sysexits code for this kind.

@@ -45,7 +45,7 @@ public struct ModelSpec: Equatable, Sendable {
             }
             switch pieces[0] {
             case "hidden":
-                hidden = try pieces[1].split(separator: "/").map {
+                hidden = try pieces[1].split(separator: "/", omittingEmptySubsequences: false).map {
                     guard let width = Int($0), width > 0 else {
                         throw EtaError(.usage, "invalid hidden width '\($0)' in '\(text)': expected positive integers like hidden=128/64")
                     }

@@ -79,8 +79,12 @@ extension Schedule {
             o.totalSteps = try reader.optionalInteger("total_steps", minimum: 1)
             o.pctStart = try reader.number("pct_start", 0.3, in: 0...1)
             o.annealStrategy = try reader.choice("anneal_strategy", "cos", ["cos", "linear"])
+            // Both divide the lr: 0 would make it infinite.
             o.divFactor = try reader.number("div_factor", 25, minimum: 0)
             o.finalDivFactor = try reader.number("final_div_factor", 1e4, minimum: 0)
+            for (key, value) in [("div_factor", o.divFactor), ("final_div_factor", o.finalDivFactor)] where !(value > 0) {
+                throw reader.bad(key, "\(value)", "a number > 0 (the lr is divided by it)")
+            }
             o.threePhase = try reader.flag("three_phase", false)
             o.cycleMomentum = try reader.flag("cycle_momentum", true)
             o.baseMomentum = try reader.number("base_momentum", 0.85, in: 0...1)

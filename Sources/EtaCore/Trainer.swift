@@ -187,8 +187,11 @@ public final class Trainer {
             loss = configuration.loss ?? .crossEntropy
             guard loss != .mse else { throw EtaError(.usage, "--loss mse needs a regression dataset; \(dataset.name) has class labels") }
             outputs = loss == .bce ? 1 : classes
-            if loss == .bce && classes > 2 {
+            if loss == .bce && classes != 2 {
                 throw EtaError(.usage, "--loss bce needs two classes; \(dataset.name) has \(classes)")
+            }
+            guard classes >= 2 else {
+                throw EtaError(.usage, "\(dataset.name) has labels of one class only: classification needs at least two")
             }
         case .regression(let width):
             loss = configuration.loss ?? .mse

@@ -333,7 +333,7 @@ final class ProgressDisplay: TrainingObserver {
         lastDraw = now
         let elapsed = Double(now - start) * 1e-9
         let done = step - startStep
-        let samplesPerSecond = elapsed > 0 ? Double(done * trainer.configuration.batchSize) / elapsed : 0
+        let samplesPerSecond = elapsed > 0 ? Double(done) * Double(trainer.configuration.bufferRows(trainer.split)) / elapsed : 0
         let remaining = done > 0 ? elapsed / Double(done) * Double(totalSteps - step) : 0
         let width = 24
         let filled = totalSteps > 0 ? width * step / totalSteps : width

@@ -177,7 +177,7 @@ public final class Sweep {
         let candidates = runs.indices.filter { runs[$0].divergedAtStep == nil && (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss).isFinite }
         let recommended = candidates.min { (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss) < (runs[$1].finalValidationLoss ?? runs[$1].finalTrainLoss) }
         return Result(runs: runs, recommended: recommended, seconds: seconds,
-                      samplesPerSecond: seconds > 0 ? Double(step * batch * k) / seconds : 0)
+                      samplesPerSecond: seconds > 0 ? Double(step) * Double(min(batch, split.trainRows.count)) * Double(k) / seconds : 0)
     }
 
     /// Parses `--lrs a,b,c` or `--log-range lo:hi:n` (n values spaced evenly in log10 from lo to hi).

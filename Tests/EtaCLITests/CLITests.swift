@@ -20,9 +20,9 @@ struct CLI {
         return folder.appendingPathComponent("eta")
     }()
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL = binary) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["ETA_DEVICE"] = nil
@@ -57,7 +57,7 @@ struct CLITests {
         (["explore", "--objective", "himmelblau"], "unknown objective"),
         (["explore", "--start=1,2,3"], "--start has 3 values"),
         (["explore", "--start=a,2"], "invalid number 'a'"),
-        (["explore", "--steps=-3"], "--steps must be >= 0"),
+        (["explore", "--steps=-3"], "--steps must be in 0...10000000 (got -3)"),
         (["explore", "--format", "xml"], "xml"),
         (["verify", "--sizes", "1,-2"], "invalid size '-2'"),
         (["bench", "--optimizer", "adam:lr=x"], "invalid value 'x'"),

@@ -385,12 +385,11 @@ public final class Trainer {
             epochStart = DispatchTime.now().uptimeNanoseconds
             epochs.append(record)
             observer?.trainer(self, didFinish: record)
-            if let loss = nonFiniteEpochLoss(record) {
-                // The guard samples every logEvery steps and can miss the step that went bad; an epoch whose loss
-                // is not finite is never a success. Its parameters are already damaged, so no policy can skip it.
-                observer?.trainer(self, didDetect: AnomalyRecord(step: position.step, epoch: record.epoch, kind: "non_finite_epoch_loss",
-                                                                  loss: loss, runningAverage: runningLoss, action: "abort",
-                                                                  learningRateScale: position.learningRateScale, restoredStep: nil))
+            // The guard samples every logEvery steps and can miss the step that went bad: a non-finite training loss
+            // means damaged parameters under any policy; a non-finite validation loss ends the run under abort (the
+            // default), while skip and rollback keep their own budget and the run's end is checked below.
+            if let loss = nonFiniteEpochLoss(record), configuration.divergenceGuard.policy == .abort || !record.trainLoss.isFinite {
+                reportNonFiniteEpoch(record, loss: loss, observer: observer)
                 status = .diverged
                 break
             }
@@ -401,6 +400,11 @@ public final class Trainer {
                 status = .interrupted
                 break
             }
+        }
+        // A run whose last epoch's loss is not finite is never a success.
+        if status == .completed, let last = epochs.last, let loss = nonFiniteEpochLoss(last) {
+            reportNonFiniteEpoch(last, loss: loss, observer: observer)
+            status = .diverged
         }
         try backend.synchronize()
         // A diverged run keeps its last checkpoint: the state it stopped in may hold NaNs.
@@ -415,6 +419,12 @@ public final class Trainer {
         if !record.trainLoss.isFinite { return record.trainLoss }
         if let loss = record.validationLoss, !loss.isFinite { return loss }
         return nil
+    }
+
+    private func reportNonFiniteEpoch(_ record: EpochRecord, loss: Float, observer: TrainingObserver?) {
+        observer?.trainer(self, didDetect: AnomalyRecord(step: position.step, epoch: record.epoch, kind: "non_finite_epoch_loss",
+                                                          loss: loss, runningAverage: runningLoss, action: "abort",
+                                                          learningRateScale: position.learningRateScale, restoredStep: nil))
     }
 
     /// Writes the epoch's shuffled rows to the device once (not per step) and restores its running sums.

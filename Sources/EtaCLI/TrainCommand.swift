@@ -101,6 +101,8 @@ struct ModelDataOptions: ParsableArguments {
         }
         c.batchSize = batchSize ?? metadata["batch_size"].flatMap(Int.init) ?? c.batchSize
         c.seed = seed ?? metadata["seed"].flatMap { UInt64($0) } ?? c.seed
+        // Logs and checkpoints carry the seed as a JSON integer: 0...2^63-1.
+        guard c.seed <= UInt64(Int.max) else { throw EtaError(.usage, "--seed must be in 0...\(Int.max) (got \(c.seed))") }
         c.validationFraction = valFraction ?? metadata["val_fraction"].flatMap(Double.init) ?? c.validationFraction
         return c
     }

@@ -31,7 +31,7 @@ struct TrainingSession {
             ("optimizer", .string(configuration.optimizer.spec)), ("loss", .string(trainer.network.loss.rawValue)),
             ("schedule", .string(configuration.scheduleSpec ?? "none")), ("warmup", configuration.warmupSpec.map(JSON.string) ?? .null),
             ("schedule_interval", .string(configuration.scheduleInterval.rawValue)), ("epochs", .int(configuration.epochs)), ("batch_size", .int(configuration.batchSize)),
-            ("seed", .int(Int(truncatingIfNeeded: configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
+            ("seed", .int(Int(configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
             ("train_rows", .int(trainer.split.trainRows.count)), ("val_rows", .int(trainer.split.validationRows.count)),
             ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
             ("resumed_from", command.resume.map(JSON.string) ?? .null), ("start_step", .int(trainer.position.step)),

@@ -46,8 +46,9 @@ public struct ModelSpec: Equatable, Sendable {
             switch pieces[0] {
             case "hidden":
                 hidden = try pieces[1].split(separator: "/", omittingEmptySubsequences: false).map {
-                    guard let width = Int($0), width > 0 else {
-                        throw EtaError(.usage, "invalid hidden width '\($0)' in '\(text)': expected positive integers like hidden=128/64")
+                    // The cap keeps weight counts (width x width) far from overflow; memory is checked when allocating.
+                    guard let width = Int($0), width > 0, width <= 1 << 24 else {
+                        throw EtaError(.usage, "invalid hidden width '\($0)' in '\(text)': expected integers in 1...\(1 << 24) like hidden=128/64")
                     }
                     return width
                 }

@@ -93,7 +93,14 @@ public enum Schedule: Equatable, Sendable {
             return etaMin + (base - etaMin) * (1 + cos(Double.pi * t / Double(tMax))) / 2
         case .cosineRestarts(let t0, let tMult, let etaMin):
             var (current, period) = (k, t0)
-            while current >= period { current -= period; period *= tMult }
+            // Constant periods: one remainder, not k/t0 subtractions (the loop below ends in log(k) rounds otherwise).
+            if tMult == 1 { current = k % t0 }
+            while current >= period {
+                current -= period
+                // A period past Int.max is past every step: saturate rather than trap.
+                let (next, overflow) = period.multipliedReportingOverflow(by: tMult)
+                period = overflow ? Int.max : next
+            }
             return etaMin + (base - etaMin) * (1 + cos(Double.pi * Double(current) / Double(period))) / 2
         case .linear(let start, let end, let totalIters):
             return base * (start + (end - start) * Double(min(totalIters, k)) / Double(totalIters))

@@ -143,9 +143,15 @@ struct SpecReader {
         return value
     }
 
+    /// Step counts in a SPEC stop here (2^40, a million times the longest run): arithmetic on them (sums of
+    /// periods, `total_steps + 1`) then cannot overflow.
+    static let largestInteger = 1 << 40
+
     func optionalInteger(_ key: String, minimum: Int) throws -> Int? {
         guard let text = values[key] else { return nil }
-        guard let value = Int(text), value >= minimum else { throw bad(key, text, "an integer >= \(minimum)") }
+        guard let value = Int(text), value >= minimum, value <= Self.largestInteger else {
+            throw bad(key, text, "an integer in \(minimum)...\(Self.largestInteger)")
+        }
         return value
     }
 
@@ -158,7 +164,9 @@ struct SpecReader {
     func list(_ key: String) throws -> [Int] {
         guard let text = values[key] else { throw required(key) }
         return try text.split(separator: "/").map {
-            guard let value = Int($0), value >= 0 else { throw bad(key, text, "non-negative integers separated by '/', e.g. 30/80") }
+            guard let value = Int($0), value >= 0, value <= Self.largestInteger else {
+                throw bad(key, text, "integers in 0...\(Self.largestInteger) separated by '/', e.g. 30/80")
+            }
             return value
         }
     }

@@ -75,7 +75,10 @@ enum CheckpointMetadata {
             return integer(0...step)
         case "epochs": return integer(0...maximumCount)
         case "batch_size", "log_every", "accumulate": return integer(1...maximumCount)
-        case "seed": return UInt64(text) != nil ? nil : "an unsigned 64-bit integer (0...\(UInt64.max))"
+        case "seed":
+            // Not all of UInt64: `eta train` logs the seed as a JSON integer (an Int), and no run with a larger
+            // seed gets as far as writing a checkpoint.
+            return UInt64(text).map { $0 <= UInt64(Int.max) } == true ? nil : "an integer in 0...\(Int.max)"
         case "val_fraction":
             return Double(text).map { $0 >= 0 && $0 < 1 } == true ? nil : "a number in [0, 1)"
         case "lr_scale":

@@ -96,7 +96,7 @@ struct CheckpointIntegrityTests {
     }
 
     @Test("a checkpoint with a valid checksum but an out-of-range field is refused naming the field", arguments: [
-        ("seed", "abc"), ("seed", "-1"), ("epoch", "9223372036854775807"), ("step", "9223372036854775807"), ("step", "-3"),
+        ("seed", "abc"), ("seed", "-1"), ("seed", "9223372036854775808"), ("epoch", "9223372036854775807"), ("step", "9223372036854775807"), ("step", "-3"),
         ("skipped_steps", "-100"), ("skipped_steps", "999999"), ("lr_scale", "9.0"), ("lr_scale", "nan"), ("lr_scale", "0"),
         ("batch_size", "0"), ("val_fraction", "1.5"), ("epochs", "9223372036854775807"), ("log_every", "0"),
         ("accumulate", "0"), ("accumulate_mode", "avg"), ("schedule_interval", "hour"), ("state_dtype", "fp8"),

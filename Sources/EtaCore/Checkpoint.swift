@@ -211,7 +211,12 @@ public struct Checkpoint {
         hasher.update(Array(file[..<digestSlot.lowerBound]))
         hasher.update([UInt8](repeating: UInt8(ascii: "0"), count: digestSlot.count))
         hasher.update(Array(file[digestSlot.upperBound...]))
-        return hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return hex(hasher.finalize())
+    }
+
+    /// A digest as lowercase hex, two digits a byte.
+    static func hex(_ digest: [UInt8]) -> String {
+        digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     /// Writes atomically: a temporary file beside `url`, fsync, rename. First removes the temporaries that

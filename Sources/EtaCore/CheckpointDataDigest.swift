@@ -22,7 +22,7 @@ extension Dataset {
                 }
             }
         }
-        return hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return Checkpoint.hex(hasher.finalize())
     }
 }
 

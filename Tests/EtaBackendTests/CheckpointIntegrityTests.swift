@@ -85,7 +85,7 @@ struct CheckpointIntegrityTests {
     func flippedAnywhere() throws {
         let (_, url) = try Self.sample()
         let original = [UInt8](try Data(contentsOf: url))
-        let headerEnd = 8 + Int(original[0]) + Int(original[1]) << 8
+        let headerEnd = 8 + Int(original[0]) + (Int(original[1]) << 8)   // the sample's header is under 64 KiB
         let positions = Array(stride(from: 0, to: headerEnd, by: 5)) + (0..<64).map { headerEnd + $0 * (original.count - headerEnd) / 64 }
         for (index, position) in positions.enumerated() {
             var bytes = original

@@ -3,7 +3,8 @@ import Foundation
 
 /// A training checkpoint in the safetensors format: float32 tensors (parameters as `layer0.weight`, ...,
 /// optimizer state as `optimizer.exp_avg.layer0.weight`, ...) and Eta's metadata (configuration, step,
-/// epoch, position in the epoch, seed, a SHA-256 of the data section) in `__metadata__`.
+/// epoch, position in the epoch, seed, the training data's SHA-256, and the SHA-256 of the file itself) in
+/// `__metadata__`.
 /// `safetensors.torch.load_file` opens it.
 ///
 /// ```swift
@@ -19,7 +20,7 @@ public struct Checkpoint {
     }
 
     public static let format = "eta-checkpoint"
-    public static let formatVersion = "1"
+    public static let formatVersion = "2"
 
     public var tensors: [Tensor]
     public var metadata: [String: String]
@@ -81,7 +82,7 @@ public struct Checkpoint {
             "train_loss_sum_bits": String(p.trainLossSum.bitPattern, radix: 16),
             "train_correct_bits": String(p.trainCorrect.bitPattern, radix: 16),
             "skipped_steps": String(p.skippedSteps), "lr_scale": String(p.learningRateScale),
-            "backend": trainer.backend.info.kind.rawValue,
+            "backend": trainer.backend.info.kind.rawValue, "data_sha256": dataDigest(of: trainer),
         ]
         if let label = c.labelColumn { metadata["label_column"] = label }
         metadata["state_dtype"] = c.stateType.rawValue
@@ -101,25 +102,9 @@ public struct Checkpoint {
         return Checkpoint(tensors: tensors, metadata: metadata)
     }
 
-    /// The position saved in the metadata.
+    /// The position saved in the metadata, range-checked (see `CheckpointMetadata`).
     public func position() throws -> TrainingPosition {
-        func integer(_ key: String) throws -> Int {
-            guard let text = metadata[key], let value = Int(text), value >= 0 else {
-                throw EtaError(.dataError, "checkpoint metadata: '\(key)' is missing or not a non-negative integer")
-            }
-            return value
-        }
-        func bits(_ key: String) throws -> Float {
-            guard let text = metadata[key], let value = UInt32(text, radix: 16) else {
-                throw EtaError(.dataError, "checkpoint metadata: '\(key)' is missing or malformed")
-            }
-            return Float(bitPattern: value)
-        }
-        var position = TrainingPosition(step: try integer("step"), epoch: try integer("epoch"), batchInEpoch: try integer("batch_in_epoch"),
-                                        trainLossSum: try bits("train_loss_sum_bits"), trainCorrect: try bits("train_correct_bits"))
-        position.skippedSteps = metadata["skipped_steps"].flatMap(Int.init) ?? 0
-        position.learningRateScale = metadata["lr_scale"].flatMap(Double.init) ?? 1
-        return position
+        try CheckpointMetadata.position(metadata, source: "checkpoint metadata")
     }
 
     /// Checks this checkpoint against `trainer`'s model and optimizer and loads parameters, state and position.
@@ -150,6 +135,9 @@ public struct Checkpoint {
             return values
         }
         let position = try position()
+        guard position.batchInEpoch <= trainer.batchesPerEpoch else {
+            throw EtaError(.dataError, "checkpoint check 'batch_in_epoch': the file's position is batch \(position.batchInEpoch) of an epoch; this run has \(trainer.batchesPerEpoch) batches per epoch")
+        }
         var plateau: PlateauState?
         if let text = metadata["plateau_state"] {
             guard let decoded = try? JSONDecoder().decode(PlateauState.self, from: Data(text.utf8)) else {
@@ -177,8 +165,15 @@ public struct Checkpoint {
 
     // MARK: safetensors
 
+    /// The bytes the header of every format-2 file begins with; the file's SHA-256 (64 lowercase hex digits)
+    /// follows at once, so a reader finds it at a fixed offset without trusting anything else in the file.
+    static let digestPrefix = Array(#"{"__metadata__": {"file_sha256": ""#.utf8)
+    /// Where the file's SHA-256 lies in a format-2 file: after the 8-byte header length and `digestPrefix`.
+    static let digestSlot = (8 + digestPrefix.count)..<(8 + digestPrefix.count + 64)
+
     /// The safetensors bytes: an 8-byte little-endian header length, the JSON header (space-padded to 8 bytes),
-    /// then the tensors' little-endian float32 data.
+    /// then the tensors' little-endian float32 data. `file_sha256`, the first metadata key, is the SHA-256 of
+    /// the whole file with its own 64 digits read as `0`s: a flipped byte anywhere fails `read`'s 'checksum'.
     public func serialized() -> Data {
         var data = Data()
         var offsets: [(String, [Int], Int, Int)] = []
@@ -188,31 +183,54 @@ public struct Checkpoint {
             offsets.append((tensor.name, tensor.shape, begin, data.count))
         }
         var metadata = self.metadata
-        metadata["sha256"] = SHA256.hex(of: [UInt8](data))
-        var pairs: [(String, JSON)] = [("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))]
+        metadata["format_version"] = Self.formatVersion
+        metadata["sha256"] = nil
+        metadata["file_sha256"] = nil
+        let fields = [("file_sha256", JSON.string(String(repeating: "0", count: 64)))]
+            + metadata.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }
+        var pairs: [(String, JSON)] = [("__metadata__", .object(fields))]
         for (name, shape, begin, end) in offsets {
             pairs.append((name, .object([("dtype", .string("F32")), ("shape", .array(shape.map(JSON.int))),
                                          ("data_offsets", .array([.int(begin), .int(end)]))])))
         }
         var header = Array(JSON.object(pairs).rendered.utf8)
+        precondition(header.starts(with: Self.digestPrefix), "the header must open with the digest slot")
         while header.count % 8 != 0 { header.append(0x20) }
-        var output = Data()
-        var length = UInt64(header.count).littleEndian
-        withUnsafeBytes(of: &length) { output.append(contentsOf: $0) }
-        output.append(contentsOf: header)
-        output.append(data)
-        return output
+        var file: [UInt8] = []
+        file.reserveCapacity(8 + header.count + data.count)
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { file.append(contentsOf: $0) }
+        file.append(contentsOf: header)
+        file.append(contentsOf: data)
+        file.replaceSubrange(Self.digestSlot, with: Array(Self.fileDigest(file).utf8))
+        return Data(file)
     }
 
-    /// Writes atomically: a temporary file beside `url`, fsync, rename.
+    /// SHA-256 of `file` with its digest slot read as 64 `0`s.
+    static func fileDigest(_ file: [UInt8]) -> String {
+        var hasher = SHA256()
+        hasher.update(Array(file[..<digestSlot.lowerBound]))
+        hasher.update([UInt8](repeating: UInt8(ascii: "0"), count: digestSlot.count))
+        hasher.update(Array(file[digestSlot.upperBound...]))
+        return hex(hasher.finalize())
+    }
+
+    /// A digest as lowercase hex, two digits a byte.
+    static func hex(_ digest: [UInt8]) -> String {
+        digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// Writes atomically: a temporary file beside `url`, fsync, rename. First removes the temporaries that
+    /// killed runs left beside `url`.
     public func write(to url: URL) throws {
+        AtomicFile.removeStaleTemporaries(for: url)
         do { try AtomicFile.write(serialized(), to: url) } catch {
             throw EtaError(.ioError, "cannot write checkpoint \(url.path): \(error)")
         }
     }
 
-    /// Reads and checks a checkpoint: the safetensors structure, dtypes, offsets, Eta's format tag and the
-    /// data checksum. Missing file: exit 66; anything damaged: exit 65 naming the check.
+    /// Reads and checks a checkpoint: the whole-file checksum (format 2; format-1 files of earlier releases are
+    /// read with their data checksum), the safetensors structure, dtypes, shapes and offsets, and every metadata
+    /// field's type and range. Missing file: exit 66; anything damaged or out of range: exit 65 naming the check.
     public static func read(from url: URL) throws -> Checkpoint {
         guard FileManager.default.fileExists(atPath: url.path) else { throw EtaError(.missingInput, "\(url.path): no such checkpoint file") }
         guard let data = FileManager.default.contents(atPath: url.path) else { throw EtaError(.missingInput, "\(url.path): cannot be read") }
@@ -221,36 +239,52 @@ public struct Checkpoint {
         guard bytes.count >= 8 else { throw fail("format", "\(bytes.count) bytes is too short for a safetensors file (truncated?)") }
         let headerLength = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(bytes.count - 8), headerLength < 100_000_000 else {
-            throw fail("format", "header length \(headerLength) exceeds the file's \(bytes.count) bytes (truncated or not safetensors)")
+            throw fail(hasDigestSlot(bytes) ? "checksum" : "format",
+                       "header length \(headerLength) exceeds the file's \(bytes.count) bytes (truncated or not safetensors)")
         }
         let headerEnd = 8 + Int(headerLength)
+        // A format-2 header (or one a byte or two from it) is checked whole before anything in it is believed.
+        let hasFileDigest = hasDigestSlot(bytes)
+        if hasFileDigest {
+            let recorded = String(decoding: bytes[digestSlot], as: UTF8.self)
+            guard headerEnd > digestSlot.upperBound, bytes[8..<digestSlot.lowerBound].elementsEqual(digestPrefix),
+                  recorded == fileDigest(bytes) else {
+                throw fail("checksum", "the file's SHA-256 differs from the one recorded in it (damaged or truncated file)")
+            }
+        }
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])), let header = object as? [String: Any] else {
             throw fail("format", "the header is not a JSON object")
         }
-        let metadata = header["__metadata__"] as? [String: String] ?? [:]
+        guard let metadata = header["__metadata__"] as? [String: String] else {
+            throw fail("format", "not an Eta checkpoint (no '__metadata__' object of strings)")
+        }
         guard metadata["format"] == format else {
             throw fail("format", "not an Eta checkpoint (metadata format '\(metadata["format"] ?? "none")', expected '\(format)')")
         }
-        let payload = Data(bytes[headerEnd...])
-        guard metadata["sha256"] == SHA256.hex(of: [UInt8](payload)) else {
-            throw fail("checksum", "the data section's SHA-256 differs from the one recorded (damaged or truncated file)")
+        let version = metadata["format_version"] ?? "none"
+        let payload = bytes[headerEnd...]
+        switch version {
+        case formatVersion where hasFileDigest: break
+        case "1" where !hasFileDigest && metadata["file_sha256"] == nil:
+            // Written by a release before whole-file checksums: only its data section is covered.
+            guard metadata["sha256"] == SHA256.hex(of: payload) else {
+                throw fail("checksum", "the data section's SHA-256 differs from the one recorded (damaged or truncated file)")
+            }
+        case formatVersion, "1":
+            throw fail("checksum", "the file checksum of format \(version) is missing or not where Eta writes it (damaged header)")
+        default:
+            throw fail("format_version", "format version '\(version)' is not one this eta reads (1 and \(formatVersion)); a newer eta may read it")
         }
-        var tensors: [Tensor] = []
-        for (name, value) in header where name != "__metadata__" {
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw fail("format", "tensor '\(name)' has a malformed header entry")
-            }
-            guard dtype == "F32" else { throw fail("dtype", "tensor '\(name)' is \(dtype); Eta checkpoints hold F32") }
-            let count = shape.reduce(1, *)
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] <= payload.count, offsets[1] - offsets[0] == count * 4 else {
-                throw fail("shape", "tensor '\(name)' with shape \(shape) does not match its data offsets \(offsets)")
-            }
-            let values = payload.subdata(in: (payload.startIndex + offsets[0])..<(payload.startIndex + offsets[1])).withUnsafeBytes {
-                Array($0.bindMemory(to: Float.self))
-            }
-            tensors.append(Tensor(name: name, shape: shape, values: values))
-        }
-        return Checkpoint(tensors: tensors.sorted { $0.name < $1.name }, metadata: metadata)
+        try CheckpointMetadata.validate(metadata, source: url.path)
+        let tensors = try CheckpointMetadata.tensors(header, payload: payload, source: url.path)
+        return Checkpoint(tensors: tensors, metadata: metadata)
+    }
+
+    /// Whether `file` opens like a format-2 checkpoint: the header's first bytes are `digestPrefix` up to two
+    /// flipped bytes. Format-1 files open with another key and are far from it.
+    static func hasDigestSlot(_ file: [UInt8]) -> Bool {
+        guard file.count >= digestSlot.upperBound else { return false }
+        let differences = zip(file[8..<digestSlot.lowerBound], digestPrefix).filter { $0 != $1 }.count
+        return differences <= 2
     }
 }

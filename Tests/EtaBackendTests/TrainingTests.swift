@@ -158,7 +158,7 @@ struct CheckpointTests {
         switch damage {
         case "truncate": bytes.removeLast(100); check = "checksum"
         case "flip-data": bytes[bytes.count - 7] ^= 0x10; check = "checksum"
-        case "flip-header": bytes[9] = UInt8(ascii: "["); check = "format"
+        case "flip-header": bytes[9] = UInt8(ascii: "["); check = "checksum"
         case "empty": bytes = []; check = "format"
         default: bytes = Array("not a checkpoint at all, just text".utf8); check = "format"
         }

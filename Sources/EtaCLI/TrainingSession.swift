@@ -20,6 +20,7 @@ struct TrainingSession {
         let trainer = try Trainer(configuration: configuration, backend: backend)
         if let resumed {
             try resumed.restore(into: trainer)
+            if let note = resumed.dataMismatch(with: trainer) { Console.note("eta: note: \(note)") }
             if resumed.metadata["backend"] != backend.info.kind.rawValue {
                 Console.note("eta: note: the checkpoint was written on the \(resumed.metadata["backend"] ?? "?") backend; bit-identical continuation holds on the same backend only")
             }

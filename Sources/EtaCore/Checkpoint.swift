@@ -223,9 +223,7 @@ public struct Checkpoint {
     /// killed runs left beside `url`.
     public func write(to url: URL) throws {
         AtomicFile.removeStaleTemporaries(for: url)
-        do { try AtomicFile.write(serialized(), to: url) } catch {
-            throw EtaError(.ioError, "cannot write checkpoint \(url.path): \(error)")
-        }
+        try OutputFile.replace(url.path, with: serialized(), what: "checkpoint")
     }
 
     /// Reads and checks a checkpoint: the whole-file checksum (format 2; format-1 files of earlier releases are

@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Property-based round-trip tests only (a test dependency).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // System libraries: one module map and one shim header each.
@@ -58,7 +60,11 @@ let package = Package(
             name: "EtaCLI",
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "EtaCoreTests", dependencies: ["EtaCore"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "EtaCoreTests",
+            dependencies: ["EtaCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "EtaCLTests", dependencies: ["EtaCL", "EtaSupport"]),
         .testTarget(name: "EtaBackendTests", dependencies: ["Eta"], resources: [.copy("Fixtures")]),
         // Depends on the executable so `swift test` builds `eta` before running it.

@@ -60,6 +60,8 @@ let package = Package(
             name: "EtaCLI",
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Fuzz entry points over the parsers of untrusted input (tools/fuzz.sh): libFuzzer or a seeded mutation driver.
+        .executableTarget(name: "EtaFuzz", dependencies: ["EtaCore", "EtaCL"]),
         .testTarget(
             name: "EtaCoreTests",
             dependencies: ["EtaCore", .product(name: "PropertyBased", package: "swift-property-based")],

@@ -31,8 +31,9 @@ if [ "$mode" = mutation ]; then
     fuzzer=.build/debug/EtaFuzz
 fi
 
-# The fuzzer's temporary files go to a folder of their own, which must be empty after each target.
-export TMPDIR="$work/tmp"
+# The fuzzer's temporary files go to a folder of their own, which must be empty after each target. Swift's
+# backtracer is off so that libFuzzer reports a trap at once (and writes the input).
+export TMPDIR="$work/tmp" SWIFT_BACKTRACE=enable=no
 mkdir -p "$TMPDIR" "$work/crashes"
 failed=0
 for target in "${targets[@]}"; do

@@ -28,6 +28,8 @@ enum MutationDriver {
         if corpus.isEmpty { corpus = [[]] }
         var random = SplitMix64(seed: seed)
         let start = Date()
+        // The seeds as they are first (regression inputs among them), then mutated.
+        for input in corpus { target.run(input, scratch: scratch) }
         for _ in 0..<runs {
             var input = corpus[Int(random.next() % UInt64(corpus.count))]
             for _ in 0...(random.next() % 4) { mutate(&input, corpus: corpus, random: &random) }

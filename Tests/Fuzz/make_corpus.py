@@ -4,7 +4,7 @@
 The checkpoint seeds come from a real `eta train --checkpoint` run when ETA points at an eta binary (else they
 are kept as committed); everything else is written here.
 """
-import gzip, hashlib, os, shutil, struct, subprocess, sys, tempfile
+import gzip, hashlib, json, os, shutil, struct, subprocess, sys, tempfile
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -43,6 +43,14 @@ put("idx", "gzipped", b"\1" + struct.pack(">H", len(labels)) + labels + gzip.com
 key = hashlib.sha256(b"eta-fuzz").digest()
 payload = b"\x7fELF fake device binary"
 put("program-cache", "valid", b"ETAPROG1" + key + struct.pack("<Q", len(payload)) + hashlib.sha256(payload).digest() + payload)
+
+# Checkpoint headers whose shapes overflow Int when multiplied: Checkpoint.read trapped on these (found by fuzzing).
+for name, shape in [("shape-overflow", [2**62, 4]), ("shape-product-overflow", [2**40, 2**30])]:
+    data = bytes(16)
+    header = json.dumps({"__metadata__": {"format": "eta-checkpoint", "sha256": hashlib.sha256(data).hexdigest()},
+                         "t": {"dtype": "F32", "shape": shape, "data_offsets": [0, 16]}}).encode()
+    header += b" " * (-len(header) % 8)
+    put("checkpoint", name, struct.pack("<Q", len(header)) + header + data)
 
 eta = os.environ.get("ETA")
 if eta:

@@ -1,5 +1,12 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// `ETA_LIBFUZZER=1` (tools/fuzz.sh, in its own --scratch-path) builds EtaFuzz for libFuzzer: the modules that
+/// parse untrusted input get coverage instrumentation and AddressSanitizer, and EtaFuzz links libFuzzer's main.
+/// Per target rather than `--sanitize=fuzzer`, which would also build the plugin's tool as a library.
+let libFuzzer = ProcessInfo.processInfo.environment["ETA_LIBFUZZER"] != nil
+let fuzzed: [SwiftSetting] = libFuzzer ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
 
 let package = Package(
     name: "Eta",
@@ -10,6 +17,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Property-based round-trip tests only (a test dependency).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // System libraries: one module map and one shim header each.
@@ -45,11 +54,11 @@ let package = Package(
         ),
         .executableTarget(name: "KernelEmbedder"),
         // SHA-256 and atomic file writes, shared by the runtime (program cache) and the core (checkpoints).
-        .target(name: "EtaSupport"),
+        .target(name: "EtaSupport", swiftSettings: fuzzed),
         // The OpenCL runtime layer: the only importer of COpenCL.
-        .target(name: "EtaCL", dependencies: ["COpenCL", "CCLBlast", "EtaSupport"]),
+        .target(name: "EtaCL", dependencies: ["COpenCL", "CCLBlast", "EtaSupport"], swiftSettings: fuzzed),
         // Above the Backend seam: arena, optimizers, Reference, objectives, verification.
-        .target(name: "EtaCore", dependencies: ["EtaDatasets", "CZlib", "EtaSupport"]),
+        .target(name: "EtaCore", dependencies: ["EtaDatasets", "CZlib", "EtaSupport"], swiftSettings: fuzzed),
         .target(name: "EtaCPU", dependencies: ["EtaCore", "CEtaCPU", "CBLAS"]),
         .target(name: "EtaOpenCL", dependencies: ["EtaCore", "EtaCL", "EtaKernelSources"]),
         // What a Swift user imports: everything above plus device selection.
@@ -58,7 +67,18 @@ let package = Package(
             name: "EtaCLI",
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "EtaCoreTests", dependencies: ["EtaCore"], resources: [.copy("Fixtures")]),
+        // Fuzz entry points over the parsers of untrusted input (tools/fuzz.sh): libFuzzer or a seeded mutation driver.
+        .executableTarget(
+            name: "EtaFuzz",
+            dependencies: ["EtaCore", "EtaCL"],
+            swiftSettings: fuzzed + (libFuzzer ? [.define("ETA_LIBFUZZER")] : []),
+            linkerSettings: libFuzzer ? [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])] : []
+        ),
+        .testTarget(
+            name: "EtaCoreTests",
+            dependencies: ["EtaCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "EtaCLTests", dependencies: ["EtaCL", "EtaSupport"]),
         .testTarget(name: "EtaBackendTests", dependencies: ["Eta"], resources: [.copy("Fixtures")]),
         // Depends on the executable so `swift test` builds `eta` before running it.

@@ -1,54 +1,5 @@
 import Foundation
 
-/// A parsed numeric CSV table.
-struct CSVTable {
-    var header: [String]?
-    var rows: Int
-    var columns: Int
-    var values: [Float]
-    /// The 1-based file line of each data row, for error messages.
-    var lines: [Int]
-
-    /// A field as a number: parsed directly (the common case), trimmed of spaces only when that fails.
-    static func number(_ field: Substring) -> Float? {
-        Float(field) ?? Float(field.trimmingCharacters(in: .whitespaces))
-    }
-
-    /// Parses numeric rows. `hasHeader` nil detects a header: a first line with a field that is not a number.
-    static func parse(_ text: String, file: String, hasHeader: Bool?, separator: Character = ",") throws -> CSVTable {
-        var header: [String]?
-        var values: [Float] = []
-        var lines: [Int] = []
-        var columns = -1
-        var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-            let fields = separator == " "
-                ? line.split(separator: " ", omittingEmptySubsequences: true)
-                : line.split(separator: separator, omittingEmptySubsequences: false)
-            if lines.isEmpty && header == nil {
-                let isHeader = hasHeader ?? fields.contains { Self.number($0) == nil }
-                if isHeader { header = fields.map { $0.trimmingCharacters(in: .whitespaces) }; continue }
-            }
-            if columns < 0 { columns = fields.count }
-            guard fields.count == columns else {
-                throw EtaError(.dataError, "\(file):\(lineNumber): ragged row: \(fields.count) fields, expected \(columns) like the first data row")
-            }
-            for (index, field) in fields.enumerated() {
-                guard let value = Self.number(field), value.isFinite else {
-                    throw EtaError(.dataError, "\(file):\(lineNumber): column \(index + 1): '\(field.trimmingCharacters(in: .whitespaces))' is not a finite number")
-                }
-                values.append(value)
-            }
-            lines.append(lineNumber)
-        }
-        guard columns > 0, !lines.isEmpty else { throw EtaError(.dataError, "\(file): no data rows") }
-        return CSVTable(header: header, rows: lines.count, columns: columns, values: values, lines: lines)
-    }
-}
-
 /// User CSV files: `csv:PATH`, a header detected, the label in `--label-column` (a name or 1-based index;
 /// default the last column).
 enum CSVDataset {
@@ -56,11 +7,11 @@ enum CSVDataset {
         guard FileManager.default.fileExists(atPath: path) else {
             throw EtaError(.missingInput, "\(path): no such file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Mapped, not copied: the parser reads the bytes once.
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw EtaError(.missingInput, "\(path): cannot be read")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw EtaError(.dataError, "\(path): not UTF-8 text") }
-        let table = try CSVTable.parse(text, file: path, hasHeader: nil)
+        let table = try data.withUnsafeBytes { try CSVTable.parse(bytes: $0, file: path, hasHeader: nil) }
         let labelIndex: Int
         if let labelColumn {
             if let index = Int(labelColumn) {
@@ -105,11 +56,26 @@ enum CSVDataset {
             return Dataset(name: name, rows: table.rows, featureCount: table.columns - 1, features: features, targets: labels,
                            task: .regression(outputs: 1))
         }
-        let classCount = classes ?? (Int(labels.max() ?? 0) + 1)
-        for (row, label) in labels.enumerated() where !(label >= 0 && label == label.rounded() && Int(label) < classCount) {
-            throw EtaError(.dataError, "\(file):\(table.lines[row]): label \(label) is out of range: expected a class index 0..\(classCount - 1)")
+        let limit = classes ?? maximumClassCount
+        for (row, label) in labels.enumerated() where !(label >= 0 && label == label.rounded() && label < Float(limit)) {
+            let valid = classes == nil
+                ? "class labels are integers 0..<\(limit) (at most \(limit) classes; use --task regression for real-valued targets)"
+                : "expected a class index 0..\(limit - 1)"
+            throw EtaError(.dataError, "\(file):\(table.lines[row]): label \(display(label)) is out of range: \(valid)")
         }
+        // Every label is now an integer below `limit`, so the conversion cannot trap.
+        let classCount = classes ?? (Int(labels.max() ?? 0) + 1)
         return Dataset(name: name, rows: table.rows, featureCount: table.columns - 1, features: features, targets: labels,
                        task: .classification(classes: classCount))
+    }
+
+    /// The most classes a CSV may define (largest label + 1). Labels index the output layer, so a label of
+    /// 500,000 would mean a 500,001-wide layer (1.8 GB at 1,000 hidden units); a typo or an ID column is far
+    /// likelier than that many classes, and 100,000 is well above any labelled benchmark (ImageNet-21k: 21,841).
+    static let maximumClassCount = 100_000
+
+    /// A label as written: integers without a fraction.
+    private static func display(_ label: Float) -> String {
+        label == label.rounded() && abs(label) < 1e15 ? String(Int64(label)) : "\(label)"
     }
 }

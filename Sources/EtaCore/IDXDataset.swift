@@ -60,10 +60,35 @@ enum IDXDataset {
         var dataOffset: Int
     }
 
-    /// Reads and checks one IDX file (decompressing `.gz`).
+    /// The most data bytes one IDX file may declare: 4 GiB, some 80 times MNIST's training images (each byte
+    /// becomes a 4-byte float in memory). A header past it is damaged or hostile, and is refused before any
+    /// allocation.
+    static let maximumDataBytes = 1 << 32
+
+    /// Reads and checks one IDX file. A `.gz` file is decompressed only as far as its header declares: a
+    /// stream that goes on past that fails instead of filling memory.
     static func read(_ path: String, dimensions: Int, magic: UInt32) throws -> File {
         guard let raw = FileManager.default.contents(atPath: path) else { throw EtaError(.missingInput, "\(path): cannot be read") }
-        let bytes = path.hasSuffix(".gz") ? try gunzip([UInt8](raw), path: path) : [UInt8](raw)
+        let dataOffset = 4 + 4 * dimensions
+        let bytes: [UInt8]
+        if path.hasSuffix(".gz") {
+            bytes = try Gzip.inflate([UInt8](raw), path: path) { prefix in
+                guard prefix.count >= dataOffset else { return dataOffset }
+                return dataOffset + (try header(prefix, path: path, dimensions: dimensions, magic: magic).byteCount)
+            }
+        } else {
+            bytes = [UInt8](raw)
+        }
+        let (shape, expected) = try header(bytes, path: path, dimensions: dimensions, magic: magic)
+        guard bytes.count - dataOffset >= expected else {
+            throw EtaError(.dataError, "\(path): truncated at byte offset \(bytes.count): shape \(shape) needs \(dataOffset + expected) bytes")
+        }
+        return File(shape: shape, bytes: bytes[dataOffset..<(dataOffset + expected)], dataOffset: dataOffset)
+    }
+
+    /// The header's shape and the data bytes it declares, range-checked: every dimension at least 1 and the
+    /// product within `maximumDataBytes`, computed without overflow.
+    static func header(_ bytes: [UInt8], path: String, dimensions: Int, magic: UInt32) throws -> (shape: [Int], byteCount: Int) {
         func word(_ offset: Int) throws -> UInt32 {
             guard offset + 4 <= bytes.count else {
                 throw EtaError(.dataError, "\(path): truncated at byte offset \(bytes.count): the header needs \(offset + 4) bytes")
@@ -75,41 +100,17 @@ enum IDXDataset {
             throw EtaError(.dataError, "\(path): byte offset 0: wrong IDX magic 0x\(String(found, radix: 16, uppercase: true)), expected 0x\(String(magic, radix: 16, uppercase: true)) (\(dimensions == 3 ? "images" : "labels"))")
         }
         let shape = try (0..<dimensions).map { Int(try word(4 + 4 * $0)) }
-        let dataOffset = 4 + 4 * dimensions
-        let expected = shape.reduce(1, *)
-        guard bytes.count - dataOffset >= expected else {
-            throw EtaError(.dataError, "\(path): truncated at byte offset \(bytes.count): shape \(shape) needs \(dataOffset + expected) bytes")
+        var byteCount = 1
+        for (index, size) in shape.enumerated() {
+            guard size > 0 else {
+                throw EtaError(.dataError, "\(path): byte offset \(4 + 4 * index): dimension \(index + 1) of shape \(shape) is 0; every dimension must be at least 1")
+            }
+            let (product, overflow) = byteCount.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= maximumDataBytes else {
+                throw EtaError(.dataError, "\(path): shape \(shape) declares more than \(maximumDataBytes) bytes (4 GiB), the limit for an IDX file: a damaged header?")
+            }
+            byteCount = product
         }
-        return File(shape: shape, bytes: bytes[dataOffset..<(dataOffset + expected)], dataOffset: dataOffset)
-    }
-
-    /// Decompresses a gzip stream with zlib.
-    static func gunzip(_ input: [UInt8], path: String) throws -> [UInt8] {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw EtaError(.software, "zlib could not start")
-        }
-        defer { inflateEnd(&stream) }
-        var output = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var input = input
-        let status: Int32 = input.withUnsafeMutableBufferPointer { source in
-            stream.next_in = source.baseAddress
-            stream.avail_in = uInt(source.count)
-            var result = Z_OK
-            repeat {
-                result = chunk.withUnsafeMutableBufferPointer { target in
-                    stream.next_out = target.baseAddress
-                    stream.avail_out = uInt(target.count)
-                    return inflate(&stream, Z_NO_FLUSH)
-                }
-                output.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
-            } while result == Z_OK
-            return result
-        }
-        guard status == Z_STREAM_END else {
-            throw EtaError(.dataError, "\(path): corrupt or truncated gzip stream near compressed byte offset \(stream.total_in)")
-        }
-        return output
+        return (shape, byteCount)
     }
 }

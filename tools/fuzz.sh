@@ -7,11 +7,13 @@
 #
 # Usage: tools/fuzz.sh [SECONDS_PER_TARGET]    default 12: 8 targets, about 2 minutes in all
 #   ETA_FUZZ_MODE=mutation   skip libFuzzer        ETA=path/to/eta   the binary for the exit-code check
+#   ETA_FUZZ_TARGETS="csv idx"   a subset of the targets
 #   ETA_BUILD_LOCK=FILE      take flock FILE around each build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-12}
-targets=(optimizer-spec schedule-spec model-spec param-group-spec csv idx checkpoint program-cache)
+# shellcheck disable=SC2206
+targets=(${ETA_FUZZ_TARGETS:-optimizer-spec schedule-spec model-spec param-group-spec csv idx checkpoint program-cache})
 build() { if [ -n "${ETA_BUILD_LOCK:-}" ]; then flock "$ETA_BUILD_LOCK" "$@"; else "$@"; fi; }
 
 work=$(mktemp -d)

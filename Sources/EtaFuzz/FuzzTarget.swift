@@ -22,7 +22,12 @@ enum FuzzTarget: String, CaseIterable {
         do {
             switch self {
             case .optimizerSpec: _ = try OptimizerConfiguration(spec: Self.text(bytes))
-            case .scheduleSpec: _ = try Schedule(spec: Self.text(bytes))
+            case .scheduleSpec:
+                // Parsing is half of it: evaluating a parsed schedule far out must not trap either.
+                let plan = try SchedulePlan(main: try Schedule(spec: Self.text(bytes)), base: 0.1, totalSteps: 1_000)
+                for step in [0, 1, 7, 999, 1_000, 1 << 20, RunLimits.steps] {
+                    _ = (plan.learningRate(at: step), plan.momentum(at: step))
+                }
             case .modelSpec: _ = try ModelSpec(parsing: Self.text(bytes))
             case .parameterGroupSpec: _ = try ParameterGroup(spec: Self.text(bytes))
             case .csv:

@@ -47,6 +47,8 @@ struct LRFind: ParsableCommand {
                                   divergeFactor: diverge, maxEpochs: maxEpochs)
             try finder.validate()
             let configuration = try data.configuration()
+            // Outputs written at the end are checked now, before any training.
+            if let plot { try OutputFile.checkWritable(plot, what: "plot") }
             let backend = try deviceOptions.makeBackend()
             let trainer = try Trainer(configuration: configuration, backend: backend)
             let curve = try TrainingLog.Curve(jsonlPath: log, csvPath: csv, columns: ["iteration", "lr", "loss", "smoothed"])

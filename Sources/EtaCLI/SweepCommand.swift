@@ -38,6 +38,8 @@ struct SweepCommand: ParsableCommand {
             if let schedule { configuration.schedule = try Schedule(spec: schedule) }
             if let warmup { configuration.warmup = try Schedule(spec: warmup) }
             guard epochs >= 1 else { throw EtaError(.usage, "--epochs must be >= 1") }
+            // Outputs written at the end are checked now, before any training.
+            if let plot { try OutputFile.checkWritable(plot, what: "plot") }
             let backend = try deviceOptions.makeBackend()
             let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend)
             let results = try TrainingLog.Curve(jsonlPath: log, csvPath: csv, columns: [

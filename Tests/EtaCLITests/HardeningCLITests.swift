@@ -55,6 +55,10 @@ struct HardeningCLITests {
             #expect(!result.stderr.contains("Error Domain"), "no raw NSError text: \(result.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir.path + "/run.jsonl.partial"), "nothing was started")
         }
+        for command in [["lr-find", "--num-iter", "5"], ["sweep", "--lrs", "0.1", "--epochs", "1"]] {
+            let result = try CLI.run(command + ["--device", "cpu", "--dataset", "iris", "--plot", "/proc/no-such-folder/plot.svg"])
+            #expect(result.status == 74 && result.stderr.contains("cannot write plot"), "\(command): \(result.stderr)")
+        }
     }
 
     @Test("a NaN epoch loss is never success: exit 75, status diverged, the last good checkpoint kept")

@@ -103,8 +103,17 @@ public final class Buffer: @unchecked Sendable {
     }
 
     /// Fills `bytes` bytes from `offset` with a repeated float (`clEnqueueFillBuffer`).
+    ///
+    /// On the Oclgrind simulator the values are written from the host instead: its uninitialised-value check
+    /// tracks a host write that starts at offset 0, but loses a buffer set by clEnqueueFillBuffer (every later
+    /// read of it is reported) or a buffer whose slot an earlier, released buffer used
+    /// (`tools/oclgrind/fill_repro.c`). The simulator's memory is host memory: the two cost the same there.
     public func fill(_ value: Float, offset: Int = 0, bytes: Int) throws {
         guard bytes > 0 else { return }
+        if context.device.isSimulator {
+            let values = [Float](repeating: value, count: bytes / MemoryLayout<Float>.size)
+            return try values.withUnsafeBytes { try write(from: $0, offset: offset) }
+        }
         var pattern = value
         try check(clEnqueueFillBuffer(context.queue.handle, handle, &pattern, MemoryLayout<Float>.size, offset, bytes, 0, nil, nil),
                   "clEnqueueFillBuffer")

@@ -5,7 +5,8 @@ import Testing
 /// The backends under test: the CPU backend always; the OpenCL one when a device is present (PoCL in CI,
 /// where ETA_REQUIRE_OPENCL=1 turns a missing device into a failure rather than a skip).
 enum Backends {
-    static let openCLDevice: Device? = try? DeviceSelection.openCLDevices().first
+    /// What `--device opencl` picks: never the Oclgrind simulator while PoCL is there (it would take hours).
+    static let openCLDevice: Device? = try? DeviceSelection.defaultOpenCLDevice(among: DeviceSelection.openCLDevices())
     static let requireOpenCL = ProcessInfo.processInfo.environment["ETA_REQUIRE_OPENCL"] == "1"
     static var runOpenCL: Bool { openCLDevice != nil || requireOpenCL }
 
@@ -188,7 +189,7 @@ struct DeviceSelectionTests {
     func auto() throws {
         let selection = try DeviceSelection.resolve("auto")
         let devices = try DeviceSelection.openCLDevices()
-        if devices.contains(where: { $0.kind == .gpu }) {
+        if devices.contains(where: { $0.kind == .gpu && !$0.isSimulator }) {
             guard case .opencl = selection.choice else { Issue.record("a GPU is present but auto chose the CPU"); return }
         } else {
             guard case .cpu = selection.choice else { Issue.record("auto chose OpenCL without a GPU"); return }

@@ -197,6 +197,22 @@ struct DeviceSelectionTests {
         }
     }
 
+    @Test("a simulator (Oclgrind, which calls itself a GPU) is picked only by name, never by auto or opencl")
+    func simulatorOnlyByName() throws {
+        let devices = try DeviceSelection.openCLDevices()
+        // Only where Oclgrind's ICD is registered (tools/setup.sh) or OCL_ICD_VENDORS lists it.
+        guard devices.contains(where: \.isSimulator) else { return }
+        if devices.contains(where: { !$0.isSimulator }) {
+            for value in ["auto", "opencl"] {
+                if case .opencl(let device) = try DeviceSelection.resolve(value).choice { #expect(!device.isSimulator, "\(value)") }
+            }
+        }
+        guard case .opencl(let picked) = try DeviceSelection.resolve("oclgrind").choice else {
+            Issue.record("--device oclgrind did not pick an OpenCL device"); return
+        }
+        #expect(picked.isSimulator)
+    }
+
     @Test("bad values fail with the documented kinds", .enabled(if: Backends.runOpenCL))
     func errors() throws {
         do { _ = try DeviceSelection.resolve("opencl:x"); Issue.record("opencl:x resolved") }

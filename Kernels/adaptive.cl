@@ -10,7 +10,8 @@
 //       update with an elementwise kernel of optimizers.cl's signature.
 // Roundings follow the reference packages' torch ops on the CPU (Reference+Adaptive.swift): add(alpha) and
 //       addcmul are fused multiply-adds, mul/div/addcdiv are not.
-// Tunables: BLOCK_LOCAL (work-group size of block kernels, a power of two), ETA_VEC (common.cl).
+// Tunables: BLOCK_LOCAL (work-group size of block kernels, a power of two; the host picks the largest up to 64
+//       that the device and the kernels allow), ETA_VEC (common.cl).
 
 #ifndef BLOCK_LOCAL
 #define BLOCK_LOCAL 64

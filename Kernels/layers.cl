@@ -7,6 +7,9 @@
 //       in order, so the sum is deterministic (resumed runs are bit-identical). With `accumulate` the
 //       bias gradient is added to what is there (gradient accumulation over micro-batches).
 // Activations: 0 identity, 1 relu, 2 tanh, 3 sigmoid, 4 gelu (PyTorch's exact erf form).
+//       `bias_activation_backward` runs on a 2-D range, columns x replicas, so no work-item splits a flat index
+//       into (replica, column): clang turns an `id / cols`, `id % cols` pair into a `freeze`d division, an LLVM
+//       instruction that Oclgrind 21.10's uninitialised-value check cannot run (tools/oclgrind/freeze_repro.cl).
 // Tunables: none (rows x cols is small: a batch times a layer width).
 // Assumptions: row-major [rows x cols]; dZ may alias dA (each element is read, then written, by one work-item).
 
@@ -74,9 +77,9 @@ __kernel void bias_activation_backward(__global const float* grad_a,
                                        const uint replicas,
                                        const ulong bias_stride,
                                        const int accumulate) {
-    const uint id = get_global_id(0);
-    if (id >= cols * replicas) return;
-    const uint replica = id / cols, column = id % cols;
+    // Dimension 0 is the column, dimension 1 the replica (no div/mod pair: see the banner).
+    const uint column = get_global_id(0), replica = get_global_id(1);
+    if (column >= cols || replica >= replicas) return;
     const size_t block = (size_t)replica * rows * cols;
     float sum = 0.0f;
     for (uint row = 0; row < rows; row++) {

@@ -4,7 +4,8 @@
 //       (optionally squared) with a tree in local memory; `reduce_finish` (one work-group) sums the partials
 //       in order and writes destination[index] = scale * sum (+ the old value when accumulating). The split
 //       depends only on n, so the same input always gives the same bits.
-// Tunables: REDUCE_LOCAL (work-group size, a power of two), REDUCE_GROUPS (partials).
+// Tunables: REDUCE_LOCAL (work-group size, a power of two; the host picks the largest up to 256 that the device
+//       and the kernels allow, and launches with exactly that), REDUCE_GROUPS (partials).
 
 #ifndef REDUCE_LOCAL
 #define REDUCE_LOCAL 256
@@ -52,7 +53,10 @@ void reduce_finish(__global const float* restrict partials,
                    const int accumulate) {
     __local float scratch[REDUCE_LOCAL];
     const uint lid = get_local_id(0);
-    const float total = eta_tree_sum(scratch, lid < REDUCE_GROUPS ? partials[lid] : 0.0f);
+    // Work-item lid sums partials lid, lid + REDUCE_LOCAL, ... (one each when REDUCE_LOCAL >= REDUCE_GROUPS).
+    float sum = 0.0f;
+    for (uint i = lid; i < REDUCE_GROUPS; i += REDUCE_LOCAL) sum += partials[i];
+    const float total = eta_tree_sum(scratch, sum);
     if (lid == 0) destination[index] = (accumulate ? destination[index] : 0.0f) + scale * total;
 }
 

@@ -17,6 +17,17 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Oclgrind (an OpenCL 1.2 simulator that reports out-of-bounds accesses, data races and uninitialised reads) ships
+# its ICD library but no .icd file: register it so `eta devices` lists it and `--device oclgrind` picks it. Eta
+# never picks it by itself (`auto` and `opencl` skip simulators), so tests keep running on PoCL.
+oclgrind_icd=/usr/lib/oclgrind/liboclgrind-rt-icd.so
+if [ -f "$oclgrind_icd" ] && [ "$(cat /etc/OpenCL/vendors/oclgrind.icd 2>/dev/null)" != "$oclgrind_icd" ]; then
+    if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
+    echo "setup: registering the Oclgrind ICD in /etc/OpenCL/vendors/oclgrind.icd" >&2
+    "${as_root[@]}" mkdir -p /etc/OpenCL/vendors
+    echo "$oclgrind_icd" | "${as_root[@]}" tee /etc/OpenCL/vendors/oclgrind.icd >/dev/null
+fi
+
 if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift is not on PATH; install Swift 6 for Debian 12 from https://www.swift.org/install/linux/" >&2
     exit 69

@@ -4,7 +4,9 @@ import Foundation
 ///
 /// Values: `auto` (an OpenCL GPU when there is one, else the CPU backend), `cpu`, `opencl` (the first OpenCL
 /// device, GPU preferred), `opencl:N` (the N-th device in `eta devices` order), or a case-insensitive
-/// substring of a device name. `ETA_DEVICE` supplies the value when the flag is absent.
+/// substring of a device name (`oclgrind` for the Oclgrind simulator). `ETA_DEVICE` supplies the value when the
+/// flag is absent. `auto` and `opencl` never pick a simulator while a real device is there: Oclgrind reports
+/// itself as a GPU, but it is an interpreter for checking kernels, thousands of times slower.
 ///
 /// ```swift
 /// let selection = try DeviceSelection.resolve("auto")
@@ -31,6 +33,13 @@ public struct DeviceSelection {
         try Platform.all().flatMap { try $0.devices() }
     }
 
+    /// The device `opencl` means: the first GPU, else the first device, skipping simulators unless nothing else
+    /// is installed. Nil when there is no device.
+    public static func defaultOpenCLDevice(among devices: [Device]) -> Device? {
+        let real = devices.filter { !$0.isSimulator }
+        return real.first(where: { $0.kind == .gpu }) ?? real.first ?? devices.first
+    }
+
     /// Resolves a `--device` value (nil: `ETA_DEVICE`, else `auto`). Throws `.usage` for a malformed value and
     /// `.unavailable` (exit 69) when the named device is not there.
     public static func resolve(_ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DeviceSelection {
@@ -45,21 +54,22 @@ public struct DeviceSelection {
             throw EtaError(.unavailable, "OpenCL failed to list devices: \(error); \(installHint)")
         }
         if lowered == "auto" || lowered.isEmpty {
-            if let gpu = devices.first(where: { $0.kind == .gpu }) {
+            if let gpu = devices.first(where: { $0.kind == .gpu && !$0.isSimulator }) {
                 return DeviceSelection(choice: .opencl(gpu), reason: "auto: picked the OpenCL GPU '\(gpu.name)'")
             }
             let why = devices.isEmpty
                 ? "no OpenCL platform is installed"
                 : "no OpenCL GPU among \(devices.count) device(s) (\(devices.map(\.name).joined(separator: ", "))); the CPU backend is the fast path on a CPU"
+                    + (devices.contains(where: \.isSimulator) ? " (a simulator is picked only by name, e.g. --device oclgrind)" : "")
             return DeviceSelection(choice: .cpu, reason: "auto: \(why); using the CPU backend")
         }
         if lowered == "opencl" || lowered.hasPrefix("opencl:") {
             guard !devices.isEmpty else {
                 throw EtaError(.unavailable, "\(label): no OpenCL platform is installed; \(installHint)")
             }
-            if lowered == "opencl" {
-                let device = devices.first(where: { $0.kind == .gpu }) ?? devices[0]
-                return DeviceSelection(choice: .opencl(device), reason: "opencl: picked '\(device.name)'")
+            if lowered == "opencl", let device = defaultOpenCLDevice(among: devices) {
+                let only = device.isSimulator ? " (the only OpenCL device: a simulator, slow)" : ""
+                return DeviceSelection(choice: .opencl(device), reason: "opencl: picked '\(device.name)'\(only)")
             }
             let indexText = lowered.dropFirst("opencl:".count)
             guard let index = Int(indexText), index >= 0 else {

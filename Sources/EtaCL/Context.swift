@@ -24,7 +24,8 @@ public final class Context: @unchecked Sendable {
         handle = context
         self.device = device
         do {
-            queue = try CommandQueue(context: context, device: device.id, profiling: profiling)
+            queue = try CommandQueue(context: context, device: device.id, profiling: profiling,
+                                     openCL12: device.platform.version.hasPrefix("OpenCL 1."))
         } catch {
             clReleaseContext(context)
             throw error
@@ -45,8 +46,20 @@ public final class CommandQueue: @unchecked Sendable {
     /// Whether events from this queue carry profiling timestamps.
     public let profiling: Bool
 
-    init(context: cl_context, device: cl_device_id, profiling: Bool) throws {
+    /// `openCL12`: the platform predates OpenCL 2.0 and its `clCreateCommandQueueWithProperties` (Oclgrind 21.10
+    /// lacks it, and the ICD loader then spins instead of failing), so the 1.2 call is used.
+    init(context: cl_context, device: cl_device_id, profiling: Bool, openCL12: Bool) throws {
         var status: cl_int = 0
+        if openCL12 {
+            let flags = cl_command_queue_properties(profiling ? CL_QUEUE_PROFILING_ENABLE : 0)
+            guard let queue = clCreateCommandQueue(context, device, flags, &status) else {
+                throw CLError(call: "clCreateCommandQueue", status: status)
+            }
+            try check(status, "clCreateCommandQueue")
+            handle = queue
+            self.profiling = profiling
+            return
+        }
         var properties: [cl_queue_properties] = profiling
             ? [cl_queue_properties(CL_QUEUE_PROPERTIES), cl_queue_properties(CL_QUEUE_PROFILING_ENABLE), 0]
             : [0]
@@ -103,8 +116,17 @@ public final class Buffer: @unchecked Sendable {
     }
 
     /// Fills `bytes` bytes from `offset` with a repeated float (`clEnqueueFillBuffer`).
+    ///
+    /// On the Oclgrind simulator the values are written from the host instead: its uninitialised-value check
+    /// tracks a host write that starts at offset 0, but loses a buffer set by clEnqueueFillBuffer (every later
+    /// read of it is reported) or a buffer whose slot an earlier, released buffer used
+    /// (`tools/oclgrind/fill_repro.c`). The simulator's memory is host memory: the two cost the same there.
     public func fill(_ value: Float, offset: Int = 0, bytes: Int) throws {
         guard bytes > 0 else { return }
+        if context.device.isSimulator {
+            let values = [Float](repeating: value, count: bytes / MemoryLayout<Float>.size)
+            return try values.withUnsafeBytes { try write(from: $0, offset: offset) }
+        }
         var pattern = value
         try check(clEnqueueFillBuffer(context.queue.handle, handle, &pattern, MemoryLayout<Float>.size, offset, bytes, 0, nil, nil),
                   "clEnqueueFillBuffer")

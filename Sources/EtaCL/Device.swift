@@ -41,6 +41,10 @@ public struct Device: @unchecked Sendable {
         scalar(CL_DEVICE_SINGLE_FP_CONFIG, cl_ulong.self) & cl_ulong(CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0
     }
 
+    /// Whether this is the Oclgrind simulator (an OpenCL 1.2 interpreter that checks memory accesses): a
+    /// correctness tool, never picked unless asked for by name, and one that needs `Buffer.fill`'s workaround.
+    public var isSimulator: Bool { platform.name == "Oclgrind" }
+
     /// `CL_DEVICE_TYPE`, reduced to the kind Eta's device choice cares about.
     public var kind: Kind {
         let type = scalar(CL_DEVICE_TYPE, cl_device_type.self)

@@ -1,25 +1,45 @@
 import COpenCL
 
-/// A kernel with its arguments. Set arguments, then enqueue on a queue with a fixed local size.
+/// A kernel with its arguments. Set arguments, then enqueue on a queue with an explicit local size that fits
+/// the kernel's and the device's limits (`localSize(preferred:)`).
 ///
 /// ```swift
 /// let kernel = try program.kernel(named: "copy")
 /// try kernel.setArgument(0, source); try kernel.setArgument(1, destination); try kernel.setArgument(2, UInt64(n))
-/// try kernel.enqueue(on: context.queue, global: 1024, local: 64)
+/// try kernel.enqueue(on: context.queue, global: 1024, local: kernel.localSize(preferred: 64))
 /// ```
 public final class Kernel: @unchecked Sendable {
     let handle: cl_kernel
     /// The kernel's function name.
     public let name: String
+    /// The largest work-group this kernel runs in on its device: `CL_KERNEL_WORK_GROUP_SIZE`, capped by
+    /// `CL_DEVICE_MAX_WORK_GROUP_SIZE` (GPUs allow 256 to 1024 work-items; a kernel's registers may allow fewer).
+    public let maxWorkGroupSize: Int
     private let program: Program  // a kernel must not outlive its program
 
     init(handle: cl_kernel, name: String, program: Program) {
         self.handle = handle
         self.name = name
         self.program = program
+        var kernelLimit = 0
+        let status = clGetKernelWorkGroupInfo(handle, program.device.id, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+                                              MemoryLayout<Int>.size, &kernelLimit, nil)
+        let deviceLimit = max(1, program.device.maxWorkGroupSize)
+        maxWorkGroupSize = status == CL_SUCCESS && kernelLimit > 0 ? min(kernelLimit, deviceLimit) : deviceLimit
     }
 
     deinit { clReleaseKernel(handle) }
+
+    /// The work-group size to launch with: the largest power of two at most `preferred` and `maxWorkGroupSize`
+    /// (a power of two divides every larger one, and tree reductions need one).
+    public func localSize(preferred: Int) -> Int {
+        Self.powerOfTwo(atMost: min(preferred, maxWorkGroupSize))
+    }
+
+    /// The largest power of two at most `limit` (1 for a limit below 2).
+    public static func powerOfTwo(atMost limit: Int) -> Int {
+        limit < 2 ? 1 : 1 << (Int.bitWidth - 1 - limit.leadingZeroBitCount)
+    }
 
     /// Sets a buffer argument.
     public func setArgument(_ index: Int, _ buffer: Buffer) throws {
@@ -34,20 +54,29 @@ public final class Kernel: @unchecked Sendable {
     }
 
     /// Enqueues a 1-D launch of `global` work-items in work-groups of `local` (global is rounded up to a
-    /// multiple of local). Returns the launch's event when `withEvent` is set (for profiling).
+    /// multiple of local, as OpenCL 1.2 requires). Returns the launch's event when `withEvent` is set (for profiling).
     @discardableResult
     public func enqueue(on queue: CommandQueue, global: Int, local: Int, withEvent: Bool = false) throws -> Event? {
-        precondition(local > 0, "a work-group size must be positive")
-        guard global > 0 else { return nil }
-        var globalSize = (global + local - 1) / local * local
+        try enqueue(on: queue, global: [global], local: [local], withEvent: withEvent)
+    }
+
+    /// Enqueues a 1-, 2- or 3-D launch: each global size is rounded up to a multiple of its local size, so the
+    /// kernel must bound-check every dimension.
+    @discardableResult
+    public func enqueue(on queue: CommandQueue, global: [Int], local: [Int], withEvent: Bool = false) throws -> Event? {
+        precondition((1...3).contains(global.count) && local.count == global.count, "a launch has 1 to 3 dimensions, local as global")
+        precondition(local.allSatisfy { $0 > 0 }, "a work-group size must be positive")
+        guard global.allSatisfy({ $0 > 0 }) else { return nil }
+        var globalSize = zip(global, local).map { ($0 + $1 - 1) / $1 * $1 }
         var localSize = local
+        let dimensions = cl_uint(global.count)
         guard withEvent else {
-            try check(clEnqueueNDRangeKernel(queue.handle, handle, 1, nil, &globalSize, &localSize, 0, nil, nil),
+            try check(clEnqueueNDRangeKernel(queue.handle, handle, dimensions, nil, &globalSize, &localSize, 0, nil, nil),
                       "clEnqueueNDRangeKernel(\(name))")
             return nil
         }
         var event: cl_event?
-        try check(clEnqueueNDRangeKernel(queue.handle, handle, 1, nil, &globalSize, &localSize, 0, nil, &event),
+        try check(clEnqueueNDRangeKernel(queue.handle, handle, dimensions, nil, &globalSize, &localSize, 0, nil, &event),
                   "clEnqueueNDRangeKernel(\(name))")
         return event.map(Event.init(handle:))
     }

@@ -6,6 +6,8 @@ public final class Program: @unchecked Sendable {
     let handle: cl_program
     /// How this program was obtained, for startup reporting.
     public let origin: Origin
+    /// The device it was built for.
+    public let device: Device
 
     /// Where a program came from.
     public enum Origin: String, Sendable {
@@ -15,9 +17,10 @@ public final class Program: @unchecked Sendable {
         case cached
     }
 
-    private init(handle: cl_program, origin: Origin) {
+    private init(handle: cl_program, origin: Origin, device: Device) {
         self.handle = handle
         self.origin = origin
+        self.device = device
     }
 
     deinit { clReleaseProgram(handle) }
@@ -37,7 +40,7 @@ public final class Program: @unchecked Sendable {
         guard let program, status == CL_SUCCESS else {
             throw CLError(call: "clCreateProgramWithSource", status: status)
         }
-        self.init(handle: program, origin: .compiled)
+        self.init(handle: program, origin: .compiled, device: context.device)
         try build(options: options, device: context.device)
     }
 
@@ -54,7 +57,7 @@ public final class Program: @unchecked Sendable {
         guard let program, status == CL_SUCCESS else {
             throw CLError(call: "clCreateProgramWithBinary", status: status != CL_SUCCESS ? status : binaryStatus)
         }
-        self.init(handle: program, origin: .cached)
+        self.init(handle: program, origin: .cached, device: context.device)
         try check(binaryStatus, "clCreateProgramWithBinary")
         try build(options: options, device: context.device)
     }

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// An entry is keyed by SHA-256 of the device name, driver and platform versions, build options and
 /// source. Each file holds a magic, its key, the payload length and a SHA-256 of the payload; an entry
-/// that fails any check, or that the driver refuses, is rebuilt from source and replaced, never trusted.
+/// that fails any check, that the driver refuses, or that lacks a kernel the caller needs, is rebuilt from
+/// source and replaced, never trusted.
 /// Files are written atomically (temporary file, fsync, rename).
 ///
 /// ```swift
@@ -53,18 +54,27 @@ public final class ProgramCache: @unchecked Sendable {
     }
 
     /// Returns a built program: from this process's memory, else a valid disk entry, else compiled (and stored).
-    public func program(source: String, options: String, context: Context) throws -> Program {
+    ///
+    /// `kernels` names kernels the program must define: a disk entry whose binary builds but lacks one of them
+    /// (another program's binary under this key) is rebuilt from source and replaced, rather than failing every
+    /// later run with `CL_INVALID_KERNEL_NAME`.
+    public func program(source: String, options: String, context: Context, kernels: [String] = []) throws -> Program {
         let key = Self.key(source: source, options: options, device: context.device)
         lock.lock()
         defer { lock.unlock() }
         if let program = memory[key] { return program }
         if let url = entryURL(key: key), let binary = readEntry(url: url, key: key) {
             if let program = try? Program(binary: binary, options: options, context: context) {
-                memory[key] = program
-                events.append("cache hit \(url.lastPathComponent)")
-                return program
+                if let missing = kernels.first(where: { (try? program.kernel(named: $0)) == nil }) {
+                    events.append("cache entry lacks kernel \(missing), rebuilding: \(url.lastPathComponent)")
+                } else {
+                    memory[key] = program
+                    events.append("cache hit \(url.lastPathComponent)")
+                    return program
+                }
+            } else {
+                events.append("cache entry refused by the driver, rebuilding: \(url.lastPathComponent)")
             }
-            events.append("cache entry refused by the driver, rebuilding: \(url.lastPathComponent)")
         }
         let program = try Program(source: source, options: options, context: context)
         memory[key] = program

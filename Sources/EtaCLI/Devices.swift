@@ -27,6 +27,7 @@ struct Devices: ParsableCommand {
                         ("index", .int(index)), ("selector", .string("opencl:\(index)")),
                         ("platform", .string(platform.name)), ("platform_version", .string(platform.version)),
                         ("name", .string(device.name)), ("type", .string(device.kind.rawValue)),
+                        ("simulator", .bool(device.isSimulator)),
                         ("compute_units", .int(device.computeUnits)),
                         ("global_memory_bytes", .int(Int(device.globalMemoryBytes))),
                         ("max_work_group_size", .int(device.maxWorkGroupSize)),
@@ -34,7 +35,8 @@ struct Devices: ParsableCommand {
                         ("driver_version", .string(device.driverVersion)),
                         ("auto", .bool(picked)),
                     ]))
-                    table.append("  opencl:\(index)  \(device.name)\(picked ? "   <- auto" : "")")
+                    let simulator = device.isSimulator ? "   (a simulator: picked only by name, e.g. --device oclgrind)" : ""
+                    table.append("  opencl:\(index)  \(device.name)\(picked ? "   <- auto" : "")\(simulator)")
                     table.append("      type \(device.kind.rawValue), \(device.computeUnits) compute units, "
                                  + String(format: "%.1f GiB", Double(device.globalMemoryBytes) / 1_073_741_824)
                                  + " global memory, max work-group \(device.maxWorkGroupSize), \(device.openCLCVersion)")

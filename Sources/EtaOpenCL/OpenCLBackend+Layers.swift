@@ -13,11 +13,12 @@ struct LayerKernels {
     let reducePartial: Kernel
     let reduceFinish: Kernel
     let reduceSegments: Kernel
+    /// The reductions' work-group size (`REDUCE_LOCAL`, compiled into `Kernels/reduce.cl`): a power of two.
+    let reduceLocal: Int
     let clipByNorm: Kernel
     let clipByValue: Kernel
     let partials: Buffer
 
-    static let reduceLocal = 256
     static let reduceGroups = 64
     /// Sums up to this length use one work-group (`reduce_segments` with one segment).
     static let singleGroupReduceLimit = 1 << 16
@@ -59,7 +60,7 @@ extension OpenCLBackend {
             try k.forward.setArgument(8, activation.rawValue)
             try k.forward.setArgument(9, UInt32(replicas))
             try k.forward.setArgument(10, UInt64(biasStride))
-            try enqueue(k.forward, global: rows * cols * replicas, local: 64, name: layer.kernelName)
+            try enqueue(k.forward, global: rows * cols * replicas, local: k.forward.localSize(preferred: 64), name: layer.kernelName)
         case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
                                      let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
                                      let accumulate):
@@ -71,7 +72,8 @@ extension OpenCLBackend {
             try k.backward.setArgument(11, UInt32(replicas))
             try k.backward.setArgument(12, UInt64(biasStride))
             try k.backward.setArgument(13, Int32(accumulate ? 1 : 0))
-            try enqueue(k.backward, global: cols * replicas, local: 32, name: layer.kernelName)
+            // Columns x replicas (a 2-D range: see Kernels/layers.cl).
+            try enqueue(k.backward, global: [cols, replicas], local: [k.backward.localSize(preferred: 32), 1], name: layer.kernelName)
         case .loss(let l):
             let kernel: Kernel
             switch l.kind {
@@ -89,25 +91,25 @@ extension OpenCLBackend {
                 try kernel.setArgument(9, l.scale)
                 try kernel.setArgument(10, UInt32(l.replicas))
             }
-            try enqueue(kernel, global: l.rows * l.replicas, local: 32)
+            try enqueue(kernel, global: l.rows * l.replicas, local: kernel.localSize(preferred: 32))
         case .clipByNorm(let gradients, let count, let stats, let normIndex, let maxNorm):
             try k.clipByNorm.setArgument(0, device(gradients))
             try k.clipByNorm.setArgument(1, UInt64(count))
             try k.clipByNorm.setArgument(2, device(stats))
             try k.clipByNorm.setArgument(3, UInt64(normIndex))
             try k.clipByNorm.setArgument(4, maxNorm)
-            try enqueue(k.clipByNorm, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+            try enqueue(k.clipByNorm, global: (count + vectorWidth - 1) / vectorWidth, local: k.clipByNorm.localSize(preferred: preferredLocalSize))
         case .lerpToward(let target, let toward, let count, let weight):
             try lerpToward.setArgument(0, device(target))
             try lerpToward.setArgument(1, device(toward))
             try lerpToward.setArgument(2, UInt64(count))
             try lerpToward.setArgument(3, weight)
-            try enqueue(lerpToward, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+            try enqueue(lerpToward, global: (count + vectorWidth - 1) / vectorWidth, local: lerpToward.localSize(preferred: preferredLocalSize))
         case .clipByValue(let gradients, let count, let clip):
             try k.clipByValue.setArgument(0, device(gradients))
             try k.clipByValue.setArgument(1, UInt64(count))
             try k.clipByValue.setArgument(2, clip)
-            try enqueue(k.clipByValue, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+            try enqueue(k.clipByValue, global: (count + vectorWidth - 1) / vectorWidth, local: k.clipByValue.localSize(preferred: preferredLocalSize))
         case .reduce(let r) where r.segments > 1 || r.count <= LayerKernels.singleGroupReduceLimit:
             // Segments, and sums small enough for one work-group, take one launch: on PoCL the two-stage
             // reduction's 64 work-groups cost ~130 µs for a 64-row loss.
@@ -120,20 +122,20 @@ extension OpenCLBackend {
             try kernel.setArgument(6, r.scale)
             try kernel.setArgument(7, Int32(r.squares ? 1 : 0))
             try kernel.setArgument(8, Int32(r.accumulate ? 1 : 0))
-            try enqueue(kernel, global: r.segments * LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
+            try enqueue(kernel, global: r.segments * k.reduceLocal, local: k.reduceLocal)
         case .reduce(let r):
             try k.reducePartial.setArgument(0, device(r.source))
             try k.reducePartial.setArgument(1, k.partials)
             try k.reducePartial.setArgument(2, UInt64(r.sourceOffset))
             try k.reducePartial.setArgument(3, UInt64(r.count))
             try k.reducePartial.setArgument(4, Int32(r.squares ? 1 : 0))
-            try enqueue(k.reducePartial, global: LayerKernels.reduceGroups * LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
+            try enqueue(k.reducePartial, global: LayerKernels.reduceGroups * k.reduceLocal, local: k.reduceLocal)
             try k.reduceFinish.setArgument(0, k.partials)
             try k.reduceFinish.setArgument(1, device(r.destination))
             try k.reduceFinish.setArgument(2, UInt64(r.index))
             try k.reduceFinish.setArgument(3, r.scale)
             try k.reduceFinish.setArgument(4, Int32(r.accumulate ? 1 : 0))
-            try enqueue(k.reduceFinish, global: LayerKernels.reduceLocal, local: LayerKernels.reduceLocal)
+            try enqueue(k.reduceFinish, global: k.reduceLocal, local: k.reduceLocal)
         }
     }
 

@@ -27,15 +27,17 @@ public final class OpenCLBackend: Backend {
     public let context: Context
     /// Floats per work-item (`ETA_VEC`).
     public let vectorWidth: Int
-    /// Work-items per work-group; fixed, because PoCL compiles one work-group function per local size.
-    public let localSize: Int
+    /// Work-items per work-group that elementwise launches ask for. Each launch takes the largest power of two
+    /// within this, the device's and the kernel's limits (`Kernel.localSize(preferred:)`): fixed per kernel,
+    /// because PoCL compiles one work-group function per local size.
+    public let preferredLocalSize = 64
+    /// Work-items per work-group of the block kernels (`BLOCK_LOCAL`, compiled into `Kernels/adaptive.cl`).
+    public private(set) var blockLocalSize = 64
     /// How each program was obtained (compiled or cached), in load order.
     public private(set) var programOrigins: [(file: String, origin: Program.Origin)] = []
     /// Seconds spent obtaining programs (compiling or loading binaries) in this process.
     public private(set) var programLoadSeconds = 0.0
 
-    /// Work-items per work-group of the block kernels (`BLOCK_LOCAL` in `Kernels/adaptive.cl`).
-    static let blockLocalSize = 64
     /// Kernel arguments are per kernel object and `clSetKernelArg` is not thread-safe: one launch at a time.
     let launchLock = NSLock()
     /// The update kernels for one state storage type (`ETA_STATE_BF16` / `ETA_STATE_FP16` builds of sgd.cl,
@@ -80,7 +82,6 @@ public final class OpenCLBackend: Backend {
         let context = try Context(device: device, profiling: profiling)
         self.context = context
         self.vectorWidth = vectorWidth
-        localSize = min(64, max(1, device.maxWorkGroupSize))
         info = BackendInfo(kind: .opencl, device: device.name, driver: "\(device.platform.version), driver \(device.driverVersion)")
         let cache = cache ?? ProgramCache(directory: ProgramCache.defaultDirectory())
         var options = "-DETA_VEC=\(vectorWidth)"
@@ -89,26 +90,34 @@ public final class OpenCLBackend: Backend {
         self.options = options
         var origins: [(String, Program.Origin)] = []
         var seconds = 0.0
-        func program(_ file: String) throws -> Program {
+        func kernels(_ file: String, _ names: [String], extraOptions: String = "") throws -> [String: Kernel] {
             let start = DispatchTime.now().uptimeNanoseconds
-            let program = try Self.build(file, options: options, cache: cache, context: context)
+            let program = try Self.build(file, options: options + extraOptions, cache: cache, context: context, kernels: names)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             origins.append((file, program.origin))
-            return program
+            return try Dictionary(uniqueKeysWithValues: names.map { ($0, try program.kernel(named: $0)) })
         }
-        let bandwidth = try program("bandwidth.cl")
-        copy = try bandwidth.kernel(named: "copy")
-        stream28 = try bandwidth.kernel(named: "stream28")
-        let layers = try program("layers.cl"), losses = try program("losses.cl"), reduce = try program("reduce.cl")
-        let clip = try program("clip.cl")
+        let bandwidth = try kernels("bandwidth.cl", ["copy", "stream28"])
+        copy = bandwidth["copy"]!
+        stream28 = bandwidth["stream28"]!
+        let layers = try kernels("layers.cl", ["bias_activation_forward", "bias_activation_backward"])
+        let losses = try kernels("losses.cl", ["softmax_cross_entropy", "bce_with_logits", "mse"])
+        let clip = try kernels("clip.cl", ["clip_by_norm", "clip_by_value"])
+        // The reductions' work-group size is compiled in (a local-memory tree): the largest power of two up to 256
+        // that the device, then each kernel, allows.
+        let reduceNames = ["reduce_partial", "reduce_finish", "reduce_segments"]
+        var reduceLocal = Kernel.powerOfTwo(atMost: min(256, max(1, device.maxWorkGroupSize)))
+        var reduce = try kernels("reduce.cl", reduceNames, extraOptions: " -DREDUCE_LOCAL=\(reduceLocal)")
+        if let kernelLimit = reduce.values.map(\.maxWorkGroupSize).min(), kernelLimit < reduceLocal {
+            reduceLocal = Kernel.powerOfTwo(atMost: kernelLimit)
+            reduce = try kernels("reduce.cl", reduceNames, extraOptions: " -DREDUCE_LOCAL=\(reduceLocal)")
+        }
         layerKernels = LayerKernels(
-            forward: try layers.kernel(named: "bias_activation_forward"),
-            backward: try layers.kernel(named: "bias_activation_backward"),
-            crossEntropy: try losses.kernel(named: "softmax_cross_entropy"), bce: try losses.kernel(named: "bce_with_logits"),
-            mse: try losses.kernel(named: "mse"),
-            reducePartial: try reduce.kernel(named: "reduce_partial"), reduceFinish: try reduce.kernel(named: "reduce_finish"),
-            reduceSegments: try reduce.kernel(named: "reduce_segments"),
-            clipByNorm: try clip.kernel(named: "clip_by_norm"), clipByValue: try clip.kernel(named: "clip_by_value"),
+            forward: layers["bias_activation_forward"]!, backward: layers["bias_activation_backward"]!,
+            crossEntropy: losses["softmax_cross_entropy"]!, bce: losses["bce_with_logits"]!, mse: losses["mse"]!,
+            reducePartial: reduce["reduce_partial"]!, reduceFinish: reduce["reduce_finish"]!, reduceSegments: reduce["reduce_segments"]!,
+            reduceLocal: reduceLocal,
+            clipByNorm: clip["clip_by_norm"]!, clipByValue: clip["clip_by_value"]!,
             partials: try context.makeBuffer(bytes: LayerKernels.reduceGroups * MemoryLayout<Float>.size))
         gemmScratch = try context.makeBuffer(bytes: 1 << 16)
         programOrigins = origins
@@ -116,34 +125,48 @@ public final class OpenCLBackend: Backend {
         updateKernelsByType[UpdateVariant()] = try makeUpdateKernels(UpdateVariant())
     }
 
-    private static func build(_ file: String, options: String, cache: ProgramCache, context: Context) throws -> Program {
+    private static func build(_ file: String, options: String, cache: ProgramCache, context: Context, kernels: [String]) throws -> Program {
         guard let common = KernelSources.source(named: "common.cl"), let body = KernelSources.source(named: file) else {
             throw EtaError(.software, "kernel source \(file) is missing from this build")
         }
-        return try cache.program(source: common + "\n" + body, options: options, context: context)
+        return try cache.program(source: common + "\n" + body, options: options, context: context, kernels: kernels)
     }
 
     /// Builds (or loads from the cache) the update kernels for `type`, noting how long it took.
     private func makeUpdateKernels(_ variant: UpdateVariant) throws -> UpdateKernels {
         let plain = variant == UpdateVariant()
-        var built: [String: Program] = [:]
-        for file in ["sgd.cl", "adam.cl", "optimizers.cl"] + (plain ? ["adaptive.cl"] : []) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let program = try Self.build(file, options: options + variant.options, cache: cache, context: context)
-            programLoadSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-            programOrigins.append((plain ? file : "\(file) (\(variant.label))", program.origin))
-            built[file] = program
-        }
-        var family: [String: Kernel] = [:]
+        // Which kernels each file must define (a cached binary lacking one is rebuilt).
+        var names = ["sgd.cl": ["sgd_update"], "adam.cl": ["adam_update"], "optimizers.cl": ["lerp_toward"]]
         for descriptor in FamilyOptimizer.all.values {
             // Two-pass optimizers keep float32 storage (their second pass re-reads what the first stored).
             guard descriptor.twoPhase == nil || plain else { continue }
-            let source = built[descriptor.twoPhase == nil ? "optimizers.cl" : "adaptive.cl"]!
-            family[descriptor.kernel] = try source.kernel(named: descriptor.kernel)
-            if let first = descriptor.twoPhase?.accumulateKernel { family[first] = try source.kernel(named: first) }
+            let file = descriptor.twoPhase == nil ? "optimizers.cl" : "adaptive.cl"
+            names[file, default: []] += [descriptor.kernel] + (descriptor.twoPhase.map { [$0.accumulateKernel] } ?? [])
         }
-        return UpdateKernels(sgd: try built["sgd.cl"]!.kernel(named: "sgd_update"), adam: try built["adam.cl"]!.kernel(named: "adam_update"),
-                             family: family, lerpToward: try built["optimizers.cl"]!.kernel(named: "lerp_toward"))
+        var built: [String: Kernel] = [:]
+        func build(_ file: String, extraOptions: String = "") throws -> [Kernel] {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let program = try Self.build(file, options: options + variant.options + extraOptions, cache: cache, context: context,
+                                         kernels: names[file] ?? [])
+            programLoadSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            programOrigins.append((plain ? file : "\(file) (\(variant.label))", program.origin))
+            let kernels = try (names[file] ?? []).map { try program.kernel(named: $0) }
+            for kernel in kernels { built[kernel.name] = kernel }
+            return kernels
+        }
+        for file in ["sgd.cl", "adam.cl", "optimizers.cl"] { _ = try build(file) }
+        if plain {
+            // The block kernels' work-group size is compiled in (a local-memory tree), as for the reductions.
+            var local = Kernel.powerOfTwo(atMost: min(64, max(1, context.device.maxWorkGroupSize)))
+            let blockKernels = try build("adaptive.cl", extraOptions: " -DBLOCK_LOCAL=\(local)")
+            if let kernelLimit = blockKernels.map(\.maxWorkGroupSize).min(), kernelLimit < local {
+                local = Kernel.powerOfTwo(atMost: kernelLimit)
+                _ = try build("adaptive.cl", extraOptions: " -DBLOCK_LOCAL=\(local)")
+            }
+            blockLocalSize = local
+        }
+        let family = built.filter { !["sgd_update", "adam_update", "lerp_toward"].contains($0.key) }
+        return UpdateKernels(sgd: built["sgd_update"]!, adam: built["adam_update"]!, family: family, lerpToward: built["lerp_toward"]!)
     }
 
     /// The update kernels for a storage combination (call under `launchLock`).
@@ -167,6 +190,7 @@ public final class OpenCLBackend: Backend {
         }
         try checkAllocation(bytes: bytes)
         let buffer = try context.makeBuffer(bytes: bytes)
+        // GPU memory from clCreateBuffer holds garbage: every buffer starts at zero.
         try buffer.fill(0, bytes: bytes)
         return OpenCLBuffer(count: count, buffer: buffer)
     }
@@ -186,11 +210,16 @@ public final class OpenCLBackend: Backend {
     /// Enqueues `kernel` over `count` floats: one work-item per `vectorWidth` of them.
     private func launch(_ kernel: Kernel, count: Int) throws {
         guard count > 0 else { return }
-        try enqueue(kernel, global: (count + vectorWidth - 1) / vectorWidth, local: localSize)
+        try enqueue(kernel, global: (count + vectorWidth - 1) / vectorWidth, local: kernel.localSize(preferred: preferredLocalSize))
     }
 
     /// Every launch goes through here: it notes the first launch and, when tracing, keeps the launch's event.
     func enqueue(_ kernel: Kernel, global: Int, local: Int, name: String? = nil) throws {
+        try enqueue(kernel, global: [global], local: [local], name: name)
+    }
+
+    /// A launch of 1 to 3 dimensions (`local` must fit the kernel: see `Kernel.localSize(preferred:)`).
+    func enqueue(_ kernel: Kernel, global: [Int], local: [Int], name: String? = nil) throws {
         LaunchClock.noteLaunch()
         let event = try kernel.enqueue(on: context.queue, global: global, local: local, withEvent: tracedEvents != nil)
         if let event { tracedEvents?.append((name ?? kernel.name, event)) }
@@ -252,7 +281,7 @@ public final class OpenCLBackend: Backend {
             if let blocks = l.blocks {
                 try kernel.setArgument(20, device(blocks.table))
                 try kernel.setArgument(21, device(blocks.partials))
-                if blocks.count > 0 { try enqueue(kernel, global: blocks.count * Self.blockLocalSize, local: Self.blockLocalSize) }
+                if blocks.count > 0 { try enqueue(kernel, global: blocks.count * blockLocalSize, local: blockLocalSize) }
             } else {
                 try setGroupArguments(kernel, at: 19, l.groups, fallback: l.gradients, master: l.storage.master)
                 try launch(kernel, count: l.count)

@@ -5,7 +5,8 @@ import Testing
 /// The backends under test: the CPU backend always; the OpenCL one when a device is present (PoCL in CI,
 /// where ETA_REQUIRE_OPENCL=1 turns a missing device into a failure rather than a skip).
 enum Backends {
-    static let openCLDevice: Device? = try? DeviceSelection.openCLDevices().first
+    /// What `--device opencl` picks: never the Oclgrind simulator while PoCL is there (it would take hours).
+    static let openCLDevice: Device? = try? DeviceSelection.defaultOpenCLDevice(among: DeviceSelection.openCLDevices())
     static let requireOpenCL = ProcessInfo.processInfo.environment["ETA_REQUIRE_OPENCL"] == "1"
     static var runOpenCL: Bool { openCLDevice != nil || requireOpenCL }
 
@@ -188,12 +189,28 @@ struct DeviceSelectionTests {
     func auto() throws {
         let selection = try DeviceSelection.resolve("auto")
         let devices = try DeviceSelection.openCLDevices()
-        if devices.contains(where: { $0.kind == .gpu }) {
+        if devices.contains(where: { $0.kind == .gpu && !$0.isSimulator }) {
             guard case .opencl = selection.choice else { Issue.record("a GPU is present but auto chose the CPU"); return }
         } else {
             guard case .cpu = selection.choice else { Issue.record("auto chose OpenCL without a GPU"); return }
             #expect(selection.reason.contains("CPU backend"))
         }
+    }
+
+    @Test("a simulator (Oclgrind, which calls itself a GPU) is picked only by name, never by auto or opencl")
+    func simulatorOnlyByName() throws {
+        let devices = try DeviceSelection.openCLDevices()
+        // Only where Oclgrind's ICD is registered (tools/setup.sh) or OCL_ICD_VENDORS lists it.
+        guard devices.contains(where: \.isSimulator) else { return }
+        if devices.contains(where: { !$0.isSimulator }) {
+            for value in ["auto", "opencl"] {
+                if case .opencl(let device) = try DeviceSelection.resolve(value).choice { #expect(!device.isSimulator, "\(value)") }
+            }
+        }
+        guard case .opencl(let picked) = try DeviceSelection.resolve("oclgrind").choice else {
+            Issue.record("--device oclgrind did not pick an OpenCL device"); return
+        }
+        #expect(picked.isSimulator)
     }
 
     @Test("bad values fail with the documented kinds", .enabled(if: Backends.runOpenCL))

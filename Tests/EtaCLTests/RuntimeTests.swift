@@ -3,9 +3,10 @@ import Testing
 @testable import EtaCL
 import EtaSupport
 
-/// The first OpenCL device, or nil. CI sets ETA_REQUIRE_OPENCL=1 so a missing PoCL fails instead of skipping.
+/// The first OpenCL device that is not a simulator (Oclgrind may be installed too), or nil. CI sets
+/// ETA_REQUIRE_OPENCL=1 so a missing PoCL fails instead of skipping.
 enum OpenCLAvailability {
-    static let device: Device? = try? Platform.all().flatMap { try $0.devices() }.first
+    static let device: Device? = try? Platform.all().flatMap { try $0.devices() }.first { !$0.isSimulator }
     static var runDeviceTests: Bool { device != nil || ProcessInfo.processInfo.environment["ETA_REQUIRE_OPENCL"] == "1" }
 }
 
@@ -140,6 +141,40 @@ struct ProgramCacheTests {
         #expect(fresh.events.contains { $0.contains("rebuilding") }, "\(fresh.events)")
         // The rebuilt entry replaced the damaged one and is good again.
         #expect(try ProgramCache(directory: folder).program(source: Self.source, options: "", context: context).origin == .cached)
+    }
+
+    @Test("an entry with a valid checksum but another program's binary is rebuilt, not failed on every run")
+    func foreignBinary() throws {
+        let folder = temporaryFolder()
+        let context = try Context(device: try requireDevice())
+        let other = try Program(source: "__kernel void two(__global float* x) { x[get_global_id(0)] = 2.0f; }", context: context)
+        // A well-formed entry under this source's key whose payload is the other program's binary.
+        let cache = ProgramCache(directory: folder)
+        let key = ProgramCache.key(source: Self.source, options: "", device: context.device)
+        try cache.writeEntry(url: cache.entryURL(key: key)!, key: key, binary: try other.binary())
+        #expect(cache.readEntry(url: cache.entryURL(key: key)!, key: key) != nil, "the planted entry should pass every file check")
+
+        let fresh = ProgramCache(directory: folder)
+        let program = try fresh.program(source: Self.source, options: "", context: context, kernels: ["one"])
+        #expect(program.origin == .compiled)
+        #expect(fresh.events.contains { $0.contains("lacks kernel one") }, "\(fresh.events)")
+        _ = try program.kernel(named: "one")
+        // The replaced entry is this program's binary: the next run loads it.
+        let next = try ProgramCache(directory: folder).program(source: Self.source, options: "", context: context, kernels: ["one"])
+        #expect(next.origin == .cached)
+        _ = try next.kernel(named: "one")
+    }
+
+    @Test("kernels report a work-group limit within the device's, and local sizes are powers of two within it")
+    func workGroupLimits() throws {
+        let context = try Context(device: try requireDevice())
+        let kernel = try Program(source: Self.source, context: context).kernel(named: "one")
+        #expect(kernel.maxWorkGroupSize >= 1 && kernel.maxWorkGroupSize <= context.device.maxWorkGroupSize)
+        for preferred in [1, 3, 32, 64, 100, 1 << 20] {
+            let local = kernel.localSize(preferred: preferred)
+            #expect(local >= 1 && local <= max(1, min(preferred, kernel.maxWorkGroupSize)) && local & (local - 1) == 0, "\(preferred) -> \(local)")
+        }
+        #expect(Kernel.powerOfTwo(atMost: 0) == 1 && Kernel.powerOfTwo(atMost: 64) == 64 && Kernel.powerOfTwo(atMost: 1000) == 512)
     }
 
     @Test("ETA_CACHE_DIR overrides the location; empty turns the disk cache off")

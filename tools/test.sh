@@ -18,6 +18,9 @@ swift build -c release --product eta
 # 2^22+ arena); here every size but the > 2^22 one, which the OpenCL run below covers in full.
 .build/release/eta verify --device cpu --sizes 0,1,2,3,5,7,13,16,17,31,64,1021,65537,1000003 --format json > /dev/null
 .build/release/eta verify --device opencl
+# Strict OpenCL: PoCL capped at 64 work-items per group, and the Oclgrind simulator's uninitialised-value,
+# data-race and API checks on small sizes (any report fails).
+tools/ci-strict-opencl.sh .build/release/eta
 # Fuzz the parsers of untrusted input (SPECs, CSV, IDX, checkpoints, program cache): libFuzzer + ASan, seeded, ~2 min.
 tools/fuzz.sh
 # The whole suite once more under AddressSanitizer, C targets included (~10 min); ETA_SKIP_ASAN=1 skips it locally.

@@ -12,6 +12,8 @@ public final class Context: @unchecked Sendable {
     public let device: Device
     /// The in-order command queue.
     public let queue: CommandQueue
+    /// Whether the device is the Oclgrind simulator (asked once: `fill` consults it on every call).
+    public let onSimulator: Bool
 
     /// Creates a context and an in-order queue; `profiling` turns on event timestamps (it slows queues).
     public init(device: Device, profiling: Bool = false) throws {
@@ -23,6 +25,7 @@ public final class Context: @unchecked Sendable {
         try check(status, "clCreateContext")
         handle = context
         self.device = device
+        onSimulator = device.isSimulator
         do {
             queue = try CommandQueue(context: context, device: device.id, profiling: profiling,
                                      openCL12: device.platform.version.hasPrefix("OpenCL 1."))
@@ -55,7 +58,10 @@ public final class CommandQueue: @unchecked Sendable {
             guard let queue = clCreateCommandQueue(context, device, flags, &status) else {
                 throw CLError(call: "clCreateCommandQueue", status: status)
             }
-            try check(status, "clCreateCommandQueue")
+            guard status == CL_SUCCESS else {
+                clReleaseCommandQueue(queue)
+                throw CLError(call: "clCreateCommandQueue", status: status)
+            }
             handle = queue
             self.profiling = profiling
             return
@@ -123,7 +129,7 @@ public final class Buffer: @unchecked Sendable {
     /// (`tools/oclgrind/fill_repro.c`). The simulator's memory is host memory: the two cost the same there.
     public func fill(_ value: Float, offset: Int = 0, bytes: Int) throws {
         guard bytes > 0 else { return }
-        if context.device.isSimulator {
+        if context.onSimulator {
             let values = [Float](repeating: value, count: bytes / MemoryLayout<Float>.size)
             return try values.withUnsafeBytes { try write(from: $0, offset: offset) }
         }

@@ -34,14 +34,15 @@ struct EtaCommand: ParsableCommand {
 
         Exit codes:
           0   success
-          64  bad usage: an unknown option, an invalid SPEC or value
-          65  malformed input data
+          1   eta lr-find --require-suggestion found no suggestion
+          64  bad usage: an unknown option, an invalid SPEC or value, a size beyond the device's or host's memory
+          65  malformed input data or a damaged checkpoint (the check is named)
           66  an input file is missing
           69  the requested device is unavailable (no OpenCL platform: install pocl-opencl-icd or a GPU ICD)
           70  a kernel disagrees with the Reference (verify), or an internal error
-          74  an output file could not be written
-          75  training diverged and the divergence guard aborted it (eta train --on-nonfinite abort)
-          130 eta train was interrupted (Ctrl-C) after writing its final checkpoint
+          74  an output could not be written (stdout, a log, the plot, a checkpoint)
+          75  training diverged: the divergence guard aborted it, or an epoch's loss was not finite
+          130 143 129  eta train was stopped by SIGINT (Ctrl-C), SIGTERM or SIGHUP after its final checkpoint
 
         Environment: ETA_DEVICE (default --device), ETA_CACHE_DIR (program binary cache; empty disables),
         ETA_KERNEL_DIR (load Kernels/*.cl from a folder instead of the embedded copies).
@@ -91,15 +92,7 @@ enum Console {
     /// the exit code still says what happened.
     static func err(_ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        _ = text.withUTF8 { writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
     }
 
     /// A line of the command's result on stdout; a write failure is exit 74.

@@ -10,8 +10,12 @@ struct TrainingSession {
     func run() throws -> Int32 {
         try command.validateRanges()
         // Every output path is checked before anything is loaded or trained: a typo costs a second, not a run.
-        for (path, what) in [(command.log, "log"), (command.csv, "CSV log"), (command.plot, "plot")] {
-            if let path { try OutputFile.checkWritable(path, what: what) }
+        let outputs = [(command.log, "--log"), (command.csv, "--csv"), (command.plot, "--plot")].compactMap { path, option in path.map { ($0, option) } }
+        for (path, option) in outputs {
+            try OutputFile.checkWritable(path, what: option)
+            if let other = outputs.first(where: { $0.1 != option && URL(fileURLWithPath: $0.0).standardized == URL(fileURLWithPath: path).standardized }) {
+                throw EtaError(.usage, "\(option) and \(other.1) name the same file \(path): give each output its own path")
+            }
         }
         if let folder = command.checkpoint { try OutputFile.checkWritableFolder(folder, what: "checkpoints in \(folder)") }
         let resumed = try command.resume.map { try Checkpoint.read(from: URL(fileURLWithPath: $0)) }
@@ -56,10 +60,24 @@ struct TrainingSession {
         }
         let interrupt = InterruptFlag()
         let progress = ProgressDisplay(trainer: trainer, log: log, quiet: command.quiet, interrupt: interrupt, failure: failure)
-        let result = try trainer.run(observer: progress)
+        let result: TrainingResult
+        do {
+            result = try trainer.run(observer: progress)
+        } catch {
+            // A failure inside the run (a device error): the log still ends, naming it, rather than stay .partial.
+            progress.finish()
+            try? log.runEnd(status: "error", exitCode: (error as? EtaError)?.exitCode ?? 70,
+                            fields: [("steps", .int(trainer.position.step)), ("error", .string("\(error)"))])
+            throw error
+        }
         progress.finish()
         // Each output is finalised even when another failed; the first failure decides the exit code (74).
         if let plot = command.plot { failure.attempt { try writePlot(result: result, trainer: trainer, path: plot) } }
+        // The summary before run_end, so the log records the exit code the process returns. After a signal a
+        // failing stdout (SIGHUP: the terminal is gone) does not replace the signal's exit code.
+        do { try printSummary(result: result, trainer: trainer) } catch {
+            if interrupt.isRaised { Console.note("eta: note: \(error)") } else { failure.record(error) }
+        }
         var exitCode: Int32
         switch result.status {
         case .completed: exitCode = 0
@@ -71,9 +89,10 @@ struct TrainingSession {
         failure.attempt {
             try log.runEnd(status: status, exitCode: exitCode, fields: [("steps", .int(trainer.position.step)), ("seconds", .double(result.seconds))])
         }
-        failure.attempt { try printSummary(result: result, trainer: trainer) }
         if result.status == .diverged {
-            Console.note("eta: training diverged at step \(progress.lastAnomaly?.step ?? trainer.position.step + 1) and was aborted (\(progress.lastAnomaly?.kind ?? "non_finite_loss"); --on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), --on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))\(command.checkpoint.map { "; the last good checkpoint in \($0) is kept" } ?? "")")
+            let keptCheckpoint = command.checkpoint.map { URL(fileURLWithPath: $0).appendingPathComponent("checkpoint-latest.safetensors").path }
+                .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            Console.note("eta: training diverged at step \(progress.lastAnomaly?.step ?? trainer.position.step + 1) and was aborted (\(progress.lastAnomaly?.kind ?? "non_finite_loss"); --on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), --on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))\(keptCheckpoint.map { "; the last good checkpoint, \($0), is kept" } ?? "")")
         }
         if result.status == .interrupted && failure.error == nil {
             Console.note("eta: \(interrupt.signalName) at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")")
@@ -199,159 +218,5 @@ struct TrainingSession {
             try Console.out("validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))")
             try Console.out(String(format: "time         %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
         }
-    }
-}
-
-/// Set by SIGINT (Ctrl-C), SIGTERM (`kill`, `timeout`, job schedulers) or SIGHUP (a closed terminal): the training
-/// loop checks it after every step and stops cleanly, with a final checkpoint and finished logs, exiting 128 + the
-/// signal's number. A second signal exits at once, leaving the previous checkpoint intact.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var received: Int32?
-    private var sources: [DispatchSourceSignal] = []
-
-    static let handled: [(signal: Int32, name: String)] = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")]
-
-    init() {
-        for (number, name) in Self.handled {
-            Glibc.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [unowned self] in
-                self.lock.lock()
-                let first = self.received
-                if first == nil { self.received = number }
-                self.lock.unlock()
-                if let first {
-                    Console.note("\neta: \(name) again: stopping now (the last checkpoint written is intact)")
-                    exit(128 + first)
-                }
-                Console.note("\neta: \(name): stopping after this step (send it again to quit at once)")
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    /// The first signal received.
-    var signal: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return received
-    }
-
-    var isRaised: Bool { signal != nil }
-
-    var signalName: String {
-        let number = signal
-        return Self.handled.first { $0.signal == number }?.name ?? "interrupted"
-    }
-}
-
-/// The first output failure of a run (a log line, a checkpoint, the plot): recorded where it happens so the run stops
-/// at the next step and every other output is still finalised; the CLI exits 74 with it.
-final class OutputFailure {
-    private(set) var error: Error?
-
-    func record(_ error: Error) {
-        if self.error == nil { self.error = error }
-    }
-
-    /// Runs `body`, recording its error instead of throwing it.
-    func attempt(_ body: () throws -> Void) {
-        do { try body() } catch { record(error) }
-    }
-}
-
-/// Progress on stderr (a bar redrawn at most 10 times a second on a terminal, a line per epoch when piped)
-/// and the log records.
-final class ProgressDisplay: TrainingObserver {
-    private let trainer: Trainer
-    private let log: TrainingLog
-    private let quiet: Bool
-    private let interrupt: InterruptFlag
-    private let failure: OutputFailure
-    /// The last anomaly the guard reported (for the closing message).
-    private(set) var lastAnomaly: AnomalyRecord?
-    private let terminal = isatty(STDERR_FILENO) == 1
-    private let start = DispatchTime.now().uptimeNanoseconds
-    private var lastDraw: UInt64 = 0
-    private var lastLoss: Float?
-    private var lastRate = 0.0
-    private var startStep: Int
-    private var drewBar = false
-
-    init(trainer: Trainer, log: TrainingLog, quiet: Bool, interrupt: InterruptFlag, failure: OutputFailure) {
-        self.trainer = trainer
-        self.failure = failure
-        self.log = log
-        self.quiet = quiet
-        self.interrupt = interrupt
-        startStep = trainer.position.step
-    }
-
-    var stopRequested: Bool { interrupt.isRaised || failure.error != nil }
-
-    func trainer(_ trainer: Trainer, didLog step: StepRecord) {
-        failure.attempt { try log.step(step) }
-        lastLoss = step.loss
-        lastRate = step.learningRate
-    }
-
-    func trainer(_ trainer: Trainer, didDetect anomaly: AnomalyRecord) {
-        var fields: [(String, JSON)] = [("step", .int(anomaly.step)), ("epoch", .int(anomaly.epoch)), ("kind", .string(anomaly.kind)),
-                                        ("loss", .float(anomaly.loss)), ("action", .string(anomaly.action)),
-                                        ("lr_scale", .double(anomaly.learningRateScale))]
-        if let average = anomaly.runningAverage { fields.append(("running_average", .double(average))) }
-        if let restored = anomaly.restoredStep { fields.append(("restored_step", .int(restored))) }
-        if let tensor = anomaly.tensor { fields.append(("tensor", .string(tensor))) }
-        lastAnomaly = anomaly
-        failure.attempt { try log.event("anomaly", fields) }
-        if terminal && drewBar { Console.err("\r\u{1B}[2K") }
-        let detail = anomaly.kind == "non_finite_gradient" ? anomaly.tensor.map { "in tensor \($0)" } ?? "gradient norm not finite"
-                                                           : "loss \(anomaly.loss)"
-        Console.note("eta: anomaly at step \(anomaly.step): \(anomaly.kind) (\(detail)); action \(anomaly.action)"
-                     + (anomaly.restoredStep.map { ", back to step \($0), lr x\(anomaly.learningRateScale)" } ?? ""))
-    }
-
-    func trainer(_ trainer: Trainer, didFinish epoch: EpochRecord) {
-        failure.attempt { try log.epoch(epoch) }
-        guard !quiet else { return }
-        var line = "epoch \(epoch.epoch)/\(trainer.configuration.epochs): train loss \(String(format: "%.4f", epoch.trainLoss))"
-        if let accuracy = epoch.trainAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
-        if let loss = epoch.validationLoss { line += String(format: ", val loss %.4f", loss) }
-        if let accuracy = epoch.validationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
-        line += String(format: " (%.2f s)", epoch.seconds)
-        if terminal && drewBar { Console.err("\r\u{1B}[2K") }
-        if !terminal || epoch.epoch == trainer.configuration.epochs || epoch.epoch % max(1, trainer.configuration.epochs / 20) == 0 {
-            Console.note(line)
-        }
-    }
-
-    func trainer(_ trainer: Trainer, didStep step: Int, of totalSteps: Int, epoch: Int) {
-        guard terminal && !quiet else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard now - lastDraw >= 100_000_000 || step == totalSteps else { return }
-        lastDraw = now
-        let elapsed = Double(now - start) * 1e-9
-        let done = step - startStep
-        let samplesPerSecond = elapsed > 0 ? Double(done) * Double(trainer.configuration.bufferRows(trainer.split)) / elapsed : 0
-        let remaining = done > 0 ? elapsed / Double(done) * Double(totalSteps - step) : 0
-        let width = 24
-        let filled = totalSteps > 0 ? width * step / totalSteps : width
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let loss = lastLoss.map { String(format: "%.4f", $0) } ?? "-"
-        let text = "\r\u{1B}[2Kepoch \(epoch)/\(trainer.configuration.epochs) [\(bar)] \(step)/\(totalSteps) loss \(loss) lr "
-            + String(format: "%.2e %.0f samples/s ", lastRate, samplesPerSecond) + clock(elapsed) + "<" + clock(remaining)
-        Console.err(text)
-        drewBar = true
-    }
-
-    func finish() {
-        if terminal && drewBar && !quiet { Console.err("\r\u{1B}[2K") }
-    }
-
-    private func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return String(format: "%02d:%02d", s / 60, s % 60)
     }
 }

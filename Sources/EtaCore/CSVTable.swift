@@ -45,10 +45,13 @@ struct CSVTable {
         let isHeader = hasHeader ?? first.contains { field in
             !field.isEmpty && field.withUnsafeBufferPointer { number($0) } == nil
         }
+        // Every row is as wide as the first, a detected header included: one wider than its rows would name columns
+        // that do not exist (a label column among them). A header the caller declares (scikit-learn's
+        // `rows,features,names...` line of the built-in files) is metadata of another width.
+        if !isHeader || hasHeader == nil { table.columns = first.count }
         if isHeader {
             table.header = first.map { String(decoding: $0, as: UTF8.self) }
         } else {
-            table.columns = first.count
             for (column, field) in first.enumerated() {
                 try field.withUnsafeBufferPointer { table.values.append(try cell($0, file: file, line: firstLine, column: column)) }
             }
@@ -74,7 +77,7 @@ struct CSVTable {
     }
 
     private static func ragged(_ file: String, _ line: Int, _ fields: Int, _ columns: Int) -> EtaError {
-        EtaError(.dataError, "\(file):\(line): ragged row: \(fields)\(fields > columns ? " or more" : "") fields, expected \(columns) like the first data row")
+        EtaError(.dataError, "\(file):\(line): ragged row: \(fields)\(fields > columns ? " or more" : "") fields, expected \(columns) like the first row")
     }
 
     /// A field's number, or nil.

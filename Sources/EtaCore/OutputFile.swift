@@ -65,15 +65,7 @@ public final class OutputFile: @unchecked Sendable {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !closedAtStart else { throw EtaError(.ioError, "cannot write to \(name): it is closed") }
         guard descriptor >= 0 else { throw EtaError(.ioError, "cannot write to \(name): already closed") }
-        var offset = 0
-        while offset < bytes.count {
-            let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw EtaError(.ioError, "cannot write to \(name): \(Self.reason(errno))")
-            }
-            offset += written
-        }
+        if let code = writeAll(descriptor, bytes) { throw EtaError(.ioError, "cannot write to \(name): \(Self.reason(code))") }
     }
 
     /// Flushes to the disk (`fsync`) and closes; a deferred write error (NFS, a full disk) surfaces here.
@@ -113,7 +105,8 @@ public final class OutputFile: @unchecked Sendable {
         if let code = makeFolders(folder) {
             throw EtaError(.ioError, "cannot write \(what): the folder \(folder) cannot be created: \(reason(code))")
         }
-        let probe = URL(fileURLWithPath: folder).appendingPathComponent(".eta-write-check.\(getpid())").path
+        // A random name: a probe left by a killed run (same PID in a container) must not block the next one.
+        let probe = URL(fileURLWithPath: folder).appendingPathComponent(".eta-write-check.\(getpid()).\(UInt64.random(in: 0...UInt64.max))").path
         let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw EtaError(.ioError, "cannot write \(what): \(folder): \(reason(errno))") }
         Foundation.close(fd)

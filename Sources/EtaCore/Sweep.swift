@@ -68,8 +68,8 @@ public final class Sweep {
         let steps = template.stepsPerEpoch * configuration.epochs
         // run() precomputes every step's per-replica scalars: bound that table before anything else is built.
         let what = "a sweep of \(learningRates.count) learning rates over \(steps) steps"
-        try MemoryBudget.check(what: what, hostBytes: try MemoryBudget.floatBytes(steps, copies: 16 * learningRates.count, what: what),
-                               deviceBuffers: [try MemoryBudget.floatBytes(steps, copies: 16 * learningRates.count, what: what)], on: backend)
+        let tableBytes = try MemoryBudget.floatBytes(steps, copies: 16 * learningRates.count, what: what)
+        try MemoryBudget.check(what: what, hostBytes: tableBytes, deviceBuffers: [tableBytes], on: backend)
         plans = try learningRates.map {
             try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup, base: $0,
                              totalSteps: configuration.scheduleInterval == .step ? steps : configuration.epochs)

@@ -1,3 +1,4 @@
+import EtaCore
 import Foundation
 
 /// A seeded mutation fuzzer for builds without libFuzzer: each run takes a corpus file, applies a few random
@@ -62,18 +63,5 @@ enum MutationDriver {
             let bytes = (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) }
             if input.count >= position + 4 { input.replaceSubrange(position..<(position + 4), with: bytes) } else { input += bytes }
         }
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, the same on every platform.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -13,6 +13,16 @@ func launch(_ arguments: [String]) throws -> Process {
     return process
 }
 
+/// Waits for `process`, killing it after `seconds`: a lost signal must fail the test, not hang the suite.
+func waitForExit(_ process: Process, seconds: Double = 120) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    guard process.isRunning else { return true }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    return false
+}
+
 /// Waits (up to 60 s) until a run's streamed log holds a step record: its signal handlers are installed by then.
 func waitForSteps(in path: String) throws {
     for _ in 0..<600 {
@@ -143,7 +153,7 @@ struct TrainCLITests {
                                   "--checkpoint", dir.path, "--log", dir.path + "/run.jsonl"])
         try waitForSteps(in: dir.path + "/run.jsonl.partial")
         kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        #expect(waitForExit(process), "the run did not stop after the signal")
         #expect(process.terminationReason == .exit && process.terminationStatus == status)
         let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors"))
         #expect(Int(checkpoint.metadata["step"] ?? "0")! > 0)
@@ -161,7 +171,7 @@ struct TrainCLITests {
         try waitForSteps(in: dir.path + "/run.jsonl.partial")
         kill(process.processIdentifier, SIGTERM)
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        #expect(waitForExit(process), "the run did not stop after two signals")
         #expect(process.terminationReason == .exit && process.terminationStatus == 143)
         _ = try Checkpoint.read(from: URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors"))
     }
@@ -174,6 +184,8 @@ struct TrainCLITests {
             // Iris epochs take well under a millisecond: a checkpoint is being written almost all the time.
             let process = try launch(["train", "--device", "cpu", "--epochs", "1000000", "--dataset", "iris",
                                       "--checkpoint", dir.path, "--checkpoint-every", "1", "--quiet"])
+            // The first checkpoint must exist before the kill (start-up is slower under ASan or a loaded machine).
+            for _ in 0..<600 where !FileManager.default.fileExists(atPath: file.path) { Thread.sleep(forTimeInterval: 0.1) }
             Thread.sleep(forTimeInterval: delay)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

@@ -64,6 +64,7 @@ struct CSVReaderTests {
         ("x,y\n1,\"2\"x\n", ":2:", "unexpected 'x' after a quoted field"),
         ("x,y\n1,2\n3,4,5\n", ":3:", "ragged row: 3 or more fields, expected 2"),
         ("x,y\n1,2\n3,1e39\n", ":3: column 2", "'1e39' is not a finite number"),
+        ("a,b,c,y\n1,2,3\n", ":2:", "ragged row: 3 fields, expected 4"),
         ("\n\n  \n", "", "no data rows"),
     ])
     func malformed(text: String, location: String, what: String) throws {

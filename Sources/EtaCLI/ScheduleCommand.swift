@@ -50,11 +50,16 @@ struct ScheduleCommand: ParsableCommand {
             }
             switch format {
             case .jsonl:
+                // Written in 64 KB pieces: ten million steps stream instead of piling up in one string.
                 var output = ""
                 for (k, value, momentum) in rows {
                     var fields: [(String, JSON)] = [("step", .int(k)), ("lr", .double(value))]
                     if let momentum { fields.append(("momentum", .double(momentum))) }
                     output += JSON.object(fields).rendered + "\n"
+                    if output.utf8.count >= 65_536 {
+                        try OutputFile.standardOutput.write(output)
+                        output = ""
+                    }
                 }
                 try OutputFile.standardOutput.write(output)
             case .table:

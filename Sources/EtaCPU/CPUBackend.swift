@@ -74,6 +74,7 @@ public final class CPUBackend: Backend {
         return buffer
     }
 
+    /// The host's available memory, for the largest buffer and for all of them (read when asked: it changes).
     public var memoryLimits: MemoryLimits { MemoryBudget.hostLimits() }
 
     public func makeBuffer(count: Int) throws -> DeviceBuffer { try CPUBuffer(count: count) }

@@ -175,12 +175,13 @@ public struct Checkpoint {
     /// then the tensors' little-endian float32 data. `file_sha256`, the first metadata key, is the SHA-256 of
     /// the whole file with its own 64 digits read as `0`s: a flipped byte anywhere fails `read`'s 'checksum'.
     public func serialized() -> Data {
-        var data = Data()
+        // Offsets first, so the tensors' bytes are copied once, straight into the file.
         var offsets: [(String, [Int], Int, Int)] = []
+        var dataCount = 0
         for tensor in tensors {
-            let begin = data.count
-            tensor.values.withUnsafeBytes { data.append(contentsOf: $0) }
-            offsets.append((tensor.name, tensor.shape, begin, data.count))
+            let begin = dataCount
+            dataCount += tensor.values.count * MemoryLayout<Float>.size
+            offsets.append((tensor.name, tensor.shape, begin, dataCount))
         }
         var metadata = self.metadata
         metadata["format_version"] = Self.formatVersion
@@ -197,10 +198,10 @@ public struct Checkpoint {
         precondition(header.starts(with: Self.digestPrefix), "the header must open with the digest slot")
         while header.count % 8 != 0 { header.append(0x20) }
         var file: [UInt8] = []
-        file.reserveCapacity(8 + header.count + data.count)
+        file.reserveCapacity(8 + header.count + dataCount)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(contentsOf: header)
-        file.append(contentsOf: data)
+        for tensor in tensors { tensor.values.withUnsafeBytes { file.append(contentsOf: $0) } }
         file.replaceSubrange(Self.digestSlot, with: Array(Self.fileDigest(file).utf8))
         return Data(file)
     }
@@ -208,9 +209,11 @@ public struct Checkpoint {
     /// SHA-256 of `file` with its digest slot read as 64 `0`s.
     static func fileDigest(_ file: [UInt8]) -> String {
         var hasher = SHA256()
-        hasher.update(Array(file[..<digestSlot.lowerBound]))
-        hasher.update([UInt8](repeating: UInt8(ascii: "0"), count: digestSlot.count))
-        hasher.update(Array(file[digestSlot.upperBound...]))
+        file.withUnsafeBytes { raw in
+            hasher.update(UnsafeRawBufferPointer(rebasing: raw[..<digestSlot.lowerBound]))
+            hasher.update([UInt8](repeating: UInt8(ascii: "0"), count: digestSlot.count))
+            hasher.update(UnsafeRawBufferPointer(rebasing: raw[digestSlot.upperBound...]))
+        }
         return hex(hasher.finalize())
     }
 

@@ -9,6 +9,7 @@ public struct MemoryLimits: Sendable, Equatable {
     /// Where the figures come from, for messages.
     public var source: String
 
+    /// Limits in bytes, and where they come from (named in messages).
     public init(largestBuffer: Int, total: Int, source: String) {
         self.largestBuffer = largestBuffer
         self.total = total

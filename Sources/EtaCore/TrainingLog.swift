@@ -52,11 +52,13 @@ public final class TrainingLog {
 
     private var elapsed: Double { Date().timeIntervalSince(start) }
 
+    /// The `run_start` record: the schema, the version and the run's configuration.
     public func runStart(configuration: [(String, JSON)]) throws {
         try jsonl?.write(JSON.object([("event", .string("run_start")), ("schema", .int(1)), ("version", .string(EtaVersion.current))]
             + configuration).rendered)
     }
 
+    /// A logged step (JSONL and CSV); throws `EtaError(.ioError)` when a file cannot be written.
     public func step(_ record: StepRecord) throws {
         try jsonl?.write(JSON.object([("event", .string("step")), ("step", .int(record.step)), ("epoch", .int(record.epoch)),
                                   ("lr", .double(record.learningRate)), ("loss", .float(record.loss)),
@@ -67,6 +69,7 @@ public final class TrainingLog {
                     csvNumber(record.gradNorm), "", "", "", "", String(format: "%.3f", elapsed)].joined(separator: ","))
     }
 
+    /// A finished epoch (JSONL and CSV).
     public func epoch(_ record: EpochRecord) throws {
         func optional(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
         try jsonl?.write(JSON.object([("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
@@ -83,6 +86,8 @@ public final class TrainingLog {
         try jsonl?.write(JSON.object([("event", .string(name))] + fields + [("t", .double(elapsed))]).rendered)
     }
 
+    /// The `run_end` record, then both files are closed and renamed over their final names; every file is
+    /// finalised even when another fails, and the first failure is thrown (the failed one stays `.partial`).
     public func runEnd(status: String, exitCode: Int32, fields: [(String, JSON)] = []) throws {
         var failure: Error?
         do {
@@ -114,6 +119,7 @@ extension TrainingLog {
         private let csv: StreamingFile?
         private let columns: [String]
 
+        /// Opens the files (exit 74 if they cannot be created) and writes the CSV header.
         public init(jsonlPath: String?, csvPath: String?, columns: [String]) throws {
             self.columns = columns
             jsonl = try jsonlPath.map(StreamingFile.init(path:))
@@ -121,6 +127,7 @@ extension TrainingLog {
             try csv?.write(columns.joined(separator: ","))
         }
 
+        /// One row, in `columns` order.
         public func write(_ values: [JSON]) throws {
             try jsonl?.write(JSON.object(Array(zip(columns, values))).rendered)
             try csv?.write(values.map { value in
@@ -134,6 +141,7 @@ extension TrainingLog {
             }.joined(separator: ","))
         }
 
+        /// Closes and renames both files (each is finalised even when the other fails).
         public func close() throws {
             try TrainingLog.closeAll([jsonl, csv])
         }

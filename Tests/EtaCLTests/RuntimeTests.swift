@@ -36,6 +36,17 @@ struct SHA256Tests {
         #expect(SHA256.hex(of: [UInt8](repeating: 0x61, count: 1_000_000))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
+
+    @Test("updates in pieces of any size give the one-call digest (partial blocks carried across calls)")
+    func pieces() {
+        let message = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let whole = SHA256.hex(of: message)
+        for piece in [1, 7, 63, 64, 65, 200] {
+            var hasher = SHA256()
+            for start in stride(from: 0, to: message.count, by: piece) { hasher.update(Array(message[start..<min(start + piece, message.count)])) }
+            #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == whole, "pieces of \(piece)")
+        }
+    }
 }
 
 @Suite("OpenCL runtime", .enabled(if: OpenCLAvailability.runDeviceTests))

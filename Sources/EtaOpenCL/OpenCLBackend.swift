@@ -8,11 +8,16 @@ import Foundation
 final class OpenCLBuffer: DeviceBuffer {
     let count: Int
     let buffer: Buffer
+    /// The backend's ledger, given back this buffer's bytes when it goes.
+    private let ledger: AllocationLedger?
 
-    init(count: Int, buffer: Buffer) {
+    init(count: Int, buffer: Buffer, ledger: AllocationLedger? = nil) {
         self.count = count
         self.buffer = buffer
+        self.ledger = ledger
     }
+
+    deinit { ledger?.release(count * MemoryLayout<Float>.size) }
 }
 
 /// The OpenCL backend: Eta's kernels from `Kernels/`, built once per device (and cached on disk), each
@@ -24,6 +29,8 @@ final class OpenCLBuffer: DeviceBuffer {
 /// ```
 public final class OpenCLBackend: Backend {
     public let info: BackendInfo
+    /// Bytes of the live buffers made by `makeBuffer`, checked against the device's memory before each one.
+    let ledger = AllocationLedger()
     public let context: Context
     /// Floats per work-item (`ETA_VEC`).
     public let vectorWidth: Int
@@ -188,11 +195,16 @@ public final class OpenCLBackend: Backend {
         guard count >= 0, !overflow else {
             throw EtaError(.software, "cannot allocate \(count) floats on \(info.device): the size is out of range")
         }
-        try checkAllocation(bytes: bytes)
-        let buffer = try context.makeBuffer(bytes: bytes)
-        // GPU memory from clCreateBuffer holds garbage: every buffer starts at zero.
-        try buffer.fill(0, bytes: bytes)
-        return OpenCLBuffer(count: count, buffer: buffer)
+        try reserveAllocation(bytes: bytes)
+        do {
+            let buffer = try context.makeBuffer(bytes: bytes)
+            // GPU memory from clCreateBuffer holds garbage: every buffer starts at zero.
+            try buffer.fill(0, bytes: bytes)
+            return OpenCLBuffer(count: count, buffer: buffer, ledger: ledger)
+        } catch {
+            ledger.release(bytes)
+            throw allocationFailure(error, bytes: bytes)
+        }
     }
 
     public func write(_ values: UnsafeBufferPointer<Float>, to buffer: DeviceBuffer, offset: Int) throws {

@@ -116,6 +116,15 @@ struct HardeningCLITests {
         #expect(result.stderr.contains(message), "\(arguments): \(result.stderr.suffix(2000))")
     }
 
+    @Test("a model larger than the device fails before training with the request and the limit",
+          arguments: OpenCLPresence.run ? ["cpu", "opencl"] : ["cpu"])
+    func modelTooLarge(device: String) throws {
+        let result = try CLI.run(["train", "--device", device, "--dataset", "iris", "--model", "mlp:hidden=1000000/1000000", "--quiet"])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("4000.0 GB") && result.stderr.contains(device == "cpu" ? "available memory" : "CL_DEVICE_MAX_MEM_ALLOC_SIZE"),
+                "\(result.stderr)")
+    }
+
     @Test("a batch size far above the rows trains with buffers sized by the rows", arguments: ["train", "lr-find", "sweep"])
     func hugeBatch(command: String) throws {
         var arguments = [command, "--device", "cpu", "--dataset", "iris", "--batch-size", "9223372036854775807"]

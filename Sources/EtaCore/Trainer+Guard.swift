@@ -124,4 +124,16 @@ extension Trainer {
         }
     }
 
+    /// The epoch's training or validation loss when it is NaN or infinite.
+    func nonFiniteEpochLoss(_ record: EpochRecord) -> Float? {
+        if !record.trainLoss.isFinite { return record.trainLoss }
+        if let loss = record.validationLoss, !loss.isFinite { return loss }
+        return nil
+    }
+
+    func reportNonFiniteEpoch(_ record: EpochRecord, loss: Float, observer: TrainingObserver?) {
+        observer?.trainer(self, didDetect: AnomalyRecord(step: position.step, epoch: record.epoch, kind: "non_finite_epoch_loss",
+                                                          loss: loss, runningAverage: runningLoss, action: "abort",
+                                                          learningRateScale: position.learningRateScale, restoredStep: nil))
+    }
 }

@@ -414,19 +414,6 @@ public final class Trainer {
                               samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
     }
 
-    /// The epoch's training or validation loss when it is NaN or infinite.
-    private func nonFiniteEpochLoss(_ record: EpochRecord) -> Float? {
-        if !record.trainLoss.isFinite { return record.trainLoss }
-        if let loss = record.validationLoss, !loss.isFinite { return loss }
-        return nil
-    }
-
-    private func reportNonFiniteEpoch(_ record: EpochRecord, loss: Float, observer: TrainingObserver?) {
-        observer?.trainer(self, didDetect: AnomalyRecord(step: position.step, epoch: record.epoch, kind: "non_finite_epoch_loss",
-                                                          loss: loss, runningAverage: runningLoss, action: "abort",
-                                                          learningRateScale: position.learningRateScale, restoredStep: nil))
-    }
-
     /// Writes the epoch's shuffled rows to the device once (not per step) and restores its running sums.
     private func loadEpoch(_ epoch: Int) throws {
         let (x, y) = split.gather(split.epochOrder(epoch: epoch))

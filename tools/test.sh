@@ -23,5 +23,5 @@ swift build -c release --product eta
 tools/ci-strict-opencl.sh .build/release/eta
 # Fuzz the parsers of untrusted input (SPECs, CSV, IDX, checkpoints, program cache): libFuzzer + ASan, seeded, ~2 min.
 tools/fuzz.sh
-# The whole suite once more under AddressSanitizer, C targets included (~10 min); ETA_SKIP_ASAN=1 skips it locally.
-if [ "${ETA_SKIP_ASAN:-0}" != 1 ]; then tools/asan-test.sh; fi
+# The whole suite once more under AddressSanitizer, C targets included (~10 min): ETA_ASAN=1 tools/test.sh.
+if [ "${ETA_ASAN:-0}" = 1 ]; then tools/asan-test.sh; fi

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 eta=${ETA:-.build/release/eta}
-if [ ! -x "$eta" ]; then flock /tmp/eta-build.lock swift build -c release --product eta; fi
+if [ ! -x "$eta" ]; then swift build -c release --product eta; fi
 python3 -c 'import numpy' 2>/dev/null || { echo "bench_csv: needs numpy (pip install numpy)" >&2; exit 69; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

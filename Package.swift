@@ -57,12 +57,14 @@ let package = Package(
         .target(name: "EtaSupport", swiftSettings: fuzzed),
         // The OpenCL runtime layer: the only importer of COpenCL.
         .target(name: "EtaCL", dependencies: ["COpenCL", "CCLBlast", "EtaSupport"], swiftSettings: fuzzed),
-        // Above the Backend seam: arena, optimizers, Reference, objectives, verification.
-        .target(name: "EtaCore", dependencies: ["EtaDatasets", "CZlib", "EtaSupport"], swiftSettings: fuzzed),
-        .target(name: "EtaCPU", dependencies: ["EtaCore", "CEtaCPU", "CBLAS"]),
-        .target(name: "EtaOpenCL", dependencies: ["EtaCore", "EtaCL", "EtaKernelSources"]),
+        // The Backend seam: the protocol, buffers and the commands a backend runs. Both backends see only this.
+        .target(name: "EtaBackend", swiftSettings: fuzzed),
+        // Above the seam: arena, optimizers, schedules, data, training, LR tools, Reference, verification.
+        .target(name: "EtaCore", dependencies: ["EtaBackend", "EtaDatasets", "CZlib", "EtaSupport"], swiftSettings: fuzzed),
+        .target(name: "EtaCPU", dependencies: ["EtaBackend", "CEtaCPU", "CBLAS"]),
+        .target(name: "EtaOpenCL", dependencies: ["EtaBackend", "EtaCL", "EtaKernelSources"]),
         // What a Swift user imports: everything above plus device selection.
-        .target(name: "Eta", dependencies: ["EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL"]),
+        .target(name: "Eta", dependencies: ["EtaBackend", "EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL"]),
         .executableTarget(
             name: "EtaCLI",
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]

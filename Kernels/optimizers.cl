@@ -1,6 +1,6 @@
-// optimizers.cl — the rest of torch.optim's family and Lion, one fused pass each over the whole arena.
+// optimizers.cl — every elementwise optimizer, one fused pass each over the whole arena.
 //
-// What: rmsprop, adagrad, adadelta, adamax, nadam, radam (torch.optim single-tensor paths, with the fma
+// What: sgd, adam (Adam and AdamW), rmsprop, adagrad, adadelta, adamax, nadam, radam (torch.optim single-tensor paths, with the fma
 //       roundings of PyTorch's CPU kernels as in Reference+Optimizers.swift), lion (lion-pytorch) and the
 //       Schedule-Free AdamW and SGD (facebookresearch/schedule_free, non-foreach paths).
 // Signature (shared, so the host launches them alike): p, g, up to three state slots s0..s2, n, twelve
@@ -10,6 +10,7 @@
 #define OPT_MAXIMIZE 1
 #define OPT_A 2      // rmsprop: centered;  nadam/radam: decoupled weight decay
 #define OPT_B 4      // rmsprop: momentum;  radam: rectified step (rho_t > 5)
+#define OPT_C 8
 
 #define OPT_GROUPED 256   // parameter groups: c0..c11 per 16-element chunk's group, from group_scalars
 
@@ -41,6 +42,42 @@ __kernel void NAME(__global param_t* restrict p, __global const float* restrict 
 // lerp(self, end, w) as torch does it: fma(w, end - self, self) for w < 0.5, else fma(w - 1, end - self, end).
 inline floatV eta_lerp(floatV self, floatV end, float w) {
     return fabs(w) < 0.5f ? fma((floatV)w, end - self, self) : fma((floatV)(w - 1.0f), end - self, end);
+}
+
+// SGD (torch.optim.SGD). c0 lr, c1 weight_decay, c2 momentum, c3 1-dampening. Flags: OPT_A momentum, OPT_B nesterov,
+// OPT_C first step (the buffer starts as the gradient). s0 momentum_buffer.
+OPTIMIZER_KERNEL(sgd_update) {
+    OPT_BEGIN
+    if (c1 != 0.0f) grad = fma((floatV)c1, param, grad);
+    if (flags & OPT_A) {
+        floatV b = grad;
+        if (!(flags & OPT_C)) b = fma((floatV)c3, grad, eta_load_state(s0, base, n) * c2);
+        eta_store_state(s0, base, n, b);
+        grad = (flags & OPT_B) ? fma((floatV)c2, b, grad) : b;
+    }
+    PARAM_STORE(base, n, fma((floatV)(-c0), grad, param));
+}
+
+// Adam and AdamW (torch.optim.Adam/AdamW). c0 weight_decay, c1 1-lr*wd, c2 1-beta1, c3 beta2, c4 1-beta2,
+// c5 lr/(1-beta1^t), c6 sqrt(1-beta2^t), c7 eps. Flags: OPT_A amsgrad, OPT_B decoupled weight decay.
+// s0 exp_avg, s1 exp_avg_sq, s2 max_exp_avg_sq.
+OPTIMIZER_KERNEL(adam_update) {
+    OPT_BEGIN
+    if (c0 != 0.0f) {
+        if (flags & OPT_B) param = param * c1;
+        else grad = fma((floatV)c0, param, grad);
+    }
+    const floatV exp_avg = eta_lerp(eta_load_state(s0, base, n), grad, c2);
+    const floatV exp_avg_sq = fma(c4 * grad, grad, eta_load_state(s1, base, n) * c3);
+    eta_store_state(s0, base, n, exp_avg);
+    eta_store_state(s1, base, n, exp_avg_sq);
+    floatV second = exp_avg_sq;
+    if (flags & OPT_A) {
+        second = fmax(eta_load_state(s2, base, n), exp_avg_sq);
+        eta_store_state(s2, base, n, second);
+    }
+    const floatV denom = sqrt(second) / c6 + c7;
+    PARAM_STORE(base, n, param + (-c5) * exp_avg / denom);
 }
 
 // c0 lr, c1 alpha, c2 1-alpha, c3 eps, c4 weight_decay, c5 momentum. s0 square_avg, s1 momentum_buffer, s2 grad_avg.

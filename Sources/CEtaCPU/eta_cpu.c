@@ -84,6 +84,19 @@ void eta_adam_update(float *restrict p, const float *restrict g, float *restrict
     if (flags & ADAM_AMSGRAD) ADAM_LOOP(1) else ADAM_LOOP(0)
 }
 
+// The family signature (c: the kernels' c0..c11): SGD c0 lr, c1 weight_decay, c2 momentum, c3 1-dampening; Adam
+// c0 weight_decay, c1 1-lr*wd, c2 1-beta1, c3 beta2, c4 1-beta2, c5 step size, c6 sqrt(bias correction 2), c7 eps.
+void eta_sgd_family(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
+                    size_t n, const float *c, int32_t flags) {
+    (void)s1; (void)s2;
+    eta_sgd_update(p, g, s0, n, c[0], c[1], c[2], c[3], flags);
+}
+
+void eta_adam_family(float *restrict p, const float *restrict g, float *restrict s0, float *restrict s1, float *restrict s2,
+                     size_t n, const float *c, int32_t flags) {
+    eta_adam_update(p, g, s0, s1, s2, n, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], flags);
+}
+
 ETA_DISPATCH
 void eta_copy(const float *restrict source, float *restrict destination, size_t n) {
     for (size_t i = 0; i < n; i++) destination[i] = source[i];

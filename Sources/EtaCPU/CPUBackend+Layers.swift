@@ -1,7 +1,7 @@
 import CBLAS
 import Dispatch
 import CEtaCPU
-import EtaCore
+import EtaBackend
 
 extension CPUBackend {
     /// Runs `body` for each replica, on all cores when there are several.

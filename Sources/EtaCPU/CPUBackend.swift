@@ -1,6 +1,6 @@
 import CEtaCPU
 import Dispatch
-import EtaCore
+import EtaBackend
 import EtaSupport
 import Foundation
 
@@ -46,7 +46,7 @@ public final class CPUBackend: Backend {
 
     /// The C loop of each family optimizer's kernel.
     static let familyFunctions: [String: eta_family_update] = [
-        "rmsprop_update": eta_rmsprop_update, "adagrad_update": eta_adagrad_update, "adadelta_update": eta_adadelta_update,
+        "sgd_update": eta_sgd_family, "adam_update": eta_adam_family, "rmsprop_update": eta_rmsprop_update, "adagrad_update": eta_adagrad_update, "adadelta_update": eta_adadelta_update,
         "adamax_update": eta_adamax_update, "nadam_update": eta_nadam_update, "radam_update": eta_radam_update,
         "lion_update": eta_lion_update, "schedulefree_adamw_update": eta_schedulefree_adamw_update,
         "schedulefree_sgd_update": eta_schedulefree_sgd_update, "prodigy_update": eta_prodigy_update,
@@ -124,28 +124,9 @@ public final class CPUBackend: Backend {
 
     private func runUpdate(_ update: UpdateCommand) throws {
         switch update {
-        case .sgd(let launch):
-            let g = host(launch.gradients).pointer
-            let parameters = parameterStorage(launch.parameters, launch.storage)
-            let states = [launch.momentumBuffer.map { host($0).pointer }]
-            let s = launch.scalars
-            // (offset, count, lr, weight decay) per range: parameter groups, sweep replicas, or the whole arena.
-            var ranges: [(Int, Int, Float, Float)]
-            if let groups = launch.groups {
-                ranges = groups.ranges.map { ($0.offset, $0.count, groups.hostScalars[$0.group][0], groups.hostScalars[$0.group][1]) }
-            } else {
-                ranges = replicaRanges(launch.count, launch.replicas).map { offset, count, replica in
-                    (offset, count, replica.map { host(launch.replicas!.table).pointer[launch.replicas!.offset + $0] } ?? s.learningRate, s.weightDecay)
-                }
-            }
-            for (offset, count, lr, decay) in ranges {
-                statePass(offset, count, parameters: parameters, states: states, type: launch.storage.state) { at, n, p, slots in
-                    eta_sgd_update(p, g + at, slots[0], n, lr, decay, s.momentum, s.oneMinusDampening, s.flags)
-                }
-            }
-        case .family(let launch) where launch.blocks != nil:
+        case .update(let launch) where launch.blocks != nil:
             try runBlocks(launch, launch.blocks!)
-        case .family(let launch):
+        case .update(let launch):
             guard let function = Self.familyFunctions[launch.kernel] else {
                 throw EtaError(.software, "the CPU backend has no loop for \(launch.kernel)")
             }
@@ -153,40 +134,15 @@ public final class CPUBackend: Backend {
             let parameters = parameterStorage(launch.parameters, launch.storage)
             let states = (0..<3).map { i in i < launch.states.count ? launch.states[i].map { host($0).pointer } : nil }
             // Without groups, one range over the arena with the launch's scalars.
-            let ranges = launch.groups?.ranges ?? [(0, launch.count, 0)]
+            let ranges = launch.groups?.layout.ranges ?? [GroupRange(offset: 0, count: launch.count, group: 0)]
             for range in ranges {
-                let values = launch.groups?.hostScalars[range.group] ?? launch.scalars
-                let scalars = values + [Float](repeating: 0, count: max(0, 12 - values.count))
+                let values = launch.groups?.scalars[range.group] ?? launch.scalars.values
+                let scalars = values + [Float](repeating: 0, count: max(0, UpdateScalars.capacity - values.count))
                 scalars.withUnsafeBufferPointer { c in
                     let constants = c.baseAddress!
                     statePass(range.offset, range.count, parameters: parameters, states: states, type: launch.storage.state) { at, n, p, slots in
-                        function(p, g + at, slots[0], slots[1], slots[2], n, constants, launch.flags)
+                        function(p, g + at, slots[0], slots[1], slots[2], n, constants, launch.scalars.flags)
                     }
-                }
-            }
-        case .adam(let launch):
-            let g = host(launch.gradients).pointer
-            let parameters = parameterStorage(launch.parameters, launch.storage)
-            let states = [host(launch.expAvg).pointer, host(launch.expAvgSq).pointer, launch.maxExpAvgSq.map { host($0).pointer }]
-            let s = launch.scalars
-            // (offset, count, step size, decay factor, weight decay) per range.
-            var ranges: [(Int, Int, Float, Float, Float)]
-            if let groups = launch.groups {
-                ranges = groups.ranges.map { range in
-                    let row = groups.hostScalars[range.group]
-                    return (range.offset, range.count, row[0], row[1], row[2])
-                }
-            } else {
-                ranges = replicaRanges(launch.count, launch.replicas).map { offset, count, replica in
-                    guard let replica, let r = launch.replicas else { return (offset, count, s.stepSize, s.decayFactor, s.weightDecay) }
-                    let table = host(r.table).pointer
-                    return (offset, count, table[r.offset + replica], table[r.offset + r.replicas + replica], s.weightDecay)
-                }
-            }
-            for (offset, count, stepSize, decay, weightDecay) in ranges {
-                statePass(offset, count, parameters: parameters, states: states, type: launch.storage.state) { at, n, p, slots in
-                    eta_adam_update(p, g + at, slots[0]!, slots[1]!, slots[2], n, weightDecay, decay, s.beta1Weight, s.beta2,
-                                    s.oneMinusBeta2, stepSize, s.biasCorrection2Sqrt, s.eps, s.flags)
                 }
             }
         }
@@ -248,7 +204,7 @@ public final class CPUBackend: Backend {
     }
 
     /// A block kernel: threads take interleaved blocks; each block's sums are written by the thread that ran it.
-    private func runBlocks(_ launch: FamilyLaunch, _ blocks: UpdateBlocks) throws {
+    private func runBlocks(_ launch: UpdateLaunch, _ blocks: UpdateBlocks) throws {
         guard let function = Self.blockFunctions[launch.kernel] else {
             throw EtaError(.software, "the CPU backend has no block loop for \(launch.kernel)")
         }
@@ -256,10 +212,10 @@ public final class CPUBackend: Backend {
         let states = (0..<4).map { i in i < launch.states.count ? launch.states[i].map { host($0).pointer } : nil }
         let table = UnsafeRawPointer(host(blocks.table).pointer).assumingMemoryBound(to: UInt32.self)
         let partials = host(blocks.partials).pointer
-        let scalars = launch.scalars + [Float](repeating: 0, count: max(0, 12 - launch.scalars.count))
+        let scalars = launch.scalars.padded
         scalars.withUnsafeBufferPointer { c in
             let run = { (begin: Int, end: Int) in
-                function(p, g, states[0], states[1], states[2], states[3], table, begin, end, partials, c.baseAddress!, launch.flags)
+                function(p, g, states[0], states[1], states[2], states[3], table, begin, end, partials, c.baseAddress!, launch.scalars.flags)
             }
             // About parallelThreshold elements per task, as the elementwise loops.
             let perTask = max(1, Self.parallelThreshold / UpdateBlocks.blockSize)
@@ -272,15 +228,6 @@ public final class CPUBackend: Backend {
                     task += threads
                 }
             }
-        }
-    }
-
-    /// The arena split by replica: (offset, count, replica index) — one range with no replica when `replicas` is nil.
-    private func replicaRanges(_ count: Int, _ replicas: ReplicaScalars?) -> [(Int, Int, Int?)] {
-        guard let replicas, replicas.replicaSize > 0 else { return [(0, count, nil)] }
-        return (0..<replicas.replicas).compactMap { r in
-            let offset = r * replicas.replicaSize
-            return offset < count ? (offset, min(replicas.replicaSize, count - offset), r) : nil
         }
     }
 

@@ -1,5 +1,5 @@
 import CBLAS
-import EtaCore
+import EtaBackend
 import Foundation
 
 /// OpenBLAS, loaded at run time so its kernel set can be chosen first.

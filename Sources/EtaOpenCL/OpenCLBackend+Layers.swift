@@ -1,5 +1,5 @@
 import EtaCL
-import EtaCore
+import EtaBackend
 import EtaSupport
 
 /// The training-step kernels of `Kernels/layers.cl`, `losses.cl` and `reduce.cl`, and a scratch buffer for

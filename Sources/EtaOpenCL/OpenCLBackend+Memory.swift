@@ -1,5 +1,5 @@
 import EtaCL
-import EtaCore
+import EtaBackend
 import Foundation
 
 /// Bytes held by one backend's live buffers: a request is checked against the device's total before it is made,

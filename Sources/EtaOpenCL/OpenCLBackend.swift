@@ -1,5 +1,5 @@
 import EtaCL
-import EtaCore
+import EtaBackend
 import EtaKernelSources
 import EtaSupport
 import Foundation
@@ -47,14 +47,25 @@ public final class OpenCLBackend: Backend {
 
     /// Kernel arguments are per kernel object and `clSetKernelArg` is not thread-safe: one launch at a time.
     let launchLock = NSLock()
-    /// The update kernels for one state storage type (`ETA_STATE_BF16` / `ETA_STATE_FP16` builds of sgd.cl,
-    /// adam.cl and optimizers.cl), built on first use.
-    struct UpdateKernels {
-        let sgd: Kernel
-        let adam: Kernel
-        let family: [String: Kernel]
-        /// Schedule-Free's y ↔ x switch (float32 z only).
-        let lerpToward: Kernel
+    /// The update programs of one storage variant; kernels are created by name on first use, so the backend needs
+    /// no list of optimizers.
+    final class UpdatePrograms {
+        let elementwise: Program
+        /// The block kernels (`Kernels/adaptive.cl`); float32 storage only.
+        let blocks: Program?
+        var kernels: [String: Kernel] = [:]
+
+        init(elementwise: Program, blocks: Program?) { (self.elementwise, self.blocks) = (elementwise, blocks) }
+
+        func kernel(_ name: String) throws -> Kernel {
+            if let kernel = kernels[name] { return kernel }
+            let kernel: Kernel
+            if let made = try? elementwise.kernel(named: name) { kernel = made }
+            else if let blocks, let made = try? blocks.kernel(named: name) { kernel = made }
+            else { throw EtaError(.software, "no OpenCL update kernel named \(name) in this build of Kernels/") }
+            kernels[name] = kernel
+            return kernel
+        }
     }
     /// A build of the update kernels: state storage, parameter storage, float32 master copy.
     struct UpdateVariant: Hashable {
@@ -72,14 +83,16 @@ public final class OpenCLBackend: Backend {
                 .compactMap { $0 }.joined(separator: ", ")
         }
     }
-    private var updateKernelsByType: [UpdateVariant: UpdateKernels] = [:]
+    private var updateProgramsByVariant: [UpdateVariant: UpdatePrograms] = [:]
+    /// Device copies of group tables (chunk → group), by layout, and a buffer for each one's per-step scalars.
+    var groupTables: [ObjectIdentifier: (layout: GroupLayout, chunks: Buffer, scalars: Buffer)] = [:]
     private let cache: ProgramCache
     private let options: String
     private let copy: Kernel
     private let stream28: Kernel
     let layerKernels: LayerKernels
     /// Schedule-Free's y ↔ x switch (`Kernels/optimizers.cl`).
-    var lerpToward: Kernel { updateKernelsByType[UpdateVariant()]!.lerpToward }
+    var lerpToward: Kernel { try! updateProgramsByVariant[UpdateVariant()]!.kernel("lerp_toward") }
     /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
     var gemmScratch: Buffer
 
@@ -129,7 +142,8 @@ public final class OpenCLBackend: Backend {
         gemmScratch = try context.makeBuffer(bytes: 1 << 16)
         programOrigins = origins
         programLoadSeconds = seconds
-        updateKernelsByType[UpdateVariant()] = try makeUpdateKernels(UpdateVariant())
+        updateProgramsByVariant[UpdateVariant()] = try makeUpdatePrograms(UpdateVariant())
+        _ = try updateProgramsByVariant[UpdateVariant()]!.kernel("lerp_toward")
     }
 
     private static func build(_ file: String, options: String, cache: ProgramCache, context: Context, kernels: [String]) throws -> Program {
@@ -139,50 +153,42 @@ public final class OpenCLBackend: Backend {
         return try cache.program(source: common + "\n" + body, options: options, context: context, kernels: kernels)
     }
 
-    /// Builds (or loads from the cache) the update kernels for `type`, noting how long it took.
-    private func makeUpdateKernels(_ variant: UpdateVariant) throws -> UpdateKernels {
+    /// Builds (or loads from the cache) the update programs of a storage variant, noting how long it took.
+    private func makeUpdatePrograms(_ variant: UpdateVariant) throws -> UpdatePrograms {
         let plain = variant == UpdateVariant()
-        // Which kernels each file must define (a cached binary lacking one is rebuilt).
-        var names = ["sgd.cl": ["sgd_update"], "adam.cl": ["adam_update"], "optimizers.cl": ["lerp_toward"]]
-        for descriptor in FamilyOptimizer.all.values {
-            // Two-pass optimizers keep float32 storage (their second pass re-reads what the first stored).
-            guard descriptor.twoPhase == nil || plain else { continue }
-            let file = descriptor.twoPhase == nil ? "optimizers.cl" : "adaptive.cl"
-            names[file, default: []] += [descriptor.kernel] + (descriptor.twoPhase.map { [$0.accumulateKernel] } ?? [])
-        }
-        var built: [String: Kernel] = [:]
-        func build(_ file: String, extraOptions: String = "") throws -> [Kernel] {
+        func build(_ file: String, sentinel: String, extraOptions: String = "") throws -> Program {
             let start = DispatchTime.now().uptimeNanoseconds
+            // A cached binary lacking the sentinel kernel is rebuilt.
             let program = try Self.build(file, options: options + variant.options + extraOptions, cache: cache, context: context,
-                                         kernels: names[file] ?? [])
+                                         kernels: [sentinel])
             programLoadSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             programOrigins.append((plain ? file : "\(file) (\(variant.label))", program.origin))
-            let kernels = try (names[file] ?? []).map { try program.kernel(named: $0) }
-            for kernel in kernels { built[kernel.name] = kernel }
-            return kernels
+            return program
         }
-        for file in ["sgd.cl", "adam.cl", "optimizers.cl"] { _ = try build(file) }
-        if plain {
-            // The block kernels' work-group size is compiled in (a local-memory tree), as for the reductions.
-            var local = Kernel.powerOfTwo(atMost: min(64, max(1, context.device.maxWorkGroupSize)))
-            let blockKernels = try build("adaptive.cl", extraOptions: " -DBLOCK_LOCAL=\(local)")
-            if let kernelLimit = blockKernels.map(\.maxWorkGroupSize).min(), kernelLimit < local {
-                local = Kernel.powerOfTwo(atMost: kernelLimit)
-                _ = try build("adaptive.cl", extraOptions: " -DBLOCK_LOCAL=\(local)")
-            }
-            blockLocalSize = local
+        let elementwise = try build("optimizers.cl", sentinel: "lerp_toward")
+        guard plain else { return UpdatePrograms(elementwise: elementwise, blocks: nil) }
+        // The block kernels' work-group size is compiled in (a local-memory tree), as for the reductions.
+        var local = Kernel.powerOfTwo(atMost: min(64, max(1, context.device.maxWorkGroupSize)))
+        var blocks = try build("adaptive.cl", sentinel: "lamb_moments", extraOptions: " -DBLOCK_LOCAL=\(local)")
+        let kernelLimit = try Self.blockKernelNames.map { try blocks.kernel(named: $0).maxWorkGroupSize }.min() ?? local
+        if kernelLimit < local {
+            local = Kernel.powerOfTwo(atMost: kernelLimit)
+            blocks = try build("adaptive.cl", sentinel: "lamb_moments", extraOptions: " -DBLOCK_LOCAL=\(local)")
         }
-        let family = built.filter { !["sgd_update", "adam_update", "lerp_toward"].contains($0.key) }
-        return UpdateKernels(sgd: built["sgd_update"]!, adam: built["adam_update"]!, family: family, lerpToward: built["lerp_toward"]!)
+        blockLocalSize = local
+        return UpdatePrograms(elementwise: elementwise, blocks: blocks)
     }
 
-    /// The update kernels for a storage combination (call under `launchLock`).
-    private func updateKernels(_ storage: UpdateStorage) throws -> UpdateKernels {
+    /// The kernels of `Kernels/adaptive.cl` that run one work-group per block (their limits set BLOCK_LOCAL).
+    static let blockKernelNames = ["lamb_moments", "lamb_update", "prodigy_accumulate", "dadapt_adam_accumulate"]
+
+    /// The update programs for a storage combination (call under `launchLock`).
+    func updatePrograms(_ storage: UpdateStorage) throws -> UpdatePrograms {
         let variant = UpdateVariant(state: storage.state, param: storage.parameters, master: storage.master != nil)
-        if let kernels = updateKernelsByType[variant] { return kernels }
-        let kernels = try makeUpdateKernels(variant)
-        updateKernelsByType[variant] = kernels
-        return kernels
+        if let programs = updateProgramsByVariant[variant] { return programs }
+        let programs = try makeUpdatePrograms(variant)
+        updateProgramsByVariant[variant] = programs
+        return programs
     }
 
     func device(_ buffer: DeviceBuffer) -> Buffer {
@@ -220,7 +226,7 @@ public final class OpenCLBackend: Backend {
     }
 
     /// Enqueues `kernel` over `count` floats: one work-item per `vectorWidth` of them.
-    private func launch(_ kernel: Kernel, count: Int) throws {
+    func launch(_ kernel: Kernel, count: Int) throws {
         guard count > 0 else { return }
         try enqueue(kernel, global: (count + vectorWidth - 1) / vectorWidth, local: kernel.localSize(preferred: preferredLocalSize))
     }
@@ -254,81 +260,6 @@ public final class OpenCLBackend: Backend {
             let (start, end) = try event.profilingTimes()
             return TraceEvent(name: name, start: start, duration: end &- start)
         }
-    }
-
-    public func run(_ update: UpdateCommand) throws {
-        launchLock.lock()
-        defer { launchLock.unlock() }
-        switch update {
-        case .sgd(let l):
-            let sgd = try updateKernels(l.storage).sgd
-            let s = l.scalars
-            try sgd.setArgument(0, device(l.parameters))
-            try sgd.setArgument(1, device(l.gradients))
-            // Without momentum the buffer argument is never read; any valid buffer will do.
-            try sgd.setArgument(2, device(l.momentumBuffer ?? l.gradients))
-            try sgd.setArgument(3, UInt64(l.count))
-            try sgd.setArgument(4, s.learningRate)
-            try sgd.setArgument(5, s.weightDecay)
-            try sgd.setArgument(6, s.momentum)
-            try sgd.setArgument(7, s.oneMinusDampening)
-            try sgd.setArgument(8, s.flags | (l.groups != nil ? 16 : 0))
-            try sgd.setArgument(9, device(l.replicas?.table ?? l.gradients))
-            try sgd.setArgument(10, UInt64(l.replicas?.offset ?? 0))
-            try sgd.setArgument(11, UInt64(l.replicas?.replicaSize ?? 0))
-            try setGroupArguments(sgd, at: 12, l.groups, fallback: l.gradients, master: l.storage.master)
-            try launch(sgd, count: l.count)
-        case .family(let l):
-            guard let kernel = try updateKernels(l.storage).family[l.kernel] else {
-                throw EtaError(.software, "no OpenCL kernel \(l.kernel) for \(l.storage.state.rawValue) state")
-            }
-            try kernel.setArgument(0, device(l.parameters))
-            try kernel.setArgument(1, device(l.gradients))
-            // Absent state slots are never read or written; any valid buffer fills the argument.
-            let slots = l.blocks == nil ? 3 : 4
-            for slot in 0..<slots { try kernel.setArgument(2 + slot, device((slot < l.states.count ? l.states[slot] : nil) ?? l.gradients)) }
-            try kernel.setArgument(2 + slots, UInt64(l.count))
-            for index in 0..<12 { try kernel.setArgument(3 + slots + index, index < l.scalars.count ? l.scalars[index] : Float(0)) }
-            try kernel.setArgument(15 + slots, l.flags | (l.groups != nil ? 256 : 0))
-            if let blocks = l.blocks {
-                try kernel.setArgument(20, device(blocks.table))
-                try kernel.setArgument(21, device(blocks.partials))
-                if blocks.count > 0 { try enqueue(kernel, global: blocks.count * blockLocalSize, local: blockLocalSize) }
-            } else {
-                try setGroupArguments(kernel, at: 19, l.groups, fallback: l.gradients, master: l.storage.master)
-                try launch(kernel, count: l.count)
-            }
-        case .adam(let l):
-            let adam = try updateKernels(l.storage).adam
-            let s = l.scalars
-            try adam.setArgument(0, device(l.parameters))
-            try adam.setArgument(1, device(l.gradients))
-            try adam.setArgument(2, device(l.expAvg))
-            try adam.setArgument(3, device(l.expAvgSq))
-            try adam.setArgument(4, device(l.maxExpAvgSq ?? l.expAvgSq))
-            try adam.setArgument(5, UInt64(l.count))
-            for (index, value) in [s.weightDecay, s.decayFactor, s.beta1Weight, s.beta2, s.oneMinusBeta2,
-                                   s.stepSize, s.biasCorrection2Sqrt, s.eps].enumerated() {
-                try adam.setArgument(6 + index, value)
-            }
-            try adam.setArgument(14, s.flags | (l.groups != nil ? 8 : 0))
-            try adam.setArgument(15, device(l.replicas?.table ?? l.gradients))
-            try adam.setArgument(16, UInt64(l.replicas?.offset ?? 0))
-            try adam.setArgument(17, UInt64(l.replicas?.replicaSize ?? 0))
-            try adam.setArgument(18, UInt32(l.replicas?.replicas ?? 1))
-            try setGroupArguments(adam, at: 19, l.groups, fallback: l.gradients, master: l.storage.master)
-            try launch(adam, count: l.count)
-        }
-    }
-
-    /// The chunk-group table and per-group scalars of a grouped update; without groups any valid buffer fills
-    /// the two arguments (the kernels read them only under their GROUPED flag).
-    private func setGroupArguments(_ kernel: Kernel, at index: Int, _ groups: UpdateGroups?, fallback: DeviceBuffer,
-                                   master: DeviceBuffer? = nil) throws {
-        try kernel.setArgument(index, device(groups?.chunks ?? fallback))
-        try kernel.setArgument(index + 1, device(groups?.scalars ?? fallback))
-        // The float32 master copy (read by ETA_MASTER builds only).
-        try kernel.setArgument(index + 2, device(master ?? fallback))
     }
 
     public func run(_ reference: BandwidthCommand) throws {

@@ -37,6 +37,8 @@ void eta_narrow_fp16(const float *src, uint16_t *dst, size_t n);
 
 // The family optimizers (Kernels/optimizers.cl): p, g, up to three state slots, n, the kernel's c0..c11, flags.
 typedef void (*eta_family_update)(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_sgd_family(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+void eta_adam_family(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_rmsprop_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_adagrad_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
 void eta_adadelta_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);

@@ -52,16 +52,17 @@ public struct ParameterGroup: Equatable, Sendable {
 }
 
 extension Optimizer {
-    /// The per-group chunk table and runs of `arena` (groups are per tensor; tensors start at chunk multiples).
-    func makeGroups(_ arena: ParameterArena, stride: Int) throws -> UpdateGroups {
-        let layout = arena.layout, chunk = UpdateGroups.chunk
+    /// The group of every chunk of `arena` and the runs of each group (groups are per tensor; tensors start at
+    /// chunk multiples).
+    func makeGroupLayout(_ arena: ParameterArena) throws -> GroupLayout {
+        let layout = arena.layout, chunk = GroupLayout.chunk
         guard layout.entries.allSatisfy({ $0.offset % chunk == 0 }) else {
             throw EtaError(.software, "parameter groups need tensors aligned to \(chunk) elements (TensorLayout alignment)")
         }
         guard groups.count < 255 else { throw EtaError(.usage, "at most 254 parameter groups (got \(groups.count))") }
         let assignment = ParameterGroup.assignment(groups, layout: layout)
         var chunkGroups = [UInt8](repeating: 0, count: (layout.count + chunk - 1) / chunk)
-        var ranges: [(offset: Int, count: Int, group: Int)] = []
+        var ranges: [GroupRange] = []
         for (entry, group) in zip(layout.entries, assignment) where entry.count > 0 {
             // Up to the next tensor (or the end): the padding after a tensor belongs to it.
             let end = layout.entries.first { $0.offset > entry.offset }?.offset ?? layout.count
@@ -69,34 +70,24 @@ extension Optimizer {
             if let last = ranges.last, last.group == group, last.offset + last.count == entry.offset {
                 ranges[ranges.count - 1].count = end - last.offset
             } else {
-                ranges.append((entry.offset, end - entry.offset, group))
+                ranges.append(GroupRange(offset: entry.offset, count: end - entry.offset, group: group))
             }
         }
-        return try Self.uploadGroups(chunkGroups, ranges: ranges, groups: groups.count + 1, stride: stride, backend: arena.backend)
-    }
-
-    /// The device side of a group table: one byte per chunk (packed four to a float slot) and `groups` rows of
-    /// `stride` scalars, written each step.
-    static func uploadGroups(_ chunkGroups: [UInt8], ranges: [(offset: Int, count: Int, group: Int)], groups: Int, stride: Int,
-                             backend: Backend) throws -> UpdateGroups {
-        var packed = [Float](repeating: 0, count: max(1, (chunkGroups.count + 3) / 4))
-        for (i, group) in chunkGroups.enumerated() {
-            packed[i / 4] = Float(bitPattern: packed[i / 4].bitPattern | UInt32(group) << (8 * UInt32(i % 4)))
-        }
-        let chunks = try backend.makeBuffer(count: packed.count)
-        try backend.write(packed, to: chunks)
-        return UpdateGroups(chunks: chunks, scalars: try backend.makeBuffer(count: groups * stride), hostScalars: [], ranges: ranges)
+        return GroupLayout(chunkGroups: chunkGroups, ranges: ranges, groupCount: groups.count + 1)
     }
 
     /// Sweep replicas as groups: replica r is [r·replicaSize, (r+1)·replicaSize) (replicaSize a multiple of the chunk).
-    func makeReplicaGroups(_ arena: ParameterArena, replicaSize: Int, replicas: Int) throws -> UpdateGroups {
-        let chunk = UpdateGroups.chunk
-        guard replicaSize % chunk == 0, replicas < 256 else {
-            throw EtaError(.software, "replica groups need a replica size that is a multiple of \(chunk) and at most 255 replicas")
+    func makeReplicaLayout(_ arena: ParameterArena, replicaSize: Int, replicas: Int) throws -> GroupLayout {
+        let chunk = GroupLayout.chunk
+        guard replicaSize % chunk == 0, replicas < 256, replicas > 0 else {
+            throw EtaError(.software, "replica groups need a replica size that is a multiple of \(chunk) and 1 to 255 replicas")
         }
-        let chunkGroups = (0..<((arena.layout.count + chunk - 1) / chunk)).map { UInt8(min(replicas - 1, $0 * chunk / replicaSize)) }
-        let ranges = (0..<replicas).map { r in (offset: r * replicaSize, count: min(replicaSize, arena.layout.count - r * replicaSize), group: r) }
-        return try Self.uploadGroups(chunkGroups, ranges: ranges, groups: replicas, stride: 12, backend: arena.backend)
+        let count = arena.layout.count
+        let chunkGroups = (0..<((count + chunk - 1) / chunk)).map { UInt8(min(replicas - 1, $0 * chunk / replicaSize)) }
+        let ranges = (0..<replicas).compactMap { r in
+            r * replicaSize < count ? GroupRange(offset: r * replicaSize, count: min(replicaSize, count - r * replicaSize), group: r) : nil
+        }
+        return GroupLayout(chunkGroups: chunkGroups, ranges: ranges, groupCount: replicas)
     }
 
     /// The optimizer's lr and weight decay for group g (0: the defaults).

@@ -3,7 +3,7 @@ import Foundation
 
 /// Trains K replicas of one model with K learning rates at once: the same initial weights, the same data
 /// order, every operation of a step batched over the replicas in the same launches, and one optimizer launch
-/// whose per-replica step sizes come from a device table.
+/// with the replicas as parameter groups (each its own learning rate).
 ///
 /// ```swift
 /// var configuration = TrainingConfiguration()
@@ -52,8 +52,8 @@ public final class Sweep {
         guard learningRates.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw EtaError(.usage, "sweep learning rates must be finite and > 0 (got \(learningRates))")
         }
-        if case .family(let c) = configuration.optimizer, c.descriptor.twoPhase != nil {
-            throw EtaError(.usage, "sweeps run sgd, adam, adamw and the one-pass family optimizers; \(c.name) is not supported in a sweep yet")
+        if configuration.optimizer.twoPhase != nil {
+            throw EtaError(.usage, "sweeps run the one-pass optimizers; \(configuration.optimizer.name) is not supported in a sweep yet")
         }
         guard configuration.accumulationSteps == 1 else { throw EtaError(.usage, "sweeps do not accumulate gradients yet") }
         self.configuration = configuration
@@ -66,10 +66,6 @@ public final class Sweep {
                               optimizer: configuration.optimizer, maxBatch: configuration.bufferRows(template.split), backend: backend,
                               replicas: learningRates.count)
         let steps = template.stepsPerEpoch * configuration.epochs
-        // run() precomputes every step's per-replica scalars: bound that table before anything else is built.
-        let what = "a sweep of \(learningRates.count) learning rates over \(steps) steps"
-        let tableBytes = try MemoryBudget.floatBytes(steps, copies: 16 * learningRates.count, what: what)
-        try MemoryBudget.check(what: what, hostBytes: tableBytes, deviceBuffers: [tableBytes], on: backend)
         plans = try learningRates.map {
             try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup, base: $0,
                              totalSteps: configuration.scheduleInterval == .step ? steps : configuration.epochs)
@@ -90,17 +86,6 @@ public final class Sweep {
         let k = learningRates.count, batch = configuration.batchSize
         let d = split.dataset.featureCount, t = split.dataset.targetWidth
         let totalSteps = stepsPerEpoch * configuration.epochs
-        // Every step's per-replica scalars, computed once and uploaded once: no host writes inside the loop.
-        let width = network.optimizer.replicaTable(learningRates: learningRates, step: 1).count
-        var tableValues: [Float] = []
-        tableValues.reserveCapacity(max(1, totalSteps) * width)
-        for step in 1...max(1, totalSteps) {
-            let index = configuration.scheduleInterval == .step ? step - 1 : (step - 1) / stepsPerEpoch
-            tableValues += network.optimizer.replicaTable(learningRates: plans.map { $0.learningRate(at: index) }, step: step)
-        }
-        let table = try backend.makeBuffer(count: tableValues.count)
-        try backend.write(tableValues, to: table)
-
         let trainFeatures = try backend.makeBuffer(count: split.trainRows.count * d)
         let trainTargets = try backend.makeBuffer(count: split.trainRows.count * t)
         var validation: (DeviceBuffer, DeviceBuffer)?
@@ -127,8 +112,7 @@ public final class Sweep {
                 try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
                                          targetsOffset: first * t, rows: rows)
                 let index = configuration.scheduleInterval == .step ? step : step / stepsPerEpoch
-                try network.optimizer.step(network.arena, replicas: ReplicaScalars(table: table, offset: step * width,
-                                                                                    replicaSize: network.replicaSize, replicas: k),
+                try network.optimizer.step(network.arena, replicaSize: network.replicaSize,
                                            learningRates: plans.map { $0.learningRate(at: index) })
                 step += 1
                 if step % configuration.logEvery == 0 || step == 1 {

@@ -70,6 +70,14 @@ public struct LossCommand {
     public var scale: Float
     /// K replicas' inputs (K blocks of [rows × cols]) against the same targets; outputs are K blocks too.
     public var replicas = 1
+
+    public init(kind: LossKind, input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int,
+                grad: DeviceBuffer, rowLoss: DeviceBuffer, rowCorrect: DeviceBuffer, rows: Int, cols: Int, scale: Float,
+                replicas: Int = 1) {
+        (self.kind, self.input, self.inputOffset, self.targets, self.targetsOffset) = (kind, input, inputOffset, targets, targetsOffset)
+        (self.grad, self.rowLoss, self.rowCorrect, self.rows, self.cols) = (grad, rowLoss, rowCorrect, rows, cols)
+        (self.scale, self.replicas) = (scale, replicas)
+    }
 }
 
 /// destination[index] = scale · Σ source[offset ..< offset+count] (of squares when `squares`), plus the old
@@ -83,6 +91,13 @@ public struct ReduceCommand {
     /// Sums `segments` consecutive runs of `count` values into destination[index + s·destinationStride].
     public var segments = 1
     public var destinationStride = 1
+
+    public init(source: DeviceBuffer, sourceOffset: Int, count: Int, squares: Bool, destination: DeviceBuffer, index: Int,
+                scale: Float, accumulate: Bool, segments: Int = 1, destinationStride: Int = 1) {
+        (self.source, self.sourceOffset, self.count, self.squares) = (source, sourceOffset, count, squares)
+        (self.destination, self.index, self.scale, self.accumulate) = (destination, index, scale, accumulate)
+        (self.segments, self.destinationStride) = (segments, destinationStride)
+    }
 }
 
 /// The operations of a training step besides the optimizer update.
@@ -120,17 +135,6 @@ extension LayerCommand {
         case .clipByNorm: return "clip_by_norm"
         case .clipByValue: return "clip_by_value"
         case .lerpToward: return "lerp_toward"
-        }
-    }
-}
-
-extension UpdateCommand {
-    /// The kernel's name in traces.
-    public var kernelName: String {
-        switch self {
-        case .sgd: return "sgd_update"
-        case .adam: return "adam_update"
-        case .family(let f): return f.kernel
         }
     }
 }

@@ -97,7 +97,7 @@ public struct ModelArchitecture: Equatable, Sendable {
         self.weightInit = weightInit
         layout = try TensorLayout(layers.enumerated().flatMap { index, layer in
             [("layer\(index).weight", [layer.outputs, layer.inputs]), ("layer\(index).bias", [layer.outputs])]
-        }, alignment: UpdateGroups.chunk)
+        }, alignment: GroupLayout.chunk)
     }
 
     /// Offsets of layer `i`'s weight and bias in the arena.

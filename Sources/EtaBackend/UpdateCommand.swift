@@ -1,0 +1,130 @@
+/// An optimizer's work below the seam: one fused kernel over a whole arena, every step-dependent value already
+/// computed on the host.
+public enum UpdateCommand {
+    /// One pass of an optimizer's kernel (for a two-pass optimizer, one of its two passes).
+    case update(UpdateLaunch)
+}
+
+/// One launch of an update kernel (`Kernels/updates/`): which kernel, its buffers, and this step's scalars.
+///
+/// Every optimizer takes its values the same way: up to twelve float scalars `c0…c11` (their meaning is
+/// documented with each kernel) and bit flags, for the whole arena or, with `groups`, per parameter group (a
+/// sweep's replicas are groups too). The scheduled learning rate is one of those scalars: there is no other route.
+public struct UpdateLaunch {
+    /// The kernel's name, e.g. `adam_update`.
+    public var kernel: String
+    public var parameters: DeviceBuffer
+    public var gradients: DeviceBuffer
+    /// The kernel's state arguments s0, s1, s2 (s3 for block kernels) in order; nil where this configuration
+    /// holds no such slot (the kernel then never touches it).
+    public var states: [DeviceBuffer?]
+    /// Elements of the arena.
+    public var count: Int
+    /// The step's scalars and flags for the whole arena (group 0 when there are groups).
+    public var scalars: UpdateScalars
+    /// Per-group scalars (parameter groups, sweep replicas); nil: `scalars` everywhere.
+    public var groups: UpdateGroups?
+    /// Set for block kernels, which run one work-group per block and write two partial sums per block.
+    public var blocks: UpdateBlocks?
+    /// How state and parameters are stored (16-bit storage, a float32 master copy).
+    public var storage: UpdateStorage
+
+    public init(kernel: String, parameters: DeviceBuffer, gradients: DeviceBuffer, states: [DeviceBuffer?], count: Int,
+                scalars: UpdateScalars, groups: UpdateGroups? = nil, blocks: UpdateBlocks? = nil,
+                storage: UpdateStorage = UpdateStorage()) {
+        (self.kernel, self.parameters, self.gradients, self.states, self.count) = (kernel, parameters, gradients, states, count)
+        (self.scalars, self.groups, self.blocks, self.storage) = (scalars, groups, blocks, storage)
+    }
+}
+
+/// What a step passes to an update kernel: `c0…c11` (fewer are padded with zeros) and bit flags.
+public struct UpdateScalars: Equatable, Sendable {
+    /// The kernels' scalar arguments.
+    public static let capacity = 12
+    /// Flag bits every kernel reads alike; the meaning of A, B and C is per kernel.
+    public static let maximize: Int32 = 1, flagA: Int32 = 2, flagB: Int32 = 4, flagC: Int32 = 8
+
+    public var values: [Float]
+    public var flags: Int32
+
+    public init(_ values: [Float], flags: Int32 = 0) {
+        precondition(values.count <= Self.capacity, "an update kernel takes at most \(Self.capacity) scalars")
+        (self.values, self.flags) = (values, flags)
+    }
+
+    /// The twelve values, zero-padded.
+    public var padded: [Float] { values + [Float](repeating: 0, count: Self.capacity - values.count) }
+}
+
+/// How an update's buffers are stored: the state slots and the parameters in float32 or 16 bits (two elements per
+/// float slot) and, with 16-bit parameters, an optional float32 `master` copy that the update runs on (storing its
+/// rounding in the parameters).
+public struct UpdateStorage {
+    public var state = StorageType.fp32
+    public var parameters = StorageType.fp32
+    public var master: DeviceBuffer? = nil
+
+    public init(state: StorageType = .fp32, parameters: StorageType = .fp32, master: DeviceBuffer? = nil) {
+        (self.state, self.parameters, self.master) = (state, parameters, master)
+    }
+}
+
+/// Which parameter group every element of an arena belongs to. Made once per arena and grouping; a backend may
+/// keep its own copy of the table (keyed by this object's identity) across steps.
+public final class GroupLayout: Sendable {
+    /// Groups start at multiples of `chunk` elements.
+    public static let chunk = 16
+    /// The group of every chunk of the arena.
+    public let chunkGroups: [UInt8]
+    /// Runs of consecutive chunks in one group: (first element, element count, group).
+    public let ranges: [GroupRange]
+    /// Number of groups (rows of scalars a step supplies).
+    public let groupCount: Int
+
+    public init(chunkGroups: [UInt8], ranges: [GroupRange], groupCount: Int) {
+        (self.chunkGroups, self.ranges, self.groupCount) = (chunkGroups, ranges, groupCount)
+    }
+}
+
+/// A run of elements in one group.
+public struct GroupRange: Sendable, Equatable {
+    public var offset: Int
+    public var count: Int
+    public var group: Int
+
+    public init(offset: Int, count: Int, group: Int) { (self.offset, self.count, self.group) = (offset, count, group) }
+}
+
+/// Parameter groups in one launch: the layout and this step's scalars of every group (`scalars[g]`, the kernel's
+/// c0…c11 for group g; the flags are the launch's).
+public struct UpdateGroups {
+    public var layout: GroupLayout
+    public var scalars: [[Float]]
+
+    public init(layout: GroupLayout, scalars: [[Float]]) { (self.layout, self.scalars) = (layout, scalars) }
+}
+
+/// The arena cut into blocks for a block kernel: `table` holds 4 UInt32 bit patterns per block (begin, end, and the
+/// first and last block of the block's tensor); `partials` receives 2 floats per block.
+public struct UpdateBlocks {
+    public var table: DeviceBuffer
+    public var partials: DeviceBuffer
+    public var count: Int
+
+    /// Elements per block: small enough that a 2^24 arena has ~1000 blocks to spread over a device, large
+    /// enough that the partials (8 bytes per block) are a negligible read-back.
+    public static let blockSize = 16_384
+
+    public init(table: DeviceBuffer, partials: DeviceBuffer, count: Int) {
+        (self.table, self.partials, self.count) = (table, partials, count)
+    }
+}
+
+extension UpdateCommand {
+    /// The kernel's name in traces.
+    public var kernelName: String {
+        switch self {
+        case .update(let launch): launch.kernel
+        }
+    }
+}

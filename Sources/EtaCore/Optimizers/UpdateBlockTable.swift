@@ -1,0 +1,17 @@
+extension UpdateBlocks {
+    /// The block table of `layout`: per tensor when `perTensor`, else the arena split evenly. Four UInt32 per block:
+    /// begin, end, and the first and last block of the block's tensor.
+    public static func table(for layout: TensorLayout, perTensor: Bool) -> [UInt32] {
+        let segments = perTensor ? layout.entries.map { ($0.offset, $0.count) } : [(0, layout.count)]
+        var table: [UInt32] = []
+        for (offset, count) in segments where count > 0 {
+            let first = table.count / 4
+            let blocks = (count + blockSize - 1) / blockSize
+            for b in 0..<blocks {
+                table += [UInt32(offset + b * blockSize), UInt32(offset + min(count, (b + 1) * blockSize)), UInt32(first),
+                          UInt32(first + blocks)]
+            }
+        }
+        return table
+    }
+}

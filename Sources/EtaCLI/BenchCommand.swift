@@ -69,7 +69,7 @@ struct Bench: ParsableCommand {
             } else {
                 let sizes = try parseSizes(params).filter { $0 > 0 }
                 guard !sizes.isEmpty else { throw EtaError(.usage, "--params needs at least one positive size") }
-                let specs = optimizer == "all" ? ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"] + FamilyOptimizer.all.keys.sorted()
+                let specs = optimizer == "all" ? ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"] + OptimizerConfiguration.names.filter { !["sgd", "adam", "adamw"].contains($0) }.sorted()
                     : splitSpecs(optimizer ?? "adam,adamw,sgd:momentum=0.9")
                 var rows: [JSON] = []
                 func types(_ list: String, _ option: String) throws -> [StorageType] {

@@ -35,7 +35,7 @@ struct BackendTests {
         let configuration = try OptimizerConfiguration(spec: spec)
         for size in Self.sizes {
             let result = try Verify.checkOptimizer(configuration, spec: spec, size: size, steps: 3, backend: backend)
-            if case .family(let c) = configuration, c.descriptor.twoPhase != nil {
+            if configuration.isTwoPass {
                 // Steps scaled by sums over the arena: float32 block sums against the Reference's double sums.
                 #expect(result.passed, "\(backendName) \(spec) n=\(size): \(result.tolerance)")
                 if size <= 17 { #expect(result.maxULP <= 8, "\(backendName) \(spec) n=\(size): \(result.maxULP) ULP") }

@@ -11,22 +11,8 @@ struct ParameterGroupTests {
     /// The configuration a tensor of group `g` effectively runs: lr scaled, weight decay replaced.
     static func effective(_ configuration: OptimizerConfiguration, _ group: ParameterGroup?) -> OptimizerConfiguration {
         guard let group else { return configuration }
-        switch configuration {
-        case .sgd(var h):
-            h.lr *= group.lrScale
-            h.weightDecay = group.weightDecay ?? h.weightDecay
-            return .sgd(h)
-        case .adam(var h), .adamw(var h):
-            h.lr *= group.lrScale
-            h.weightDecay = group.weightDecay ?? h.weightDecay
-            if case .adamw = configuration { return .adamw(h) }
-            return .adam(h)
-        case .family(let c):
-            var values = c.values
-            values["lr"] = c["lr"] * group.lrScale
-            values["weight_decay"] = group.weightDecay ?? c["weight_decay"]
-            return .family(FamilyOptimizer.Configuration(name: c.name, values: values))
-        }
+        return configuration.withLearningRate(configuration.learningRate * group.lrScale)
+            .withWeightDecay(group.weightDecay ?? configuration.weightDecay)
     }
 
     @Test("a grouped update equals each tensor updated alone with its group's lr and weight decay, in one launch",
@@ -91,10 +77,8 @@ struct FamilyMomentumCyclingTests {
           arguments: ["rmsprop:lr=0.01,momentum=0.9", "nadam:lr=0.01", "lion:lr=0.001", "adamax:lr=0.01", "schedulefree_sgd:lr=0.1"])
     func cycled(spec: String) throws {
         let configuration = try OptimizerConfiguration(spec: spec)
-        guard case .family(let c) = configuration, let key = FamilyOptimizer.cycledKey(c) else { Issue.record("no key"); return }
-        var values = c.values
-        values[key] = 0.8
-        let fixed = OptimizerConfiguration.family(FamilyOptimizer.Configuration(name: c.name, values: values))
+        guard configuration.cycledMomentumKey != nil else { Issue.record("no key"); return }
+        let fixed = try configuration.cycled(momentum: 0.8)
         var random = SplitMix64(seed: 3)
         let start = random.uniforms(50), grads = (0..<3).map { _ in random.uniforms(50) }
         func run(_ configuration: OptimizerConfiguration, momentum: Double?) throws -> [Float] {

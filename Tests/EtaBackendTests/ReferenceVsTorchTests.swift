@@ -33,31 +33,16 @@ func referenceTrajectory(_ fixture: TorchTrajectory) throws -> [[Float]] { try r
 func referenceRun(_ fixture: TorchTrajectory) throws -> (path: [[Float]], d: [Double]) {
     let objective = try Objective(name: fixture.objective, curvatures: fixture.curvatures)
     let configuration = try OptimizerConfiguration(spec: fixture.spec)
-    var x = fixture.start
-    var slots = Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { ($0, [Float](repeating: 0, count: x.count)) })
-    var host: [String: Double] = [:]
-    if case .family(let c) = configuration {
-        for slot in c.descriptor.stateSlots(c) { slots[slot] = [Float](repeating: c.descriptor.initialState(c, slot), count: x.count) }
-    }
+    var reference = ReferenceOptimizerState(param: fixture.start, state: Dictionary(uniqueKeysWithValues: configuration.stateSlots.map {
+        ($0, [Float](repeating: configuration.rule.initialValue(ofSlot: $0), count: fixture.start.count))
+    }))
     var path: [[Float]] = []
     var ds: [Double] = []
     for t in 1...fixture.steps {
-        let grad = objective.gradient(at: x)
-        switch configuration {
-        case .sgd(let h):
-            var buffer = slots["momentum_buffer"] ?? []
-            Reference.sgd(param: &x, grad: grad, momentumBuffer: &buffer, hyper: h, step: t, lr: h.lr)
-            slots["momentum_buffer"] = buffer
-        case .adam(let h), .adamw(let h):
-            var m = slots["exp_avg"]!, v = slots["exp_avg_sq"]!, vmax = slots["max_exp_avg_sq"] ?? []
-            Reference.adam(param: &x, grad: grad, expAvg: &m, expAvgSq: &v, maxExpAvgSq: &vmax, hyper: h, step: t, lr: h.lr)
-            (slots["exp_avg"], slots["exp_avg_sq"]) = (m, v)
-            if h.amsgrad { slots["max_exp_avg_sq"] = vmax }
-        case .family(let c):
-            Reference.family(c, param: &x, grad: grad, state: &slots, host: &host, step: t, lr: c["lr"])
-            if c.descriptor.twoPhase?.finish != nil { ds.append(host["d"] ?? c["d0"]) }
-        }
-        path.append(x)
+        let grad = objective.gradient(at: reference.param)
+        configuration.rule.referenceStep(&reference, grad: grad, step: t, lr: configuration.learningRate)
+        if let adapting = configuration.rule as? StepSizeAdapting { ds.append(reference.host["d"] ?? adapting.d0) }
+        path.append(reference.param)
     }
     return (path, ds)
 }

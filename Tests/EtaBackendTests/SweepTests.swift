@@ -37,12 +37,9 @@ struct SweepTests {
         configuration.optimizer = try OptimizerConfiguration(spec: spec)
         let rates = [3e-4, 1e-3, 3e-3]
         let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend).run()
-        guard case .family(let c) = configuration.optimizer else { return }
         for (index, lr) in rates.enumerated() {
             var single = configuration
-            var values = c.values
-            values["lr"] = lr
-            single.optimizer = .family(FamilyOptimizer.Configuration(name: c.name, values: values))
+            single.optimizer = configuration.optimizer.withLearningRate(lr)
             let separate = try Trainer(configuration: single, backend: backend).run().epochs.last!
             let replica = sweep.runs[index]
             #expect(abs(replica.finalTrainLoss - separate.trainLoss) <= 1e-4 * separate.trainLoss, "\(spec) lr \(lr) train: \(replica.finalTrainLoss) vs \(separate.trainLoss)")

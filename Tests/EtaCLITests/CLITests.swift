@@ -105,7 +105,7 @@ struct CLITests {
         #expect(json["passed"] as? Bool == true)
         let results = json["results"] as! [[String: Any]]
         #expect(results.count > (Eta.Verify.optimizerSpecs.count + 2) * 3)
-        let families = Set(FamilyOptimizer.all.values.map { f in f.twoPhase.map { "\($0.accumulateKernel)+\(f.kernel)" } ?? f.kernel })
+        let families = Set(OptimizerConfiguration.rules.map { OptimizerConfiguration($0.init()).kernelLabel })
         #expect(Set(results.compactMap { $0["kernel"] as? String }) == families.union(["sgd_update", "adam_update", "copy", "stream28", "gemm",
                                                                                         "bias_activation_forward", "bias_activation_backward",
                                                                                         "softmax_cross_entropy", "bce_with_logits", "mse", "reduce",

@@ -64,12 +64,12 @@ struct OptimizerSpecTests {
 struct FamilySpecTests {
     @Test("PyTorch's and lion-pytorch's defaults")
     func defaults() throws {
-        guard case .family(let rmsprop) = try OptimizerConfiguration(spec: "rmsprop") else { Issue.record("not a family optimizer"); return }
-        #expect(rmsprop["lr"] == 1e-2 && rmsprop["alpha"] == 0.99 && rmsprop["eps"] == 1e-8 && !rmsprop.flag("centered"))
-        guard case .family(let lion) = try OptimizerConfiguration(spec: "lion") else { return }
-        #expect(lion["lr"] == 1e-4 && lion["beta1"] == 0.9 && lion["beta2"] == 0.99)
-        guard case .family(let adadelta) = try OptimizerConfiguration(spec: "adadelta") else { return }
-        #expect(adadelta["lr"] == 1.0 && adadelta["rho"] == 0.9 && adadelta["eps"] == 1e-6)
+        let rmsprop = try #require(try OptimizerConfiguration(spec: "rmsprop").rule as? RMSprop)
+        #expect(rmsprop.lr == 1e-2 && rmsprop.alpha == 0.99 && rmsprop.eps == 1e-8 && !rmsprop.centered)
+        let lion = try #require(try OptimizerConfiguration(spec: "lion").rule as? Lion)
+        #expect(lion.lr == 1e-4 && lion.beta1 == 0.9 && lion.beta2 == 0.99)
+        let adadelta = try #require(try OptimizerConfiguration(spec: "adadelta").rule as? Adadelta)
+        #expect(adadelta.lr == 1.0 && adadelta.rho == 0.9 && adadelta.eps == 1e-6)
         #expect(try OptimizerConfiguration(spec: "rmsprop:momentum=0.9,centered=true").stateSlots == ["square_avg", "momentum_buffer", "grad_avg"])
         #expect(try OptimizerConfiguration(spec: "nadam").bytesPerParameter == 28)
     }

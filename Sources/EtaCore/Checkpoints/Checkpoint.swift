@@ -44,8 +44,7 @@ public struct Checkpoint {
     /// Schedule-Free's β when the network trains with it: its checkpoints hold x (the averaged iterate, what
     /// evaluation and inference use) as the model's tensors, and y (what training continues from) as `optimizer.y.*`.
     static func scheduleFreeBeta(_ network: Network) -> Double? {
-        guard case .family(let c) = network.optimizer.configuration else { return nil }
-        return FamilyOptimizer.scheduleFreeBeta(c)
+        network.optimizer.configuration.averagingBeta
     }
 
     /// Everything needed to continue `trainer` bit for bit.

@@ -52,7 +52,7 @@ public final class Sweep {
         guard learningRates.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw EtaError(.usage, "sweep learning rates must be finite and > 0 (got \(learningRates))")
         }
-        if configuration.optimizer.twoPhase != nil {
+        if !configuration.optimizer.capabilities.sweepReplicas {
             throw EtaError(.usage, "sweeps run the one-pass optimizers; \(configuration.optimizer.name) is not supported in a sweep yet")
         }
         guard configuration.accumulationSteps == 1 else { throw EtaError(.usage, "sweeps do not accumulate gradients yet") }

@@ -20,7 +20,7 @@ public final class Optimizer {
     /// Schedule-Free: puts x (the averaged iterate) into the parameters for evaluation or saving; a no-op for
     /// other optimizers and before the first step (as the reference's `eval()`).
     public func evaluationMode(_ arena: ParameterArena) throws {
-        guard !isEvaluating, case .family(let c) = configuration, let beta = FamilyOptimizer.scheduleFreeBeta(c) else { return }
+        guard !isEvaluating, let beta = configuration.averagingBeta else { return }
         if step > 0, let z = arena.state["z"] {
             try arena.backend.run(.lerpToward(target: arena.parameters, toward: z, count: arena.layout.count, weight: Float(1 - 1 / beta)))
         }
@@ -29,7 +29,7 @@ public final class Optimizer {
 
     /// Schedule-Free: back to y for training (the reference's `train()`).
     public func trainingMode(_ arena: ParameterArena) throws {
-        guard isEvaluating, case .family(let c) = configuration, let beta = FamilyOptimizer.scheduleFreeBeta(c) else { return }
+        guard isEvaluating, let beta = configuration.averagingBeta else { return }
         if step > 0, let z = arena.state["z"] {
             try arena.backend.run(.lerpToward(target: arena.parameters, toward: z, count: arena.layout.count, weight: Float(1 - beta)))
         }
@@ -38,9 +38,8 @@ public final class Optimizer {
 
     /// Sets state slots that do not start at zero (Adagrad's `initial_accumulator_value`). Call once on a new arena.
     public func initializeState(_ arena: ParameterArena) throws {
-        guard case .family(let c) = configuration else { return }
-        for slot in c.descriptor.stateSlots(c) {
-            let value = c.descriptor.initialState(c, slot)
+        for slot in configuration.stateSlots {
+            let value = configuration.rule.initialValue(ofSlot: slot)
             guard value != 0 else { continue }
             // 16-bit state is filled through the host, where the value is rounded and packed.
             if arena.stateType == .fp32 { try arena.backend.fill(try arena.buffer(.state(slot)), with: value) }
@@ -58,7 +57,7 @@ public final class Optimizer {
     /// replica computes exactly what a separate run at its learning rate would.
     public func step(_ arena: ParameterArena, replicaSize: Int, learningRates: [Double]) throws {
         let next = step + 1
-        guard configuration.twoPhase == nil else {
+        guard configuration.capabilities.sweepReplicas else {
             throw EtaError(.usage, "sweeps run the one-pass optimizers; \(configuration.name) is not supported in a sweep yet")
         }
         if next == 1, let z = arena.state["z"] {
@@ -102,8 +101,8 @@ public final class Optimizer {
             }
         }
         let configuration = try configuration.cycled(momentum: momentum)
-        if let twoPhase = configuration.twoPhase {
-            try twoPassStep(configuration, twoPhase, arena: arena, step: next, lr: lr)
+        if configuration.isTwoPass {
+            try twoPassStep(configuration, arena: arena, step: next, lr: lr)
         } else {
             let scalars = configuration.stepScalars(step: next, lr: lr, host: &hostState)
             // Each group has its own host state (Schedule-Free's lr_max and weight sum), saved under "group<g>.".
@@ -130,25 +129,23 @@ public final class Optimizer {
     /// Throws a usage error when `configuration` cannot keep its state in `type`: Schedule-Free's z is an iterate
     /// (x and y are read from it), and the two-pass optimizers re-read in their second pass what the first stored.
     public static func checkStateType(_ type: StorageType, for configuration: OptimizerConfiguration, what: String = "state") throws {
-        guard type != .fp32, case .family(let c) = configuration else { return }
-        if FamilyOptimizer.scheduleFreeBeta(c) != nil || c.descriptor.twoPhase != nil {
-            throw EtaError(.usage, "\(c.name) keeps float32 \(what)s; \(type.rawValue) \(what) storage is for sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam, radam and lion")
-        }
+        guard type != .fp32, !configuration.capabilities.compactStorage else { return }
+        let compact = OptimizerConfiguration.rules.filter { $0.capabilities.compactStorage }.map { $0.name }
+        throw EtaError(.usage, "\(configuration.name) keeps float32 \(what)s; \(type.rawValue) \(what) storage is for \(compact.dropLast().joined(separator: ", ")) and \(compact.last ?? "")")
     }
 
     /// A two-pass optimizer's step: the block pass, its sums, and the update.
-    private func twoPassStep(_ c: OptimizerConfiguration, _ twoPhase: FamilyOptimizer.TwoPhase, arena: ParameterArena, step next: Int,
-                             lr: Double) throws {
+    private func twoPassStep(_ c: OptimizerConfiguration, arena: ParameterArena, step next: Int, lr: Double) throws {
+        guard let twoPhase = c.rule.twoPassShape else { return }
         guard groups.isEmpty else {
             throw EtaError(.usage, "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")
         }
-        guard case .family(let family) = c else { return }
         // The reference packages take no step at lr 0 (Prodigy, D-Adaptation: "group_lr > 0" guards everything).
-        if twoPhase.finish != nil && lr == 0 { return }
+        if twoPhase.finishes && lr == 0 { return }
         let blocks = try updateBlocks(arena, perTensor: twoPhase.perTensor)
         let scalars = c.stepScalars(step: next, lr: lr, host: &hostState)
         try launch(twoPhase.accumulateKernel, twoPhase.accumulateSlots, scalars, arena: arena, blocks: blocks)
-        guard let finish = twoPhase.finish else {
+        guard twoPhase.finishes else {
             // LAMB: the sums stay on the device.
             return try launch(c.kernel, c.kernelSlots, scalars, arena: arena, blocks: blocks)
         }
@@ -158,8 +155,8 @@ public final class Optimizer {
             sums[0] += Double(partials[2 * block])
             sums[1] += Double(partials[2 * block + 1])
         }
-        guard let update = finish(family, sums, lr, &hostState) else { return }
-        try launch(c.kernel, c.kernelSlots, UpdateScalars(update.values, flags: update.flags), arena: arena)
+        guard let update = c.rule.finishTwoPass(sums: sums, lr: lr, host: &hostState) else { return }
+        try launch(c.kernel, c.kernelSlots, update, arena: arena)
     }
 
     /// The block table and partials of `arena`, made on first use.
@@ -201,8 +198,8 @@ public final class Optimizer {
     /// The step-size estimate d of an optimizer that adapts one (Prodigy, D-Adaptation Adam; its effective lr is
     /// d·lr), d0 before the first step; nil for the others.
     public var stepSizeEstimate: Double? {
-        guard case .family(let c) = configuration, c.descriptor.twoPhase?.finish != nil else { return nil }
-        return hostState["d"] ?? c["d0"]
+        guard let rule = configuration.rule as? StepSizeAdapting else { return nil }
+        return hostState["d"] ?? rule.d0
     }
 }
 

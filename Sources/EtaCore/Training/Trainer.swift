@@ -208,8 +208,8 @@ public final class Trainer {
                               maxBatch: configuration.bufferRows(split), backend: backend, stateType: configuration.stateType)
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
         if !configuration.parameterGroups.isEmpty {
-            if case .family(let c) = configuration.optimizer, c.descriptor.twoPhase != nil {
-                throw EtaError(.usage, "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")
+            if !configuration.optimizer.capabilities.parameterGroups {
+                throw EtaError(.usage, "parameter groups are not supported by \(configuration.optimizer.name) yet (its step depends on sums over all parameters)")
             }
             let names = architecture.layout.entries.map(\.name)
             for group in configuration.parameterGroups where !names.contains(where: group.matches) {
@@ -221,16 +221,11 @@ public final class Trainer {
                                         base: configuration.optimizer.learningRate,
                                         totalSteps: configuration.scheduleInterval == .step ? steps * configuration.epochs : configuration.epochs)
         if schedulePlan.momentum(at: schedulePlan.warmupLength) != nil {
-            if case .sgd(let h) = configuration.optimizer, h.momentum == 0 {
-                throw EtaError(.usage, "the schedule cycles momentum but the SGD optimizer has momentum=0: give sgd a momentum or set cycle_momentum=false")
-            }
-            if case .family(let c) = configuration.optimizer {
-                guard let key = FamilyOptimizer.cycledKey(c) else {
-                    throw EtaError(.usage, "the schedule cycles momentum, which \(c.name) does not take (no momentum or beta1): set cycle_momentum=false")
-                }
-                if key == "momentum" && c["momentum"] == 0 && c.name == "rmsprop" {
-                    throw EtaError(.usage, "the schedule cycles momentum but rmsprop has momentum=0: give it a momentum or set cycle_momentum=false")
-                }
+            let optimizer = configuration.optimizer
+            let cycled = try optimizer.cycled(momentum: 0.5)
+            // SGD and RMSprop keep a momentum buffer only when momentum > 0: cycling cannot start one mid-run.
+            if cycled.stateSlots != optimizer.stateSlots {
+                throw EtaError(.usage, "the schedule cycles momentum but \(optimizer.name) has momentum=0: give \(optimizer.name) a momentum or set cycle_momentum=false")
             }
         }
         trainFeatures = try backend.makeBuffer(count: split.trainRows.count * dataset.featureCount)

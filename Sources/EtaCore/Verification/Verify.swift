@@ -234,16 +234,12 @@ public enum Verify {
         try arena.upload(param, to: .parameters)
         // Without a master copy the parameters themselves are what 16-bit storage keeps.
         if !storage.master { param = param.map(storage.parameters.rounded) }
-        var slots = Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { ($0, [Float](repeating: 0, count: size)) })
-        var host: [String: Double] = [:]
-        if case .family(let c) = configuration {
-            for slot in c.descriptor.stateSlots(c) {
-                slots[slot] = [Float](repeating: stateType.rounded(c.descriptor.initialState(c, slot)), count: size)
-            }
-        }
+        var reference = ReferenceOptimizerState(
+            param: param, state: Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { slot in
+                (slot, [Float](repeating: stateType.rounded(configuration.rule.initialValue(ofSlot: slot)), count: size))
+            }), tensors: tensors)
         // Optimizers that estimate a step size see one gradient direction (a consistent descent), so d grows.
-        var adaptive = false
-        if case .family(let c) = configuration, c.descriptor.twoPhase != nil { adaptive = true }
+        let adaptive = configuration.isTwoPass
         let direction = random.uniforms(size)
         for t in 1...(adaptive ? steps + 3 : steps) {
             // Gradients shrink after the first step so AMSGrad's maximum differs from v.
@@ -251,41 +247,19 @@ public enum Verify {
             let grad = adaptive ? direction.map { $0 * (1 + 0.5 * scale) } : random.uniforms(size).map { $0 * scale }
             try arena.upload(grad, to: .gradients)
             try optimizer.step(arena)
-            switch configuration {
-            case .sgd(let h):
-                var buffer = slots["momentum_buffer"] ?? []
-                Reference.sgd(param: &param, grad: grad, momentumBuffer: &buffer, hyper: h, step: t, lr: h.lr)
-                if h.momentum != 0 { slots["momentum_buffer"] = buffer }
-            case .adam(let h), .adamw(let h):
-                var m = slots["exp_avg"]!, v = slots["exp_avg_sq"]!
-                var vmax = slots["max_exp_avg_sq"] ?? []
-                Reference.adam(param: &param, grad: grad, expAvg: &m, expAvgSq: &v, maxExpAvgSq: &vmax, hyper: h, step: t, lr: h.lr)
-                slots["exp_avg"] = m
-                slots["exp_avg_sq"] = v
-                if h.amsgrad { slots["max_exp_avg_sq"] = vmax }
-            case .family(let c):
-                Reference.family(c, param: &param, grad: grad, state: &slots, host: &host, step: t, lr: c["lr"], tensors: tensors)
-            }
+            configuration.rule.referenceStep(&reference, grad: grad, step: t, lr: configuration.learningRate)
             // What 16-bit storage keeps of this step's state (and parameters, without a master copy).
-            if stateType != .fp32 { for (slot, values) in slots { slots[slot] = values.map(stateType.rounded) } }
-            if !storage.master { param = param.map(storage.parameters.rounded) }
+            if stateType != .fp32 { for (slot, values) in reference.state { reference.state[slot] = values.map(stateType.rounded) } }
+            if !storage.master { reference.param = reference.param.map(storage.parameters.rounded) }
         }
         var comparison = Comparison()
-        comparison.add("param", try arena.download(.parameters), param.map(storage.parameters.rounded))
-        if storage.master { comparison.add("master", try arena.downloadMaster(), param) }
-        for slot in configuration.stateSlots { comparison.add(slot, try arena.download(.state(slot)), slots[slot]!) }
-        let kernel: String
-        switch configuration {
-        case .sgd: kernel = "sgd_update"
-        case .adam, .adamw: kernel = "adam_update"
-        case .family(let c):
-            if let twoPhase = c.descriptor.twoPhase {
-                return comparison.result(kernel: twoPhase.accumulateKernel + "+" + c.descriptor.kernel, configuration: spec, size: size,
-                                         normwiseBound: sumDependentBound)
-            }
-            kernel = c.descriptor.kernel
+        comparison.add("param", try arena.download(.parameters), reference.param.map(storage.parameters.rounded))
+        if storage.master { comparison.add("master", try arena.downloadMaster(), reference.param) }
+        for slot in configuration.stateSlots { comparison.add(slot, try arena.download(.state(slot)), reference.state[slot]!) }
+        if configuration.isTwoPass {
+            return comparison.result(kernel: configuration.kernelLabel, configuration: spec, size: size, normwiseBound: sumDependentBound)
         }
-        return comparison.result(kernel: kernel, configuration: label(spec, storage), size: size)
+        return comparison.result(kernel: configuration.kernel, configuration: label(spec, storage), size: size)
     }
 
     /// Checks the bandwidth-reference kernels at one size.

@@ -1,0 +1,55 @@
+/// SGD with `torch.optim.SGD`'s names and defaults: momentum, dampening, Nesterov, L2 weight decay, maximize.
+///
+/// Momentum SGD is due to Polyak (1964); Nesterov momentum to Nesterov (1983) in the form of
+/// Sutskever et al., "On the importance of initialization and momentum in deep learning" (ICML 2013).
+public struct SGD: OptimizerRule, Codable {
+    public var lr = 1e-3
+    public var momentum = 0.0
+    public var dampening = 0.0
+    public var weightDecay = 0.0
+    public var nesterov = false
+    public var maximize = false
+
+    public init() {}
+
+    public init(lr: Double = 1e-3, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
+                nesterov: Bool = false, maximize: Bool = false) {
+        (self.lr, self.momentum, self.dampening, self.weightDecay) = (lr, momentum, dampening, weightDecay)
+        (self.nesterov, self.maximize) = (nesterov, maximize)
+    }
+
+    public static let name = "sgd"
+    public static var keys: [HyperparameterKey<Self>] {
+        [.number("lr", \.lr), .number("momentum", \.momentum),
+         .number("dampening", \.dampening, -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, "finite"),
+         .number("weight_decay", \.weightDecay), .flag("nesterov", \.nesterov), .flag("maximize", \.maximize)]
+    }
+    public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.momentum }
+    public static var weightDecay: WritableKeyPath<Self, Double>? { \.weightDecay }
+
+    public var kernelSlots: [String] { ["momentum_buffer"] }
+    public var stateSlots: [String] { momentum != 0 ? ["momentum_buffer"] : [] }
+
+    public func validate(spec: String) throws {
+        if nesterov && (momentum <= 0 || dampening != 0) {
+            throw EtaError(.usage, "invalid SPEC '\(spec)': nesterov=true requires momentum > 0 and dampening = 0 (got momentum=\(momentum), dampening=\(dampening))")
+        }
+    }
+
+    /// c0 lr, c1 weight_decay, c2 momentum, c3 1-dampening; flag A momentum, B nesterov, C first step (the buffer
+    /// starts as the gradient). Python computes these in double; the kernel takes float.
+    public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
+        let flags = (maximize ? UpdateScalars.maximize : 0) | (momentum != 0 ? UpdateScalars.flagA : 0)
+            | (nesterov ? UpdateScalars.flagB : 0) | (t == 1 ? UpdateScalars.flagC : 0)
+        return UpdateScalars([Float(lr), Float(weightDecay), Float(momentum), Float(1 - dampening)], flags: flags)
+    }
+
+    public func referenceStep(_ x: inout ReferenceOptimizerState, grad: [Float], step t: Int, lr: Double) {
+        var buffer = x.state["momentum_buffer"] ?? []
+        Reference.sgd(param: &x.param, grad: grad, momentumBuffer: &buffer, hyper: self, step: t, lr: lr)
+        if momentum != 0 { x.state["momentum_buffer"] = buffer }
+    }
+}
+
+/// The name SGD's hyperparameters had before every optimizer became one ``OptimizerRule``.
+public typealias SGDHyperparameters = SGD

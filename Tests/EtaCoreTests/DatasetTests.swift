@@ -166,6 +166,6 @@ struct SplitTests {
         }
         let c = try DataSplit(dataset: dataset, validationFraction: 0.2, seed: 5)
         #expect(c.trainRows != a.trainRows)
-        expectFailure(64, ["--val-fraction"]) { _ = try DataSplit(dataset: dataset, validationFraction: 1.0, seed: 0) }
+        expectFailure(64, ["validation fraction"]) { _ = try DataSplit(dataset: dataset, validationFraction: 1.0, seed: 0) }
     }
 }

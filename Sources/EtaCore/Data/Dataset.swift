@@ -72,7 +72,7 @@ public struct Dataset: Sendable {
         if source.hasPrefix("idx:") {
             return try IDXDataset.load(directory: String(source.dropFirst(4)))
         }
-        guard labelColumn == nil else { throw EtaError(.usage, "--label-column applies to csv: datasets only") }
+        if let labelColumn { throw EtaError(.usage, "a label column ('\(labelColumn)') applies to csv: datasets only; '\(source)' is not one") }
         switch source {
         case "digits":
             // Pixels are counts 0...16: scaled to [0, 1] rather than standardised, so rare pixels stay bounded.

@@ -13,6 +13,7 @@ extension OptionValue {
     /// `parse` as `@Option(transform:)` takes it.
     static var parser: @Sendable (String) throws -> Self { { try parse($0) } }
 
+    // Public: the library's public types conform, and a protocol's witness must be as visible as they are.
     public init?(argument: String) {
         guard let value = try? Self.parse(argument) else { return nil }
         self = value

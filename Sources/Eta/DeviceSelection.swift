@@ -1,11 +1,11 @@
 import Foundation
 
-/// Which backend a `--device` value names, and why.
+/// Which backend a device selector (`eta --device`, `ETA_DEVICE`) names, and why.
 ///
 /// Values: `auto` (an OpenCL GPU when there is one, else the CPU backend), `cpu`, `opencl` (the first OpenCL
 /// device, GPU preferred), `opencl:N` (the N-th device in `eta devices` order), or a case-insensitive
-/// substring of a device name (`oclgrind` for the Oclgrind simulator). `ETA_DEVICE` supplies the value when the
-/// flag is absent. `auto` and `opencl` never pick a simulator while a real device is there: Oclgrind reports
+/// substring of a device name (`oclgrind` for the Oclgrind simulator). `ETA_DEVICE` supplies the value when none
+/// is given. `auto` and `opencl` never pick a simulator while a real device is there: Oclgrind reports
 /// itself as a GPU, but it is an interpreter for checking kernels, thousands of times slower.
 ///
 /// ```swift
@@ -21,7 +21,7 @@ public struct DeviceSelection {
     }
 
     public let choice: Choice
-    /// One line saying why this device was picked (shown by `--verbose`).
+    /// One line saying why this device was picked (`eta --verbose` shows it).
     public let reason: String
 
     /// The package to install when no OpenCL platform is present.
@@ -40,12 +40,12 @@ public struct DeviceSelection {
         return real.first(where: { $0.kind == .gpu }) ?? real.first ?? devices.first
     }
 
-    /// Resolves a `--device` value (nil: `ETA_DEVICE`, else `auto`). Throws `.usage` for a malformed value and
+    /// Resolves a device selector (nil: `ETA_DEVICE`, else `auto`). Throws `.usage` for a malformed value and
     /// `.unavailable` (exit 69) when the named device is not there.
     public static func resolve(_ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DeviceSelection {
         let requested = (value ?? environment["ETA_DEVICE"] ?? "auto").trimmingCharacters(in: .whitespaces)
-        // Messages name where the value came from: the flag or the environment.
-        let label = value == nil && environment["ETA_DEVICE"] != nil ? "ETA_DEVICE=\(requested)" : "--device \(requested)"
+        // Messages name where the value came from: the caller or the environment.
+        let label = value == nil && environment["ETA_DEVICE"] != nil ? "ETA_DEVICE=\(requested)" : "device '\(requested)'"
         let lowered = requested.lowercased()
         if lowered == "cpu" { return DeviceSelection(choice: .cpu, reason: "the CPU backend was requested") }
         let devices: [Device]
@@ -60,7 +60,7 @@ public struct DeviceSelection {
             let why = devices.isEmpty
                 ? "no OpenCL platform is installed"
                 : "no OpenCL GPU among \(devices.count) device(s) (\(devices.map(\.name).joined(separator: ", "))); the CPU backend is the fast path on a CPU"
-                    + (devices.contains(where: \.isSimulator) ? " (a simulator is picked only by name, e.g. --device oclgrind)" : "")
+                    + (devices.contains(where: \.isSimulator) ? " (a simulator is picked only by name, e.g. oclgrind)" : "")
             return DeviceSelection(choice: .cpu, reason: "auto: \(why); using the CPU backend")
         }
         if lowered == "opencl" || lowered.hasPrefix("opencl:") {

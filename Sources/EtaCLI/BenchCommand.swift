@@ -2,8 +2,9 @@ import ArgumentParser
 import Eta
 import Foundation
 
-struct Bench: ParsableCommand {
+struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Time optimizer updates and training steps against same-run references.",
         discussion: """
         Updates: each is one fused pass over --params float32 parameters (a list: the small sizes show launch \
@@ -11,26 +12,58 @@ struct Bench: ParsableCommand {
         copy (8 B) and stream28 (28 B, the bytes of an Adam update with trivial arithmetic) run interleaved in the \
         same loop, so "% of stream28" is a ratio measured in one run. --tensors K also times the same total split \
         into K tensors of mixed sizes, interleaved, and reports the ratio to one tensor.
+
         Training steps: --model SPEC [--inputs N --outputs C --batch-size B] times forward, loss, backward and the \
         update on random data: samples/s and GFLOP/s (6 flops per multiply-add per sample).
+
         --trace FILE.json writes a Chrome trace (Perfetto, chrome://tracing) of a few more repetitions with \
         per-kernel times (OpenCL event profiling, which is otherwise off because it slows queues).
         """)
 
-    @Option(name: .long, help: "Comma-separated optimizer SPECs, or all (default adam,adamw,sgd:momentum=0.9; adam with --model).") var optimizer: String?
-    @Option(name: .long, help: "Comma-separated parameter counts.") var params: String = "1,1024,65536,16777216"
+    static let formats: [OutputFormat] = [.table, .json]
+
+    @Option(name: .long, help: ArgumentHelp("Comma-separated optimizer SPECs, or all (default: adam,adamw,sgd:momentum=0.9; adam with --model).",
+                                            valueName: "specs"), transform: OptimizerSelection.parser)
+    var optimizer: OptimizerSelection?
+    @Option(name: .long, help: ArgumentHelp("Comma-separated parameter counts (default: 1,1024,65536,16777216).", valueName: "n,n,..."),
+            transform: SizeList.parser)
+    var params = SizeList(values: [1, 1024, 65536, 16_777_216])
     @Option(name: .long, parsing: .unconditional, help: "Also split each size into K tensors of mixed sizes.") var tensors: Int = 1
-    @Option(name: .long, help: "Model SPEC to time training steps of, instead of updates.") var model: String?
+    @Option(name: .long, help: ArgumentHelp("Model SPEC to time training steps of, instead of updates.", valueName: "spec"),
+            transform: ModelSpec.parser)
+    var model: ModelSpec?
     @Option(name: .long, parsing: .unconditional, help: "Model inputs (features).") var inputs: Int = 64
     @Option(name: .long, parsing: .unconditional, help: "Model outputs (classes).") var outputs: Int = 10
     @Option(name: .long, parsing: .unconditional, help: "Batch size of the training steps.") var batchSize: Int = 64
-    @Option(name: .long, help: "Timed repetitions of each operation.") var `repeat`: Int = 20
-    @Option(name: .long, help: "table | json") var format: TableOrJSON = .table
+    @Option(name: .long, parsing: .unconditional, help: "Timed repetitions of each operation.") var `repeat`: Int = 20
+    @Option(name: .long, help: OutputFormat.help(BenchCommand.formats), transform: OutputFormat.parser(BenchCommand.formats))
+    var format: OutputFormat = .table
     @Option(name: .long, help: "Write a Chrome trace-event JSON of a few repetitions.") var trace: String?
-    @Option(name: .long, help: "Comma-separated optimizer state storage types to time: fp32, bf16, fp16 (default fp32).") var stateDtype: String = "fp32"
-    @Option(name: .long, help: "Comma-separated parameter storage types to time: fp32, bf16, fp16 (default fp32).") var paramDtype: String = "fp32"
+    @Option(name: .long, help: ArgumentHelp("Comma-separated optimizer state storage types to time: fp32, bf16, fp16 (default: fp32).",
+                                            valueName: "types"), transform: StorageTypeList.parser)
+    var stateDtype = StorageTypeList(values: [.fp32])
+    @Option(name: .long, help: ArgumentHelp("Comma-separated parameter storage types to time: fp32, bf16, fp16 (default: fp32).",
+                                            valueName: "types"), transform: StorageTypeList.parser)
+    var paramDtype = StorageTypeList(values: [.fp32])
     @Flag(name: .long, help: "With 16-bit parameters, also keep (and update) a float32 master copy.") var master = false
     @OptionGroup var deviceOptions: DeviceOptions
+
+    func validate() throws {
+        try OptionCheck.within("--repeat", `repeat`, 1...RunLimits.repeats)
+        try OptionCheck.atLeast("--tensors", tensors, 1)
+        if model != nil {
+            try OptionCheck.atLeast("--batch-size", batchSize, 1)
+            try OptionCheck.atLeast("--inputs", inputs, 1)
+            try OptionCheck.atLeast("--outputs", outputs, 1)
+            if case .specs(let specs) = optimizer {
+                try OptionCheck.require(specs.count == 1, "--model times one optimizer; got \(specs.count)")
+            }
+        } else {
+            try OptionCheck.require(params.values.contains { $0 > 0 }, "--params needs at least one positive size")
+            try OptionCheck.require(!master || paramDtype.values.contains { $0 != .fp32 },
+                                    "--master keeps a float32 copy of 16-bit parameters: give --param-dtype bf16 or fp16 too")
+        }
+    }
 
     func run() throws {
         try Console.reportingErrors {
@@ -47,50 +80,41 @@ struct Bench: ParsableCommand {
                 ("device", .string(backend.info.device)), ("driver", .string(backend.info.driver)), ("repeat", .int(`repeat`)),
             ]
             if let model {
-                let architecture = try ModelSpec(parsing: model).architecture(inputs: inputs, outputs: outputs)
-                let specs = splitSpecs(optimizer.map { $0 == "all" ? "adam" : $0 } ?? "adam")
-                guard specs.count == 1 else { throw EtaError(.usage, "--model times one optimizer; got \(specs.count)") }
-                let result = try Eta.Bench.trainingSteps(architecture: architecture, optimizer: try OptimizerConfiguration(spec: specs[0]),
-                                                         batch: batchSize, repeats: `repeat`, backend: backend, trace: tracer)
+                let architecture = try model.architecture(inputs: inputs, outputs: outputs)
+                // One optimizer (validate() checked): `all` means adam here.
+                var spec = "adam"
+                if case .specs(let specs) = optimizer { spec = specs[0] }
+                let result = try Bench.trainingSteps(architecture: architecture, optimizer: try OptimizerConfiguration(spec: spec),
+                                                     batch: batchSize, repeats: `repeat`, backend: backend, trace: tracer)
                 let widths = ([inputs] + architecture.layers.map(\.outputs)).map(String.init).joined(separator: "-")
-                switch format {
-                case .json:
-                    header += [("model", .string(widths)), ("batch_size", .int(batchSize)), ("optimizer", .string(specs[0])),
+                if format == .json {
+                    header += [("model", .string(widths)), ("batch_size", .int(batchSize)), ("optimizer", .string(spec)),
                                ("min_s", .double(result.seconds.first!)), ("median_s", .double(result.median)),
                                ("max_s", .double(result.seconds.last!)), ("samples_per_s", .double(result.samplesPerSecond)),
                                ("gflops", .double(result.gigaflopsPerSecond))]
                     try Console.out(JSON.object(header).pretty())
-                case .table:
-                    try Console.out("training step, MLP \(widths), batch \(batchSize), \(specs[0]) on \(backend.info.summary)")
+                } else {
+                    try Console.out("training step, MLP \(widths), batch \(batchSize), \(spec) on \(backend.info.summary)")
                     try Console.out(String(format: "min %.3f ms  median %.3f ms  max %.3f ms  %.0f samples/s  %.1f GFLOP/s",
                                  result.seconds.first! * 1e3, result.median * 1e3, result.seconds.last! * 1e3,
                                  result.samplesPerSecond, result.gigaflopsPerSecond))
                 }
             } else {
-                let sizes = try parseSizes(params).filter { $0 > 0 }
-                guard !sizes.isEmpty else { throw EtaError(.usage, "--params needs at least one positive size") }
-                let specs = optimizer == "all" ? ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"] + OptimizerConfiguration.names.filter { !["sgd", "adam", "adamw"].contains($0) }.sorted()
-                    : splitSpecs(optimizer ?? "adam,adamw,sgd:momentum=0.9")
+                let sizes = params.values.filter { $0 > 0 }
+                let specs: [String]
+                switch optimizer {
+                case .all: specs = ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"] + OptimizerConfiguration.names.filter { !["sgd", "adam", "adamw"].contains($0) }.sorted()
+                case .specs(let given): specs = given
+                case nil: specs = ["adam", "adamw", "sgd:momentum=0.9"]
+                }
                 var rows: [JSON] = []
-                func types(_ list: String, _ option: String) throws -> [StorageType] {
-                    try list.split(separator: ",").map { name in
-                        guard let type = StorageType(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                            throw EtaError(.usage, "\(option) '\(name)': valid values are fp32, bf16, fp16")
-                        }
-                        return type
-                    }
-                }
-                let stateTypes = try types(stateDtype, "--state-dtype"), parameterTypes = try types(paramDtype, "--param-dtype")
-                if master && !parameterTypes.contains(where: { $0 != .fp32 }) {
-                    throw EtaError(.usage, "--master keeps a float32 copy of 16-bit parameters: give --param-dtype bf16 or fp16 too")
-                }
-                let storages = parameterTypes.flatMap { parameters in
-                    stateTypes.map { Eta.Verify.Storage(state: $0, parameters: parameters, master: master && parameters != .fp32) }
+                let storages = paramDtype.values.flatMap { parameters in
+                    stateDtype.values.map { Verify.Storage(state: $0, parameters: parameters, master: master && parameters != .fp32) }
                 }
                 if format == .table { try Console.out("device: \(backend.info.summary), \(`repeat`) repeats") }
                 for size in sizes {
-                    let results = try Eta.Bench.updates(optimizers: specs, parameters: size, tensors: min(tensors, size), repeats: `repeat`,
-                                                        backend: backend, storages: storages, trace: tracer)
+                    let results = try Bench.updates(optimizers: specs, parameters: size, tensors: min(tensors, size), repeats: `repeat`,
+                                                    backend: backend, storages: storages, trace: tracer)
                     let reference = results.first { $0.name == "stream28" }?.gigabytesPerSecond ?? .nan
                     if format == .table {
                         try Console.out("\n\(size) parameters")
@@ -125,18 +149,4 @@ struct Bench: ParsableCommand {
             }
         }
     }
-}
-
-/// Splits `adam,sgd:lr=0.1,momentum=0.9` into SPECs: a new SPEC starts at each optimizer name.
-func splitSpecs(_ text: String) -> [String] {
-    var specs: [String] = []
-    for part in text.split(separator: ",") {
-        let head = part.split(separator: ":").first.map(String.init)?.lowercased() ?? ""
-        if OptimizerConfiguration.names.contains(head) || specs.isEmpty {
-            specs.append(String(part))
-        } else {
-            specs[specs.count - 1] += "," + part
-        }
-    }
-    return specs
 }

@@ -2,38 +2,58 @@ import ArgumentParser
 import Eta
 import Foundation
 
-struct Explore: ParsableCommand {
+struct ExploreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "explore",
         abstract: "Run one optimizer on a test function and show what its learning rate does.",
         discussion: """
-        rosenbrock: f(x,y) = (1-x)^2 + 100 (y - x^2)^2, default start (-1.5, 2), minimum at (1, 1).
-        quadratic:  f(x) = 1/2 sum_i c_i x_i^2 with curvatures c (default 1,10), default start all ones.
+        rosenbrock: f(x,y) = (1-x)^2 + 100 (y - x^2)^2, minimum at (1, 1);
+          default start (-1.5, 2).
+        quadratic: f(x) = 1/2 sum_i c_i x_i^2 with curvatures c (default 1,10),
+          minimum at the origin; default start all ones.
         Negative starts are written --start=-1.5,2.
-        jsonl prints {"step": k, "lr": ..., "loss": ..., "x": [...]} for k = 1..N: x after step k, loss at x before it; \
-        prodigy and dadapt_adam add "d" (their step-size estimate after the step) and "effective_lr" (d·lr).
-        table prints a summary with the end point and a verdict: converged, descending, oscillating or diverged.
+
+        jsonl prints {"step": k, "lr": ..., "loss": ..., "x": [...]} for k = 1..N: x \
+        after step k, loss at x before it; prodigy and dadapt_adam add "d" (their \
+        step-size estimate after the step) and "effective_lr" (d·lr).
+
+        table prints a summary with the end point and a verdict: converged, \
+        descending, oscillating or diverged.
         """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case table, jsonl }
+    static let formats: [OutputFormat] = [.table, .jsonl]
 
-    @Option(name: .long, help: "rosenbrock | quadratic") var objective: String = "rosenbrock"
-    @Option(name: .long, help: "Optimizer SPEC, e.g. adam:lr=0.01 (see eta --help).") var optimizer: String = "sgd:lr=1e-3"
+    @Option(name: .long, help: ArgumentHelp("\(ObjectiveName.choices) (default: rosenbrock).", valueName: "name"), transform: ObjectiveName.parser)
+    var objective = ObjectiveName(rawValue: "rosenbrock")!
+    @Option(name: .long, help: ArgumentHelp("Optimizer SPEC, e.g. adam:lr=0.01 (see eta --help; default: sgd:lr=1e-3).", valueName: "spec"),
+            transform: OptimizerConfiguration.parser)
+    var optimizer = try! OptimizerConfiguration(spec: "sgd:lr=1e-3")
     @Option(name: .long, parsing: .unconditional, help: "Number of optimizer steps.") var steps: Int = 300
-    @Option(name: .long, help: "Start point, comma-separated (write --start=-1.5,2 for a negative first value).") var start: String?
-    @Option(name: .long, help: "Curvatures c1,c2,... of the quadratic objective.") var curvature: String?
-    @Option(name: .long, help: "table | jsonl") var format: Format = .table
+    @Option(name: .long, help: ArgumentHelp("Start point, comma-separated (write --start=-1.5,2 for a negative first value).", valueName: "x1,x2,..."),
+            transform: NumberList.parser)
+    var start: NumberList?
+    @Option(name: .long, help: ArgumentHelp("Curvatures of the quadratic objective (default: 1,10).", valueName: "c1,c2,..."),
+            transform: NumberList.parser)
+    var curvature: NumberList?
+    @Option(name: .long, help: OutputFormat.help(ExploreCommand.formats), transform: OutputFormat.parser(ExploreCommand.formats))
+    var format: OutputFormat = .table
     @OptionGroup var deviceOptions: DeviceOptions
+
+    func validate() throws {
+        try OptionCheck.within("--steps", steps, 0...RunLimits.steps)
+        try OptionCheck.require(curvature == nil || objective.rawValue == "quadratic", "--curvature applies to the quadratic objective only")
+        if let start, let function = try? Objective(name: objective.rawValue, curvatures: curvature?.values) {
+            try OptionCheck.require(start.values.count == function.dimension,
+                                    "--start has \(start.values.count) values; the \(objective.rawValue) objective needs \(function.dimension)")
+        }
+    }
 
     func run() throws {
         try Console.reportingErrors {
-            let configuration = try OptimizerConfiguration(spec: optimizer)
-            let function = try Objective(name: objective, curvatures: try curvature.map { try parseFloats($0, option: "--curvature") })
-            let startPoint = try start.map { try parseFloats($0, option: "--start") }
-            try RunLimits.check(steps, in: 0...RunLimits.steps, option: "--steps")
+            let function = try Objective(name: objective.rawValue, curvatures: curvature?.values)
             let backend = try deviceOptions.makeBackend()
-            let run = try Eta.Explore.run(objective: function, optimizer: configuration, steps: steps, start: startPoint, backend: backend)
-            switch format {
-            case .jsonl:
+            let run = try Explore.run(objective: function, optimizer: optimizer, steps: steps, start: start?.values, backend: backend)
+            if format == .jsonl {
                 var output = ""
                 for step in run.steps {
                     var fields: [(String, JSON)] = [("step", .int(step.step)), ("lr", .double(step.learningRate)),
@@ -42,16 +62,16 @@ struct Explore: ParsableCommand {
                     output += JSON.object(fields).rendered + "\n"
                 }
                 try OutputFile.standardOutput.write(output)
-            case .table:
-                try printSummary(run, function: function, configuration: configuration, backend: backend)
+            } else {
+                try printSummary(run, function: function, backend: backend)
             }
         }
     }
 
-    private func printSummary(_ run: Eta.Explore.Run, function: Objective, configuration: OptimizerConfiguration, backend: Backend) throws {
+    private func printSummary(_ run: Explore.Run, function: Objective, backend: Backend) throws {
         let initial = function.loss(at: run.start)
-        try Console.out("objective   \(objective)\(curvature.map { " (curvatures \($0))" } ?? "")")
-        try Console.out("optimizer   \(configuration.spec)")
+        try Console.out("objective   \(objective.rawValue)\(curvature.map { " (curvatures \($0.text))" } ?? "")")
+        try Console.out("optimizer   \(optimizer.spec)")
         try Console.out("device      \(backend.info.summary)")
         try Console.out("start       \(format(run.start))   loss \(scientific(Double(initial)))")
         let samples = sampleIndices(run.steps.count)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Eta
 import Foundation
 
-struct LRFind: ParsableCommand {
+struct LRFindCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lr-find",
         abstract: "The LR range test: grow the learning rate over mini-batches and suggest one.",
@@ -16,34 +16,42 @@ struct LRFind: ParsableCommand {
         afterwards. Exit 0, or 1 with --require-suggestion when no suggestion is possible (the reason is printed).
         """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
+    static let formats: [OutputFormat] = [.table, .json]
 
     @OptionGroup var data: ModelDataOptions
     @Option(name: .long, parsing: .unconditional, help: "First learning rate.") var startLR: Double = 1e-7
     @Option(name: .long, parsing: .unconditional, help: "Last learning rate.") var endLR: Double = 10
     @Option(name: .long, parsing: .unconditional, help: "Mini-batches (and learning rates) to try.") var numIter: Int = 100
-    @Option(name: .long, help: "exponential | linear") var mode: String = "exponential"
+    @Option(name: .long, help: ArgumentHelp("\(GrowthMode.choices) (exp for short; default: exponential).", valueName: "mode"),
+            transform: GrowthMode.parser)
+    var mode: GrowthMode = .exponential
     @Option(name: .long, parsing: .unconditional, help: "EMA factor of the smoothing.") var beta: Double = 0.98
     @Option(name: .long, parsing: .unconditional, help: "Divergence factor.") var diverge: Double = 4
     @Option(name: .long, parsing: .unconditional, help: "Passes over the training data at most.") var maxEpochs: Int = 10
-    @Option(name: .long, help: "The suggestion printed first and used by --format table's headline: valley | steep | minimum.") var suggestion: String = "valley"
+    @Option(name: .long, help: ArgumentHelp("The suggestion printed first and used by the table's headline: \(SuggestionName.choices) (default: valley).",
+                                            valueName: "name"), transform: SuggestionName.parser)
+    var suggestion: SuggestionName = .valley
     @Option(name: .long, help: "The curve as JSONL.") var log: String?
     @Option(name: .long, help: "The curve as CSV.") var csv: String?
     @Option(name: .long, help: "SVG plot: loss against lr (log axis) with the suggestions marked.") var plot: String?
-    @Option(name: .long, help: "table | json") var format: Format = .table
+    @Option(name: .long, help: OutputFormat.help(LRFindCommand.formats), transform: OutputFormat.parser(LRFindCommand.formats))
+    var format: OutputFormat = .table
     @Flag(name: .long, help: "Exit 1 when no suggestion is possible.") var requireSuggestion = false
     @OptionGroup var deviceOptions: DeviceOptions
+
+    func validate() throws {
+        try OptionCheck.require(startLR > 0 && endLR > startLR && startLR.isFinite && endLR.isFinite,
+                                "the lr range needs 0 < --start-lr < --end-lr, both finite (got \(startLR), \(endLR))")
+        try OptionCheck.within("--num-iter", numIter, 2...RunLimits.steps)
+        try OptionCheck.fraction("--beta", beta)
+        try OptionCheck.require(diverge > 1, "--diverge must be > 1 (got \(diverge))")
+        try OptionCheck.atLeast("--max-epochs", maxEpochs, 1)
+    }
 
     func run() throws {
         var exitCode: Int32 = 0
         try Console.reportingErrors {
-            guard let growth = LRFinder.Growth(rawValue: mode == "exp" ? "exponential" : mode) else {
-                throw EtaError(.usage, "--mode '\(mode)': valid values are exponential (exp), linear")
-            }
-            guard ["valley", "steep", "minimum"].contains(suggestion) else {
-                throw EtaError(.usage, "--suggestion '\(suggestion)': valid values are valley, steep, minimum")
-            }
-            let finder = LRFinder(startLR: startLR, endLR: endLR, iterations: numIter, growth: growth, beta: beta,
+            let finder = LRFinder(startLR: startLR, endLR: endLR, iterations: numIter, growth: mode.growth, beta: beta,
                                   divergeFactor: diverge, maxEpochs: maxEpochs)
             try finder.validate()
             let configuration = try data.configuration()
@@ -60,9 +68,8 @@ struct LRFind: ParsableCommand {
             }
             try curve.close()
             if let plot { try writePlot(result, path: plot) }
-            let ordered = result.suggestions.sorted { a, _ in a.name == suggestion }
-            switch format {
-            case .json:
+            let ordered = result.suggestions.sorted { a, _ in a.name == suggestion.rawValue }
+            if format == .json {
                 try Console.out(JSON.object([
                     ("stop_reason", .string(result.stopReason.rawValue)), ("iterations", .int(result.points.count)),
                     ("suggestions", .object(ordered.map { s in
@@ -71,7 +78,7 @@ struct LRFind: ParsableCommand {
                     ("optimizer", .string(configuration.optimizer.spec)), ("dataset", .string(configuration.dataset)),
                     ("device", .string(backend.info.summary)), ("version", .string(EtaVersion.current)),
                 ]).pretty())
-            case .table:
+            } else {
                 try Console.out("stopped     \(result.stopReason.rawValue) after \(result.points.count) of \(numIter) iterations")
                 for s in ordered {
                     let label = s.name == "minimum" ? "minimum/10" : s.name

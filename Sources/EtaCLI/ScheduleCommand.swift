@@ -8,36 +8,54 @@ struct ScheduleCommand: ParsableCommand {
         abstract: "Print the learning rate each optimizer step uses under a schedule.",
         discussion: """
         SPEC: NAME[:key=value,...] with PyTorch's scheduler names and arguments:
-          none | constant (factor=1/3, total_iters=5) | step (step_size, gamma=0.1) | multistep (milestones=30/80, gamma=0.1)
-          exponential (gamma) | cosine (t_max, eta_min=0) | cosine_restarts (t_0, t_mult=1, eta_min=0)
-          linear (start_factor=1/3, end_factor=1, total_iters=5) | polynomial (total_iters=5, power=1)
-          cyclic (max_lr, base_lr=--lr, step_size_up=2000, step_size_down, mode=triangular|triangular2|exp_range, gamma=1,
-                  cycle_momentum=true, base_momentum=0.8, max_momentum=0.9)
-          onecycle (max_lr=--lr, total_steps=--steps, pct_start=0.3, anneal_strategy=cos|linear, div_factor=25,
-                    final_div_factor=1e4, three_phase=false, cycle_momentum=true, base_momentum=0.85, max_momentum=0.95)
-          plateau (mode=min|max, factor=0.1, patience=10, threshold=1e-4, threshold_mode=rel|abs, cooldown=0, min_lr=0, eps=1e-8)
-        --warmup SPEC (constant, linear or polynomial; its total_iters is the warmup length) runs first; the main
-        schedule then starts at its own step 0 (SequentialLR). plateau reads --metrics: one value per line, the
-        value observed after step k, and composes with a warmup.
-        jsonl prints {"step": k, "lr": v} for k = 0..N-1 (plus "momentum" for cyclic/onecycle with cycle_momentum).
+          none
+          constant (factor=1/3, total_iters=5)
+          step (step_size, gamma=0.1)
+          multistep (milestones=30/80, gamma=0.1)
+          exponential (gamma)
+          cosine (t_max, eta_min=0)
+          cosine_restarts (t_0, t_mult=1, eta_min=0)
+          linear (start_factor=1/3, end_factor=1, total_iters=5)
+          polynomial (total_iters=5, power=1)
+          cyclic (max_lr, base_lr=--lr, step_size_up=2000, step_size_down,
+            mode=triangular|triangular2|exp_range, gamma=1, cycle_momentum=true,
+            base_momentum=0.8, max_momentum=0.9)
+          onecycle (max_lr=--lr, total_steps=--steps, pct_start=0.3,
+            anneal_strategy=cos|linear, div_factor=25, final_div_factor=1e4,
+            three_phase=false, cycle_momentum=true, base_momentum=0.85,
+            max_momentum=0.95)
+          plateau (mode=min|max, factor=0.1, patience=10, threshold=1e-4,
+            threshold_mode=rel|abs, cooldown=0, min_lr=0, eps=1e-8)
+
+        --warmup SPEC (constant, linear or polynomial; its total_iters is the warmup \
+        length) runs first; the main schedule then starts at its own step 0 \
+        (SequentialLR). plateau reads --metrics: one value per line, the value \
+        observed after step k, and composes with a warmup.
+
+        jsonl prints {"step": k, "lr": v} for k = 0..N-1 (plus "momentum" for \
+        cyclic and onecycle with cycle_momentum).
         """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case table, jsonl }
+    static let formats: [OutputFormat] = [.table, .jsonl]
 
-    @Argument(help: "Schedule SPEC.") var spec: String
+    @Argument(help: ArgumentHelp("Schedule SPEC.", valueName: "spec"), transform: ScheduleArgument.parser) var spec: ScheduleArgument
     @Option(name: .long, parsing: .unconditional, help: "Base learning rate.") var lr: Double = 0.1
     @Option(name: .long, parsing: .unconditional, help: "Number of optimizer steps to print.") var steps: Int = 100
-    @Option(name: .long, help: "Warmup SPEC.") var warmup: String?
+    @Option(name: .long, help: ArgumentHelp("Warmup SPEC.", valueName: "spec"), transform: ScheduleArgument.parser) var warmup: ScheduleArgument?
     @Option(name: .long, help: "Metric values for plateau, one per line.") var metrics: String?
-    @Option(name: .long, help: "table | jsonl") var format: Format = .table
+    @Option(name: .long, help: OutputFormat.help(ScheduleCommand.formats), transform: OutputFormat.parser(ScheduleCommand.formats))
+    var format: OutputFormat = .table
     @Option(name: .long, help: "SVG plot of the schedule.") var plot: String?
+
+    func validate() throws {
+        try OptionCheck.within("--steps", steps, 0...RunLimits.steps)
+        try OptionCheck.finite("--lr", lr, atLeast: 0)
+        try ScheduleArgument.checkWarmup(warmup)
+    }
 
     func run() throws {
         try Console.reportingErrors {
-            try RunLimits.check(steps, in: 0...RunLimits.steps, option: "--steps")
-            guard lr.isFinite, lr >= 0 else { throw EtaError(.usage, "--lr must be a finite number >= 0") }
-            var plan = try SchedulePlan(main: try Schedule(spec: spec), warmup: try warmup.map { try Schedule(spec: $0) },
-                                        base: lr, totalSteps: steps)
+            var plan = try SchedulePlan(main: spec.schedule, warmup: warmup?.schedule, base: lr, totalSteps: steps)
             let values = try metrics.map(readMetrics)
             if plan.plateau != nil && values == nil { throw EtaError(.usage, "plateau needs --metrics FILE (one value per line)") }
             var rows: [(Int, Double, Double?)] = []
@@ -46,10 +64,9 @@ struct ScheduleCommand: ParsableCommand {
                 if let values, k < values.count { plan.observe(metric: values[k], afterStep: k) }
             }
             if let bad = rows.first(where: { !$0.1.isFinite }) {
-                throw EtaError(.usage, "schedule '\(spec)' gives a non-finite lr (\(bad.1)) at step \(bad.0); check its factors")
+                throw EtaError(.usage, "schedule '\(spec.spec)' gives a non-finite lr (\(bad.1)) at step \(bad.0); check its factors")
             }
-            switch format {
-            case .jsonl:
+            if format == .jsonl {
                 // Written in 64 KB pieces: ten million steps stream instead of piling up in one string.
                 var output = ""
                 for (k, value, momentum) in rows {
@@ -62,15 +79,15 @@ struct ScheduleCommand: ParsableCommand {
                     }
                 }
                 try OutputFile.standardOutput.write(output)
-            case .table:
-                try Console.out(TerminalPlot.render(rows.map { (Double($0.0), $0.1) }, width: 64, height: 14, title: "lr of \(spec)\(warmup.map { " after warmup \($0)" } ?? "")"))
+            } else {
+                try Console.out(TerminalPlot.render(rows.map { (Double($0.0), $0.1) }, width: 64, height: 14, title: "lr of \(spec.spec)\(warmup.map { " after warmup \($0.spec)" } ?? "")"))
                 let stride = max(1, steps / 10)
                 for (k, value, momentum) in rows where k % stride == 0 || k == steps - 1 {
                     try Console.out(right("\(k)", 8) + "  " + String(format: "%.6e", value) + (momentum.map { String(format: "  momentum %.4f", $0) } ?? ""))
                 }
             }
             if let plot {
-                var chart = SVGChart(title: "Learning rate: \(spec)", xLabel: "step", yLabel: "lr")
+                var chart = SVGChart(title: "Learning rate: \(spec.spec)", xLabel: "step", yLabel: "lr")
                 chart.series.append(.init(name: "lr", color: SVGChart.palette[0], points: rows.map { (Double($0.0), $0.1) }))
                 var charts = [chart]
                 if rows.contains(where: { $0.2 != nil }) {

@@ -14,30 +14,43 @@ struct SweepCommand: ParsableCommand {
         recommends the lr with the lowest final validation loss among those that did not diverge.
         """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
+    static let formats: [OutputFormat] = [.table, .json]
 
     @OptionGroup var data: ModelDataOptions
-    @Option(name: .long, help: "Comma-separated learning rates.") var lrs: String?
-    @Option(name: .long, help: "lo:hi:n learning rates evenly spaced in log10.") var logRange: String?
+    @Option(name: .long, help: ArgumentHelp("Comma-separated learning rates.", valueName: "a,b,c"), transform: { try LearningRates.parse(list: $0) })
+    var lrs: LearningRates?
+    @Option(name: .long, help: ArgumentHelp("Learning rates evenly spaced in log10 from lo to hi, n of them.", valueName: "lo:hi:n"),
+            transform: { try LearningRates.parse(logRange: $0) })
+    var logRange: LearningRates?
     @Option(name: .long, parsing: .unconditional, help: "Epochs.") var epochs: Int = 10
-    @Option(name: .long, help: "Schedule SPEC applied to each replica's lr.") var schedule: String?
-    @Option(name: .long, help: "Warmup SPEC.") var warmup: String?
+    @Option(name: .long, help: ArgumentHelp("Schedule SPEC applied to each replica's lr.", valueName: "spec"), transform: ScheduleArgument.parser)
+    var schedule: ScheduleArgument?
+    @Option(name: .long, help: ArgumentHelp("Warmup SPEC (constant, linear or polynomial).", valueName: "spec"), transform: ScheduleArgument.parser)
+    var warmup: ScheduleArgument?
     @Option(name: .long, parsing: .unconditional, help: "Read the replicas' losses every N steps.") var logEvery: Int = 10
     @Option(name: .long, help: "Per-lr results as JSONL.") var log: String?
     @Option(name: .long, help: "Per-lr results as CSV.") var csv: String?
     @Option(name: .long, help: "SVG: loss curves per lr, and final loss against lr.") var plot: String?
-    @Option(name: .long, help: "table | json") var format: Format = .table
+    @Option(name: .long, help: OutputFormat.help(SweepCommand.formats), transform: OutputFormat.parser(SweepCommand.formats))
+    var format: OutputFormat = .table
     @OptionGroup var deviceOptions: DeviceOptions
+
+    func validate() throws {
+        try OptionCheck.require(lrs != nil || logRange != nil, "give --lrs a,b,c or --log-range lo:hi:n")
+        try OptionCheck.require(lrs == nil || logRange == nil, "give either --lrs or --log-range, not both")
+        try OptionCheck.atLeast("--epochs", epochs, 1)
+        try OptionCheck.atLeast("--log-every", logEvery, 1)
+        try ScheduleArgument.checkWarmup(warmup)
+    }
 
     func run() throws {
         try Console.reportingErrors {
-            let rates = try Sweep.learningRates(list: lrs, logRange: logRange)
+            let rates = (lrs ?? logRange)?.values ?? []
             var configuration = try data.configuration()
             configuration.epochs = epochs
             configuration.logEvery = logEvery
-            if let schedule { configuration.schedule = try Schedule(spec: schedule) }
-            if let warmup { configuration.warmup = try Schedule(spec: warmup) }
-            guard epochs >= 1 else { throw EtaError(.usage, "--epochs must be >= 1") }
+            if let schedule { configuration.schedule = schedule.schedule }
+            if let warmup { configuration.warmup = warmup.schedule }
             // Outputs written at the end are checked now, before any training.
             if let plot { try OutputFile.checkWritable(plot, what: "plot") }
             let backend = try deviceOptions.makeBackend()
@@ -53,8 +66,7 @@ struct SweepCommand: ParsableCommand {
             try results.close()
             if let plot { try writePlot(result, path: plot) }
             let recommended = result.recommended.map { result.runs[$0].learningRate }
-            switch format {
-            case .json:
+            if format == .json {
                 try Console.out(JSON.object([
                     ("runs", .array(result.runs.map { run in
                         .object([("lr", .double(run.learningRate)), ("final_train_loss", .float(run.finalTrainLoss)),
@@ -67,7 +79,7 @@ struct SweepCommand: ParsableCommand {
                     ("wall_seconds", .double(result.seconds)), ("device", .string(backend.info.summary)),
                     ("version", .string(EtaVersion.current)),
                 ]).pretty())
-            case .table:
+            } else {
                 func cell(_ value: Float?) -> String { value.map { $0.isFinite ? String(format: "%.4f", $0) : "\($0)" } ?? "-" }
                 try Console.out("        lr   final train    best train     final val      best val   val acc   diverged")
                 for (index, run) in result.runs.enumerated() {

@@ -5,10 +5,9 @@ import Foundation
 /// Glue between `eta train`'s options and the library: configuration (from the options and, on resume, the
 /// checkpoint), logs, checkpoints, Ctrl-C, progress, plot and summary.
 struct TrainingSession {
-    let command: Train
+    let command: TrainCommand
 
     func run() throws -> Int32 {
-        try command.validateRanges()
         // Every output path is checked before anything is loaded or trained: a typo costs a second, not a run.
         let outputs = [(command.log, "--log"), (command.csv, "--csv"), (command.plot, "--plot")].compactMap { path, option in path.map { ($0, option) } }
         for (path, option) in outputs {
@@ -101,69 +100,43 @@ struct TrainingSession {
         return exitCode
     }
 
-    /// Options override the checkpoint's configuration, which overrides the defaults.
+    /// Options override the checkpoint's configuration, which overrides the defaults. The options' ranges were
+    /// checked when they were parsed (`TrainCommand.validate`), the checkpoint's when it was read.
     private func makeConfiguration(resumed metadata: [String: String]) throws -> TrainingConfiguration {
         var c = try command.data.configuration(metadata: metadata)
-        if let schedule = command.schedule ?? metadata["schedule"] {
-            c.schedule = try Schedule(spec: schedule)
-            c.scheduleSpec = schedule
+        if let schedule = try command.schedule ?? metadata["schedule"].map(ScheduleArgument.parse) {
+            c.schedule = schedule.schedule
+            c.scheduleSpec = schedule.spec
         }
-        if let warmup = command.warmup ?? metadata["warmup"] {
-            c.warmup = try Schedule(spec: warmup)
-            c.warmupSpec = warmup
+        if let warmup = try command.warmup ?? metadata["warmup"].map(ScheduleArgument.parse) {
+            c.warmup = warmup.schedule
+            c.warmupSpec = warmup.spec
         }
-        if let interval = command.scheduleInterval ?? metadata["schedule_interval"] {
-            guard let value = ScheduleInterval(rawValue: interval) else {
-                throw EtaError(.usage, "--schedule-interval '\(interval)': valid values are step, epoch")
-            }
-            c.scheduleInterval = value
-        }
+        c.scheduleInterval = try command.scheduleInterval ?? metadata["schedule_interval"].map { try savedChoice($0, key: "schedule_interval") }
+            ?? c.scheduleInterval
         c.epochs = command.epochs ?? metadata["epochs"].flatMap(Int.init) ?? c.epochs
-        guard let policy = DivergenceGuard.Policy(rawValue: command.onNonfinite) else {
-            throw EtaError(.usage, "--on-nonfinite '\(command.onNonfinite)': valid values are abort, skip, rollback")
-        }
-        c.divergenceGuard.policy = policy
-        guard let gradients = NonFiniteGradientPolicy(rawValue: command.onNonfiniteGrad) else {
-            throw EtaError(.usage, "--on-nonfinite-grad '\(command.onNonfiniteGrad)': valid values are off, skip, abort")
-        }
-        c.nonFiniteGradients = gradients
-        guard command.maxSkips >= 0 else { throw EtaError(.usage, "--max-skips must be >= 0 (got \(command.maxSkips))") }
+        c.divergenceGuard.policy = command.onNonfinite
+        c.nonFiniteGradients = command.onNonfiniteGrad
         c.divergenceGuard.maxConsecutiveSkips = command.maxSkips
-        let dtype = command.stateDtype ?? metadata["state_dtype"] ?? "fp32"
-        guard let stateType = StorageType(rawValue: dtype) else {
-            throw EtaError(.usage, "--state-dtype '\(dtype)': valid values are fp32, bf16, fp16")
-        }
-        c.stateType = stateType
-        if stateType == .fp16, c.optimizer.stateSlots.contains(where: ["exp_avg_sq", "square_avg", "sum", "acc_delta"].contains) {
+        c.stateType = try command.stateDtype ?? metadata["state_dtype"].map { try savedChoice($0, key: "state_dtype") } ?? c.stateType
+        if c.stateType == .fp16, c.optimizer.stateSlots.contains(where: ["exp_avg_sq", "square_avg", "sum", "acc_delta"].contains) {
             // fp16's smallest subnormal is 6e-8: squared gradients below it are stored as 0 and the steps blow up.
             Console.note("eta: note: fp16 state flushes squared-gradient averages below 6e-8 to zero (\(c.optimizer.name) keeps one); bf16 has float32's range")
         }
-        c.parameterGroups = try command.paramGroup.map(ParameterGroup.init(spec:)) + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
+        c.parameterGroups = command.paramGroup + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
         if c.parameterGroups.isEmpty, let saved = metadata["param_groups"] {
             // A resumed run keeps its checkpoint's groups unless the command line gives new ones.
             c.parameterGroups = try saved.split(separator: ";").map { try ParameterGroup(spec: String($0)) }
         }
-        for (name, value) in [("--clip-grad-norm", command.clipGradNorm), ("--clip-grad-value", command.clipGradValue)] {
-            if let value, !(value > 0 && value.isFinite) { throw EtaError(.usage, "\(name) must be a finite number > 0 (got \(value))") }
-        }
-        c.accumulationSteps = command.accumulate ?? metadata["accumulate"].flatMap(Int.init) ?? 1
-        guard c.accumulationSteps >= 1 else { throw EtaError(.usage, "--accumulate must be >= 1 (got \(c.accumulationSteps))") }
-        switch command.accumulateMode ?? metadata["accumulate_mode"] ?? "mean" {
-        case "mean": c.accumulationMean = true
-        case "sum": c.accumulationMean = false
-        case let other: throw EtaError(.usage, "--accumulate-mode '\(other)': valid values are mean, sum")
-        }
+        c.accumulationSteps = command.accumulate ?? metadata["accumulate"].flatMap(Int.init) ?? c.accumulationSteps
+        let mode: AccumulationMode? = try command.accumulateMode ?? metadata["accumulate_mode"].map { try savedChoice($0, key: "accumulate_mode") }
+        c.accumulationMean = (mode ?? .mean) == .mean
         c.clipGradNorm = command.clipGradNorm
         c.clipGradValue = command.clipGradValue
-        if let factor = command.spikeFactor {
-            guard factor > 1, factor.isFinite else { throw EtaError(.usage, "--spike-factor must be a finite number > 1 (got \(factor))") }
-            c.divergenceGuard.spikeFactor = factor
-        }
-        guard command.backoff > 0 && command.backoff < 1 else { throw EtaError(.usage, "--backoff must be in (0, 1) (got \(command.backoff))") }
-        guard command.maxRollbacks >= 0 else { throw EtaError(.usage, "--max-rollbacks must be >= 0") }
+        if let factor = command.spikeFactor { c.divergenceGuard.spikeFactor = factor }
         c.divergenceGuard.backoff = command.backoff
         c.divergenceGuard.maxRollbacks = command.maxRollbacks
-        c.logEvery = metadata["log_every"].flatMap(Int.init).map { command.logEvery == 10 ? $0 : command.logEvery } ?? command.logEvery
+        c.logEvery = command.logEvery ?? metadata["log_every"].flatMap(Int.init) ?? c.logEvery
         return c
     }
 
@@ -184,8 +157,7 @@ struct TrainingSession {
     private func printSummary(result: TrainingResult, trainer: Trainer) throws {
         let last = result.epochs.last
         let device = trainer.backend.info.summary
-        switch command.format {
-        case .json:
+        if command.format == .json {
             func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
             try Console.out(JSON.object([
                 ("status", .string(result.status.rawValue)), ("dataset", .string(trainer.configuration.dataset)),
@@ -197,7 +169,7 @@ struct TrainingSession {
                 ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
                 ("version", .string(EtaVersion.current)),
             ]).pretty())
-        case .table:
+        } else {
             func percent(_ value: Float?) -> String { value.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
             func number(_ value: Float?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
             try Console.out("dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, \(trainer.split.validationRows.count) validation rows)")

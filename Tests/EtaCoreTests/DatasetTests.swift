@@ -24,11 +24,11 @@ func expectFailure(_ code: Int32, _ fragments: [String], _ body: () throws -> Vo
 @Suite("Datasets")
 struct DatasetTests {
     @Test("built-in datasets load with their shapes and tasks", arguments: [
-        ("digits", 1797, 64, Task.classification(classes: 10)), ("iris", 150, 4, .classification(classes: 3)),
+        ("digits", 1797, 64, LearningTask.classification(classes: 10)), ("iris", 150, 4, .classification(classes: 3)),
         ("breast_cancer", 569, 30, .classification(classes: 2)), ("wine", 178, 13, .classification(classes: 3)),
         ("diabetes", 442, 10, .regression(outputs: 1)),
     ])
-    func builtIn(name: String, rows: Int, features: Int, task: Task) throws {
+    func builtIn(name: String, rows: Int, features: Int, task: LearningTask) throws {
         let dataset = try Dataset.load(name)
         #expect(dataset.rows == rows)
         #expect(dataset.featureCount == features)
@@ -166,6 +166,6 @@ struct SplitTests {
         }
         let c = try DataSplit(dataset: dataset, validationFraction: 0.2, seed: 5)
         #expect(c.trainRows != a.trainRows)
-        expectFailure(64, ["--val-fraction"]) { _ = try DataSplit(dataset: dataset, validationFraction: 1.0, seed: 0) }
+        expectFailure(64, ["validation fraction"]) { _ = try DataSplit(dataset: dataset, validationFraction: 1.0, seed: 0) }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// User CSV files: `csv:PATH`, a header detected, the label in `--label-column` (a name or 1-based index;
-/// default the last column).
+/// User CSV files: `csv:PATH`, a header detected, the label in the label column (a header name or a 1-based
+/// index; default the last column).
 enum CSVDataset {
     static func load(path: String, labelColumn: String?, task: String) throws -> Dataset {
         guard FileManager.default.fileExists(atPath: path) else {
@@ -16,13 +16,13 @@ enum CSVDataset {
         if let labelColumn {
             if let index = Int(labelColumn) {
                 guard (1...table.columns).contains(index) else {
-                    throw EtaError(.usage, "--label-column \(index): \(path) has columns 1..\(table.columns)")
+                    throw EtaError(.usage, "label column \(index): \(path) has columns 1..\(table.columns)")
                 }
                 labelIndex = index - 1
             } else if let index = table.header?.firstIndex(of: labelColumn) {
                 labelIndex = index
             } else {
-                throw EtaError(.usage, "--label-column '\(labelColumn)': no such column in \(path); columns: \(table.header?.joined(separator: ", ") ?? "(no header) 1..\(table.columns)")")
+                throw EtaError(.usage, "label column '\(labelColumn)': no such column in \(path); columns: \(table.header?.joined(separator: ", ") ?? "(no header) 1..\(table.columns)")")
             }
         } else {
             labelIndex = table.columns - 1
@@ -50,7 +50,7 @@ enum CSVDataset {
         case "classification", "regression": kind = task
         // Class indices: non-negative integers, at most 100 distinct values, and some value repeats.
         case "auto": kind = integral && distinct <= 100 && distinct < table.rows ? "classification" : "regression"
-        default: throw EtaError(.usage, "--task '\(task)': valid values are auto, classification, regression")
+        default: throw EtaError(.usage, "task '\(task)': valid values are auto, classification, regression")
         }
         if kind == "regression" {
             return Dataset(name: name, rows: table.rows, featureCount: table.columns - 1, features: features, targets: labels,
@@ -59,7 +59,7 @@ enum CSVDataset {
         let limit = classes ?? maximumClassCount
         for (row, label) in labels.enumerated() where !(label >= 0 && label == label.rounded() && label < Float(limit)) {
             let valid = classes == nil
-                ? "class labels are integers 0..<\(limit) (at most \(limit) classes; use --task regression for real-valued targets)"
+                ? "class labels are integers 0..<\(limit) (at most \(limit) classes; use the regression task for real-valued targets)"
                 : "expected a class index 0..\(limit - 1)"
             throw EtaError(.dataError, "\(file):\(table.lines[row]): label \(display(label)) is out of range: \(valid)")
         }

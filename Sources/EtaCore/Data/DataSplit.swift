@@ -20,7 +20,7 @@ public struct DataSplit: Sendable {
 
     public init(dataset: Dataset, validationFraction: Double, seed: UInt64) throws {
         guard (0..<1).contains(validationFraction) else {
-            throw EtaError(.usage, "--val-fraction must be in [0, 1) (got \(validationFraction))")
+            throw EtaError(.usage, "the validation fraction must be in [0, 1) (got \(validationFraction))")
         }
         self.dataset = dataset
         self.seed = seed
@@ -30,7 +30,7 @@ public struct DataSplit: Sendable {
         validationRows = Array(permutation.prefix(validationCount))
         trainRows = Array(permutation.dropFirst(validationCount))
         guard !trainRows.isEmpty else {
-            throw EtaError(.usage, "--val-fraction \(validationFraction) leaves no training rows out of \(dataset.rows)")
+            throw EtaError(.usage, "a validation fraction of \(validationFraction) leaves no training rows out of \(dataset.rows)")
         }
         let d = dataset.featureCount
         guard dataset.standardize else {

@@ -2,7 +2,7 @@ import EtaDatasets
 import Foundation
 
 /// What a dataset's targets are.
-public enum Task: Equatable, Sendable {
+public enum LearningTask: Equatable, Sendable {
     /// Class indices 0..<classes.
     case classification(classes: Int)
     /// Real-valued targets, `outputs` per row.
@@ -28,7 +28,7 @@ public struct Dataset: Sendable {
     public let features: [Float]
     /// Row-major [rows × targetWidth]: class indices for classification.
     public let targets: [Float]
-    public let task: Task
+    public let task: LearningTask
     /// Whether features should be standardised with training-split statistics (pixels, in digits and IDX
     /// images, are scaled to [0, 1] instead).
     public let standardize: Bool
@@ -38,7 +38,7 @@ public struct Dataset: Sendable {
         return 1
     }
 
-    public init(name: String, rows: Int, featureCount: Int, features: [Float], targets: [Float], task: Task, standardize: Bool = true) {
+    public init(name: String, rows: Int, featureCount: Int, features: [Float], targets: [Float], task: LearningTask, standardize: Bool = true) {
         self.name = name
         self.rows = rows
         self.featureCount = featureCount
@@ -72,7 +72,7 @@ public struct Dataset: Sendable {
         if source.hasPrefix("idx:") {
             return try IDXDataset.load(directory: String(source.dropFirst(4)))
         }
-        guard labelColumn == nil else { throw EtaError(.usage, "--label-column applies to csv: datasets only") }
+        if let labelColumn { throw EtaError(.usage, "a label column ('\(labelColumn)') applies to csv: datasets only; '\(source)' is not one") }
         switch source {
         case "digits":
             // Pixels are counts 0...16: scaled to [0, 1] rather than standardised, so rare pixels stay bounded.

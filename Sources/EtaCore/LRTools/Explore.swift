@@ -42,10 +42,10 @@ public enum Explore {
 
     public static func run(objective: Objective, optimizer configuration: OptimizerConfiguration, steps: Int,
                            start: [Float]? = nil, backend: Backend) throws -> Run {
-        try RunLimits.check(steps, in: 0...RunLimits.steps, option: "--steps")
+        try RunLimits.check(steps, in: 0...RunLimits.steps, option: "steps")
         let start = start ?? objective.defaultStart
         guard start.count == objective.dimension else {
-            throw EtaError(.usage, "--start has \(start.count) values; the \(objective) objective needs \(objective.dimension)")
+            throw EtaError(.usage, "the start point has \(start.count) values; the \(objective) objective needs \(objective.dimension)")
         }
         let layout = try TensorLayout([("x", [objective.dimension])])
         let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)

@@ -66,12 +66,12 @@ public struct LRFinder: Sendable {
     /// Checks the settings; throws a usage error naming the bad one.
     public func validate() throws {
         guard startLR > 0, endLR > startLR, startLR.isFinite, endLR.isFinite else {
-            throw EtaError(.usage, "the lr range needs 0 < --start-lr < --end-lr (got \(startLR), \(endLR))")
+            throw EtaError(.usage, "the lr range needs 0 < start lr < end lr, both finite (got \(startLR), \(endLR))")
         }
-        try RunLimits.check(iterations, in: 2...RunLimits.steps, option: "--num-iter")
-        guard (0..<1).contains(beta) else { throw EtaError(.usage, "--beta must be in [0, 1) (got \(beta))") }
-        guard divergeFactor > 1 else { throw EtaError(.usage, "--diverge must be > 1 (got \(divergeFactor))") }
-        guard maxEpochs >= 1 else { throw EtaError(.usage, "--max-epochs must be >= 1") }
+        try RunLimits.check(iterations, in: 2...RunLimits.steps, option: "iterations")
+        guard (0..<1).contains(beta) else { throw EtaError(.usage, "beta must be in [0, 1) (got \(beta))") }
+        guard divergeFactor > 1 else { throw EtaError(.usage, "the divergence factor must be > 1 (got \(divergeFactor))") }
+        guard maxEpochs >= 1 else { throw EtaError(.usage, "max epochs must be >= 1 (got \(maxEpochs))") }
     }
 
     /// The learning rate of iteration i (0-based): both ends included.
@@ -127,7 +127,7 @@ public struct LRFinder: Sendable {
         let head = finite.count / 10, tail = min(5, max(0, finite.count - head - minimumPoints))
         let kept = Array(finite.dropFirst(head).dropLast(tail))
         guard kept.count >= minimumPoints else {
-            let why = "too few points (\(kept.count) after trimming \(head) at the start and \(tail) at the end of \(finite.count) finite); need \(minimumPoints): run more iterations, lower --start-lr or raise --diverge"
+            let why = "too few points (\(kept.count) after trimming \(head) at the start and \(tail) at the end of \(finite.count) finite); need \(minimumPoints): run more iterations, lower the start lr or raise the divergence factor"
             return ["valley", "steep", "minimum"].map { Suggestion(name: $0, learningRate: nil, reason: why, index: nil) }
         }
         let losses = kept.map(\.smoothed), lrs = kept.map(\.learningRate)

@@ -164,13 +164,18 @@ public final class Sweep {
                       samplesPerSecond: seconds > 0 ? Double(step) * Double(min(batch, split.trainRows.count)) * Double(k) / seconds : 0)
     }
 
-    /// Parses `--lrs a,b,c` or `--log-range lo:hi:n` (n values spaced evenly in log10 from lo to hi).
+    /// Learning rates from a list `a,b,c` or a log range `lo:hi:n` (n values spaced evenly in log10 from lo to hi);
+    /// exactly one of the two.
+    ///
+    /// ```swift
+    /// try Sweep.learningRates(list: nil, logRange: "1e-3:1e-1:3")   // [0.001, 0.01, 0.1]
+    /// ```
     public static func learningRates(list: String?, logRange: String?) throws -> [Double] {
         switch (list, logRange) {
         case (let list?, nil):
             return try list.split(separator: ",").map {
                 guard let value = Double($0.trimmingCharacters(in: .whitespaces)), value > 0, value.isFinite else {
-                    throw EtaError(.usage, "--lrs: '\($0)' is not a positive number (e.g. --lrs 1e-4,1e-3,1e-2)")
+                    throw EtaError(.usage, "learning rate '\($0)' is not a positive number (a list is written 1e-4,1e-3,1e-2)")
                 }
                 return value
             }
@@ -178,11 +183,11 @@ public final class Sweep {
             let parts = range.split(separator: ":").map { Double($0) }
             guard parts.count == 3, let low = parts[0], let high = parts[1], let n = parts[2], low > 0, high > low,
                   n >= 2, n == n.rounded(), n <= 64 else {
-                throw EtaError(.usage, "--log-range '\(range)': expected lo:hi:n with 0 < lo < hi and 2 <= n <= 64, e.g. 1e-4:1:9")
+                throw EtaError(.usage, "log range '\(range)': expected lo:hi:n with 0 < lo < hi and 2 <= n <= 64, e.g. 1e-4:1:9")
             }
             return (0..<Int(n)).map { low * pow(high / low, Double($0) / (n - 1)) }
-        case (nil, nil): throw EtaError(.usage, "give --lrs a,b,c or --log-range lo:hi:n")
-        default: throw EtaError(.usage, "give either --lrs or --log-range, not both")
+        case (nil, nil): throw EtaError(.usage, "give a list of learning rates a,b,c or a log range lo:hi:n")
+        default: throw EtaError(.usage, "give either a list of learning rates or a log range, not both")
         }
     }
 }

@@ -11,19 +11,19 @@ public enum Objective: Equatable, Sendable {
     /// f(x) = ½ Σ cᵢ xᵢ², minimum 0 at the origin; the curvatures cᵢ set how large a stable lr may be (2/max c for SGD).
     case quadratic(curvatures: [Float])
 
-    /// The names `--objective` accepts.
+    /// The names `init(name:curvatures:)` accepts.
     public static let names = ["rosenbrock", "quadratic"]
 
     /// An objective by name; `curvatures` applies to `quadratic` (default 1, 10).
     public init(name: String, curvatures: [Float]? = nil) throws {
         switch name.lowercased() {
         case "rosenbrock":
-            guard curvatures == nil else { throw EtaError(.usage, "--curvature applies to the quadratic objective only") }
+            guard curvatures == nil else { throw EtaError(.usage, "curvatures apply to the quadratic objective only") }
             self = .rosenbrock
         case "quadratic":
             let c = curvatures ?? [1, 10]
             guard !c.isEmpty, c.allSatisfy({ $0.isFinite }) else {
-                throw EtaError(.usage, "--curvature needs one or more finite numbers, e.g. 1,10")
+                throw EtaError(.usage, "the quadratic objective needs one or more finite curvatures, e.g. [1, 10] (got \(c))")
             }
             self = .quadratic(curvatures: c)
         default:

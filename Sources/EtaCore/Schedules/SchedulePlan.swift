@@ -64,7 +64,7 @@ public struct SchedulePlan: Sendable {
     public init(main: Schedule, warmup: Schedule? = nil, base: Double, totalSteps: Int?) throws {
         if let warmup {
             guard warmup.warmupLength != nil else {
-                throw EtaError(.usage, "--warmup takes constant, linear or polynomial (their total_iters is the warmup length)")
+                throw EtaError(.usage, "a warmup must be a constant, linear or polynomial schedule (its total_iters is the warmup length)")
             }
         }
         self.main = main

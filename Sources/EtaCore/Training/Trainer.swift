@@ -173,10 +173,12 @@ public final class Trainer {
     }
 
     public init(configuration: TrainingConfiguration, dataset: Dataset, backend: Backend) throws {
-        guard configuration.epochs >= 0 else { throw EtaError(.usage, "--epochs must be >= 0") }
-        guard configuration.batchSize > 0 else { throw EtaError(.usage, "--batch-size must be positive") }
-        guard configuration.logEvery > 0 else { throw EtaError(.usage, "--log-every must be positive") }
-        guard configuration.accumulationSteps >= 1 else { throw EtaError(.usage, "--accumulate must be >= 1") }
+        guard configuration.epochs >= 0 else { throw EtaError(.usage, "epochs must be >= 0 (got \(configuration.epochs))") }
+        guard configuration.batchSize > 0 else { throw EtaError(.usage, "the batch size must be >= 1 (got \(configuration.batchSize))") }
+        guard configuration.logEvery > 0 else { throw EtaError(.usage, "the log interval must be >= 1 step (got \(configuration.logEvery))") }
+        guard configuration.accumulationSteps >= 1 else {
+            throw EtaError(.usage, "accumulation steps must be >= 1 (got \(configuration.accumulationSteps))")
+        }
         self.configuration = configuration
         self.backend = backend
         split = try DataSplit(dataset: dataset, validationFraction: configuration.validationFraction, seed: configuration.seed)
@@ -185,24 +187,24 @@ public final class Trainer {
         switch dataset.task {
         case .classification(let classes):
             loss = configuration.loss ?? .crossEntropy
-            guard loss != .mse else { throw EtaError(.usage, "--loss mse needs a regression dataset; \(dataset.name) has class labels") }
+            guard loss != .mse else { throw EtaError(.usage, "the mse loss needs a regression dataset; \(dataset.name) has class labels") }
             outputs = loss == .bce ? 1 : classes
             if loss == .bce && classes != 2 {
-                throw EtaError(.usage, "--loss bce needs two classes; \(dataset.name) has \(classes)")
+                throw EtaError(.usage, "the bce loss needs two classes; \(dataset.name) has \(classes)")
             }
             guard classes >= 2 else {
                 throw EtaError(.usage, "\(dataset.name) has labels of one class only: classification needs at least two")
             }
         case .regression(let width):
             loss = configuration.loss ?? .mse
-            guard loss == .mse else { throw EtaError(.usage, "--loss \(loss.rawValue) needs class labels; \(dataset.name) is a regression dataset") }
+            guard loss == .mse else { throw EtaError(.usage, "the \(loss.rawValue) loss needs class labels; \(dataset.name) is a regression dataset") }
             outputs = width
         }
         let architecture = try configuration.model.architecture(inputs: dataset.featureCount, outputs: outputs)
         let steps = TrainingConfiguration.batchCount(rows: TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize),
                                                      batchSize: configuration.accumulationSteps)
         guard !steps.multipliedReportingOverflow(by: configuration.epochs).overflow else {
-            throw EtaError(.usage, "--epochs \(configuration.epochs) x \(steps) steps per epoch overflows the step count")
+            throw EtaError(.usage, "\(configuration.epochs) epochs x \(steps) steps per epoch overflows the step count")
         }
         network = try Network(architecture: architecture, loss: loss, optimizer: configuration.optimizer,
                               maxBatch: configuration.bufferRows(split), backend: backend, stateType: configuration.stateType)
@@ -241,7 +243,7 @@ public final class Trainer {
         }
     }
 
-    /// The schedule index of step `step` (1-based): the step itself, or the epoch with `--schedule-interval epoch`.
+    /// The schedule index of step `step` (1-based): the step itself, or the epoch with `ScheduleInterval.epoch`.
     private func scheduleIndex(step: Int) -> Int {
         configuration.scheduleInterval == .step ? step - 1 : position.epoch
     }

@@ -32,14 +32,14 @@ public enum Bench {
     public static func updates(optimizers specs: [String], parameters: Int, tensors: Int = 1, repeats: Int, backend: Backend,
                                storages: [Verify.Storage] = [Verify.Storage()],
                                trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> [BenchResult] {
-        guard parameters > 0 else { throw EtaError(.usage, "--params must be positive (got \(parameters))") }
-        try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "--repeat")
-        guard tensors >= 1, tensors <= parameters else { throw EtaError(.usage, "--tensors must be in 1...\(parameters)") }
+        guard parameters > 0 else { throw EtaError(.usage, "parameters must be >= 1 (got \(parameters))") }
+        try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "repeats")
+        guard tensors >= 1, tensors <= parameters else { throw EtaError(.usage, "tensors must be in 1...\(parameters) (got \(tensors))") }
         let configurations = try specs.map { (try OptimizerConfiguration(spec: $0), $0) }
         // Every arena below lives until the timing rounds end: parameters, gradients and state per optimizer and
         // storage (twice with a split layout), plus the bandwidth kernels' five buffers; on the host, the values
         // and their scaled copy.
-        let what = "eta bench --params \(parameters)"
+        let what = "benchmarking \(parameters) parameters"
         let buffer = try MemoryBudget.floatBytes(parameters, what: what)
         let arenas = configurations.map { 2 + $0.0.stateSlots.count + 1 }.reduce(0, +) * storages.count * (tensors > 1 ? 2 : 1)
         try MemoryBudget.check(what: what, hostBytes: try MemoryBudget.floatBytes(parameters, copies: 3, what: what),
@@ -122,10 +122,10 @@ public enum Bench {
     /// Times `repeats` training steps of `architecture` on random data (cross-entropy over its outputs).
     public static func trainingSteps(architecture: ModelArchitecture, optimizer: OptimizerConfiguration, batch: Int, repeats: Int,
                                      backend: Backend, trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> StepResult {
-        guard batch > 0 else { throw EtaError(.usage, "--batch-size must be positive (got \(batch))") }
-        try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "--repeat")
+        guard batch > 0 else { throw EtaError(.usage, "the batch size must be >= 1 (got \(batch))") }
+        try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "repeats")
         // Activations, their gradients and the inputs: a few batch-by-width arrays per layer.
-        let what = "eta bench --batch-size \(batch)"
+        let what = "benchmarking training steps at batch size \(batch)"
         let widest = architecture.layers.map { max($0.inputs, $0.outputs) }.max() ?? 1
         let perBatch = try MemoryBudget.floatBytes(batch, copies: widest, what: what)
         try MemoryBudget.check(what: what, hostBytes: perBatch, deviceBuffers: Array(repeating: perBatch, count: 4 * architecture.layers.count + 2), on: backend)

@@ -162,8 +162,8 @@ public enum Verify {
     /// Refuses sizes whose arrays cannot fit before anything is allocated (exit 64 naming the size and the limit).
     static func checkMemory(sizes: [Int], backend: Backend) throws {
         for size in sizes {
-            let what = "eta verify at size \(size)"
-            guard size >= 0 else { throw EtaError(.usage, "--sizes: \(size) is not a size (valid: integers >= 0)") }
+            let what = "verifying at size \(size)"
+            guard size >= 0 else { throw EtaError(.usage, "size \(size) is not a size (valid: integers >= 0)") }
             let host = try MemoryBudget.floatBytes(size, copies: hostArraysPerElement, what: what)
             let buffer = try MemoryBudget.floatBytes(size, what: what)
             try MemoryBudget.check(what: what, hostBytes: host, deviceBuffers: Array(repeating: buffer, count: deviceArraysPerElement), on: backend)

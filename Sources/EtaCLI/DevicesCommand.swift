@@ -2,11 +2,14 @@ import ArgumentParser
 import Eta
 import Foundation
 
-struct Devices: ParsableCommand {
+struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "devices",
         abstract: "List OpenCL platforms and devices, and which device --device auto picks.")
 
-    @Option(name: .long, help: "table | json") var format: TableOrJSON = .table
+    static let formats: [OutputFormat] = [.table, .json]
+
+    @Option(name: .long, help: OutputFormat.help(DevicesCommand.formats), transform: OutputFormat.parser(DevicesCommand.formats)) var format: OutputFormat = .table
     @Flag(name: .long, help: "Explain the auto choice on stderr.") var verbose = false
 
     func run() throws {
@@ -44,8 +47,7 @@ struct Devices: ParsableCommand {
                 }
             }
             let cpu = CPUBackend()
-            switch format {
-            case .json:
+            if format == .json {
                 try Console.out(JSON.object([
                     ("version", .string(EtaVersion.current)),
                     ("devices", .array(rows)),
@@ -53,7 +55,7 @@ struct Devices: ParsableCommand {
                     ("auto", .string(autoName == "cpu" ? "cpu" : autoName)),
                     ("auto_reason", .string(auto.reason)),
                 ]).pretty())
-            case .table:
+            } else {
                 if platforms.isEmpty { try Console.out("No OpenCL platform installed (\(DeviceSelection.installHint)).") }
                 for line in table { try Console.out(line) }
                 try Console.out("CPU backend: \(cpu.info.device), \(cpu.info.driver)\(autoName == "cpu" ? "   <- auto" : "")")

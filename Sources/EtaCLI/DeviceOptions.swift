@@ -1,0 +1,29 @@
+import ArgumentParser
+import Eta
+import Foundation
+
+/// Options every device-using command shares.
+struct DeviceOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("auto | cpu | opencl | opencl:N | a device-name substring (default: $ETA_DEVICE or auto).",
+                                            valueName: "device"), transform: DeviceSelector.parser)
+    var device: DeviceSelector?
+
+    @Flag(name: .long, help: "Explain the device choice and program-cache use on stderr.")
+    var verbose = false
+
+    /// Resolves the device and builds its backend, reporting on stderr when verbose.
+    func makeBackend(profiling: Bool = false) throws -> Backend {
+        let selection = try DeviceSelection.resolve(device?.text)
+        if verbose { Console.note("device: \(selection.reason)") }
+        let cache = ProgramCache(directory: ProgramCache.defaultDirectory())
+        let backend = try selection.makeBackend(cache: cache, profiling: profiling)
+        if verbose {
+            Console.note("backend: \(backend.info.summary)")
+            if let opencl = backend as? OpenCLBackend {
+                Console.note("programs: \(opencl.programOrigins.map { "\($0.file) \($0.origin.rawValue)" }.joined(separator: ", ")) in \(String(format: "%.3f", opencl.programLoadSeconds)) s; cache \(cache.directory?.path ?? "off")")
+                for event in cache.events { Console.note("program cache: \(event)") }
+            }
+        }
+        return backend
+    }
+}

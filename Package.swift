@@ -86,5 +86,5 @@ let package = Package(
         // Depends on the executable so `swift test` builds `eta` before running it.
         .testTarget(name: "EtaCLITests", dependencies: ["Eta", "EtaCLI"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,7 @@ import EtaBackend
 extension CPUBackend {
     /// Runs `body` for each replica, on all cores when there are several.
     private func replicasInParallel(_ replicas: Int, _ body: (Int) -> Void) {
-        if replicas == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: replicas, execute: body) }
+        if replicas == 1 { body(0) } else { concurrentPerform(replicas, body) }
     }
 
     public func run(_ layer: LayerCommand) throws {
@@ -30,7 +30,7 @@ extension CPUBackend {
             } else {
                 // Replicas in parallel, one OpenBLAS thread each (its own threading would oversubscribe the cores).
                 blas.setThreads(1)
-                DispatchQueue.concurrentPerform(iterations: g.batch, execute: multiply)
+                concurrentPerform(g.batch, multiply)
                 blas.setThreads(Int32(threads))
             }
         case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,

@@ -109,7 +109,7 @@ public final class CPUBackend: Backend {
         // Threads take interleaved blocks (not one half each), so they stream through nearby memory together.
         let chunk = Self.parallelThreshold
         let blocks = (n + chunk - 1) / chunk
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        concurrentPerform(threads) { thread in
             var block = thread
             while block < blocks {
                 body(block * chunk, min(chunk, n - block * chunk))
@@ -221,7 +221,7 @@ public final class CPUBackend: Backend {
             let perTask = max(1, Self.parallelThreshold / UpdateBlocks.blockSize)
             let tasks = (blocks.count + perTask - 1) / perTask
             if tasks <= 1 || threads == 1 { run(0, blocks.count); return }
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            concurrentPerform(threads) { thread in
                 var task = thread
                 while task < tasks {
                     run(task * perTask, min(blocks.count, (task + 1) * perTask))

@@ -10,8 +10,10 @@ enum Backends {
     static let requireOpenCL = ProcessInfo.processInfo.environment["ETA_REQUIRE_OPENCL"] == "1"
     static var runOpenCL: Bool { openCLDevice != nil || requireOpenCL }
 
-    static let cpu = CPUBackend()
-    static let opencl: Result<OpenCLBackend, Error> = Result {
+    // Shared by tests that run concurrently: the CPU backend keeps no state between operations and the OpenCL
+    // backend serialises its launches (`launchLock`).
+    nonisolated(unsafe) static let cpu = CPUBackend()
+    nonisolated(unsafe) static let opencl: Result<OpenCLBackend, Error> = Result {
         guard let device = openCLDevice else { throw EtaError(.unavailable, "no OpenCL device: install pocl-opencl-icd") }
         return try OpenCLBackend(device: device, cache: ProgramCache(directory: nil))
     }

@@ -273,7 +273,7 @@ final class NaNInjector: TrainingObserver {
         if step == after {
             snapshot = try! state(trainer)
             let row = trainer.position.batchInEpoch * trainer.configuration.batchSize
-            try! trainer.backend.write([Float.nan], to: trainer.trainFeatures, offset: row * trainer.split.dataset.featureCount)
+            try! trainer.backend.write([Float.nan], to: trainer.data.trainFeatures, offset: row * trainer.split.dataset.featureCount)
         } else if step == after + 1 {
             unchanged = try! state(trainer) == snapshot
         }

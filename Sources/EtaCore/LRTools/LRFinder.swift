@@ -90,7 +90,7 @@ public struct LRFinder: Sendable {
         var average = 0.0, best = Double.infinity
         var stop = StopReason.completed
         let batches = trainer.batches(epochs: maxEpochs)
-        var iterator = batches.makeIterator()
+        let iterator = batches.makeIterator()
         for i in 0..<iterations {
             guard let batch = iterator.next() else { stop = .dataExhausted; break }
             let lr = learningRate(at: i)

@@ -84,18 +84,7 @@ public final class Sweep {
     public func run() throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let k = learningRates.count, batch = configuration.batchSize
-        let d = split.dataset.featureCount, t = split.dataset.targetWidth
-        let totalSteps = stepsPerEpoch * configuration.epochs
-        let trainFeatures = try backend.makeBuffer(count: split.trainRows.count * d)
-        let trainTargets = try backend.makeBuffer(count: split.trainRows.count * t)
-        var validation: (DeviceBuffer, DeviceBuffer)?
-        if !split.validationRows.isEmpty {
-            let (x, y) = split.gather(split.validationRows)
-            let features = try backend.makeBuffer(count: x.count), targets = try backend.makeBuffer(count: y.count)
-            try backend.write(x, to: features)
-            try backend.write(y, to: targets)
-            validation = (features, targets)
-        }
+        let data = try SplitBuffers(split: split, backend: backend)
         var stepLosses = [[(step: Int, loss: Float)]](repeating: [], count: k)
         var epochLosses = [[Float]](repeating: [], count: k)
         var validationLosses = [[Float]](repeating: [], count: k)
@@ -103,14 +92,11 @@ public final class Sweep {
         var diverged = [Int?](repeating: nil, count: k)
         var step = 0
         for epoch in 0..<configuration.epochs {
-            let (x, y) = split.gather(split.epochOrder(epoch: epoch))
-            try backend.write(x, to: trainFeatures)
-            try backend.write(y, to: trainTargets)
+            try data.load(epoch: epoch)
             try network.resetStats([.trainLossSum, .trainCorrect])
             for b in 0..<stepsPerEpoch {
                 let first = b * batch, rows = min(batch, split.trainRows.count - first)
-                try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets,
-                                         targetsOffset: first * t, rows: rows)
+                try data.trainingStep(network, first: first, rows: rows)
                 let index = configuration.scheduleInterval == .step ? step : step / stepsPerEpoch
                 try network.optimizer.step(network.arena, replicaSize: network.replicaSize,
                                            learningRates: plans.map { $0.learningRate(at: index) })
@@ -129,24 +115,11 @@ public final class Sweep {
                 epochLosses[r].append(sums[r] / n)
                 if !sums[r].isFinite && diverged[r] == nil { diverged[r] = step }
             }
-            if let (features, targets) = validation {
-                // Schedule-Free replicas are evaluated at x, as a single run is.
-                try network.optimizer.evaluationMode(network.arena)
-                defer { try? network.optimizer.trainingMode(network.arena) }
-                try network.resetStats([.validationLossSum, .validationCorrect])
-                let rows = split.validationRows.count
-                var first = 0
-                while first < rows {
-                    let count = min(batch, rows - first)
-                    try network.forward(input: features, inputOffset: first * d, rows: count)
-                    try network.lossAndGradient(targets: targets, targetsOffset: first * t, rows: count,
-                                                lossSum: .validationLossSum, correct: .validationCorrect)
-                    first += count
-                }
-                let stats = try network.readReplicaStats()
-                for r in 0..<k {
-                    validationLosses[r].append(stats[.validationLossSum]![r] / Float(rows))
-                    if network.loss != .mse { validationAccuracy[r] = stats[.validationCorrect]![r] / Float(rows) }
+            // Schedule-Free replicas are evaluated at x, as a single run is.
+            if let validation = try data.validate(network, batchSize: batch) {
+                for (r, result) in validation.enumerated() {
+                    validationLosses[r].append(result.loss)
+                    validationAccuracy[r] = result.accuracy
                 }
             }
         }

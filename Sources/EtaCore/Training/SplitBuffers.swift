@@ -1,0 +1,64 @@
+/// A data split on the device, as the Trainer and a Sweep both hold it: the current epoch's shuffled training rows
+/// (written once per epoch, not per step) and the validation rows (written once), with the validation pass.
+public final class SplitBuffers {
+    public let split: DataSplit
+    /// The epoch's training rows in shuffled order: features [rows × d] and targets [rows × t].
+    public let trainFeatures: DeviceBuffer
+    public let trainTargets: DeviceBuffer
+    /// The validation rows; nil without a validation split.
+    public let validation: (features: DeviceBuffer, targets: DeviceBuffer)?
+    private let backend: Backend
+
+    public init(split: DataSplit, backend: Backend) throws {
+        self.split = split
+        self.backend = backend
+        trainFeatures = try backend.makeBuffer(count: split.trainRows.count * split.dataset.featureCount)
+        trainTargets = try backend.makeBuffer(count: split.trainRows.count * split.dataset.targetWidth)
+        if split.validationRows.isEmpty {
+            validation = nil
+        } else {
+            let (x, y) = split.gather(split.validationRows)
+            let features = try backend.makeBuffer(count: x.count), targets = try backend.makeBuffer(count: y.count)
+            try backend.write(x, to: features)
+            try backend.write(y, to: targets)
+            validation = (features, targets)
+        }
+    }
+
+    /// Writes epoch `epoch`'s shuffled training rows (the split's seeded order).
+    public func load(epoch: Int) throws {
+        let (x, y) = split.gather(split.epochOrder(epoch: epoch))
+        try backend.write(x, to: trainFeatures)
+        try backend.write(y, to: trainTargets)
+    }
+
+    /// One training step (forward, loss, backward; no update) on `rows` rows from row `first` of the epoch.
+    public func trainingStep(_ network: Network, first: Int, rows: Int) throws {
+        let d = split.dataset.featureCount, t = split.dataset.targetWidth
+        try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets, targetsOffset: first * t, rows: rows)
+    }
+
+    /// The validation pass: loss and correct counts of every replica summed into the network's validation stats, in
+    /// batches of `batchSize` rows, with Schedule-Free evaluated at x and put back to y. Returns the per-row mean loss
+    /// and accuracy of each replica (accuracy nil for regression), or nil without a validation split.
+    public func validate(_ network: Network, batchSize: Int) throws -> [(loss: Float, accuracy: Float?)]? {
+        guard let (features, targets) = validation else { return nil }
+        try network.optimizer.evaluationMode(network.arena)
+        defer { try? network.optimizer.trainingMode(network.arena) }
+        try network.resetStats([.validationLossSum, .validationCorrect])
+        let rows = split.validationRows.count, d = split.dataset.featureCount, t = split.dataset.targetWidth
+        var first = 0
+        while first < rows {
+            let count = min(batchSize, rows - first)
+            try network.forward(input: features, inputOffset: first * d, rows: count)
+            try network.lossAndGradient(targets: targets, targetsOffset: first * t, rows: count,
+                                        lossSum: .validationLossSum, correct: .validationCorrect)
+            first += count
+        }
+        let stats = try network.readReplicaStats()
+        let n = Float(rows)
+        return zip(stats[.validationLossSum]!, stats[.validationCorrect]!).map { loss, correct in
+            (loss / n, network.loss != .mse ? correct / n : nil)
+        }
+    }
+}

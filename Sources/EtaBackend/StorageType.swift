@@ -58,3 +58,21 @@ public enum StorageType: String, Sendable, CaseIterable, Codable {
         }
     }
 }
+
+/// How an update's buffers are stored, as a value: the storage of the state slots and of the parameters, and
+/// whether a float32 master copy of 16-bit parameters is kept. Reports label it; backends key their builds on it.
+public struct StorageLayout: Sendable, Hashable {
+    public var state = StorageType.fp32
+    public var parameters = StorageType.fp32
+    public var master = false
+
+    public init(state: StorageType = .fp32, parameters: StorageType = .fp32, master: Bool = false) {
+        (self.state, self.parameters, self.master) = (state, parameters, master)
+    }
+
+    /// e.g. `bf16 state, fp16 params, master`; empty for all float32.
+    public var label: String {
+        [state != .fp32 ? "\(state.rawValue) state" : nil, parameters != .fp32 ? "\(parameters.rawValue) params" : nil,
+         master ? "master" : nil].compactMap { $0 }.joined(separator: ", ")
+    }
+}

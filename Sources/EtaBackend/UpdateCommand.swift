@@ -67,6 +67,9 @@ public struct UpdateStorage {
     public init(state: StorageType = .fp32, parameters: StorageType = .fp32, master: DeviceBuffer? = nil) {
         (self.state, self.parameters, self.master) = (state, parameters, master)
     }
+
+    /// The storage as a value (what a backend keys its kernel builds on).
+    public var layout: StorageLayout { StorageLayout(state: state, parameters: parameters, master: master != nil) }
 }
 
 /// Which parameter group every element of an arena belongs to. Made once per arena and grouping; a backend may

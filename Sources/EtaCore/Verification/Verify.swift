@@ -118,21 +118,8 @@ public enum Verify {
         "lion",
     ]
 
-    /// One storage combination of a checked configuration.
-    public struct Storage: Sendable, Equatable {
-        public var state = StorageType.fp32
-        public var parameters = StorageType.fp32
-        public var master = false
-
-        public init(state: StorageType = .fp32, parameters: StorageType = .fp32, master: Bool = false) {
-            (self.state, self.parameters, self.master) = (state, parameters, master)
-        }
-
-        public var label: String {
-            [state != .fp32 ? "\(state.rawValue) state" : nil, parameters != .fp32 ? "\(parameters.rawValue) params" : nil,
-             master ? "master" : nil].compactMap { $0 }.joined(separator: ", ")
-        }
-    }
+    /// State and parameter storage of a checked configuration.
+    public typealias Storage = StorageLayout
 
     /// Every (SPEC, storage) pair `run` checks beyond the float32 ones.
     public static var storageChecks: [(spec: String, storage: Storage)] {

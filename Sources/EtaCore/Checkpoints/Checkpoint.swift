@@ -92,10 +92,13 @@ public struct Checkpoint {
         }
         if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
         let hostState = network.optimizer.hostState
-        if !hostState.isEmpty, let json = try? JSONEncoder().encode(hostState) {
+        // Sorted keys: the same state gives the same bytes (a Dictionary's order changes from process to process).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if !hostState.isEmpty, let json = try? encoder.encode(hostState) {
             metadata["optimizer_host_state"] = String(decoding: json, as: UTF8.self)
         }
-        if let plateau = trainer.schedulePlan.plateau, let json = try? JSONEncoder().encode(plateau) {
+        if let plateau = trainer.schedulePlan.plateau, let json = try? encoder.encode(plateau) {
             metadata["plateau_state"] = String(decoding: json, as: UTF8.self)
         }
         return Checkpoint(tensors: tensors, metadata: metadata)

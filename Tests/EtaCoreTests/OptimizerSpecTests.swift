@@ -84,3 +84,34 @@ struct FamilySpecTests {
         } catch { Issue.record("\(error)") }
     }
 }
+
+/// The one test every optimizer passes: being in the registry puts it under every shared check.
+@Suite("Every registered optimizer")
+struct OptimizerRegistryTests {
+    @Test("parses from its name, prints a SPEC that parses back to it, and is covered by eta verify",
+          arguments: OptimizerConfiguration.rules.map { $0.name })
+    func registered(name: String) throws {
+        let configuration = try OptimizerConfiguration(spec: name)
+        #expect(configuration.name == name)
+        #expect(try OptimizerConfiguration(spec: configuration.spec) == configuration)
+        #expect(OptimizerConfiguration.keys(for: name).first == "lr")
+        #expect(Verify.optimizerSpecs.contains { $0 == name || $0.hasPrefix(name + ":") }, "eta verify does not check \(name)")
+        if configuration.capabilities.compactStorage {
+            #expect(Verify.stateStorageSpecs.contains { $0 == name || $0.hasPrefix(name + ":") }, "no 16-bit state check of \(name)")
+        }
+        // The kernel scalars fit the kernels' twelve arguments at any step.
+        var host: [String: Double] = [:]
+        for step in [1, 2, 1000] {
+            #expect(configuration.stepScalars(step: step, lr: configuration.learningRate, host: &host).values.count <= 12)
+        }
+    }
+
+    @Test("names are unique and every key has a distinct name")
+    func unique() {
+        #expect(Set(OptimizerConfiguration.names).count == OptimizerConfiguration.names.count)
+        for rule in OptimizerConfiguration.rules {
+            let keys = OptimizerConfiguration.keys(for: rule.name)
+            #expect(Set(keys).count == keys.count, "\(rule.name): \(keys)")
+        }
+    }
+}

@@ -16,10 +16,13 @@ import Foundation
 public struct DeviceSelection {
     /// The chosen backend kind, and the OpenCL device for `.opencl`.
     public enum Choice {
+        /// The CPU backend.
         case cpu
+        /// An OpenCL device.
         case opencl(Device)
     }
 
+    /// The chosen backend, and for OpenCL the device.
     public let choice: Choice
     /// One line saying why this device was picked (`eta --verbose` shows it).
     public let reason: String
@@ -29,12 +32,18 @@ public struct DeviceSelection {
         "install an OpenCL driver: 'apt-get install pocl-opencl-icd' for the CPU device, or your GPU vendor's ICD (e.g. nvidia-opencl-icd)"
 
     /// Every OpenCL device of every platform, in `eta devices` order. Empty when no platform is installed.
+    ///
+    /// - Returns: The devices; empty when no platform is installed.
+    /// - Throws: `CLError` when the ICD loader or a platform fails to list them.
     public static func openCLDevices() throws -> [Device] {
         try Platform.all().flatMap { try $0.devices() }
     }
 
     /// The device `opencl` means: the first GPU, else the first device, skipping simulators unless nothing else
     /// is installed. Nil when there is no device.
+    ///
+    /// - Parameter devices: The installed devices, in `eta devices` order.
+    /// - Returns: The device, or nil when `devices` is empty.
     public static func defaultOpenCLDevice(among devices: [Device]) -> Device? {
         let real = devices.filter { !$0.isSimulator }
         return real.first(where: { $0.kind == .gpu }) ?? real.first ?? devices.first
@@ -42,6 +51,13 @@ public struct DeviceSelection {
 
     /// Resolves a device selector (nil: `ETA_DEVICE`, else `auto`). Throws `.usage` for a malformed value and
     /// `.unavailable` (exit 69) when the named device is not there.
+    ///
+    /// - Parameters:
+    ///   - value: The selector as given (`--device`); nil falls back to `ETA_DEVICE`, then `auto`.
+    ///   - environment: The variables `ETA_DEVICE` is read from (the process's by default).
+    /// - Returns: The choice and the reason for it.
+    /// - Throws: `EtaError` `.usage` for a malformed `opencl:N`; `.unavailable` when no OpenCL platform is installed
+    ///   (except for `auto`, which falls back to the CPU), the index is out of range, or no device name matches.
     public static func resolve(_ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DeviceSelection {
         let requested = (value ?? environment["ETA_DEVICE"] ?? "auto").trimmingCharacters(in: .whitespaces)
         // Messages name where the value came from: the caller or the environment.
@@ -92,6 +108,12 @@ public struct DeviceSelection {
     }
 
     /// Creates the backend (building or loading the OpenCL programs for an OpenCL device).
+    ///
+    /// - Parameters:
+    ///   - cache: The program-binary cache for OpenCL kernels; nil compiles them in memory only.
+    ///   - profiling: Whether the OpenCL queue records event timestamps (needed by `startTrace`); the CPU ignores it.
+    /// - Returns: A `CPUBackend` or an `OpenCLBackend`.
+    /// - Throws: `EtaError` or `CLError` when the OpenCL context or a kernel program cannot be created.
     public func makeBackend(cache: ProgramCache? = nil, profiling: Bool = false) throws -> Backend {
         switch choice {
         case .cpu: return CPUBackend()

@@ -15,12 +15,17 @@ public enum BackendKind: String, Sendable, Codable {
 
 /// What a backend runs on, for reports and logs.
 public struct BackendInfo: Sendable, Equatable, Codable {
+    /// The implementation.
     public var kind: BackendKind
     /// The device name, e.g. "pthread-skylake-avx512" or "host CPU (2 threads)".
     public var device: String
     /// Platform and driver versions (OpenCL), or the dispatch target (CPU).
     public var driver: String
 
+    /// - Parameters:
+    ///   - kind: The implementation.
+    ///   - device: The device name.
+    ///   - driver: Platform and driver versions, or the CPU's dispatch target.
     public init(kind: BackendKind, device: String, driver: String) {
         self.kind = kind
         self.device = device
@@ -42,25 +47,63 @@ public protocol Backend: AnyObject {
     /// How much it can allocate (checked by `MemoryBudget` before large runs allocate anything).
     var memoryLimits: MemoryLimits { get }
     /// Allocates a zero-filled buffer of `count` floats. An impossible size throws; it never crashes.
+    ///
+    /// - Parameter count: Elements (float32 slots), at least 0.
+    /// - Returns: The new buffer.
+    /// - Throws: `EtaError` `.usage` when the buffer exceeds the device's or the host's memory, `.software` for a size
+    ///   out of range or a failed host allocation.
     func makeBuffer(count: Int) throws -> DeviceBuffer
     /// Copies host floats into `buffer` starting at element `offset`.
+    ///
+    /// - Parameters:
+    ///   - values: The floats to copy.
+    ///   - buffer: A buffer of this backend.
+    ///   - offset: The first element written.
+    /// - Throws: `EtaError` `.software` when the range overruns the buffer; `CLError` when OpenCL fails.
     func write(_ values: UnsafeBufferPointer<Float>, to buffer: DeviceBuffer, offset: Int) throws
     /// Copies floats from `buffer`, starting at element `offset`, into host memory (waits for earlier work).
+    ///
+    /// - Parameters:
+    ///   - buffer: A buffer of this backend.
+    ///   - offset: The first element read.
+    ///   - values: Host memory to fill; its count is the number of elements read.
+    /// - Throws: `EtaError` `.software` when the range overruns the buffer; `CLError` when OpenCL fails.
     func read(_ buffer: DeviceBuffer, offset: Int, into values: UnsafeMutableBufferPointer<Float>) throws
     /// Sets every element of `buffer` to `value`.
+    ///
+    /// - Parameters:
+    ///   - buffer: A buffer of this backend.
+    ///   - value: The value for every element.
+    /// - Throws: `CLError` when OpenCL fails.
     func fill(_ buffer: DeviceBuffer, with value: Float) throws
     /// Applies one optimizer update over a whole arena.
+    ///
+    /// - Parameter update: The launch.
+    /// - Throws: `EtaError` `.software` when this backend lacks the launch's kernel; `CLError` when OpenCL fails.
     func run(_ update: UpdateCommand) throws
     /// Runs a bandwidth-reference kernel.
+    ///
+    /// - Parameter reference: The bandwidth kernel and its buffers.
+    /// - Throws: `CLError` when OpenCL fails.
     func run(_ reference: BandwidthCommand) throws
     /// Runs one forward, backward, loss or reduction operation of a training step.
+    ///
+    /// - Parameter layer: The operation.
+    /// - Throws: `CLError` (OpenCL, CLBlast) when the launch fails.
     func run(_ layer: LayerCommand) throws
     /// Waits for all enqueued work.
+    ///
+    /// - Throws: `CLError` when an enqueued command failed.
     func synchronize() throws
     /// Starts timing every operation (OpenCL: from event profiling, so the backend must be created with
     /// profiling on; CPU: host timestamps). Off by default: profiling slows queues.
+    ///
+    /// - Throws: `EtaError` `.usage` on an OpenCL backend created without profiling.
     func startTrace() throws
     /// Stops timing and returns the operations recorded since `startTrace`, oldest first (waits for the queue).
+    ///
+    /// - Returns: The timed operations; empty when tracing was not started.
+    /// - Throws: `CLError` when the queue or an event's profiling info fails.
     func stopTrace() throws -> [TraceEvent]
 }
 
@@ -70,8 +113,13 @@ public struct TraceEvent: Sendable {
     public let name: String
     /// Start, in nanoseconds on the backend's clock.
     public let start: UInt64
+    /// Device time from start to end, in nanoseconds.
     public let duration: UInt64
 
+    /// - Parameters:
+    ///   - name: The kernel or operation.
+    ///   - start: Start, in nanoseconds on the backend's clock.
+    ///   - duration: Duration, in nanoseconds.
     public init(name: String, start: UInt64, duration: UInt64) {
         self.name = name
         self.start = start
@@ -81,6 +129,12 @@ public struct TraceEvent: Sendable {
 
 extension Backend {
     /// Copies a host array into `buffer` from element 0.
+    ///
+    /// - Parameters:
+    ///   - values: The floats to copy.
+    ///   - buffer: A buffer of this backend.
+    ///   - offset: The first element written.
+    /// - Throws: `EtaError` `.software` when the values overrun the buffer; `CLError` when OpenCL fails.
     public func write(_ values: [Float], to buffer: DeviceBuffer, offset: Int = 0) throws {
         guard offset >= 0, offset + values.count <= buffer.count else {
             throw EtaError(.software, "write of \(values.count) floats at \(offset) overruns a buffer of \(buffer.count)")
@@ -89,6 +143,13 @@ extension Backend {
     }
 
     /// Reads `count` floats (default: all) from `buffer` into a new array.
+    ///
+    /// - Parameters:
+    ///   - buffer: A buffer of this backend.
+    ///   - offset: The first element read.
+    ///   - count: Elements to read; nil reads to the end of the buffer.
+    /// - Returns: The floats read.
+    /// - Throws: `EtaError` `.software` when the range overruns the buffer; `CLError` when OpenCL fails.
     public func read(_ buffer: DeviceBuffer, offset: Int = 0, count: Int? = nil) throws -> [Float] {
         let count = count ?? buffer.count - offset
         guard offset >= 0, count >= 0, offset + count <= buffer.count else {

@@ -19,9 +19,16 @@ public struct EtaError: Error, CustomStringConvertible, Equatable, Sendable {
         case ioError
     }
 
+    /// The category, which fixes ``exitCode``.
     public let kind: Kind
+    /// What was wrong and what is valid, shortened to about 2,000 characters.
     public let message: String
 
+    /// An error of `kind`.
+    ///
+    /// - Parameters:
+    ///   - kind: The category of failure.
+    ///   - message: The text the CLI prints after `eta: error:`; a long one keeps its start and end.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = Self.shortened(message)
@@ -49,5 +56,6 @@ public struct EtaError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
+    /// The message.
     public var description: String { message }
 }

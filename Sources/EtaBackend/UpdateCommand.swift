@@ -13,7 +13,9 @@ public enum UpdateCommand {
 public struct UpdateLaunch {
     /// The kernel's name, e.g. `adam_update`.
     public var kernel: String
+    /// The arena's parameters (16-bit packed when `storage.parameters` says so), updated in place.
     public var parameters: DeviceBuffer
+    /// The arena's float32 gradients, read only.
     public var gradients: DeviceBuffer
     /// The kernel's state arguments s0, s1, s2 (s3 for block kernels) in order; nil where this configuration
     /// holds no such slot (the kernel then never touches it).
@@ -29,6 +31,16 @@ public struct UpdateLaunch {
     /// How state and parameters are stored (16-bit storage, a float32 master copy).
     public var storage: UpdateStorage
 
+    /// - Parameters:
+    ///   - kernel: The kernel's name, e.g. `adam_update`.
+    ///   - parameters: The arena's parameters.
+    ///   - gradients: The arena's gradients.
+    ///   - states: The state arguments s0, s1, … in the kernel's order; nil for a slot not held.
+    ///   - count: Elements of the arena.
+    ///   - scalars: The step's scalars and flags.
+    ///   - groups: Per-group scalars; nil applies `scalars` to every element.
+    ///   - blocks: The block table and partial sums of a block kernel; nil for an elementwise kernel.
+    ///   - storage: How state and parameters are stored.
     public init(kernel: String, parameters: DeviceBuffer, gradients: DeviceBuffer, states: [DeviceBuffer?], count: Int,
                 scalars: UpdateScalars, groups: UpdateGroups? = nil, blocks: UpdateBlocks? = nil,
                 storage: UpdateStorage = UpdateStorage()) {
@@ -44,9 +56,14 @@ public struct UpdateScalars: Equatable, Sendable {
     /// Flag bits every kernel reads alike; the meaning of A, B and C is per kernel.
     public static let maximize: Int32 = 1, flagA: Int32 = 2, flagB: Int32 = 4, flagC: Int32 = 8
 
+    /// c0, c1, … as the kernel numbers them (at most ``capacity``).
     public var values: [Float]
+    /// ``maximize`` and the per-kernel bits ``flagA``, ``flagB`` and ``flagC``, or-ed together.
     public var flags: Int32
 
+    /// - Parameters:
+    ///   - values: c0, c1, …: at most ``capacity`` values (a precondition).
+    ///   - flags: The flag bits.
     public init(_ values: [Float], flags: Int32 = 0) {
         precondition(values.count <= Self.capacity, "an update kernel takes at most \(Self.capacity) scalars")
         (self.values, self.flags) = (values, flags)
@@ -60,10 +77,17 @@ public struct UpdateScalars: Equatable, Sendable {
 /// float slot) and, with 16-bit parameters, an optional float32 `master` copy that the update runs on (storing its
 /// rounding in the parameters).
 public struct UpdateStorage {
+    /// How the state slots are stored.
     public var state = StorageType.fp32
+    /// How the parameters are stored.
     public var parameters = StorageType.fp32
+    /// The float32 master copy of 16-bit parameters that the update runs on; nil: the update runs on the parameters.
     public var master: DeviceBuffer? = nil
 
+    /// - Parameters:
+    ///   - state: How the state slots are stored.
+    ///   - parameters: How the parameters are stored.
+    ///   - master: The float32 master copy of 16-bit parameters; nil for none.
     public init(state: StorageType = .fp32, parameters: StorageType = .fp32, master: DeviceBuffer? = nil) {
         (self.state, self.parameters, self.master) = (state, parameters, master)
     }
@@ -84,6 +108,10 @@ public final class GroupLayout: Sendable {
     /// Number of groups (rows of scalars a step supplies).
     public let groupCount: Int
 
+    /// - Parameters:
+    ///   - chunkGroups: The group of every chunk of ``chunk`` elements.
+    ///   - ranges: The same assignment as runs of elements.
+    ///   - groupCount: The number of groups.
     public init(chunkGroups: [UInt8], ranges: [GroupRange], groupCount: Int) {
         (self.chunkGroups, self.ranges, self.groupCount) = (chunkGroups, ranges, groupCount)
     }
@@ -91,33 +119,52 @@ public final class GroupLayout: Sendable {
 
 /// A run of elements in one group.
 public struct GroupRange: Sendable, Equatable {
+    /// The run's first element.
     public var offset: Int
+    /// Elements in the run.
     public var count: Int
+    /// The group, from 0.
     public var group: Int
 
+    /// - Parameters:
+    ///   - offset: The run's first element.
+    ///   - count: Elements in the run.
+    ///   - group: The group, from 0.
     public init(offset: Int, count: Int, group: Int) { (self.offset, self.count, self.group) = (offset, count, group) }
 }
 
 /// Parameter groups in one launch: the layout and this step's scalars of every group (`scalars[g]`, the kernel's
 /// c0…c11 for group g; the flags are the launch's).
 public struct UpdateGroups {
+    /// Which group each element belongs to.
     public var layout: GroupLayout
+    /// `scalars[g]`: group g's c0…c11 (at most ``UpdateScalars/capacity`` values).
     public var scalars: [[Float]]
 
+    /// - Parameters:
+    ///   - layout: Which group each element belongs to.
+    ///   - scalars: Every group's scalars, indexed by group.
     public init(layout: GroupLayout, scalars: [[Float]]) { (self.layout, self.scalars) = (layout, scalars) }
 }
 
-/// The arena cut into blocks for a block kernel: `table` holds 4 UInt32 bit patterns per block (begin, end, and the
-/// first and last block of the block's tensor); `partials` receives 2 floats per block.
+/// The arena cut into blocks for a block kernel: `table` holds 4 UInt32 bit patterns per block (begin and end, and
+/// the blocks [first, last) of the block's tensor); `partials` receives 2 floats per block.
 public struct UpdateBlocks {
+    /// The block table: 4 UInt32 bit patterns per block.
     public var table: DeviceBuffer
+    /// Receives 2 floats per block.
     public var partials: DeviceBuffer
+    /// The number of blocks.
     public var count: Int
 
     /// Elements per block: small enough that a 2^24 arena has ~1000 blocks to spread over a device, large
     /// enough that the partials (8 bytes per block) are a negligible read-back.
     public static let blockSize = 16_384
 
+    /// - Parameters:
+    ///   - table: The block table, 4 UInt32 bit patterns per block.
+    ///   - partials: The buffer of 2 partial sums per block.
+    ///   - count: The number of blocks.
     public init(table: DeviceBuffer, partials: DeviceBuffer, count: Int) {
         (self.table, self.partials, self.count) = (table, partials, count)
     }

@@ -8,6 +8,29 @@ public enum CLBlast {
     /// ```swift
     /// try CLBlast.sgemm(queue: context.queue, m: 2, n: 2, k: 2, a: a, lda: 2, b: b, ldb: 2, c: c, ldc: 2)
     /// ```
+    ///
+    /// - Parameters:
+    ///   - queue: The queue to enqueue on.
+    ///   - transposeA: Use Aᵀ (A is stored k×m) instead of A (m×k).
+    ///   - transposeB: Use Bᵀ (B is stored n×k) instead of B (k×n).
+    ///   - m: Rows of C; nothing is enqueued when m or n is 0.
+    ///   - n: Columns of C.
+    ///   - k: The inner dimension.
+    ///   - alpha: The product's scale.
+    ///   - a: The buffer holding A.
+    ///   - aOffset: A's first element, in floats.
+    ///   - lda: A's leading dimension (row stride of the stored matrix), in floats.
+    ///   - b: The buffer holding B.
+    ///   - bOffset: B's first element, in floats.
+    ///   - ldb: B's leading dimension, in floats.
+    ///   - beta: C's scale before the product is added (0: C is overwritten).
+    ///   - c: The buffer holding C.
+    ///   - cOffset: C's first element, in floats.
+    ///   - ldc: C's leading dimension, in floats.
+    ///   - temporary: Scratch memory of at least `sgemmTemporaryBytes` bytes; nil lets CLBlast allocate its own.
+    ///   - withEvent: Whether to return the launch's event (for profiling).
+    /// - Returns: The launch's event when `withEvent` is set and something was enqueued, else nil.
+    /// - Throws: `CLError` naming `CLBlastSgemm` and CLBlast's status.
     public static func sgemm(queue: CommandQueue, transposeA: Bool = false, transposeB: Bool = false,
                              m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: Buffer, aOffset: Int = 0, lda: Int, b: Buffer, bOffset: Int = 0, ldb: Int,
@@ -32,6 +55,32 @@ public enum CLBlast {
     }
 
     /// `batch` independent GEMMs in one launch, the i-th at offsets + i·stride (CLBlastSgemmStridedBatched).
+    ///
+    /// - Parameters:
+    ///   - queue: The queue to enqueue on.
+    ///   - transposeA: Use each Aᵀ instead of A.
+    ///   - transposeB: Use each Bᵀ instead of B.
+    ///   - m: Rows of each C; nothing is enqueued when m, n or batch is 0.
+    ///   - n: Columns of each C.
+    ///   - k: The inner dimension.
+    ///   - alpha: The products' scale.
+    ///   - a: The buffer holding every A.
+    ///   - aOffset: The first A's first element, in floats.
+    ///   - lda: A's leading dimension, in floats.
+    ///   - strideA: Floats from one A to the next.
+    ///   - b: The buffer holding every B.
+    ///   - bOffset: The first B's first element, in floats.
+    ///   - ldb: B's leading dimension, in floats.
+    ///   - strideB: Floats from one B to the next.
+    ///   - beta: Each C's scale before its product is added (0: overwritten).
+    ///   - c: The buffer holding every C.
+    ///   - cOffset: The first C's first element, in floats.
+    ///   - ldc: C's leading dimension, in floats.
+    ///   - strideC: Floats from one C to the next.
+    ///   - batch: The number of GEMMs.
+    ///   - withEvent: Whether to return the launch's event (for profiling).
+    /// - Returns: The launch's event when `withEvent` is set and something was enqueued, else nil.
+    /// - Throws: `CLError` naming `CLBlastSgemmStridedBatched` and CLBlast's status.
     public static func sgemmStridedBatched(queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                            alpha: Float, a: Buffer, aOffset: Int, lda: Int, strideA: Int,
                                            b: Buffer, bOffset: Int, ldb: Int, strideB: Int, beta: Float,
@@ -53,6 +102,22 @@ public enum CLBlast {
     }
 
     /// Bytes of temporary memory CLBlast needs for this GEMM (0 for its direct kernel); computed on the host.
+    ///
+    /// - Parameters:
+    ///   - queue: The queue whose device the GEMM would run on.
+    ///   - transposeA: As in `sgemm`.
+    ///   - transposeB: As in `sgemm`.
+    ///   - m: Rows of C.
+    ///   - n: Columns of C.
+    ///   - k: The inner dimension.
+    ///   - aOffset: A's first element, in floats.
+    ///   - lda: A's leading dimension, in floats.
+    ///   - bOffset: B's first element, in floats.
+    ///   - ldb: B's leading dimension, in floats.
+    ///   - cOffset: C's first element, in floats.
+    ///   - ldc: C's leading dimension, in floats.
+    /// - Returns: The temporary buffer's size in bytes.
+    /// - Throws: `CLError` naming `CLBlastSGemmTempBufferSize` and CLBlast's status.
     public static func sgemmTemporaryBytes(queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                            aOffset: Int, lda: Int, bOffset: Int, ldb: Int, cOffset: Int, ldc: Int) throws -> Int {
         var queueHandle: OpaquePointer? = queue.handle

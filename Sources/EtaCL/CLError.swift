@@ -15,6 +15,12 @@ public struct CLError: Error, CustomStringConvertible, Equatable {
     /// The program build log when `call` is `clBuildProgram`; empty otherwise.
     public let buildLog: String
 
+    /// A failure of `call` with `status`.
+    ///
+    /// - Parameters:
+    ///   - call: The OpenCL function that failed, with any context worth printing.
+    ///   - status: The CL status it returned.
+    ///   - buildLog: The compiler's log for a failed `clBuildProgram`; empty otherwise.
     public init(call: String, status: Int32, buildLog: String = "") {
         self.call = call
         self.status = status
@@ -24,6 +30,7 @@ public struct CLError: Error, CustomStringConvertible, Equatable {
     /// The status as the headers name it, e.g. `CL_INVALID_BUFFER_SIZE`.
     public var statusName: String { clErrorName(status) }
 
+    /// "CALL failed: STATUS_NAME", followed by the build log when there is one.
     public var description: String {
         var text = "\(call) failed: \(statusName)"
         if !buildLog.isEmpty { text += "\nbuild log:\n\(buildLog)" }

@@ -16,6 +16,11 @@ public final class Context: @unchecked Sendable {
     public let onSimulator: Bool
 
     /// Creates a context and an in-order queue; `profiling` turns on event timestamps (it slows queues).
+    ///
+    /// - Parameters:
+    ///   - device: The device to run on.
+    ///   - profiling: Whether the queue records event timestamps (needed by ``Event/durationSeconds()``).
+    /// - Throws: `CLError` naming `clCreateContext` or the queue's creation call.
     public init(device: Device, profiling: Bool = false) throws {
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.id
@@ -38,6 +43,10 @@ public final class Context: @unchecked Sendable {
     deinit { clReleaseContext(handle) }
 
     /// Allocates a device buffer of `bytes` bytes (at least 1: OpenCL refuses empty buffers).
+    ///
+    /// - Parameter bytes: The buffer's size in bytes.
+    /// - Returns: A new, uninitialised read-write buffer.
+    /// - Throws: `CLError` naming `clCreateBuffer` (`CL_MEM_OBJECT_ALLOCATION_FAILURE` when out of memory).
     public func makeBuffer(bytes: Int) throws -> Buffer {
         try Buffer(context: self, bytes: bytes)
     }
@@ -80,9 +89,13 @@ public final class CommandQueue: @unchecked Sendable {
     deinit { clReleaseCommandQueue(handle) }
 
     /// Blocks until every enqueued command has finished (`clFinish`).
+    ///
+    /// - Throws: `CLError` naming `clFinish`, which also reports a failure of an earlier asynchronous command.
     public func finish() throws { try check(clFinish(handle), "clFinish") }
 
     /// Submits enqueued commands without waiting (`clFlush`).
+    ///
+    /// - Throws: `CLError` naming `clFlush`.
     public func flush() throws { try check(clFlush(handle), "clFlush") }
 }
 
@@ -108,6 +121,11 @@ public final class Buffer: @unchecked Sendable {
     deinit { clReleaseMemObject(handle) }
 
     /// Copies host bytes into the buffer at `offset` (blocking, so the host memory may be reused at once).
+    ///
+    /// - Parameters:
+    ///   - source: The bytes to copy; an empty buffer copies nothing.
+    ///   - offset: Where in the buffer to start, in bytes.
+    /// - Throws: `CLError` naming `clEnqueueWriteBuffer`.
     public func write(from source: UnsafeRawBufferPointer, offset: Int = 0) throws {
         guard source.count > 0, let base = source.baseAddress else { return }
         try check(clEnqueueWriteBuffer(context.queue.handle, handle, cl_bool(CL_TRUE), offset, source.count, base, 0, nil, nil),
@@ -115,6 +133,11 @@ public final class Buffer: @unchecked Sendable {
     }
 
     /// Copies buffer bytes at `offset` into host memory (blocking: waits for every earlier command).
+    ///
+    /// - Parameters:
+    ///   - destination: Host memory to fill; its size is the number of bytes read.
+    ///   - offset: Where in the buffer to start, in bytes.
+    /// - Throws: `CLError` naming `clEnqueueReadBuffer`.
     public func read(into destination: UnsafeMutableRawBufferPointer, offset: Int = 0) throws {
         guard destination.count > 0, let base = destination.baseAddress else { return }
         try check(clEnqueueReadBuffer(context.queue.handle, handle, cl_bool(CL_TRUE), offset, destination.count, base, 0, nil, nil),
@@ -127,6 +150,12 @@ public final class Buffer: @unchecked Sendable {
     /// tracks a host write that starts at offset 0, but loses a buffer set by clEnqueueFillBuffer (every later
     /// read of it is reported) or a buffer whose slot an earlier, released buffer used
     /// (`tools/oclgrind/fill_repro.c`). The simulator's memory is host memory: the two cost the same there.
+    ///
+    /// - Parameters:
+    ///   - value: The float to repeat.
+    ///   - offset: Where in the buffer to start, in bytes (a multiple of 4).
+    ///   - bytes: How many bytes to fill (a multiple of 4); 0 fills nothing.
+    /// - Throws: `CLError` naming `clEnqueueFillBuffer` (or `clEnqueueWriteBuffer` on the simulator).
     public func fill(_ value: Float, offset: Int = 0, bytes: Int) throws {
         guard bytes > 0 else { return }
         if context.onSimulator {
@@ -139,6 +168,13 @@ public final class Buffer: @unchecked Sendable {
     }
 
     /// Copies `bytes` bytes to another buffer on the same queue.
+    ///
+    /// - Parameters:
+    ///   - destination: The buffer to copy into.
+    ///   - bytes: How many bytes to copy; 0 copies nothing.
+    ///   - sourceOffset: Where in this buffer to start, in bytes.
+    ///   - destinationOffset: Where in `destination` to start, in bytes.
+    /// - Throws: `CLError` naming `clEnqueueCopyBuffer`.
     public func copy(to destination: Buffer, bytes: Int, sourceOffset: Int = 0, destinationOffset: Int = 0) throws {
         guard bytes > 0 else { return }
         try check(clEnqueueCopyBuffer(context.queue.handle, handle, destination.handle, sourceOffset, destinationOffset, bytes, 0, nil, nil),

@@ -9,6 +9,9 @@ public struct Platform: @unchecked Sendable {
     /// ```swift
     /// for platform in try Platform.all() { print(platform.name, try platform.devices().count) }
     /// ```
+    ///
+    /// - Returns: The platforms in the loader's order.
+    /// - Throws: `CLError` naming `clGetPlatformIDs` for a failure other than "no platform".
     public static func all() throws -> [Platform] {
         var count: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &count)
@@ -32,6 +35,9 @@ public struct Platform: @unchecked Sendable {
     public var version: String { (try? info(CL_PLATFORM_VERSION)) ?? "?" }
 
     /// The platform's devices of every type.
+    ///
+    /// - Returns: The devices; empty when the platform has none.
+    /// - Throws: `CLError` naming `clGetDeviceIDs`.
     public func devices() throws -> [Device] {
         var count: cl_uint = 0
         let status = clGetDeviceIDs(id, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &count)

@@ -30,6 +30,12 @@ public final class Program: @unchecked Sendable {
     /// ```swift
     /// let program = try Program(source: "__kernel void k(__global float* x) { x[0] = 1; }", context: context)
     /// ```
+    ///
+    /// - Parameters:
+    ///   - source: OpenCL C source.
+    ///   - options: Build options, e.g. `-DETA_VEC=16`.
+    ///   - context: The context whose device to build for.
+    /// - Throws: `CLError` naming `clCreateProgramWithSource`, or `clBuildProgram` with the build log.
     public convenience init(source: String, options: String = "", context: Context) throws {
         var status: cl_int = 0
         let program: cl_program? = source.withCString { text in
@@ -45,6 +51,12 @@ public final class Program: @unchecked Sendable {
     }
 
     /// Loads a device binary (from `binary()` of an earlier build) and builds it.
+    ///
+    /// - Parameters:
+    ///   - binary: The device binary.
+    ///   - options: The build options the binary was built with.
+    ///   - context: The context whose device to load it on (the device it was built for).
+    /// - Throws: `CLError` naming `clCreateProgramWithBinary` when the driver refuses the binary, or `clBuildProgram`.
     public convenience init(binary: [UInt8], options: String = "", context: Context) throws {
         var status: cl_int = 0
         var binaryStatus: cl_int = 0
@@ -71,6 +83,9 @@ public final class Program: @unchecked Sendable {
     }
 
     /// The compiler's log for `device`.
+    ///
+    /// - Parameter device: The device the program was built for.
+    /// - Returns: The log, trimmed; empty when there is none or it cannot be read.
     public func buildLog(device: Device) -> String {
         let bytes = try? queryInfo("clGetProgramBuildInfo") {
             clGetProgramBuildInfo(handle, device.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2)
@@ -79,6 +94,9 @@ public final class Program: @unchecked Sendable {
     }
 
     /// The device binary of a single-device program (`CL_PROGRAM_BINARIES`), for the on-disk cache.
+    ///
+    /// - Returns: The binary's bytes.
+    /// - Throws: `CLError` naming `clGetProgramInfo`.
     public func binary() throws -> [UInt8] {
         var size = 0
         try check(clGetProgramInfo(handle, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
@@ -93,6 +111,10 @@ public final class Program: @unchecked Sendable {
     }
 
     /// Creates the kernel named `name` (`clCreateKernel`).
+    ///
+    /// - Parameter name: The `__kernel` function's name.
+    /// - Returns: A new kernel with no arguments set.
+    /// - Throws: `CLError` naming `clCreateKernel` and `name` (`CL_INVALID_KERNEL_NAME` when the program lacks it).
     public func kernel(named name: String) throws -> Kernel {
         var status: cl_int = 0
         guard let kernel = clCreateKernel(handle, name, &status), status == CL_SUCCESS else {

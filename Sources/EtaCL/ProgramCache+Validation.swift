@@ -8,6 +8,11 @@ extension ProgramCache {
     /// ```swift
     /// let binary = ProgramCache(directory: nil).validatedEntry(at: url, key: key)
     /// ```
+    ///
+    /// - Parameters:
+    ///   - url: The cache file to read.
+    ///   - key: The key the entry must carry (``ProgramCache/key(source:options:device:)``).
+    /// - Returns: The device binary, or nil for a missing, unreadable, stale or corrupt file.
     public func validatedEntry(at url: URL, key: String) -> [UInt8]? {
         readEntry(url: url, key: key)
     }

@@ -24,12 +24,18 @@ public final class ProgramCache: @unchecked Sendable {
 
     static let magic = Array("ETAPROG1".utf8)
 
+    /// A cache that keeps entries in `directory`.
+    ///
+    /// - Parameter directory: The folder of entries (created on first write); nil keeps programs in memory only.
     public init(directory: URL?) {
         self.directory = directory
     }
 
     /// `ETA_CACHE_DIR` when set (an empty value turns the cache off), else
     /// `$XDG_CACHE_HOME/eta/programs`, else `~/.cache/eta/programs`.
+    ///
+    /// - Parameter environment: The variables to read (the process's by default).
+    /// - Returns: The cache folder, or nil when `ETA_CACHE_DIR` is set but empty.
     public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
         if let explicit = environment["ETA_CACHE_DIR"] {
             return explicit.isEmpty ? nil : URL(fileURLWithPath: explicit)
@@ -42,6 +48,12 @@ public final class ProgramCache: @unchecked Sendable {
     }
 
     /// The cache key of a program: device, driver, platform, options and source.
+    ///
+    /// - Parameters:
+    ///   - source: The program's OpenCL C source.
+    ///   - options: Its build options.
+    ///   - device: The device it is built for.
+    /// - Returns: 64 lowercase hex digits.
     public static func key(source: String, options: String, device: Device) -> String {
         let text = ["eta-program-cache-v1", device.name, device.driverVersion, device.platform.version, options, source]
             .joined(separator: "\u{0}")
@@ -49,6 +61,9 @@ public final class ProgramCache: @unchecked Sendable {
     }
 
     /// The file an entry lives in.
+    ///
+    /// - Parameter key: The entry's key.
+    /// - Returns: `KEY.bin` in ``directory``, or nil when the disk cache is off.
     public func entryURL(key: String) -> URL? {
         directory?.appendingPathComponent(key + ".bin")
     }
@@ -58,6 +73,15 @@ public final class ProgramCache: @unchecked Sendable {
     /// `kernels` names kernels the program must define: a disk entry whose binary builds but lacks one of them
     /// (another program's binary under this key) is rebuilt from source and replaced, rather than failing every
     /// later run with `CL_INVALID_KERNEL_NAME`.
+    ///
+    /// - Parameters:
+    ///   - source: The program's OpenCL C source.
+    ///   - options: Its build options.
+    ///   - context: The context whose device to build for.
+    ///   - kernels: Kernel names the program must define.
+    /// - Returns: The built program (shared with later lookups of the same key).
+    /// - Throws: `CLError` from compiling the source (`clBuildProgram` with its log); a cache that cannot be read or
+    ///   written only adds to ``events``.
     public func program(source: String, options: String, context: Context, kernels: [String] = []) throws -> Program {
         let key = Self.key(source: source, options: options, device: context.device)
         lock.lock()

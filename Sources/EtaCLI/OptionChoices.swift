@@ -14,6 +14,9 @@ extension OptionValue {
     static var parser: @Sendable (String) throws -> Self { { try parse($0) } }
 
     // Public: the library's public types conform, and a protocol's witness must be as visible as they are.
+    /// The value `parse` reads from `argument`, as `ExpressibleByArgument` requires.
+    ///
+    /// - Parameter argument: The option's text.
     public init?(argument: String) {
         guard let value = try? Self.parse(argument) else { return nil }
         self = value
@@ -37,6 +40,9 @@ extension OptionChoice {
         return value
     }
 
+    /// The case whose raw value is `argument`, as `ExpressibleByArgument` requires.
+    ///
+    /// - Parameter argument: The option's text.
     public init?(argument: String) { self.init(rawValue: argument) }
 }
 

@@ -10,6 +10,11 @@ public enum AtomicFile {
     ///
     /// The temporary is named `.NAME.PID.N.tmp`; a process killed mid-write leaves it behind, and
     /// ``removeStaleTemporaries(for:)`` removes it later.
+    ///
+    /// - Parameters:
+    ///   - data: The complete new content.
+    ///   - url: The file to replace or create; missing parent folders are created.
+    /// - Throws: `POSIXError` with the errno of the failed open, write, fsync or rename (the temporary is removed).
     public static func write(_ data: Data, to url: URL) throws {
         _ = firstUse
         let folder = url.deletingLastPathComponent()
@@ -38,6 +43,9 @@ public enum AtomicFile {
     /// ```swift
     /// AtomicFile.removeStaleTemporaries(for: URL(fileURLWithPath: "run/checkpoint-latest.safetensors"))
     /// ```
+    ///
+    /// - Parameter url: The file whose leftover temporaries to look for (in its folder).
+    /// - Returns: The names of the temporaries removed.
     @discardableResult
     public static func removeStaleTemporaries(for url: URL) -> [String] {
         let started = firstUse

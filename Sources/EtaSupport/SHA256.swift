@@ -18,6 +18,7 @@ public struct SHA256: Sendable {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
+    /// An empty message (the initial hash state of FIPS 180-4).
     public init() {}
 
     /// Hashes `bytes` in one call.
@@ -25,6 +26,9 @@ public struct SHA256: Sendable {
     /// ```swift
     /// SHA256.hex(of: Array("abc".utf8))  // "ba7816bf..."
     /// ```
+    ///
+    /// - Parameter bytes: The whole message.
+    /// - Returns: The 32-byte digest.
     public static func digest<S: Sequence>(of bytes: S) -> [UInt8] where S.Element == UInt8 {
         var hasher = SHA256()
         // Contiguous storage (an array, a slice, Data) is hashed in place; other sequences are gathered first.
@@ -35,17 +39,24 @@ public struct SHA256: Sendable {
     }
 
     /// The digest as lowercase hex.
+    ///
+    /// - Parameter bytes: The whole message.
+    /// - Returns: 64 lowercase hex digits.
     public static func hex<S: Sequence>(of bytes: S) -> String where S.Element == UInt8 {
         digest(of: bytes).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
 
     /// Adds bytes to the message.
+    ///
+    /// - Parameter bytes: The next bytes of the message.
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// Adds bytes to the message without copying them: whole 64-byte blocks are compressed where they lie, so
     /// hashing a gigabyte checkpoint needs no second gigabyte.
+    ///
+    /// - Parameter bytes: The next bytes of the message, read only during this call.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length &+= UInt64(bytes.count)
         var index = 0
@@ -66,6 +77,8 @@ public struct SHA256: Sendable {
     }
 
     /// Pads, finishes and returns the 32-byte digest.
+    ///
+    /// - Returns: The 32-byte digest; the hasher is spent (its state is not reset).
     public mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]

@@ -13,18 +13,29 @@ import Foundation
 /// try checkpoint.restore(into: trainer)
 /// ```
 public struct Checkpoint {
+    /// One named float32 tensor of the file.
     public struct Tensor: Equatable {
+        /// The tensor's name, e.g. `layer0.weight` or `optimizer.exp_avg.layer0.weight`.
         public var name: String
+        /// Its dimensions.
         public var shape: [Int]
+        /// Its values, row-major.
         public var values: [Float]
     }
 
+    /// The `format` metadata value every Eta checkpoint carries.
     public static let format = "eta-checkpoint"
+    /// The format version this Eta writes (it also reads version 1).
     public static let formatVersion = "2"
 
+    /// The tensors, in file order.
     public var tensors: [Tensor]
+    /// The `__metadata__` strings.
     public var metadata: [String: String]
 
+    /// - Parameters:
+    ///   - tensors: The tensors, in file order.
+    ///   - metadata: The `__metadata__` strings (`format_version` and `file_sha256` are set when serialising).
     public init(tensors: [Tensor], metadata: [String: String]) {
         self.tensors = tensors
         self.metadata = metadata
@@ -48,6 +59,10 @@ public struct Checkpoint {
     }
 
     /// Everything needed to continue `trainer` bit for bit.
+    ///
+    /// - Parameter trainer: The trainer to save.
+    /// - Returns: The model's tensors (Schedule-Free's x), the optimizer state, and the metadata.
+    /// - Throws: The backend's error from reading the arena back.
     public static func capture(_ trainer: Trainer) throws -> Checkpoint {
         let network = trainer.network
         let arena = network.arena
@@ -105,12 +120,19 @@ public struct Checkpoint {
     }
 
     /// The position saved in the metadata, range-checked (see `CheckpointMetadata`).
+    ///
+    /// - Returns: The step, epoch, batch in the epoch and the epoch's running sums.
+    /// - Throws: `EtaError` `.dataError` for a missing or out-of-range field.
     public func position() throws -> TrainingPosition {
         try CheckpointMetadata.position(metadata, source: "checkpoint metadata")
     }
 
     /// Checks this checkpoint against `trainer`'s model and optimizer and loads parameters, state and position.
     /// A mismatch throws `EtaError(.dataError)` (exit 65) naming the check that failed.
+    ///
+    /// - Parameter trainer: A trainer built with the checkpoint's configuration.
+    /// - Throws: `EtaError` `.dataError` naming the failed check (optimizer, tensor names, shapes, position, schedule
+    ///   or host state), or the backend's error.
     public func restore(into trainer: Trainer) throws {
         let network = trainer.network
         let kind = metadata["optimizer_kind"] ?? "?"
@@ -176,6 +198,8 @@ public struct Checkpoint {
     /// The safetensors bytes: an 8-byte little-endian header length, the JSON header (space-padded to 8 bytes),
     /// then the tensors' little-endian float32 data. `file_sha256`, the first metadata key, is the SHA-256 of
     /// the whole file with its own 64 digits read as `0`s: a flipped byte anywhere fails `read`'s 'checksum'.
+    ///
+    /// - Returns: The whole file.
     public func serialized() -> Data {
         // Offsets first, so the tensors' bytes are copied once, straight into the file.
         var offsets: [(String, [Int], Int, Int)] = []
@@ -226,6 +250,9 @@ public struct Checkpoint {
 
     /// Writes atomically: a temporary file beside `url`, fsync, rename. First removes the temporaries that
     /// killed runs left beside `url`.
+    ///
+    /// - Parameter url: The file to write; its folder is created if missing.
+    /// - Throws: `EtaError` `.ioError` naming the file and the system's reason.
     public func write(to url: URL) throws {
         AtomicFile.removeStaleTemporaries(for: url)
         try OutputFile.replace(url.path, with: serialized(), what: "checkpoint")
@@ -234,6 +261,10 @@ public struct Checkpoint {
     /// Reads and checks a checkpoint: the whole-file checksum (format 2; format-1 files of earlier releases are
     /// read with their data checksum), the safetensors structure, dtypes, shapes and offsets, and every metadata
     /// field's type and range. Missing file: exit 66; anything damaged or out of range: exit 65 naming the check.
+    ///
+    /// - Parameter url: The checkpoint file.
+    /// - Returns: The tensors and metadata.
+    /// - Throws: `EtaError` `.missingInput` for a missing or unreadable file; `.dataError` naming the failed check.
     public static func read(from url: URL) throws -> Checkpoint {
         guard FileManager.default.fileExists(atPath: url.path) else { throw EtaError(.missingInput, "\(url.path): no such checkpoint file") }
         guard let data = FileManager.default.contents(atPath: url.path) else { throw EtaError(.missingInput, "\(url.path): cannot be read") }

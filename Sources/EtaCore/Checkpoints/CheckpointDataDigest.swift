@@ -8,6 +8,8 @@ extension Dataset {
     /// ```swift
     /// let digest = try Dataset.load("iris").contentDigest()   // 64 lowercase hex digits
     /// ```
+    ///
+    /// - Returns: 64 lowercase hex digits.
     public func contentDigest() -> String {
         var hasher = SHA256()
         hasher.update(Array("eta-dataset-1".utf8))
@@ -35,6 +37,9 @@ extension Checkpoint {
     /// try checkpoint.restore(into: trainer)
     /// if let note = checkpoint.dataMismatch(with: trainer) { print("eta: note: \(note)") }
     /// ```
+    ///
+    /// - Parameter trainer: The trainer being resumed.
+    /// - Returns: A note naming both digests, or nil.
     public func dataMismatch(with trainer: Trainer) -> String? {
         guard let recorded = metadata["data_sha256"] else { return nil }
         let current = Self.dataDigest(of: trainer)

@@ -6,7 +6,9 @@
 /// let order = split.epochOrder(epoch: 3)   // a permutation of split.trainRows, the same for every run with seed 0
 /// ```
 public struct DataSplit: Sendable {
+    /// The dataset split.
     public let dataset: Dataset
+    /// The seed of the split and of every epoch's order.
     public let seed: UInt64
     /// Dataset rows used for training, in a fixed order.
     public let trainRows: [Int]
@@ -16,8 +18,14 @@ public struct DataSplit: Sendable {
     public let features: [Float]
     /// Per-feature mean and standard deviation of the training rows (empty without standardisation).
     public let mean: [Float]
+    /// Per-feature standard deviation of the training rows (1 for a constant feature; empty without standardisation).
     public let standardDeviation: [Float]
 
+    /// - Parameters:
+    ///   - dataset: The dataset to split.
+    ///   - validationFraction: The share of rows held out, in [0, 1) (rounded to whole rows).
+    ///   - seed: The seed of the split and of the epoch orders.
+    /// - Throws: `EtaError` `.usage` for a fraction outside [0, 1) or one that leaves no training rows.
     public init(dataset: Dataset, validationFraction: Double, seed: UInt64) throws {
         guard (0..<1).contains(validationFraction) else {
             throw EtaError(.usage, "the validation fraction must be in [0, 1) (got \(validationFraction))")
@@ -61,12 +69,18 @@ public struct DataSplit: Sendable {
     }
 
     /// The training rows in the shuffled order of `epoch` (0-based), a pure function of the seed and epoch.
+    ///
+    /// - Parameter epoch: The epoch, from 0.
+    /// - Returns: A permutation of ``trainRows``.
     public func epochOrder(epoch: Int) -> [Int] {
         var random = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
         return Self.shuffled(trainRows, &random)
     }
 
     /// Features and targets of `rows`, in that order, row-major.
+    ///
+    /// - Parameter rows: Dataset row indices.
+    /// - Returns: Their standardised features ([rows × featureCount]) and targets ([rows × targetWidth]).
     public func gather(_ rows: [Int]) -> (features: [Float], targets: [Float]) {
         let d = dataset.featureCount, t = dataset.targetWidth
         var x = [Float](), y = [Float]()

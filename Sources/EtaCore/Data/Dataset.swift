@@ -21,23 +21,36 @@ public enum LearningTask: Equatable, Sendable {
 /// digits.task      // .classification(classes: 10)
 /// ```
 public struct Dataset: Sendable {
+    /// The built-in name, or the file or folder's base name.
     public let name: String
+    /// The number of samples.
     public let rows: Int
+    /// Features per sample.
     public let featureCount: Int
     /// Row-major [rows × featureCount].
     public let features: [Float]
     /// Row-major [rows × targetWidth]: class indices for classification.
     public let targets: [Float]
+    /// What the targets are.
     public let task: LearningTask
     /// Whether features should be standardised with training-split statistics (pixels, in digits and IDX
     /// images, are scaled to [0, 1] instead).
     public let standardize: Bool
 
+    /// Target values per row: 1 for classification, `outputs` for regression.
     public var targetWidth: Int {
         if case .regression(let outputs) = task { return outputs }
         return 1
     }
 
+    /// - Parameters:
+    ///   - name: The dataset's name, for reports.
+    ///   - rows: The number of samples.
+    ///   - featureCount: Features per sample.
+    ///   - features: Row-major [rows × featureCount].
+    ///   - targets: Row-major [rows × targetWidth]: class indices for classification.
+    ///   - task: What the targets are.
+    ///   - standardize: Whether training should standardise the features (false for pixels already in [0, 1]).
     public init(name: String, rows: Int, featureCount: Int, features: [Float], targets: [Float], task: LearningTask, standardize: Bool = true) {
         self.name = name
         self.rows = rows
@@ -65,6 +78,14 @@ public struct Dataset: Sendable {
     """
 
     /// Loads a dataset from a source string; `labelColumn` and `task` apply to CSV files.
+    ///
+    /// - Parameters:
+    ///   - source: A built-in name, `csv:PATH` or `idx:DIR`.
+    ///   - labelColumn: The CSV's label column, a header name or a 1-based index; nil: the last column.
+    ///   - task: `auto`, `classification` or `regression` (CSV only; `auto` decides from the labels).
+    /// - Returns: The dataset in memory.
+    /// - Throws: `EtaError` `.usage` for an unknown source, task or label column; `.missingInput` for a missing file
+    ///   or folder; `.dataError` for a malformed file, naming the file and the line or byte offset.
     public static func load(_ source: String, labelColumn: String? = nil, task: String = "auto") throws -> Dataset {
         if source.hasPrefix("csv:") {
             return try CSVDataset.load(path: String(source.dropFirst(4)), labelColumn: labelColumn, task: task)

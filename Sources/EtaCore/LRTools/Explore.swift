@@ -1,9 +1,13 @@
 /// One step of an `explore` run: the learning rate used, the loss at the point before the step, and the
 /// point after it.
 public struct ExploreStep: Equatable, Sendable {
+    /// The step, from 1.
     public let step: Int
+    /// The learning rate the step used.
     public let learningRate: Double
+    /// The loss at the point before the step.
     public let loss: Float
+    /// The point after the step.
     public let x: [Float]
     /// The optimizer's step-size estimate after the step (Prodigy's and D-Adaptation's d; their effective lr is
     /// d·lr); nil for optimizers that keep none.
@@ -28,18 +32,34 @@ public enum ExploreVerdict: String, Sendable {
 /// runs on the backend, so the trajectory exercises the backend's kernels.
 ///
 /// ```swift
-/// let run = try Explore.run(objective: .rosenbrock, optimizer: .adam(AdamHyperparameters(lr: 0.01)),
+/// let run = try Explore.run(objective: .rosenbrock, optimizer: .adam(Adam(lr: 0.01)),
 ///                           steps: 300, backend: CPUBackend())
 /// print(run.verdict, run.steps.last!.x)
 /// ```
 public enum Explore {
+    /// A trajectory and its verdict.
     public struct Run: Sendable {
+        /// Every step, in order.
         public let steps: [ExploreStep]
+        /// The starting point.
         public let start: [Float]
+        /// The loss at the last point.
         public let finalLoss: Float
+        /// What the trajectory did.
         public let verdict: ExploreVerdict
     }
 
+    /// Runs `steps` steps of `configuration` from `start` and classifies the trajectory.
+    ///
+    /// - Parameters:
+    ///   - objective: The test function.
+    ///   - configuration: The optimizer, at its configured learning rate.
+    ///   - steps: Steps to take, in 0...``RunLimits/steps``.
+    ///   - start: The starting point, one value per coordinate; nil: the objective's default start.
+    ///   - backend: The backend the updates run on.
+    /// - Returns: The steps, the final loss and the verdict.
+    /// - Throws: `EtaError` `.usage` for a step count out of range or a start of the wrong dimension, or the
+    ///   backend's error.
     public static func run(objective: Objective, optimizer configuration: OptimizerConfiguration, steps: Int,
                            start: [Float]? = nil, backend: Backend) throws -> Run {
         try RunLimits.check(steps, in: 0...RunLimits.steps, option: "steps")
@@ -71,6 +91,12 @@ public enum Explore {
 
     /// Classifies a run from its losses (before each step, then the final loss) and its path (start, then the
     /// point after each step).
+    ///
+    /// - Parameters:
+    ///   - initial: The loss at the start.
+    ///   - losses: The loss before each step, then the final loss.
+    ///   - path: The start, then the point after each step; empty: the path is not examined.
+    /// - Returns: The verdict (`descending` when there are no losses).
     public static func verdict(initial: Float, losses: [Float], path: [[Float]] = []) -> ExploreVerdict {
         guard let final = losses.last else { return .descending }
         if losses.contains(where: { !$0.isFinite }) || final > 10 * max(initial, Float.leastNormalMagnitude) { return .diverged }

@@ -10,19 +10,26 @@ import Foundation
 /// result.suggestions.first { $0.name == "valley" }?.learningRate
 /// ```
 public struct LRFinder: Sendable {
+    /// How the lr grows from `startLR` to `endLR`: evenly in log space (exponential) or evenly (linear).
     public enum Growth: String, Sendable, CaseIterable { case exponential, linear }
 
     /// Why the test stopped.
     public enum StopReason: String, Sendable {
+        /// Every iteration ran; the loss diverged.
         case completed, diverged
         case nonFinite = "non_finite"
         case dataExhausted = "data_exhausted"
     }
 
+    /// One iteration of the test.
     public struct Point: Sendable {
+        /// The iteration, from 0.
         public let iteration: Int
+        /// The learning rate it used.
         public let learningRate: Double
+        /// The batch's loss.
         public let loss: Double
+        /// The bias-corrected smoothed loss (NaN for a non-finite loss).
         public let smoothed: Double
     }
 
@@ -30,20 +37,31 @@ public struct LRFinder: Sendable {
     public struct Suggestion: Sendable {
         /// `valley`, `steep` or `minimum`.
         public let name: String
+        /// The suggestion; nil when there is none.
         public let learningRate: Double?
+        /// Why there is no suggestion; nil when there is one.
         public let reason: String?
+        /// The suggestion's position in the curve after trimming; nil when there is none.
         public let index: Int?
     }
 
+    /// The curve, why it stopped, and the suggestions.
     public struct Result: Sendable {
+        /// Every iteration run, in order.
         public let points: [Point]
+        /// Why the test stopped.
         public let stopReason: StopReason
+        /// `valley`, `steep` and `minimum`, in that order.
         public let suggestions: [Suggestion]
     }
 
+    /// The first iteration's learning rate, > 0.
     public var startLR = 1e-7
+    /// The last iteration's learning rate, > `startLR`.
     public var endLR = 10.0
+    /// Iterations, at least 2.
     public var iterations = 100
+    /// How the learning rate grows.
     public var growth = Growth.exponential
     /// EMA factor of the bias-corrected smoothing.
     public var beta = 0.98
@@ -52,6 +70,14 @@ public struct LRFinder: Sendable {
     /// Passes over the training data at most; running out stops with `data_exhausted`.
     public var maxEpochs = 10
 
+    /// - Parameters:
+    ///   - startLR: The first iteration's learning rate, > 0.
+    ///   - endLR: The last iteration's learning rate, > `startLR`.
+    ///   - iterations: Iterations, in 2...``RunLimits/steps``.
+    ///   - growth: How the learning rate grows.
+    ///   - beta: The smoothing's EMA factor, in [0, 1).
+    ///   - divergeFactor: The divergence threshold, > 1.
+    ///   - maxEpochs: Passes over the training data at most, at least 1.
     public init(startLR: Double = 1e-7, endLR: Double = 10, iterations: Int = 100, growth: Growth = .exponential,
                 beta: Double = 0.98, divergeFactor: Double = 4, maxEpochs: Int = 10) {
         self.startLR = startLR
@@ -64,6 +90,8 @@ public struct LRFinder: Sendable {
     }
 
     /// Checks the settings; throws a usage error naming the bad one.
+    ///
+    /// - Throws: `EtaError` `.usage` naming the setting out of range.
     public func validate() throws {
         guard startLR > 0, endLR > startLR, startLR.isFinite, endLR.isFinite else {
             throw EtaError(.usage, "the lr range needs 0 < start lr < end lr, both finite (got \(startLR), \(endLR))")
@@ -75,6 +103,9 @@ public struct LRFinder: Sendable {
     }
 
     /// The learning rate of iteration i (0-based): both ends included.
+    ///
+    /// - Parameter i: The iteration, in 0..<iterations.
+    /// - Returns: The learning rate.
     public func learningRate(at i: Int) -> Double {
         let fraction = Double(i) / Double(iterations - 1)
         return growth == .exponential ? startLR * pow(endLR / startLR, fraction) : startLR + (endLR - startLR) * fraction
@@ -82,6 +113,12 @@ public struct LRFinder: Sendable {
 
     /// Runs the test on `trainer`'s model and data, then restores its parameters, optimizer state and position
     /// exactly, so a training run can follow.
+    ///
+    /// - Parameters:
+    ///   - trainer: The trainer whose model, optimizer and data to use.
+    ///   - onPoint: Called with every point whose loss is finite, as it is measured.
+    /// - Returns: The curve, why it stopped, and the suggestions.
+    /// - Throws: `EtaError` `.usage` for invalid settings; the backend's error; or what `onPoint` throws.
     public func run(_ trainer: Trainer, onPoint: (Point) throws -> Void = { _ in }) throws -> Result {
         try validate()
         let snapshot = try TrainerSnapshot(trainer)
@@ -113,6 +150,12 @@ public struct LRFinder: Sendable {
 
     /// The divergence rule: smoothed − best > (factor − 1)·|best| (with a 1e-8 floor), which is
     /// `smoothed > factor·best` for positive losses and still works for losses that reach zero or go negative.
+    ///
+    /// - Parameters:
+    ///   - smoothed: The current smoothed loss.
+    ///   - best: The lowest smoothed loss so far.
+    ///   - factor: The divergence factor, > 1.
+    /// - Returns: Whether the test should stop.
     public static func diverged(smoothed: Double, best: Double, factor: Double) -> Bool {
         smoothed - best > (factor - 1) * max(abs(best), 1e-8)
     }
@@ -122,6 +165,9 @@ public struct LRFinder: Sendable {
 
     /// Suggestions from the smoothed curve: the first 10% and last 5 points are trimmed (warm-up noise and
     /// the divergence tail) and non-finite values dropped.
+    ///
+    /// - Parameter points: The test's curve.
+    /// - Returns: `valley`, `steep` and `minimum`, each with a learning rate or the reason there is none.
     public static func suggest(_ points: [Point]) -> [Suggestion] {
         let finite = points.filter { $0.smoothed.isFinite }
         let head = finite.count / 10, tail = min(5, max(0, finite.count - head - minimumPoints))

@@ -15,11 +15,17 @@ import Foundation
 public final class Sweep {
     /// What one learning rate did.
     public struct Run: Sendable {
+        /// The replica's learning rate.
         public let learningRate: Double
+        /// The training loss of the last epoch.
         public let finalTrainLoss: Float
+        /// The lowest finite epoch training loss (NaN when none is finite).
         public let bestTrainLoss: Float
+        /// The validation loss after the last epoch; nil without a validation split.
         public let finalValidationLoss: Float?
+        /// The lowest finite validation loss; nil without one.
         public let bestValidationLoss: Float?
+        /// The validation accuracy after the last epoch; nil for regression or without a validation split.
         public let finalValidationAccuracy: Float?
         /// The first step whose loss was non-finite, if any.
         public let divergedAtStep: Int?
@@ -29,24 +35,42 @@ public final class Sweep {
         public let stepLosses: [(step: Int, loss: Float)]
     }
 
+    /// Every replica's run, and the recommendation.
     public struct Result: Sendable {
+        /// One run per learning rate, in the order given.
         public let runs: [Run]
         /// The index of the recommended run: the lowest final validation loss (training loss without a
         /// validation split) among those that did not diverge; nil when every one diverged.
         public let recommended: Int?
+        /// Wall time of the sweep.
         public let seconds: Double
+        /// Training rows processed per second, over all replicas.
         public let samplesPerSecond: Double
     }
 
+    /// What each replica trains, and how.
     public let configuration: TrainingConfiguration
+    /// One per replica.
     public let learningRates: [Double]
+    /// The split every replica trains on.
     public let split: DataSplit
+    /// The replicated model.
     public let network: Network
+    /// The backend everything runs on.
     public let backend: Backend
     private let plans: [SchedulePlan]
 
+    /// Optimizer steps (mini-batches) per epoch.
     public var stepsPerEpoch: Int { TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize) }
 
+    /// Builds the replicated model, every replica starting from the same seeded weights.
+    ///
+    /// - Parameters:
+    ///   - configuration: The run every replica makes.
+    ///   - learningRates: One finite learning rate > 0 per replica (at most 255).
+    ///   - backend: The backend to train on.
+    /// - Throws: `EtaError` `.usage` for an empty or invalid list, an optimizer without sweep replicas, gradient
+    ///   accumulation, a plateau schedule or cycled momentum, or as ``Trainer`` does; or the backend's error.
     public init(configuration: TrainingConfiguration, learningRates: [Double], backend: Backend) throws {
         guard !learningRates.isEmpty else { throw EtaError(.usage, "a sweep needs at least one learning rate") }
         guard learningRates.allSatisfy({ $0 > 0 && $0.isFinite }) else {
@@ -81,6 +105,9 @@ public final class Sweep {
     }
 
     /// Trains every replica for the configured epochs.
+    ///
+    /// - Returns: Every replica's losses and the recommended one.
+    /// - Throws: The backend's error, or `EtaError` `.software` for more than 255 replicas.
     public func run() throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let k = learningRates.count, batch = configuration.batchSize
@@ -143,6 +170,12 @@ public final class Sweep {
     /// ```swift
     /// try Sweep.learningRates(list: nil, logRange: "1e-3:1e-1:3")   // [0.001, 0.01, 0.1]
     /// ```
+    ///
+    /// - Parameters:
+    ///   - list: Comma-separated learning rates, each finite and > 0; nil when `logRange` is given.
+    ///   - logRange: `lo:hi:n` with 0 < lo < hi and 2 ≤ n ≤ 64; nil when `list` is given.
+    /// - Returns: The learning rates.
+    /// - Throws: `EtaError` `.usage` for a malformed value, or when both or neither are given.
     public static func learningRates(list: String?, logRange: String?) throws -> [Double] {
         switch (list, logRange) {
         case (let list?, nil):

@@ -15,14 +15,23 @@ public enum WeightInit: String, CaseIterable, Sendable, Codable {
 /// let model = try spec.architecture(inputs: 64, outputs: 10)
 /// ```
 public struct ModelSpec: Equatable, Sendable {
+    /// Widths of the hidden layers (empty for `softmax` and `linear`).
     public var hidden: [Int]
+    /// The hidden layers' nonlinearity (the output layer's is the identity).
     public var activation: Activation
+    /// How weights are initialised.
     public var weightInit: WeightInit
     /// `mlp`, `softmax` or `linear`.
     public var kind: String
 
+    /// The model kinds a SPEC may name.
     public static let kinds = ["mlp", "softmax", "linear"]
 
+    /// - Parameters:
+    ///   - kind: `mlp`, `softmax` or `linear`.
+    ///   - hidden: Widths of the hidden layers.
+    ///   - activation: The hidden layers' nonlinearity.
+    ///   - weightInit: How weights are initialised.
     public init(kind: String = "mlp", hidden: [Int] = [128], activation: Activation = .relu, weightInit: WeightInit = .kaiming) {
         self.kind = kind
         self.hidden = hidden
@@ -30,6 +39,10 @@ public struct ModelSpec: Equatable, Sendable {
         self.weightInit = weightInit
     }
 
+    /// Parses a model SPEC such as `mlp:hidden=128/64,act=relu,init=kaiming`.
+    ///
+    /// - Parameter text: `mlp[:hidden=W/W...,act=A,init=I]`, `softmax[:init=I]` or `linear[:init=I]`; W in 1...2²⁴.
+    /// - Throws: `EtaError` `.usage` for an unknown kind, key, activation or init, or an invalid width.
     public init(parsing text: String) throws {
         let (name, body) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
         let kind = name.lowercased()
@@ -69,6 +82,12 @@ public struct ModelSpec: Equatable, Sendable {
     }
 
     /// The layers for `inputs` features and `outputs` model outputs.
+    ///
+    /// - Parameters:
+    ///   - inputs: Features per sample, at least 1.
+    ///   - outputs: Model outputs (classes, or regression targets), at least 1.
+    /// - Returns: The layers and their parameter layout.
+    /// - Throws: `EtaError` `.usage` when `inputs` or `outputs` is below 1.
     public func architecture(inputs: Int, outputs: Int) throws -> ModelArchitecture {
         guard inputs > 0, outputs > 0 else { throw EtaError(.usage, "a model needs at least one input and one output") }
         let widths = [inputs] + hidden + [outputs]
@@ -81,17 +100,27 @@ public struct ModelSpec: Equatable, Sendable {
 
 /// One fully connected layer: y = act(x Wᵀ + b) with W [outputs × inputs] (PyTorch's `nn.Linear` layout).
 public struct DenseLayer: Equatable, Sendable {
+    /// Features in.
     public let inputs: Int
+    /// Features out.
     public let outputs: Int
+    /// The nonlinearity applied to the output.
     public let activation: Activation
 }
 
 /// A stack of dense layers and where each tensor lives in the parameter arena (`layer0.weight`, `layer0.bias`, ...).
 public struct ModelArchitecture: Equatable, Sendable {
+    /// The layers, input first.
     public let layers: [DenseLayer]
+    /// How weights are initialised.
     public let weightInit: WeightInit
+    /// Where each layer's weight and bias lie (tensors aligned to ``GroupLayout/chunk``).
     public let layout: TensorLayout
 
+    /// - Parameters:
+    ///   - layers: The layers, input first.
+    ///   - weightInit: How weights are initialised.
+    /// - Throws: `EtaError` `.usage` when the layout cannot be built.
     public init(layers: [DenseLayer], weightInit: WeightInit) throws {
         self.layers = layers
         self.weightInit = weightInit
@@ -101,11 +130,17 @@ public struct ModelArchitecture: Equatable, Sendable {
     }
 
     /// Offsets of layer `i`'s weight and bias in the arena.
+    ///
+    /// - Parameter i: The layer's index, from 0.
+    /// - Returns: The first element of its weight and of its bias.
     public func offsets(_ i: Int) -> (weight: Int, bias: Int) {
         (layout["layer\(i).weight"]!.offset, layout["layer\(i).bias"]!.offset)
     }
 
     /// Seeded initial parameters for the whole arena.
+    ///
+    /// - Parameter seed: The seed; the same seed gives the same weights on every backend.
+    /// - Returns: The whole arena: uniform weights within the init's bound, zero biases and padding.
     public func initialParameters(seed: UInt64) -> [Float] {
         var random = SplitMix64(seed: seed ^ 0x5EED_0F_E7A)
         var values = [Float](repeating: 0, count: layout.count)
@@ -125,5 +160,7 @@ public struct ModelArchitecture: Equatable, Sendable {
 
 extension SplitMix64 {
     /// One float uniform in [−1, 1).
+    ///
+    /// - Returns: The next value.
     public mutating func uniform() -> Float { Float(Int32(truncatingIfNeeded: next() >> 32)) / 2_147_483_648 }
 }

@@ -21,11 +21,17 @@ public final class Network {
         case gradNormSquared
     }
 
+    /// The layers and their parameter layout.
     public let architecture: ModelArchitecture
+    /// The loss the step computes.
     public let loss: LossKind
+    /// The backend everything runs on.
     public let backend: Backend
+    /// The parameters, gradients and optimizer state of every replica.
     public let arena: ParameterArena
+    /// The optimizer run that steps `arena`.
     public let optimizer: Optimizer
+    /// The largest batch the workspace holds, in rows.
     public let maxBatch: Int
     /// Models trained side by side (an LR sweep); 1 for a normal run.
     public let replicas: Int
@@ -44,6 +50,17 @@ public final class Network {
     /// Target values per row: 1 (a class index or a 0/1 label) or the number of outputs (regression).
     public var targetWidth: Int { loss == .mse ? architecture.layers.last!.outputs : 1 }
 
+    /// - Parameters:
+    ///   - architecture: The layers.
+    ///   - loss: The loss; `bce` needs a model with one output.
+    ///   - optimizer: The optimizer and its hyperparameters.
+    ///   - maxBatch: The largest batch, in rows, at least 1.
+    ///   - backend: The backend to allocate on.
+    ///   - step: Steps the optimizer has already taken (a restored run).
+    ///   - replicas: Models trained side by side (an LR sweep), at least 1.
+    ///   - stateType: How the optimizer state is stored.
+    /// - Throws: `EtaError` `.usage` for a batch size or replica count below 1, `bce` with more than one output,
+    ///   16-bit state the optimizer cannot keep, or memory the device lacks; or the backend's error.
     public init(architecture: ModelArchitecture, loss: LossKind, optimizer: OptimizerConfiguration, maxBatch: Int,
                 backend: Backend, step: Int = 0, replicas: Int = 1, stateType: StorageType = .fp32) throws {
         guard maxBatch > 0 else { throw EtaError(.usage, "the batch size must be positive") }
@@ -74,6 +91,12 @@ public final class Network {
 
     /// The forward pass of `rows` samples starting at row `inputOffset / inputs` of `input` (every replica sees
     /// the same input; replica r's activations are the r-th [rows × width] block of each workspace).
+    ///
+    /// - Parameters:
+    ///   - input: The samples, `inputs` floats per row.
+    ///   - inputOffset: The first sample's first float.
+    ///   - rows: Samples in the batch, 1...``maxBatch``.
+    /// - Throws: The backend's error (`EtaError`, or `CLError` on OpenCL).
     public func forward(input: DeviceBuffer, inputOffset: Int, rows: Int) throws {
         for (i, layer) in architecture.layers.enumerated() {
             let (weight, bias) = architecture.offsets(i)
@@ -92,6 +115,17 @@ public final class Network {
     /// The loss of the last forward pass against `targets`, its gradient (into the backward workspace), and the
     /// row sums accumulated into `stats` (`lossSum`, `correct`; the batch mean into `batchLoss` when given).
     /// `microBatches` > 1 divides the gradient by it (the mean over micro-batches of gradient accumulation).
+    ///
+    /// - Parameters:
+    ///   - targets: The targets, ``targetWidth`` floats per row.
+    ///   - targetsOffset: The first row's first target.
+    ///   - rows: Rows in the batch (as in the forward pass).
+    ///   - lossSum: The stat the summed row losses are added to.
+    ///   - correct: The stat the correct count is added to.
+    ///   - batchLoss: The stat that receives the batch's mean loss; nil: none.
+    ///   - accumulate: Whether to add to `lossSum` and `correct`.
+    ///   - microBatches: Micro-batches whose gradients make one step, at least 1.
+    /// - Throws: The backend's error.
     public func lossAndGradient(targets: DeviceBuffer, targetsOffset: Int, rows: Int, lossSum: Stat, correct: Stat,
                                 batchLoss: Stat? = nil, accumulate: Bool = true, microBatches: Int = 1) throws {
         let outputs = architecture.layers.last!.outputs
@@ -110,6 +144,9 @@ public final class Network {
     }
 
     /// Adds the last batch's row losses and correct counts to the epoch's training sums (after a guard accepted it).
+    ///
+    /// - Parameter rows: Rows in the last batch.
+    /// - Throws: The backend's error.
     public func accumulateLastBatch(rows: Int) throws {
         let lossScale: Float = loss == .mse ? 1 / Float(architecture.layers.last!.outputs) : 1
         try reduce(rowLoss, rows, into: .trainLossSum, scale: lossScale, accumulate: true)
@@ -118,6 +155,13 @@ public final class Network {
 
     /// Backpropagates the loss gradient of the last `lossAndGradient` into `arena.gradients` (added to what is
     /// there with `accumulateGradients`: the second and later micro-batches of gradient accumulation).
+    ///
+    /// - Parameters:
+    ///   - input: The samples of the forward pass.
+    ///   - inputOffset: The first sample's first float.
+    ///   - rows: Rows in the batch.
+    ///   - accumulateGradients: Whether to add to the gradient arena instead of overwriting it.
+    /// - Throws: The backend's error.
     public func backward(input: DeviceBuffer, inputOffset: Int, rows: Int, accumulateGradients: Bool = false) throws {
         var current = 0
         for i in stride(from: architecture.layers.count - 1, through: 0, by: -1) {
@@ -152,6 +196,17 @@ public final class Network {
     /// Forward, loss and backward for one training batch; the optimizer step is the caller's.
     /// `accumulate: false` leaves the epoch sums alone until `accumulateLastBatch` (a divergence guard's check).
     /// `microBatches` and `accumulateGradients` implement gradient accumulation (see `lossAndGradient`, `backward`).
+    ///
+    /// - Parameters:
+    ///   - input: The samples, `inputs` floats per row.
+    ///   - inputOffset: The first sample's first float.
+    ///   - targets: The targets, ``targetWidth`` floats per row.
+    ///   - targetsOffset: The first row's first target.
+    ///   - rows: Rows in the batch, 1...``maxBatch``.
+    ///   - accumulate: Whether to add the batch to the epoch's training sums now.
+    ///   - microBatches: Micro-batches whose gradients make one step, at least 1.
+    ///   - accumulateGradients: Whether to add to the gradient arena (every micro-batch after the first).
+    /// - Throws: The backend's error.
     public func trainingStep(input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int,
                              accumulate: Bool = true, microBatches: Int = 1, accumulateGradients: Bool = false) throws {
         try forward(input: input, inputOffset: inputOffset, rows: rows)
@@ -162,6 +217,8 @@ public final class Network {
     }
 
     /// ‖g‖² of the gradient arena into `stats[gradNormSquared]`.
+    ///
+    /// - Throws: The backend's error.
     public func measureGradientNorm() throws {
         try backend.run(.reduce(ReduceCommand(source: arena.gradients, sourceOffset: 0, count: replicaSize, squares: true,
                                               destination: stats, index: Stat.gradNormSquared.rawValue * replicas, scale: 1,
@@ -170,6 +227,11 @@ public final class Network {
 
     /// Clips the gradient arena on the device: by value, then by global norm (`clip_grad_norm_` semantics; the
     /// pre-clip norm stays in `stats[gradNormSquared]`, squared). Nothing is read back.
+    ///
+    /// - Parameters:
+    ///   - maxNorm: The largest global L2 norm; nil: no norm clipping.
+    ///   - maxValue: The largest absolute value of any element; nil: no value clipping.
+    /// - Throws: The backend's error.
     public func clipGradients(maxNorm: Float?, maxValue: Float?) throws {
         if let maxValue {
             try backend.run(.clipByValue(gradients: arena.gradients, count: arena.layout.count, clip: maxValue))
@@ -182,6 +244,9 @@ public final class Network {
     }
 
     /// Sets the given stats to zero (for every replica).
+    ///
+    /// - Parameter which: The stats to zero.
+    /// - Throws: The backend's error.
     public func resetStats(_ which: [Stat]) throws {
         var values = try backend.read(stats)
         for stat in which { for r in 0..<replicas { values[stat.rawValue * replicas + r] = 0 } }
@@ -189,11 +254,17 @@ public final class Network {
     }
 
     /// Reads every stat of replica 0 (waits for the queue).
+    ///
+    /// - Returns: Each stat's value for replica 0.
+    /// - Throws: The backend's error.
     public func readStats() throws -> [Stat: Float] {
         try readReplicaStats().mapValues { $0[0] }
     }
 
     /// Reads every stat of every replica (waits for the queue).
+    ///
+    /// - Returns: Each stat's values, one per replica.
+    /// - Throws: The backend's error.
     public func readReplicaStats() throws -> [Stat: [Float]] {
         let values = try backend.read(stats)
         return Dictionary(uniqueKeysWithValues: Stat.allCases.map { stat in

@@ -15,6 +15,12 @@ public enum Objective: Equatable, Sendable {
     public static let names = ["rosenbrock", "quadratic"]
 
     /// An objective by name; `curvatures` applies to `quadratic` (default 1, 10).
+    ///
+    /// - Parameters:
+    ///   - name: `rosenbrock` or `quadratic`, in any case.
+    ///   - curvatures: The quadratic's finite curvatures; nil: [1, 10]. Must be nil for Rosenbrock.
+    /// - Throws: `EtaError` `.usage` for an unknown name, curvatures given to Rosenbrock, or empty or non-finite
+    ///   curvatures.
     public init(name: String, curvatures: [Float]? = nil) throws {
         switch name.lowercased() {
         case "rosenbrock":
@@ -56,6 +62,9 @@ public enum Objective: Equatable, Sendable {
     }
 
     /// f at x, in float32.
+    ///
+    /// - Parameter x: A point with ``dimension`` coordinates.
+    /// - Returns: f(x).
     public func loss(at x: [Float]) -> Float {
         switch self {
         case .rosenbrock:
@@ -69,6 +78,9 @@ public enum Objective: Equatable, Sendable {
     }
 
     /// ∇f at x, in float32 (the same expressions `tools/make_fixtures.py` uses).
+    ///
+    /// - Parameter x: A point with ``dimension`` coordinates.
+    /// - Returns: ∇f(x), one value per coordinate.
     public func gradient(at x: [Float]) -> [Float] {
         switch self {
         case .rosenbrock:

@@ -7,18 +7,28 @@
 public struct TensorLayout: Equatable, Sendable {
     /// A named tensor's place in the arena.
     public struct Entry: Equatable, Sendable {
+        /// The tensor's name, e.g. `layer0.weight`.
         public let name: String
+        /// The tensor's dimensions.
         public let shape: [Int]
+        /// The first element in the arena.
         public let offset: Int
+        /// The number of elements, the product of `shape`.
         public var count: Int { shape.reduce(1, *) }
     }
 
+    /// The tensors in arena order.
     public let entries: [Entry]
     /// Total elements of all tensors.
     public let count: Int
 
     /// `alignment`: each tensor starts at a multiple of this many elements (the gap is zero padding), so a
     /// kernel's vector of up to 16 lanes never straddles two tensors (parameter groups rely on it).
+    ///
+    /// - Parameters:
+    ///   - tensors: Names and shapes in arena order; names must be unique and dimensions ≥ 0.
+    ///   - alignment: Elements each tensor's offset (and the total count) is rounded up to, at least 1.
+    /// - Throws: `EtaError` `.usage` for a negative dimension or a repeated name.
     public init(_ tensors: [(name: String, shape: [Int])], alignment: Int = 1) throws {
         var entries: [Entry] = []
         var offset = 0
@@ -39,6 +49,9 @@ public struct TensorLayout: Equatable, Sendable {
     }
 
     /// The entry named `name`.
+    ///
+    /// - Parameter name: A tensor's name.
+    /// - Returns: Its entry, or nil when there is none.
     public subscript(name: String) -> Entry? { entries.first { $0.name == name } }
 }
 
@@ -52,11 +65,14 @@ public struct TensorLayout: Equatable, Sendable {
 public final class ParameterArena {
     /// A role in the arena.
     public enum Role: Hashable, Sendable, CustomStringConvertible {
+        /// The model's parameters.
         case parameters
+        /// Their gradients, always float32.
         case gradients
         /// An optimizer state slot by PyTorch's name (`exp_avg`, `momentum_buffer`, ...).
         case state(String)
 
+        /// `parameters`, `gradients`, or the slot's name.
         public var description: String {
             switch self {
             case .parameters: "parameters"
@@ -66,9 +82,13 @@ public final class ParameterArena {
         }
     }
 
+    /// The tensors and where they lie.
     public let layout: TensorLayout
+    /// The backend holding the buffers.
     public let backend: Backend
+    /// The parameters (16-bit packed when `parameterType` says so).
     public let parameters: DeviceBuffer
+    /// The gradients, float32.
     public let gradients: DeviceBuffer
     /// State buffers by slot name, zero-filled at creation.
     public let state: [String: DeviceBuffer]
@@ -84,6 +104,16 @@ public final class ParameterArena {
 
     /// `parameterType` other than fp32 stores the parameters in 16 bits; `masterCopy` adds a float32 copy that the
     /// updates run on, so small updates are not lost to the 16-bit rounding.
+    ///
+    /// - Parameters:
+    ///   - layout: The tensors and where they lie.
+    ///   - stateSlots: The optimizer's state slots, by PyTorch's name; each gets a zero-filled buffer.
+    ///   - backend: The backend to allocate on.
+    ///   - stateType: How the state slots are stored.
+    ///   - parameterType: How the parameters are stored.
+    ///   - masterCopy: Whether to keep a float32 master copy of 16-bit parameters.
+    /// - Throws: `EtaError` `.usage` for a master copy of float32 parameters or a buffer the device cannot hold, or the
+    ///   backend's allocation error.
     public init(layout: TensorLayout, stateSlots: [String], backend: Backend, stateType: StorageType = .fp32,
                 parameterType: StorageType = .fp32, masterCopy: Bool = false) throws {
         self.layout = layout
@@ -118,6 +148,10 @@ public final class ParameterArena {
     public var roles: [Role] { [.parameters, .gradients] + stateSlots.map(Role.state) }
 
     /// The buffer of a role.
+    ///
+    /// - Parameter role: The role.
+    /// - Returns: Its buffer.
+    /// - Throws: `EtaError` `.software` for a state slot the arena does not hold.
     public func buffer(_ role: Role) throws -> DeviceBuffer {
         switch role {
         case .parameters: return parameters
@@ -139,6 +173,13 @@ public final class ParameterArena {
     }
 
     /// Copies host values into a role: the whole arena, or one named tensor.
+    ///
+    /// - Parameters:
+    ///   - values: Float32 values, as many as the arena (or the tensor) holds; rounded for 16-bit roles.
+    ///   - role: The role to write.
+    ///   - tensor: A tensor's name; nil writes the whole arena.
+    /// - Throws: `EtaError` `.usage` for an unknown tensor or a wrong count, `.software` for a missing slot, or the
+    ///   backend's error.
     public func upload(_ values: [Float], to role: Role, tensor: String? = nil) throws {
         let (offset, count) = try range(of: tensor)
         guard values.count == count else {
@@ -154,6 +195,10 @@ public final class ParameterArena {
     }
 
     /// The float32 master copy of the parameters (or of one tensor).
+    ///
+    /// - Parameter tensor: A tensor's name; nil reads the whole arena.
+    /// - Returns: The master values.
+    /// - Throws: `EtaError` `.usage` when the arena keeps no master copy or for an unknown tensor; the backend's error.
     public func downloadMaster(tensor: String? = nil) throws -> [Float] {
         guard let master else { throw EtaError(.usage, "this arena keeps no float32 master copy") }
         let (offset, count) = try range(of: tensor)
@@ -161,6 +206,12 @@ public final class ParameterArena {
     }
 
     /// Copies a role (or one named tensor of it) back to the host (16-bit state widened to float32 exactly).
+    ///
+    /// - Parameters:
+    ///   - role: The role to read.
+    ///   - tensor: A tensor's name; nil reads the whole arena.
+    /// - Returns: The values as float32.
+    /// - Throws: `EtaError` `.usage` for an unknown tensor, `.software` for a missing slot, or the backend's error.
     public func download(_ role: Role, tensor: String? = nil) throws -> [Float] {
         let (offset, count) = try range(of: tensor)
         let type = storage(role)

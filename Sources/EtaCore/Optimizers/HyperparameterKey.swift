@@ -11,6 +11,13 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
     let binding: Binding
 
     /// A number key; `range` and `rangeText` ("in [0, 1)") state what it accepts.
+    ///
+    /// - Parameters:
+    ///   - name: The SPEC key, PyTorch's name.
+    ///   - path: The property it sets.
+    ///   - range: The values it accepts (non-negative finite numbers by default).
+    ///   - rangeText: `range` in words for messages, e.g. "in [0, 1)".
+    /// - Returns: The key.
     public static func number(_ name: String, _ path: WritableKeyPath<Rule, Double>,
                               _ range: ClosedRange<Double> = 0...Double.greatestFiniteMagnitude,
                               _ rangeText: String = ">= 0") -> Self {
@@ -18,14 +25,31 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
     }
 
     /// A number key whose default is unbounded (`growth_rate`: `inf` is accepted).
+    ///
+    /// - Parameters:
+    ///   - name: The SPEC key.
+    ///   - path: The property it sets.
+    ///   - minimum: The smallest value accepted.
+    ///   - rangeText: The values accepted in words, e.g. ">= 0 (inf: unbounded)".
+    /// - Returns: The key.
     public static func unbounded(_ name: String, _ path: WritableKeyPath<Rule, Double>, minimum: Double, _ rangeText: String) -> Self {
         Self(name: name, binding: .number(path, minimum...Double.greatestFiniteMagnitude, rangeText, allowsInfinity: true))
     }
 
     /// A true/false key.
+    ///
+    /// - Parameters:
+    ///   - name: The SPEC key; its value is `true`/`false`, `1`/`0` or `yes`/`no`.
+    ///   - path: The property it sets.
+    /// - Returns: The key.
     public static func flag(_ name: String, _ path: WritableKeyPath<Rule, Bool>) -> Self { Self(name: name, binding: .flag(path)) }
 
     /// Values of β: [0, 1).
+    ///
+    /// - Parameters:
+    ///   - name: The SPEC key, e.g. `beta1`.
+    ///   - path: The property it sets.
+    /// - Returns: The key.
     public static func beta(_ name: String, _ path: WritableKeyPath<Rule, Double>) -> Self {
         number(name, path, 0...0.999999999, "in [0, 1)")
     }

@@ -8,6 +8,7 @@
 /// try optimizer.step(arena, learningRate: 5e-4)   // lr from a schedule
 /// ```
 public final class Optimizer {
+    /// The optimizer and its hyperparameters.
     public let configuration: OptimizerConfiguration
     /// Number of steps taken; the next step is `step + 1`.
     public private(set) var step = 0
@@ -19,6 +20,9 @@ public final class Optimizer {
 
     /// Schedule-Free: puts x (the averaged iterate) into the parameters for evaluation or saving; a no-op for
     /// other optimizers and before the first step (as the reference's `eval()`).
+    ///
+    /// - Parameter arena: The arena this optimizer steps.
+    /// - Throws: `EtaError` or `CLError` from the backend's launch.
     public func evaluationMode(_ arena: ParameterArena) throws {
         guard !isEvaluating, let beta = configuration.averagingBeta else { return }
         if step > 0, let z = arena.state["z"] {
@@ -28,6 +32,9 @@ public final class Optimizer {
     }
 
     /// Schedule-Free: back to y for training (the reference's `train()`).
+    ///
+    /// - Parameter arena: The arena this optimizer steps.
+    /// - Throws: `EtaError` or `CLError` from the backend's launch.
     public func trainingMode(_ arena: ParameterArena) throws {
         guard isEvaluating, let beta = configuration.averagingBeta else { return }
         if step > 0, let z = arena.state["z"] {
@@ -37,6 +44,9 @@ public final class Optimizer {
     }
 
     /// Sets state slots that do not start at zero (Adagrad's `initial_accumulator_value`). Call once on a new arena.
+    ///
+    /// - Parameter arena: A new arena holding this configuration's state slots.
+    /// - Throws: `EtaError` (e.g. `.software` for a missing slot) or `CLError` from the backend.
     public func initializeState(_ arena: ParameterArena) throws {
         for slot in configuration.stateSlots {
             let value = configuration.rule.initialValue(ofSlot: slot)
@@ -47,6 +57,11 @@ public final class Optimizer {
         }
     }
 
+    /// A run of `configuration` that has taken `step` steps.
+    ///
+    /// - Parameters:
+    ///   - configuration: The optimizer and its hyperparameters.
+    ///   - step: Steps already taken (a restored run's count); the next step is `step + 1`.
     public init(_ configuration: OptimizerConfiguration, step: Int = 0) {
         self.configuration = configuration
         self.step = step
@@ -55,6 +70,13 @@ public final class Optimizer {
     /// One update of K replicas in one launch (an LR sweep): replica r is [r·replicaSize, (r+1)·replicaSize) of the
     /// arena and takes `learningRates[r]`. The replicas run as parameter groups, each with its own host state, so a
     /// replica computes exactly what a separate run at its learning rate would.
+    ///
+    /// - Parameters:
+    ///   - arena: The arena of all replicas, `learningRates.count · replicaSize` elements.
+    ///   - replicaSize: Elements per replica, a multiple of ``GroupLayout/chunk``.
+    ///   - learningRates: Each replica's learning rate (1 to 255 replicas).
+    /// - Throws: `EtaError` `.usage` for an optimizer without ``OptimizerCapabilities/sweepReplicas``, `.software`
+    ///   for a replica size or count out of range, or the backend's error.
     public func step(_ arena: ParameterArena, replicaSize: Int, learningRates: [Double]) throws {
         let next = step + 1
         guard configuration.capabilities.sweepReplicas else {
@@ -78,13 +100,24 @@ public final class Optimizer {
     }
 
     /// Sets the step count (restoring a checkpoint).
+    ///
+    /// - Parameter step: Steps already taken, at least 0.
+    /// - Throws: `EtaError` `.dataError` for a negative count.
     public func setStep(_ step: Int) throws {
         guard step >= 0 else { throw EtaError(.dataError, "a step count cannot be negative (got \(step))") }
         self.step = step
     }
 
     /// Applies one update to `arena` with `learningRate` (the configured lr when nil) and, when a schedule
-    /// cycles it, `momentum` in place of SGD's momentum or Adam's beta1.
+    /// cycles it, `momentum` in place of the optimizer's `momentum` (or its `beta1` where it has none).
+    ///
+    /// - Parameters:
+    ///   - arena: The arena, with this configuration's state slots.
+    ///   - learningRate: This step's learning rate, finite and ≥ 0; nil: the configured lr.
+    ///   - momentum: A cycling schedule's momentum (or beta1) for this step; nil: the configured value.
+    /// - Throws: `EtaError` `.software` when the arena lacks a state slot; `.usage` for an invalid learning rate,
+    ///   16-bit storage the optimizer cannot keep, a cycled momentum it does not take, or parameter groups with a
+    ///   two-pass optimizer; or the backend's error.
     public func step(_ arena: ParameterArena, learningRate: Double? = nil, momentum: Double? = nil) throws {
         guard configuration.stateSlots.allSatisfy(arena.state.keys.contains) else {
             throw EtaError(.software, "arena lacks state slots for \(configuration.name): needs \(configuration.stateSlots), has \(arena.stateSlots)")
@@ -128,6 +161,12 @@ public final class Optimizer {
 
     /// Throws a usage error when `configuration` cannot keep its state in `type`: Schedule-Free's z is an iterate
     /// (x and y are read from it), and the two-pass optimizers re-read in their second pass what the first stored.
+    ///
+    /// - Parameters:
+    ///   - type: The storage of the state (or parameters).
+    ///   - configuration: The optimizer.
+    ///   - what: What is stored, for the message: `state` or `parameter`.
+    /// - Throws: `EtaError` `.usage` naming the optimizers that do support 16-bit storage.
     public static func checkStateType(_ type: StorageType, for configuration: OptimizerConfiguration, what: String = "state") throws {
         guard type != .fp32, !configuration.capabilities.compactStorage else { return }
         let compact = OptimizerConfiguration.rules.filter { $0.capabilities.compactStorage }.map { $0.name }

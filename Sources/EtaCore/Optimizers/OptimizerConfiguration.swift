@@ -10,6 +10,7 @@ public struct OptimizerConfiguration: Equatable, Sendable {
     /// The optimizer and its hyperparameters.
     public var rule: any OptimizerRule
 
+    /// - Parameter rule: The optimizer and its hyperparameters.
     public init(_ rule: any OptimizerRule) { self.rule = rule }
 
     /// Every optimizer (SGD and Adam first, then by name): the one registry of optimizers.
@@ -21,6 +22,12 @@ public struct OptimizerConfiguration: Equatable, Sendable {
     /// The optimizer names a SPEC may start with.
     public static let names = rules.map { $0.name }
 
+    /// Equal when both wrap the same rule type with equal hyperparameters.
+    ///
+    /// - Parameters:
+    ///   - lhs: A configuration.
+    ///   - rhs: Another configuration.
+    /// - Returns: Whether they are equal.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.rule.isEqual(to: rhs.rule) }
 
     /// The SPEC name, e.g. `adamw`.
@@ -41,6 +48,12 @@ public struct OptimizerConfiguration: Equatable, Sendable {
 
     /// Bytes read and written per parameter by one update with state stored as `stateType` and parameters as
     /// `parameterType` (with `master`, a float32 copy is read and written and the 16-bit parameters only written).
+    ///
+    /// - Parameters:
+    ///   - stateType: How the state slots are stored.
+    ///   - parameterType: How the parameters are stored.
+    ///   - master: Whether a float32 master copy of 16-bit parameters is updated.
+    /// - Returns: Bytes per parameter; a two-pass optimizer's float32 figure whatever the storage.
     public func bytesPerParameter(stateType: StorageType, parameterType: StorageType = .fp32, master: Bool = false) -> Int {
         if let twoPass = rule.twoPassBytesPerParameter { return twoPass }
         // g read; p read and written (or the master read and written, and p written); each state slot read and written.
@@ -49,6 +62,9 @@ public struct OptimizerConfiguration: Equatable, Sendable {
     }
 
     /// The keys `name` accepts (empty for an unknown name).
+    ///
+    /// - Parameter name: An optimizer name, e.g. `adamw`.
+    /// - Returns: Its SPEC keys in the order `spec` prints them.
     public static func keys(for name: String) -> [String] {
         rules.first { $0.name == name }.map { $0.keyNames } ?? []
     }
@@ -56,10 +72,19 @@ public struct OptimizerConfiguration: Equatable, Sendable {
 
 extension OptimizerConfiguration {
     /// SGD with these hyperparameters.
+    ///
+    /// - Parameter h: SGD's hyperparameters.
+    /// - Returns: The configuration.
     public static func sgd(_ h: SGD) -> Self { Self(h) }
     /// Adam with these hyperparameters.
+    ///
+    /// - Parameter h: Adam's hyperparameters.
+    /// - Returns: The configuration.
     public static func adam(_ h: Adam) -> Self { Self(h) }
     /// AdamW with `h`'s hyperparameters (its decay is always decoupled).
+    ///
+    /// - Parameter h: The hyperparameters (`decoupledWeightDecay` is ignored).
+    /// - Returns: The configuration.
     public static func adamw(_ h: Adam) -> Self { Self(AdamW(h)) }
 }
 

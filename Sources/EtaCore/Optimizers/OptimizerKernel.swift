@@ -6,6 +6,12 @@ extension OptimizerConfiguration {
     public var kernelSlots: [String] { rule.kernelSlots }
 
     /// The kernel scalars of step `t` (1-based) at learning rate `lr`; `host` carries host-side state between steps.
+    ///
+    /// - Parameters:
+    ///   - t: The step, from 1.
+    ///   - lr: The scheduled learning rate.
+    ///   - host: The optimizer's host state, updated by optimizers that keep one.
+    /// - Returns: The kernel's scalars and flags (the first pass's, for a two-pass optimizer).
     public func stepScalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
         rule.scalars(step: t, lr: lr, host: &host)
     }
@@ -14,6 +20,9 @@ extension OptimizerConfiguration {
     public var weightDecay: Double { rule.weightDecayValue }
 
     /// This configuration with `value` as its weight decay (a parameter group's own).
+    ///
+    /// - Parameter value: The weight decay, at least 0.
+    /// - Returns: The configuration, unchanged for optimizers without weight decay.
     public func withWeightDecay(_ value: Double) -> OptimizerConfiguration { Self(rule.withWeightDecay(value)) }
 
     /// Whether a momentum-cycling schedule can drive this optimizer (it has `momentum` or `beta1`).
@@ -21,6 +30,10 @@ extension OptimizerConfiguration {
 
     /// This configuration with a schedule's cycled momentum in place of its `momentum` or, failing that, its `beta1`
     /// (as PyTorch's CyclicLR and OneCycleLR choose between `momentum` and `betas[0]`).
+    ///
+    /// - Parameter momentum: The schedule's momentum for this step; nil returns the configuration unchanged.
+    /// - Returns: The configuration with the cycled value.
+    /// - Throws: `EtaError` `.usage` when the optimizer has neither `momentum` nor `beta1`.
     public func cycled(momentum: Double?) throws -> OptimizerConfiguration {
         guard let momentum else { return self }
         guard let cycled = rule.withCycledMomentum(momentum) else {
@@ -67,6 +80,9 @@ extension OptimizerConfiguration {
     public var cycledMomentumKey: String? { rule.cycledMomentumKey }
 
     /// This configuration with learning rate `lr`.
+    ///
+    /// - Parameter lr: The learning rate.
+    /// - Returns: The configuration.
     public func withLearningRate(_ lr: Double) -> OptimizerConfiguration {
         var copy = self
         copy.rule.lr = lr

@@ -6,6 +6,10 @@ import Foundation
 /// keys take PyTorch's defaults. Errors name the bad part and list what is valid.
 extension OptimizerConfiguration {
     /// Parses a SPEC such as `sgd:lr=0.01,momentum=0.9,nesterov=true`; throws `EtaError(.usage)` when it is invalid.
+    ///
+    /// - Parameter spec: `NAME[:key=value[,key=value...]]`; the name and keys are case-insensitive.
+    /// - Throws: `EtaError` `.usage` for an unknown name or key, a malformed part, a repeated key, a value out of
+    ///   range, or keys that contradict each other.
     public init(spec: String) throws {
         let trimmed = spec.trimmingCharacters(in: .whitespaces)
         let (name, body) = trimmed.firstIndex(of: ":").map { (String(trimmed[..<$0]), String(trimmed[trimmed.index(after: $0)...])) }

@@ -13,16 +13,25 @@ import Darwin
 /// let slowFirstLayer = try ParameterGroup(spec: "layer0.*:lr_scale=0.1")
 /// ```
 public struct ParameterGroup: Equatable, Sendable {
+    /// The shell glob tensor names are matched against, e.g. `*.bias`.
     public var pattern: String
+    /// The factor on the scheduled learning rate.
     public var lrScale: Double
     /// nil: the optimizer's weight_decay.
     public var weightDecay: Double?
 
+    /// - Parameters:
+    ///   - pattern: A shell glob over tensor names, e.g. `layer0.*`.
+    ///   - lrScale: The factor on the scheduled learning rate.
+    ///   - weightDecay: The group's weight decay; nil: the optimizer's.
     public init(pattern: String, lrScale: Double = 1, weightDecay: Double? = nil) {
         (self.pattern, self.lrScale, self.weightDecay) = (pattern, lrScale, weightDecay)
     }
 
     /// Parses `PATTERN[:lr_scale=X][,weight_decay=Y]`; throws a usage error naming the bad part.
+    ///
+    /// - Parameter spec: `PATTERN[:lr_scale=X][,weight_decay=Y]`, values finite and ≥ 0.
+    /// - Throws: `EtaError` `.usage` for an empty pattern, a malformed or negative value, or an unknown key.
     public init(spec: String) throws {
         let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let pattern = parts.first, !pattern.isEmpty else {
@@ -43,9 +52,17 @@ public struct ParameterGroup: Equatable, Sendable {
     }
 
     /// Whether `name` matches the pattern (fnmatch(3) rules).
+    ///
+    /// - Parameter name: A tensor name, e.g. `layer0.weight`.
+    /// - Returns: Whether the glob matches it.
     public func matches(_ name: String) -> Bool { fnmatch(pattern, name, 0) == 0 }
 
     /// The group index of each tensor of `layout`: 0 for the optimizer's defaults, i + 1 for `groups[i]`.
+    ///
+    /// - Parameters:
+    ///   - groups: The groups, first match wins.
+    ///   - layout: The arena's tensors.
+    /// - Returns: One group index per entry of `layout`.
     public static func assignment(_ groups: [ParameterGroup], layout: TensorLayout) -> [Int] {
         layout.entries.map { entry in groups.firstIndex { $0.matches(entry.name) }.map { $0 + 1 } ?? 0 }
     }

@@ -2,6 +2,11 @@
 
 extension TraceEvent {
     /// A Chrome trace-event JSON document (open it in Perfetto or chrome://tracing).
+    ///
+    /// - Parameters:
+    ///   - events: The timed operations; times are shown relative to the earliest start.
+    ///   - metadata: Pairs for the document's `otherData` (device, run settings).
+    /// - Returns: The document, indented.
     public static func chromeTrace(_ events: [TraceEvent], metadata: [(String, JSON)]) -> String {
         let origin = events.map(\.start).min() ?? 0
         let records: [JSON] = events.map { event in

@@ -9,15 +9,29 @@ import Foundation
 /// JSON.object([("step", .int(1)), ("loss", .float(.nan))]).rendered  // {"step": 1, "loss": "NaN"}
 /// ```
 public indirect enum JSON: Equatable, Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// An integer.
     case int(Int)
+    /// A float, printed in its shortest round-trip form (non-finite as a string).
     case float(Float)
+    /// A double, printed in its shortest round-trip form (non-finite as a string).
     case double(Double)
+    /// A string, escaped.
     case string(String)
+    /// An array.
     case array([JSON])
+    /// An object whose keys keep the order given.
     case object([(String, JSON)])
 
+    /// Equal when both render to the same text.
+    ///
+    /// - Parameters:
+    ///   - lhs: A value.
+    ///   - rhs: Another value.
+    /// - Returns: Whether their renderings are equal.
     public static func == (lhs: JSON, rhs: JSON) -> Bool { lhs.rendered == rhs.rendered }
 
     /// Compact single-line rendering (one JSONL record).
@@ -35,6 +49,9 @@ public indirect enum JSON: Equatable, Sendable {
     }
 
     /// Indented rendering for `--format json`.
+    ///
+    /// - Parameter indent: The indentation of the line the value starts on; nested levels add two spaces.
+    /// - Returns: The value over several lines.
     public func pretty(indent: String = "") -> String {
         let inner = indent + "  "
         switch self {

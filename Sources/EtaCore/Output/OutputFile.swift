@@ -32,6 +32,9 @@ public final class OutputFile: @unchecked Sendable {
     }
 
     /// Creates (or truncates) the file at `path`, creating its folder.
+    ///
+    /// - Parameter path: The file to create.
+    /// - Throws: `EtaError` `.ioError` when the folder or the file cannot be created.
     public init(creating path: String) throws {
         name = path
         owned = true
@@ -56,12 +59,18 @@ public final class OutputFile: @unchecked Sendable {
     }
 
     /// Writes all of `text` or throws.
+    ///
+    /// - Parameter text: The text, written as UTF-8.
+    /// - Throws: `EtaError` `.ioError` naming the destination and the system's reason (or that it is closed).
     public func write(_ text: String) throws {
         var text = text
         try text.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
     }
 
     /// Writes all of `bytes` or throws.
+    ///
+    /// - Parameter bytes: The bytes to write.
+    /// - Throws: `EtaError` `.ioError` naming the destination and the system's reason (or that it is closed).
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !closedAtStart else { throw EtaError(.ioError, "cannot write to \(name): it is closed") }
         guard descriptor >= 0 else { throw EtaError(.ioError, "cannot write to \(name): already closed") }
@@ -69,6 +78,8 @@ public final class OutputFile: @unchecked Sendable {
     }
 
     /// Flushes to the disk (`fsync`) and closes; a deferred write error (NFS, a full disk) surfaces here.
+    ///
+    /// - Throws: `EtaError` `.ioError` when `fsync` or `close` fails.
     public func close() throws {
         guard owned, descriptor >= 0 else { return }
         let fd = descriptor
@@ -83,6 +94,12 @@ public final class OutputFile: @unchecked Sendable {
 
     /// Replaces the file at `path` with `data` atomically (a temporary file, fsync, rename): a reader sees the old
     /// file or the new one. `what` names the output in the message (`plot`, `checkpoint`).
+    ///
+    /// - Parameters:
+    ///   - path: The file to replace or create; its folder is created if missing.
+    ///   - data: The new content.
+    ///   - what: The output's name in the message, e.g. `plot`.
+    /// - Throws: `EtaError` `.ioError` naming the output, the path and the system's reason.
     public static func replace(_ path: String, with data: Data, what: String) throws {
         do { try AtomicFile.write(data, to: URL(fileURLWithPath: path)) } catch {
             throw EtaError(.ioError, "cannot write \(what) \(path): \(reason(of: error))")
@@ -91,6 +108,11 @@ public final class OutputFile: @unchecked Sendable {
 
     /// Checks, before a run starts, that a file can be created at `path` (its folder exists or can be created and
     /// is writable), so a bad output path fails in the first second rather than after hours of training.
+    ///
+    /// - Parameters:
+    ///   - path: The file the run will write.
+    ///   - what: The output's name in the message, e.g. `--log`.
+    /// - Throws: `EtaError` `.ioError` when `path` is a folder or its folder cannot be created or written.
     public static func checkWritable(_ path: String, what: String) throws {
         let url = URL(fileURLWithPath: path)
         var isFolder: ObjCBool = false
@@ -101,6 +123,11 @@ public final class OutputFile: @unchecked Sendable {
     }
 
     /// Checks that `folder` exists or can be created, and that a file can be created in it.
+    ///
+    /// - Parameters:
+    ///   - folder: The folder the run will write in.
+    ///   - what: The output's name in the message.
+    /// - Throws: `EtaError` `.ioError` when the folder cannot be created or a file cannot be created in it.
     public static func checkWritableFolder(_ folder: String, what: String) throws {
         if let code = makeFolders(folder) {
             throw EtaError(.ioError, "cannot write \(what): the folder \(folder) cannot be created: \(reason(code))")
@@ -123,12 +150,18 @@ public final class OutputFile: @unchecked Sendable {
     }
 
     /// `No space left on device (ENOSPC)`: the system's text and the errno name, never a raw NSError dump.
+    ///
+    /// - Parameter code: An errno value.
+    /// - Returns: `strerror`'s text, with the errno name when it is a common one.
     public static func reason(_ code: Int32) -> String {
         let text = String(cString: strerror(code))
         return errnoNames[code].map { "\(text) (\($0))" } ?? text
     }
 
     /// The reason of an error thrown by Foundation or `AtomicFile`, reduced to the underlying errno when it has one.
+    ///
+    /// - Parameter error: Any error.
+    /// - Returns: An `EtaError`'s message, an errno's reason, or the error's localized description.
     public static func reason(of error: Error) -> String {
         if let eta = error as? EtaError { return eta.message }
         if let posix = error as? POSIXError { return reason(posix.code.rawValue) }

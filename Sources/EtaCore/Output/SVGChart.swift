@@ -9,13 +9,22 @@ import Foundation
 /// let svg = SVGChart.document([chart])
 /// ```
 public struct SVGChart {
+    /// One line of a chart.
     public struct Series {
+        /// The legend's text.
         public var name: String
+        /// The line's colour, any SVG colour (e.g. from ``SVGChart/palette``).
         public var color: String
+        /// The points in data coordinates; non-finite points (and non-positive ones on a log axis) are left out.
         public var points: [(x: Double, y: Double)]
         /// Draw dots at the points as well as the line.
         public var dots = false
 
+        /// - Parameters:
+        ///   - name: The legend's text.
+        ///   - color: The line's colour.
+        ///   - points: The points in data coordinates.
+        ///   - dots: Whether to draw dots at the points too.
         public init(name: String, color: String, points: [(x: Double, y: Double)], dots: Bool = false) {
             self.name = name
             self.color = color
@@ -26,22 +35,42 @@ public struct SVGChart {
 
     /// A labelled vertical line (an lr suggestion, a divergence).
     public struct Marker {
+        /// Where the line stands, in data coordinates.
         public var x: Double
+        /// The text beside it.
         public var label: String
+        /// Its colour.
         public var color: String
+        /// - Parameters:
+        ///   - x: Where the line stands, in data coordinates.
+        ///   - label: The text beside it.
+        ///   - color: Its colour.
         public init(x: Double, label: String, color: String) { self.x = x; self.label = label; self.color = color }
     }
 
+    /// The title above the chart.
     public var title: String
+    /// The x axis's label.
     public var xLabel: String
+    /// The y axis's label.
     public var yLabel: String
+    /// Whether the x axis is logarithmic.
     public var logX = false
+    /// Whether the y axis is logarithmic.
     public var logY = false
+    /// The lines, drawn in order.
     public var series: [Series] = []
+    /// The vertical markers.
     public var markers: [Marker] = []
     /// A fixed y range; points outside it are drawn on its edge (an LR test's divergence tail would flatten the rest).
     public var yRange: ClosedRange<Double>?
 
+    /// - Parameters:
+    ///   - title: The title above the chart.
+    ///   - xLabel: The x axis's label.
+    ///   - yLabel: The y axis's label.
+    ///   - logX: Whether the x axis is logarithmic.
+    ///   - logY: Whether the y axis is logarithmic.
     public init(title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false) {
         self.title = title
         self.xLabel = xLabel
@@ -50,9 +79,16 @@ public struct SVGChart {
         self.logY = logY
     }
 
+    /// Colours for successive series (matplotlib's tab10 colours).
     public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
     /// One SVG document stacking `charts` vertically.
+    ///
+    /// - Parameters:
+    ///   - charts: The charts, top to bottom.
+    ///   - width: The document's width in pixels.
+    ///   - chartHeight: Each chart's height in pixels.
+    /// - Returns: The SVG document.
     public static func document(_ charts: [SVGChart], width: Int = 760, chartHeight: Int = 300) -> String {
         let height = chartHeight * charts.count
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\" font-size=\"11\">\n"

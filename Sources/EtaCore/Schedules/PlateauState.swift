@@ -7,14 +7,24 @@
 /// plateau.learningRate   // 0.1 until patience (10) bad steps have passed
 /// ```
 public struct PlateauState: Equatable, Sendable, Codable {
+    /// `min` or `max`; `rel` or `abs`.
     public let mode: String, thresholdMode: String
+    /// The schedule's factor, threshold, min_lr and eps.
     public let factor: Double, threshold: Double, minLR: Double, eps: Double
+    /// The schedule's patience and cooldown, in steps.
     public let patience: Int, cooldown: Int
+    /// The current learning rate.
     public private(set) var learningRate: Double
+    /// The best metric so far (±∞ before the first).
     public private(set) var best: Double
+    /// Metrics since the last improvement.
     public private(set) var badSteps = 0
+    /// Steps of cooldown left.
     public private(set) var cooldownCounter = 0
 
+    /// - Parameters:
+    ///   - p: The schedule's settings.
+    ///   - learningRate: The starting learning rate (the optimizer's).
     public init(_ p: Schedule.Plateau, learningRate: Double) {
         (mode, thresholdMode, factor, threshold, minLR, eps) = (p.mode, p.thresholdMode, p.factor, p.threshold, p.minLR, p.eps)
         (patience, cooldown) = (p.patience, p.cooldown)
@@ -32,6 +42,8 @@ public struct PlateauState: Equatable, Sendable, Codable {
     }
 
     /// Observes one metric value.
+    ///
+    /// - Parameter metric: The metric (e.g. the validation loss).
     public mutating func step(metric: Double) {
         if isBetter(metric) {
             best = metric

@@ -39,14 +39,23 @@ public enum Schedule: Equatable, Sendable {
     /// `CyclicLR(base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular", gamma=1.0,
     /// cycle_momentum=True, base_momentum=0.8, max_momentum=0.9)`. base_lr defaults to the optimizer's lr.
     public struct Cyclic: Equatable, Sendable {
+        /// The lower bound, `base_lr`; nil: the optimizer's lr.
         public var baseLR: Double?
+        /// The upper bound, `max_lr` (required).
         public var maxLR: Double
+        /// Steps from the lower bound to the upper one, `step_size_up`.
         public var stepSizeUp: Int = 2000
+        /// Steps back down, `step_size_down`; nil: `stepSizeUp`.
         public var stepSizeDown: Int?
+        /// `triangular`, `triangular2` (the amplitude halves every cycle) or `exp_range` (scaled by gamma^k), `mode`.
         public var mode = "triangular"
+        /// The factor of `exp_range`, `gamma`.
         public var gamma = 1.0
+        /// Whether momentum (or beta1) cycles inversely to the lr, `cycle_momentum`.
         public var cycleMomentum = true
+        /// The momentum at the lr's peak, `base_momentum`.
         public var baseMomentum = 0.8
+        /// The momentum at the lr's bottom, `max_momentum`.
         public var maxMomentum = 0.9
     }
 
@@ -54,32 +63,56 @@ public enum Schedule: Equatable, Sendable {
     /// base_momentum=0.85, max_momentum=0.95, div_factor=25, final_div_factor=1e4, three_phase=False)`.
     /// max_lr defaults to the optimizer's lr, total_steps to the run's length.
     public struct OneCycle: Equatable, Sendable {
+        /// The peak lr, `max_lr`; nil: the optimizer's lr.
         public var maxLR: Double?
+        /// The cycle's length in steps, `total_steps`; nil: the run's length.
         public var totalSteps: Int?
+        /// The share of the cycle spent rising, `pct_start`.
         public var pctStart = 0.3
+        /// `cos` or `linear` annealing, `anneal_strategy`.
         public var annealStrategy = "cos"
+        /// Whether momentum (or beta1) cycles inversely to the lr, `cycle_momentum`.
         public var cycleMomentum = true
+        /// The momentum at the lr's peak, `base_momentum`.
         public var baseMomentum = 0.85
+        /// The momentum at the start and end, `max_momentum`.
         public var maxMomentum = 0.95
+        /// The initial lr is max_lr / div_factor, `div_factor`.
         public var divFactor = 25.0
+        /// The final lr is the initial lr / final_div_factor, `final_div_factor`.
         public var finalDivFactor = 1e4
+        /// Rise, fall back to the initial lr, then anneal to the final one, `three_phase`.
         public var threePhase = false
     }
 
     /// `ReduceLROnPlateau(mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
     /// cooldown=0, min_lr=0, eps=1e-8)`.
     public struct Plateau: Equatable, Sendable {
+        /// `min` (a lower metric is better) or `max`, `mode`.
         public var mode = "min"
+        /// The factor the lr is multiplied by on a plateau, `factor`.
         public var factor = 0.1
+        /// Steps without improvement tolerated before the lr drops, `patience`.
         public var patience = 10
+        /// The least change that counts as an improvement, `threshold`.
         public var threshold = 1e-4
+        /// `rel` (threshold relative to the best) or `abs`, `threshold_mode`.
         public var thresholdMode = "rel"
+        /// Steps to wait after a drop before counting again, `cooldown`.
         public var cooldown = 0
+        /// The lr never drops below this, `min_lr`.
         public var minLR = 0.0
+        /// A drop smaller than this is skipped, `eps`.
         public var eps = 1e-8
     }
 
     /// The learning rate of step k (0-based) for base lr `base`. For `plateau` this is the base (its state decides).
+    ///
+    /// - Parameters:
+    ///   - k: The step, from 0.
+    ///   - base: The optimizer's learning rate.
+    ///   - totalSteps: The run's length, `onecycle`'s default total_steps; nil: 1.
+    /// - Returns: The learning rate.
     public func learningRate(at k: Int, base: Double, totalSteps: Int? = nil) -> Double {
         let t = Double(k)
         switch self {
@@ -113,7 +146,14 @@ public enum Schedule: Equatable, Sendable {
         }
     }
 
-    /// The momentum (SGD) or beta1 (Adam-family) of step k, for schedules that cycle it; nil otherwise.
+    /// The cycled momentum of step k (the optimizer's `momentum`, or its `beta1` where it has none), for schedules
+    /// that cycle it; nil otherwise.
+    ///
+    /// - Parameters:
+    ///   - k: The step, from 0.
+    ///   - base: The optimizer's learning rate (cyclic's default base_lr, onecycle's default max_lr).
+    ///   - totalSteps: The run's length, `onecycle`'s default total_steps.
+    /// - Returns: The momentum or beta1 to use, or nil when the schedule does not cycle it.
     public func momentum(at k: Int, base: Double, totalSteps: Int? = nil) -> Double? {
         switch self {
         case .cyclic(let c): return c.cycleMomentum ? cyclic(c, k: k, base: base).momentum : nil

@@ -22,8 +22,14 @@ extension Schedule {
         "plateau": ["mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"],
     ]
 
+    /// Every schedule name, sorted.
     public static var names: [String] { keys.keys.sorted() }
 
+    /// Parses a SPEC such as `cosine:t_max=100,eta_min=1e-5`.
+    ///
+    /// - Parameter spec: `NAME[:key=value,...]`; the name and keys are case-insensitive.
+    /// - Throws: `EtaError` `.usage` for an unknown name or key, a malformed part, a missing required key, or a value
+    ///   out of range.
     public init(spec: String) throws {
         let trimmed = spec.trimmingCharacters(in: .whitespaces)
         let (rawName, body) = trimmed.firstIndex(of: ":").map { (String(trimmed[..<$0]), String(trimmed[trimmed.index(after: $0)...])) } ?? (trimmed, "")

@@ -1,14 +1,22 @@
 /// A data split on the device, as the Trainer and a Sweep both hold it: the current epoch's shuffled training rows
 /// (written once per epoch, not per step) and the validation rows (written once), with the validation pass.
 public final class SplitBuffers {
+    /// The split whose rows these buffers hold.
     public let split: DataSplit
     /// The epoch's training rows in shuffled order: features [rows × d] and targets [rows × t].
     public let trainFeatures: DeviceBuffer
+    /// The epoch's training targets in the same order, [rows × t].
     public let trainTargets: DeviceBuffer
     /// The validation rows; nil without a validation split.
     public let validation: (features: DeviceBuffer, targets: DeviceBuffer)?
     private let backend: Backend
 
+    /// Allocates the buffers and writes the validation rows.
+    ///
+    /// - Parameters:
+    ///   - split: The split.
+    ///   - backend: The backend to allocate on.
+    /// - Throws: `EtaError` `.usage` when the buffers exceed the device's memory, or the backend's error.
     public init(split: DataSplit, backend: Backend) throws {
         self.split = split
         self.backend = backend
@@ -26,6 +34,9 @@ public final class SplitBuffers {
     }
 
     /// Writes epoch `epoch`'s shuffled training rows (the split's seeded order).
+    ///
+    /// - Parameter epoch: The epoch, from 0.
+    /// - Throws: The backend's error.
     public func load(epoch: Int) throws {
         let (x, y) = split.gather(split.epochOrder(epoch: epoch))
         try backend.write(x, to: trainFeatures)
@@ -33,6 +44,12 @@ public final class SplitBuffers {
     }
 
     /// One training step (forward, loss, backward; no update) on `rows` rows from row `first` of the epoch.
+    ///
+    /// - Parameters:
+    ///   - network: The network to run.
+    ///   - first: The first row, in the epoch's order.
+    ///   - rows: Rows in the batch, at most the network's `maxBatch`.
+    /// - Throws: The backend's error.
     public func trainingStep(_ network: Network, first: Int, rows: Int) throws {
         let d = split.dataset.featureCount, t = split.dataset.targetWidth
         try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets, targetsOffset: first * t, rows: rows)
@@ -41,6 +58,12 @@ public final class SplitBuffers {
     /// The validation pass: loss and correct counts of every replica summed into the network's validation stats, in
     /// batches of `batchSize` rows, with Schedule-Free evaluated at x and put back to y. Returns the per-row mean loss
     /// and accuracy of each replica (accuracy nil for regression), or nil without a validation split.
+    ///
+    /// - Parameters:
+    ///   - network: The network to evaluate (its validation stats are reset).
+    ///   - batchSize: Rows per forward pass, at most the network's `maxBatch`.
+    /// - Returns: Each replica's mean loss and accuracy, or nil without validation rows.
+    /// - Throws: The backend's error.
     public func validate(_ network: Network, batchSize: Int) throws -> [(loss: Float, accuracy: Float?)]? {
         guard let (features, targets) = validation else { return nil }
         try network.optimizer.evaluationMode(network.arena)

@@ -1,6 +1,7 @@
 /// The divergence guard: at every checked step (every `logEvery` steps, before the update is applied) a
 /// non-finite loss, or one above `spikeFactor` times its running average, is an anomaly handled by `policy`.
 public struct DivergenceGuard: Sendable {
+    /// What the guard does with an anomaly.
     public enum Policy: String, Sendable, CaseIterable {
         /// End the run with status `diverged` (exit 75).
         case abort
@@ -10,13 +11,18 @@ public struct DivergenceGuard: Sendable {
         case rollback
     }
 
+    /// What to do with an anomaly.
     public var policy = Policy.abort
     /// Loss above this multiple of its running average (EMA, β 0.9) is a spike; nil turns spike detection off.
     public var spikeFactor: Double?
+    /// The lr multiplier of each rollback.
     public var backoff = 0.5
+    /// Rollbacks allowed before the run aborts.
     public var maxRollbacks = 3
+    /// Skips in a row allowed before the run aborts.
     public var maxConsecutiveSkips = 10
 
+    /// The defaults: abort on a non-finite loss, no spike detection.
     public init() {}
 }
 
@@ -33,11 +39,15 @@ public enum NonFiniteGradientPolicy: String, Sendable, CaseIterable {
 
 /// An anomaly the guard saw, and what it did.
 public struct AnomalyRecord: Sendable {
+    /// The step the anomaly was seen at, from 1.
     public let step: Int
+    /// The epoch, from 1.
     public let epoch: Int
     /// `non_finite_loss`, `loss_spike`, `non_finite_gradient` or `non_finite_epoch_loss` (an epoch whose mean loss is NaN or infinite).
     public let kind: String
+    /// The checked loss (NaN for a non-finite gradient).
     public let loss: Float
+    /// The loss's running average before this step; nil before the first check.
     public let runningAverage: Double?
     /// `abort`, `skip` or `rollback`.
     public let action: String

@@ -11,15 +11,21 @@ import Dispatch
 /// print(result.epochs.last!.validationAccuracy!)
 /// ```
 public final class Trainer {
+    /// What the run trains, and how.
     public let configuration: TrainingConfiguration
+    /// The dataset's train/validation split.
     public let split: DataSplit
+    /// The model, its parameter arena and its optimizer.
     public let network: Network
+    /// The backend everything runs on.
     public let backend: Backend
+    /// Where the run is: steps, epoch, batch in the epoch.
     public internal(set) var position = TrainingPosition()
     /// The schedule, with plateau state.
     public private(set) var schedulePlan: SchedulePlan
     /// Called after every `checkpointEvery` epochs, at the end, and when stopped: the caller writes the checkpoint.
     public var checkpointHandler: ((Trainer) throws -> Void)?
+    /// Epochs between checkpoints; nil or 0: only at the end and when stopped.
     public var checkpointEvery: Int?
 
     /// The split on the device: the current epoch's shuffled training rows and the validation rows.
@@ -36,13 +42,29 @@ public final class Trainer {
     public var batchesPerEpoch: Int { TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize) }
     /// Optimizer steps per epoch: one per `accumulationSteps` mini-batches (the last may gather fewer).
     public var stepsPerEpoch: Int { TrainingConfiguration.batchCount(rows: batchesPerEpoch, batchSize: configuration.accumulationSteps) }
+    /// Optimizer steps of the whole run.
     public var totalSteps: Int { stepsPerEpoch.multipliedReportingOverflow(by: configuration.epochs).partialValue }
 
+    /// Loads the configured dataset, then builds the trainer as ``init(configuration:dataset:backend:)`` does.
+    ///
+    /// - Parameters:
+    ///   - configuration: The run.
+    ///   - backend: The backend to train on.
+    /// - Throws: `EtaError` from loading the dataset (`.usage`, `.missingInput`, `.dataError`) or building the trainer.
     public convenience init(configuration: TrainingConfiguration, backend: Backend) throws {
         let dataset = try Dataset.load(configuration.dataset, labelColumn: configuration.labelColumn, task: configuration.task)
         try self.init(configuration: configuration, dataset: dataset, backend: backend)
     }
 
+    /// Splits the data, builds the model and optimizer on the device, and uploads the seeded initial parameters.
+    ///
+    /// - Parameters:
+    ///   - configuration: The run.
+    ///   - dataset: The data, already loaded.
+    ///   - backend: The backend to train on.
+    /// - Throws: `EtaError` `.usage` for an invalid setting (a count below its minimum, a loss the task does not
+    ///   allow, parameter groups the optimizer cannot take or that match no tensor, a momentum cycle the optimizer
+    ///   cannot follow, an invalid schedule or memory the device lacks), or the backend's error.
     public init(configuration: TrainingConfiguration, dataset: Dataset, backend: Backend) throws {
         guard configuration.epochs >= 0 else { throw EtaError(.usage, "epochs must be >= 0 (got \(configuration.epochs))") }
         guard configuration.batchSize > 0 else { throw EtaError(.usage, "the batch size must be >= 1 (got \(configuration.batchSize))") }
@@ -110,20 +132,32 @@ public final class Trainer {
     }
 
     /// The learning rate of step `step` (1-based).
+    ///
+    /// - Parameter step: The step, from 1.
+    /// - Returns: The schedule's lr times the divergence guard's scale.
     public func learningRate(step: Int) -> Double { schedulePlan.learningRate(at: scheduleIndex(step: step)) * position.learningRateScale }
 
     /// The cycled momentum / beta1 of step `step`, if the schedule cycles it.
+    ///
+    /// - Parameter step: The step, from 1.
+    /// - Returns: The momentum or beta1, or nil when the schedule does not cycle it.
     public func momentum(step: Int) -> Double? { schedulePlan.momentum(at: scheduleIndex(step: step)) }
 
     /// One mini-batch of the epoch-ordered training data on the device.
     public struct Batch {
+        /// The epoch, from 0.
         public let epoch: Int
+        /// The batch's first row in the epoch's order.
         public let first: Int
+        /// Rows in the batch (the last of an epoch may be short).
         public let rows: Int
     }
 
     /// The training batches of up to `epochs` passes, in each epoch's shuffled order (loading each epoch's
     /// rows to the device as it starts). For the LR range test and sweeps.
+    ///
+    /// - Parameter epochs: How many passes over the training rows.
+    /// - Returns: A lazy sequence of batches; iterating it does not touch the device.
     public func batches(epochs: Int) -> AnySequence<Batch> {
         AnySequence { () -> AnyIterator<Batch> in
             var epoch = 0, batch = 0
@@ -139,6 +173,12 @@ public final class Trainer {
 
     /// Forward, backward and one optimizer step on `batch` at `learningRate`; returns the batch's mean loss (a
     /// read-back: this is for the LR range test, not the training loop).
+    ///
+    /// - Parameters:
+    ///   - batch: A batch from ``batches(epochs:)``.
+    ///   - learningRate: The step's learning rate.
+    /// - Returns: The batch's mean loss before the update.
+    /// - Throws: `EtaError` `.usage` for an invalid learning rate, or the backend's error.
     public func trainStep(_ batch: Batch, learningRate: Double) throws -> Float {
         if loadedEpoch != batch.epoch { try loadEpoch(batch.epoch) }
         try data.trainingStep(network, first: batch.first, rows: batch.rows)
@@ -147,9 +187,14 @@ public final class Trainer {
     }
 
     /// Restores plateau state from a checkpoint.
+    ///
+    /// - Parameter plateau: The saved plateau state; nil clears it.
     public func restore(plateau: PlateauState?) { schedulePlan.restore(plateau: plateau) }
 
     /// Continues from a saved position (parameters and optimizer state already restored by `Checkpoint`).
+    ///
+    /// - Parameter position: The saved position.
+    /// - Throws: `EtaError` `.dataError` when the position's step count is negative after skipped steps.
     public func restore(position: TrainingPosition) throws {
         self.position = position
         loadedEpoch = -1
@@ -157,6 +202,11 @@ public final class Trainer {
     }
 
     /// Trains until the configured epoch count, or until the observer asks to stop.
+    ///
+    /// - Parameter observer: Receives logged steps, epochs and anomalies, and can ask the run to stop; nil: none.
+    /// - Returns: How the run ended, its logged steps and epochs, and its speed.
+    /// - Throws: The backend's error, the checkpoint handler's error (e.g. `EtaError` `.ioError`), or `EtaError` from
+    ///   an optimizer step.
     public func run(observer: TrainingObserver? = nil) throws -> TrainingResult {
         let start = DispatchTime.now().uptimeNanoseconds
         var steps: [StepRecord] = []

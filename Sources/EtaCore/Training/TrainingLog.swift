@@ -41,9 +41,15 @@ public final class TrainingLog {
     private let csv: StreamingFile?
     private let start = Date()
 
+    /// The CSV header line.
     public static let csvColumns = "event,step,epoch,lr,loss,grad_norm,train_loss,train_accuracy,val_loss,val_accuracy,wall_time"
 
     /// Opens the files (exit 74 if they cannot be created).
+    ///
+    /// - Parameters:
+    ///   - jsonlPath: The JSONL log's path; nil: none.
+    ///   - csvPath: The CSV log's path; nil: none.
+    /// - Throws: `EtaError` `.ioError` when a file cannot be created.
     public init(jsonlPath: String?, csvPath: String?) throws {
         jsonl = try jsonlPath.map(StreamingFile.init(path:))
         csv = try csvPath.map(StreamingFile.init(path:))
@@ -53,12 +59,18 @@ public final class TrainingLog {
     private var elapsed: Double { Date().timeIntervalSince(start) }
 
     /// The `run_start` record: the schema, the version and the run's configuration.
+    ///
+    /// - Parameter configuration: The run's settings, appended to the record in order.
+    /// - Throws: `EtaError` `.ioError` when the file cannot be written.
     public func runStart(configuration: [(String, JSON)]) throws {
         try jsonl?.write(JSON.object([("event", .string("run_start")), ("schema", .int(1)), ("version", .string(EtaVersion.current))]
             + configuration).rendered)
     }
 
     /// A logged step (JSONL and CSV); throws `EtaError(.ioError)` when a file cannot be written.
+    ///
+    /// - Parameter record: The step.
+    /// - Throws: `EtaError` `.ioError` when a file cannot be written.
     public func step(_ record: StepRecord) throws {
         try jsonl?.write(JSON.object([("event", .string("step")), ("step", .int(record.step)), ("epoch", .int(record.epoch)),
                                   ("lr", .double(record.learningRate)), ("loss", .float(record.loss)),
@@ -70,6 +82,9 @@ public final class TrainingLog {
     }
 
     /// A finished epoch (JSONL and CSV).
+    ///
+    /// - Parameter record: The epoch.
+    /// - Throws: `EtaError` `.ioError` when a file cannot be written.
     public func epoch(_ record: EpochRecord) throws {
         func optional(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
         try jsonl?.write(JSON.object([("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
@@ -82,12 +97,23 @@ public final class TrainingLog {
     }
 
     /// Any other event (anomalies, checkpoints), JSONL only.
+    ///
+    /// - Parameters:
+    ///   - name: The record's `event` value, e.g. `checkpoint`.
+    ///   - fields: The record's other fields, in order.
+    /// - Throws: `EtaError` `.ioError` when the file cannot be written.
     public func event(_ name: String, _ fields: [(String, JSON)]) throws {
         try jsonl?.write(JSON.object([("event", .string(name))] + fields + [("t", .double(elapsed))]).rendered)
     }
 
     /// The `run_end` record, then both files are closed and renamed over their final names; every file is
     /// finalised even when another fails, and the first failure is thrown (the failed one stays `.partial`).
+    ///
+    /// - Parameters:
+    ///   - status: How the run ended, e.g. `completed`.
+    ///   - exitCode: The process's exit code.
+    ///   - fields: More fields for the record, in order.
+    /// - Throws: The first `EtaError` `.ioError` of writing, syncing or renaming a file.
     public func runEnd(status: String, exitCode: Int32, fields: [(String, JSON)] = []) throws {
         var failure: Error?
         do {
@@ -120,6 +146,12 @@ extension TrainingLog {
         private let columns: [String]
 
         /// Opens the files (exit 74 if they cannot be created) and writes the CSV header.
+        ///
+        /// - Parameters:
+        ///   - jsonlPath: The JSONL file's path; nil: none.
+        ///   - csvPath: The CSV file's path; nil: none.
+        ///   - columns: The column names: the CSV header and the JSONL keys.
+        /// - Throws: `EtaError` `.ioError` when a file cannot be created.
         public init(jsonlPath: String?, csvPath: String?, columns: [String]) throws {
             self.columns = columns
             jsonl = try jsonlPath.map(StreamingFile.init(path:))
@@ -128,6 +160,9 @@ extension TrainingLog {
         }
 
         /// One row, in `columns` order.
+        ///
+        /// - Parameter values: One value per column; strings are written unquoted in the CSV.
+        /// - Throws: `EtaError` `.ioError` when a file cannot be written.
         public func write(_ values: [JSON]) throws {
             try jsonl?.write(JSON.object(Array(zip(columns, values))).rendered)
             try csv?.write(values.map { value in
@@ -142,6 +177,8 @@ extension TrainingLog {
         }
 
         /// Closes and renames both files (each is finalised even when the other fails).
+        ///
+        /// - Throws: The first `EtaError` `.ioError` of syncing or renaming a file.
         public func close() throws {
             try TrainingLog.closeAll([jsonl, csv])
         }

@@ -1,9 +1,14 @@
 /// One logged step.
 public struct StepRecord: Sendable {
+    /// The step, from 1.
     public let step: Int
+    /// The epoch, from 1.
     public let epoch: Int
+    /// The step's learning rate.
     public let learningRate: Double
+    /// The batch's mean loss.
     public let loss: Float
+    /// The gradient's global L2 norm (before clipping).
     public let gradNorm: Float
     /// Prodigy's or D-Adaptation's d when the step was logged (its effective lr is d·lr); nil for other optimizers.
     public var stepSizeEstimate: Double? = nil
@@ -11,12 +16,19 @@ public struct StepRecord: Sendable {
 
 /// One finished epoch.
 public struct EpochRecord: Sendable {
+    /// The epoch, from 1.
     public let epoch: Int
+    /// Steps taken by its end.
     public let step: Int
+    /// The mean training loss over the epoch.
     public let trainLoss: Float
+    /// The training accuracy; nil for regression.
     public let trainAccuracy: Float?
+    /// The mean validation loss; nil without a validation split.
     public let validationLoss: Float?
+    /// The validation accuracy; nil for regression or without a validation split.
     public let validationAccuracy: Float?
+    /// Wall time of the epoch, validation included.
     public let seconds: Double
 }
 
@@ -30,6 +42,7 @@ public struct TrainingPosition: Equatable, Sendable {
     public var batchInEpoch = 0
     /// The current epoch's running sums so far (restored exactly on resume).
     public var trainLossSum: Float = 0
+    /// The current epoch's count of correctly predicted rows so far.
     public var trainCorrect: Float = 0
     /// Steps whose update the guard dropped (the optimizer's own step count is `step − skippedSteps`).
     public var skippedSteps = 0
@@ -46,9 +59,14 @@ public enum TrainingStatus: String, Sendable {
 
 /// What a run produced.
 public struct TrainingResult: Sendable {
+    /// How the run ended.
     public let status: TrainingStatus
+    /// The logged steps.
     public let steps: [StepRecord]
+    /// The finished epochs.
     public let epochs: [EpochRecord]
+    /// Wall time of the run.
     public let seconds: Double
+    /// Training rows processed per second.
     public let samplesPerSecond: Double
 }

@@ -3,24 +3,29 @@ import Foundation
 
 /// Timing of one operation at one size, with the same-run bandwidth reference beside it.
 public struct BenchResult: Sendable {
-    /// `adam`, `sgd`, `copy` or `stream28` (with ` xK tensors` for a split arena).
+    /// The optimizer SPEC (with ` xK tensors` for a split arena and the storage in brackets), `copy` or `stream28`.
     public let name: String
+    /// The arena's elements.
     public let parameters: Int
     /// Tensors the parameters were split into (1: one tensor).
     public var tensors = 1
+    /// Bytes read and written per parameter, the figure GB/s is computed from.
     public let bytesPerParameter: Int
     /// Seconds per step, sorted.
     public let seconds: [Double]
 
+    /// The median of ``seconds`` (NaN without samples).
     public var median: Double { seconds.isEmpty ? .nan : seconds[seconds.count / 2] }
+    /// The fastest sample.
     public var minimum: Double { seconds.first ?? .nan }
+    /// The slowest sample.
     public var maximum: Double { seconds.last ?? .nan }
     /// GB/s at the documented bytes per parameter, from the median time.
     public var gigabytesPerSecond: Double { Double(parameters * bytesPerParameter) / median / 1e9 }
 }
 
 /// Measures update throughput against same-run bandwidth references, interleaved so the ratio is fair on a
-/// shared machine. (The full `eta bench` of the performance issue builds on this.)
+/// shared machine. `eta bench` is built on it.
 ///
 /// ```swift
 /// let results = try Bench.updates(optimizers: ["adam"], parameters: 1 << 24, repeats: 10, backend: CPUBackend())
@@ -29,6 +34,17 @@ public enum Bench {
     /// Times each optimizer's update, `copy` (8 B/element) and `stream28` (28 B/element) on `parameters`
     /// floats, `repeats` times each, round-robin after one warm-up round.
     /// `storages`: each optimizer is timed with each storage combination (labelled `SPEC [bf16 state, ...]`).
+    ///
+    /// - Parameters:
+    ///   - specs: Optimizer SPECs to time.
+    ///   - parameters: Elements of each arena, at least 1.
+    ///   - tensors: Tensors to split the arena into as well (1: one layout only), in 1...parameters.
+    ///   - repeats: Timed rounds, in 1...``RunLimits/repeats``.
+    ///   - backend: The backend to time.
+    ///   - storages: Storage combinations to time each optimizer with (float32-only optimizers skip the others).
+    ///   - trace: Called once per operation after timing, with its label and a closure that runs it (for a trace).
+    /// - Returns: One result per operation timed, the bandwidth references last.
+    /// - Throws: `EtaError` `.usage` for an invalid count, SPEC or memory the device lacks, or the backend's error.
     public static func updates(optimizers specs: [String], parameters: Int, tensors: Int = 1, repeats: Int, backend: Backend,
                                storages: [Verify.Storage] = [Verify.Storage()],
                                trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> [BenchResult] {
@@ -96,6 +112,11 @@ public enum Bench {
     }
 
     /// `tensors` sizes of mixed magnitude (log-uniform over three decades, seeded) that sum to `total`.
+    ///
+    /// - Parameters:
+    ///   - total: The sum, at least `tensors`.
+    ///   - tensors: How many sizes, at least 1.
+    /// - Returns: The sizes, each at least 1.
     public static func mixedSizes(total: Int, tensors: Int) -> [Int] {
         var random = SplitMix64(seed: 200)
         let weights = (0..<tensors).map { _ in exp(Double(random.uniform() + 1) / 2 * log(1000.0)) }
@@ -110,16 +131,31 @@ public enum Bench {
 
     /// Times of full training steps: forward, loss, backward and the optimizer update of one batch.
     public struct StepResult: Sendable {
+        /// The model timed.
         public let architecture: ModelArchitecture
+        /// Rows per step.
         public let batch: Int
+        /// Seconds per step, sorted.
         public let seconds: [Double]
+        /// The median of ``seconds``.
         public var median: Double { seconds[seconds.count / 2] }
+        /// Training rows per second at the median time.
         public var samplesPerSecond: Double { Double(batch) / median }
         /// Forward 2·MACs, backward 4·MACs per sample.
         public var gigaflopsPerSecond: Double { 6 * Double(architecture.multiplyAddsPerSample * batch) / median / 1e9 }
     }
 
     /// Times `repeats` training steps of `architecture` on random data (cross-entropy over its outputs).
+    ///
+    /// - Parameters:
+    ///   - architecture: The model.
+    ///   - optimizer: The optimizer stepping it.
+    ///   - batch: Rows per step, at least 1.
+    ///   - repeats: Timed steps, in 1...``RunLimits/repeats``, after 3 warm-up steps.
+    ///   - backend: The backend to time.
+    ///   - trace: Called once after timing, with a label and a closure that runs one step (for a trace).
+    /// - Returns: The sorted times.
+    /// - Throws: `EtaError` `.usage` for an invalid count or memory the device lacks, or the backend's error.
     public static func trainingSteps(architecture: ModelArchitecture, optimizer: OptimizerConfiguration, batch: Int, repeats: Int,
                                      backend: Backend, trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> StepResult {
         guard batch > 0 else { throw EtaError(.usage, "the batch size must be >= 1 (got \(batch))") }

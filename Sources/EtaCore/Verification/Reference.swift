@@ -18,10 +18,18 @@ import Darwin
 /// ```swift
 /// var p: [Float] = [1, 2], m: [Float] = [0, 0], v: [Float] = [0, 0], vmax: [Float] = []
 /// Reference.adam(param: &p, grad: [0.5, -0.5], expAvg: &m, expAvgSq: &v, maxExpAvgSq: &vmax,
-///                hyper: AdamHyperparameters(), step: 1, lr: 1e-3)
+///                hyper: Adam(), step: 1, lr: 1e-3)
 /// ```
 public enum Reference {
     /// `torch.optim.SGD`, single tensor: step `t` is 1-based.
+    ///
+    /// - Parameters:
+    ///   - param: The parameters, updated in place.
+    ///   - grad: The gradient.
+    ///   - momentumBuffer: The `momentum_buffer` state (as many values as `param`; unused without momentum).
+    ///   - h: The hyperparameters.
+    ///   - t: The step, from 1.
+    ///   - lr: The scheduled learning rate.
     public static func sgd(param: inout [Float], grad: [Float], momentumBuffer: inout [Float],
                            hyper h: SGDHyperparameters, step t: Int, lr: Double) {
         for i in param.indices {
@@ -44,6 +52,16 @@ public enum Reference {
     }
 
     /// `torch.optim.Adam` / `AdamW`, single tensor: step `t` is 1-based; `maxExpAvgSq` is used with AMSGrad only.
+    ///
+    /// - Parameters:
+    ///   - param: The parameters, updated in place.
+    ///   - grad: The gradient.
+    ///   - expAvg: The `exp_avg` state.
+    ///   - expAvgSq: The `exp_avg_sq` state.
+    ///   - maxExpAvgSq: The `max_exp_avg_sq` state (may be empty without AMSGrad).
+    ///   - h: The hyperparameters.
+    ///   - t: The step, from 1.
+    ///   - lr: The scheduled learning rate.
     public static func adam(param: inout [Float], grad: [Float], expAvg: inout [Float], expAvgSq: inout [Float],
                             maxExpAvgSq: inout [Float], hyper h: AdamHyperparameters, step t: Int, lr: Double) {
         let biasCorrection1 = 1 - pow(h.beta1, Double(t))
@@ -81,6 +99,11 @@ public enum Reference {
     static func fma(_ a: Float, _ b: Float, _ c: Float) -> Float { c.addingProduct(a, b) }
 
     /// `clip_grad_norm_`: scales by min(1, maxNorm / (‖g‖ + 1e-6)) and returns the pre-clip norm (in double).
+    ///
+    /// - Parameters:
+    ///   - grads: The gradients, scaled in place.
+    ///   - maxNorm: The largest global L2 norm.
+    /// - Returns: The norm before clipping.
     @discardableResult
     public static func clipByNorm(_ grads: inout [Float], maxNorm: Float) -> Double {
         let norm = grads.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
@@ -90,16 +113,31 @@ public enum Reference {
     }
 
     /// `clip_grad_value_`: clamps to [−clip, clip].
+    ///
+    /// - Parameters:
+    ///   - grads: The gradients, clamped in place.
+    ///   - clip: The largest absolute value.
     public static func clipByValue(_ grads: inout [Float], clip: Float) {
         for i in grads.indices { grads[i] = min(max(grads[i], -clip), clip) }
     }
 
     /// destination ← source.
+    ///
+    /// - Parameters:
+    ///   - source: The values.
+    ///   - destination: Receives them (at least as long as `source`).
     public static func copy(source: [Float], destination: inout [Float]) {
         for i in source.indices { destination[i] = source[i] }
     }
 
     /// a += s·b, c += s·b, d += s·b.
+    ///
+    /// - Parameters:
+    ///   - a: Updated in place.
+    ///   - b: The values added.
+    ///   - c: Updated in place.
+    ///   - d: Updated in place.
+    ///   - scale: s.
     public static func stream28(a: inout [Float], b: [Float], c: inout [Float], d: inout [Float], scale: Float) {
         for i in b.indices {
             let x = b[i]

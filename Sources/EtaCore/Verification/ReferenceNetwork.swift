@@ -2,6 +2,15 @@ extension Reference {
     /// Mean loss and its gradient (arena-shaped) of `architecture` at `parameters` on a batch, computed with the
     /// Reference's layer functions. In `Double` this is the oracle of the finite-difference gradient checks; in
     /// `Float` it is what the backends' training steps are compared with.
+    ///
+    /// - Parameters:
+    ///   - architecture: The model.
+    ///   - parameters: The whole arena.
+    ///   - kind: The loss.
+    ///   - inputs: The batch's features, [rows × inputs].
+    ///   - targets: The batch's targets, `targetWidth` per row.
+    ///   - rows: Rows of the batch.
+    /// - Returns: The mean loss and its gradient with respect to every parameter (zero in the padding).
     public static func lossAndGradient<T: ReferenceReal>(architecture: ModelArchitecture, parameters: [T], loss kind: LossKind,
                                                          inputs: [T], targets: [T], rows: Int) -> (loss: T, gradient: [T]) {
         let layers = architecture.layers

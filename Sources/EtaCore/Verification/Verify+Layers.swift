@@ -13,6 +13,12 @@ extension Verify {
     public static let reduceSizes = [0, 1, 255, 256, 1000, 65_537, 1_000_003]
 
     /// Runs every layer, loss and reduction check.
+    ///
+    /// - Parameters:
+    ///   - backend: The backend to check.
+    ///   - progress: Called with each result as it is made.
+    /// - Returns: Every result, in the order made.
+    /// - Throws: The backend's error.
     public static func runLayers(backend: Backend, progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult] {
         var results: [VerifyResult] = []
         func record(_ result: VerifyResult) { progress(result); results.append(result) }
@@ -45,6 +51,17 @@ extension Verify {
         return buffer
     }
 
+    /// Checks one GEMM, C = 0.75 · op(A) · op(B) + 0.5 · C, against the Reference in float64.
+    ///
+    /// - Parameters:
+    ///   - m: Rows of C.
+    ///   - n: Columns of C.
+    ///   - k: The inner dimension.
+    ///   - transposeA: Use Aᵀ.
+    ///   - transposeB: Use Bᵀ.
+    ///   - backend: The backend to check.
+    /// - Returns: The result, within (k + 2)·2⁻²³ absolute.
+    /// - Throws: The backend's error.
     public static func checkGEMM(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, backend: Backend) throws -> VerifyResult {
         var random = SplitMix64(seed: UInt64(m * 1000 + n * 10 + k))
         let a = random.uniforms(m * k), b = random.uniforms(k * n), c0 = random.uniforms(m * n)
@@ -63,6 +80,16 @@ extension Verify {
                                  size: m * n, absoluteBound: Double(k + 2) * 0x1p-23)
     }
 
+    /// Checks the fused bias + activation kernel, forward or backward, against the Reference in float64.
+    ///
+    /// - Parameters:
+    ///   - rows: Rows of Z.
+    ///   - cols: Columns of Z (and the bias's length).
+    ///   - activation: The nonlinearity.
+    ///   - backward: Check the backward kernel (dZ and dbias) instead of the forward one (Z and A).
+    ///   - backend: The backend to check.
+    /// - Returns: The result.
+    /// - Throws: The backend's error.
     public static func checkBiasActivation(rows: Int, cols: Int, activation: Activation, backward: Bool, backend: Backend) throws -> VerifyResult {
         var random = SplitMix64(seed: UInt64(rows * 31 + cols) &+ UInt64(activation.rawValue))
         let z = random.uniforms(rows * cols).map { $0 * 3 }, bias = random.uniforms(cols), upstream = random.uniforms(rows * cols)
@@ -91,6 +118,15 @@ extension Verify {
                                  absoluteBound: 1e-5 * Double(rows))
     }
 
+    /// Checks one fused loss and gradient kernel against the Reference in float64.
+    ///
+    /// - Parameters:
+    ///   - kind: The loss.
+    ///   - rows: Rows of the batch.
+    ///   - cols: Outputs per row (1 for BCE).
+    ///   - backend: The backend to check.
+    /// - Returns: The result over the row losses, correctness and gradient.
+    /// - Throws: The backend's error.
     public static func checkLoss(_ kind: LossKind, rows: Int, cols: Int, backend: Backend) throws -> VerifyResult {
         var random = SplitMix64(seed: UInt64(rows * 7 + cols))
         let input = random.uniforms(rows * cols).map { $0 * 4 }
@@ -114,6 +150,14 @@ extension Verify {
                                  configuration: "rows=\(rows),cols=\(cols)", size: rows * cols, absoluteBound: 1e-5 * Double(cols))
     }
 
+    /// Checks the reduction kernel (scaled, accumulated into an existing value) against a float64 sum.
+    ///
+    /// - Parameters:
+    ///   - count: Values summed.
+    ///   - squares: Sum the squares instead.
+    ///   - backend: The backend to check.
+    /// - Returns: The result.
+    /// - Throws: The backend's error.
     public static func checkReduce(count: Int, squares: Bool, backend: Backend) throws -> VerifyResult {
         var random = SplitMix64(seed: UInt64(count) &+ 99)
         let values = random.uniforms(count)
@@ -130,6 +174,13 @@ extension Verify {
 
 extension Verify {
     /// Clipping by global norm (the norm from the device's own reduction) and by value.
+    ///
+    /// - Parameters:
+    ///   - count: Gradient elements.
+    ///   - mode: `norm` or `value`.
+    ///   - backend: The backend to check.
+    /// - Returns: The result.
+    /// - Throws: The backend's error.
     public static func checkClip(count: Int, mode: String, backend: Backend) throws -> VerifyResult {
         var random = SplitMix64(seed: UInt64(count) &+ 7)
         let values = random.uniforms(count).map { $0 * 3 }

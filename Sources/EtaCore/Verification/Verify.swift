@@ -7,13 +7,17 @@ public struct VerifyResult: Equatable, Sendable, Codable {
     public let kernel: String
     /// What was run: an optimizer SPEC, or the bandwidth kernel's name.
     public let configuration: String
+    /// Elements of the arena (or buffers) checked.
     public let size: Int
+    /// The largest |backend − Reference| over finite differences.
     public let maxAbsoluteError: Double
+    /// The largest relative difference, |backend − Reference| / |Reference|.
     public let maxRelativeError: Double
     /// The largest distance in units in the last place between backend and Reference.
     public let maxULP: Int64
     /// The buffer (role) where the worst ULP distance was found.
     public let worstBuffer: String
+    /// Whether the check met `tolerance`.
     public let passed: Bool
     /// The rule `passed` was judged by.
     public let tolerance: String
@@ -28,7 +32,8 @@ public struct VerifyResult: Equatable, Sendable, Codable {
 /// Tolerance: `maxULP` 8 per element. Eta's kernels do the Reference's operations in its order, with
 /// correctly rounded divide and sqrt where the device offers them, so the CPU backend and PoCL agree bit for
 /// bit (0 ULP); a GPU built without correctly rounded divide/sqrt is allowed the OpenCL spec's 3 ULP for
-/// sqrt and 2.5 for divide, carried through a few steps.
+/// sqrt and 2.5 for divide, carried through a few steps. The two-pass optimizers are judged normwise instead
+/// (``sumDependentBound``), and the training-step kernels against absolute bounds scaled to the data.
 ///
 /// ```swift
 /// let results = try Verify.run(backend: CPUBackend(), sizes: [0, 1, 17, 1_000_003])
@@ -40,7 +45,8 @@ public enum Verify {
     /// The ULP tolerance (see the type's documentation).
     public static let ulpTolerance: Int64 = 8
 
-    /// The optimizer configurations checked: every option of SGD, Adam and AdamW, each alone and combined.
+    /// The optimizer configurations checked: all fifteen optimizers, at their defaults and with their options (every
+    /// option of SGD, Adam and AdamW alone and combined).
     public static let optimizerSpecs = [
         "sgd:lr=0.1",
         "sgd:lr=0.1,weight_decay=0.01",
@@ -131,6 +137,11 @@ public enum Verify {
     }
 
     /// The label of a configuration checked with `storage`.
+    ///
+    /// - Parameters:
+    ///   - spec: The optimizer SPEC.
+    ///   - storage: The storage combination.
+    /// - Returns: `spec`, followed by the storage in brackets unless everything is float32.
     public static func label(_ spec: String, _ storage: Storage) -> String { storage == Storage() ? spec : "\(spec) [\(storage.label)]" }
 
     /// The normwise bound for optimizers whose step depends on sums over the arena (LAMB's trust ratio, Prodigy's
@@ -159,6 +170,15 @@ public enum Verify {
 
     /// Runs every configuration at every size; `progress` receives each result as it is made.
     /// `only`: just the configurations whose SPEC or kernel name contains this text.
+    ///
+    /// - Parameters:
+    ///   - backend: The backend to check.
+    ///   - sizes: Arena sizes to check each optimizer configuration at, each ≥ 0.
+    ///   - steps: Updates per optimizer check (two-pass optimizers take 3 more).
+    ///   - only: Text the configuration's label or kernel name must contain; nil: everything, layers included.
+    ///   - progress: Called with each result as it is made.
+    /// - Returns: Every result, in the order made.
+    /// - Throws: `EtaError` `.usage` for a negative size or one the host or device cannot hold, or the backend's error.
     public static func run(backend: Backend, sizes: [Int] = defaultSizes, steps: Int = 3, only: String? = nil,
                            progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult] {
         try checkMemory(sizes: sizes, backend: backend)
@@ -206,6 +226,17 @@ public enum Verify {
     }
 
     /// Checks one optimizer configuration at one size.
+    ///
+    /// - Parameters:
+    ///   - configuration: The optimizer.
+    ///   - spec: Its SPEC, for the result's label.
+    ///   - size: Elements of the arena (split into three tensors).
+    ///   - steps: Updates to take (two-pass optimizers take 3 more).
+    ///   - backend: The backend to check.
+    ///   - storage: How state and parameters are stored.
+    /// - Returns: The worst disagreement over the parameters (and master copy) and every state slot.
+    /// - Throws: `EtaError` `.usage` for 16-bit storage the optimizer cannot keep or memory the device lacks, or the
+    ///   backend's error.
     public static func checkOptimizer(_ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
                                       backend: Backend, storage: Storage = Storage()) throws -> VerifyResult {
         let stateType = storage.state
@@ -250,6 +281,12 @@ public enum Verify {
     }
 
     /// Checks the bandwidth-reference kernels at one size.
+    ///
+    /// - Parameters:
+    ///   - size: Elements per buffer.
+    ///   - backend: The backend to check.
+    /// - Returns: The results of `copy` and `stream28`.
+    /// - Throws: The backend's error.
     public static func checkBandwidthKernels(size: Int, backend: Backend) throws -> [VerifyResult] {
         var random = SplitMix64(seed: UInt64(size) &+ 17)
         let inputs = (0..<4).map { _ in random.uniforms(size) }
@@ -328,6 +365,11 @@ struct Comparison {
 extension Float {
     /// The number of representable floats between `a` and `b` (0 when equal, both zeros, or both NaN;
     /// `Int64.max` when exactly one is NaN).
+    ///
+    /// - Parameters:
+    ///   - a: A float.
+    ///   - b: Another float.
+    /// - Returns: The distance in units in the last place.
     public static func ulpDistance(_ a: Float, _ b: Float) -> Int64 {
         if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : .max }
         func ordered(_ x: Float) -> Int64 {
@@ -342,8 +384,12 @@ extension Float {
 public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
+    /// - Parameter seed: The seed; equal seeds give equal sequences.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
+    ///
+    /// - Returns: The value.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -353,6 +399,9 @@ public struct SplitMix64: RandomNumberGenerator {
     }
 
     /// `count` floats uniform in [−1, 1).
+    ///
+    /// - Parameter count: How many.
+    /// - Returns: The floats, each a multiple of 2⁻³¹.
     public mutating func uniforms(_ count: Int) -> [Float] {
         (0..<count).map { _ in Float(Int32(truncatingIfNeeded: next() >> 32)) / 2_147_483_648 }
     }

@@ -22,9 +22,14 @@
 
 #pragma clang fp contract(off)
 
-// AVX2 (with F16C and FMA) is the fastest target for these divide- and sqrt-bound loops on the machines measured
-// (see README); the baseline clone keeps the binary portable.
-#if defined(__x86_64__) && defined(__clang__)
+// Float32 state: AVX2 (with FMA) is the fastest target for these divide- and sqrt-bound loops on the Xeons measured
+// (Adam 12.9 vs 14.0 ms with AVX-512 on 2^24 parameters); on the 2-core AMD EPYC dev machine AVX-512 and AVX2 tie there
+// (memory-bound). 16-bit state adds an AVX-512 clone: its conversions (vpmovdw, a masked NaN fix-up, zmm F16C) made
+// Adam's bf16 loop 2.4x and its fp16 loop 1.5x faster in cache there, which is what lets 16-bit state run at the
+// memory wall. The baseline clone keeps the binary portable.
+#if defined(__x86_64__) && defined(__clang__) && (defined(ETA_STATE_BF16) || defined(ETA_STATE_FP16))
+#define ETA_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#elif defined(__x86_64__) && defined(__clang__)
 #define ETA_DISPATCH __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define ETA_DISPATCH
@@ -53,9 +58,8 @@ ETA_INLINE uint32_t eta_float_to_bits(float f) { uint32_t bits; memcpy(&bits, &f
 typedef uint16_t state_t;
 ETA_INLINE float eta_widen_state(state_t h) { return eta_bits_to_float((uint32_t)h << 16); }
 ETA_INLINE state_t eta_narrow_state(float f) {
-    const uint32_t bits = eta_float_to_bits(f);
-    return (bits & 0x7fffffffu) > 0x7f800000u ? (state_t)((bits >> 16) | 0x40u)
-                                                : (state_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    const uint32_t bits = eta_float_to_bits(f), high = bits >> 16;
+    return f != f ? (state_t)(high | 0x40u) : (state_t)((bits + 0x7fffu + (high & 1u)) >> 16);
 }
 #elif defined(ETA_STATE_FP16)
 #define ETA_STATE_NAME fp16

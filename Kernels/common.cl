@@ -50,44 +50,8 @@ inline ushort eta_float_to_bf16(float f) {
     return isnan(f) ? (ushort)((bits >> 16) | 0x40) : (ushort)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
-// bf16, full vectors: on a little-endian device they go through uint vectors of half the width, each uint holding an
-// even element (low half) and the odd one after it (high half), so widening and narrowing are shifts, masks and
-// .even/.odd swizzles: on PoCL this is 1.35x faster for Adam than convert_uint/convert_ushort and a select on ushorts
-// (eta bench, 2^24 parameters). The bits are the same either way.
-#if ETA_VEC == 16
-#define uintH uint8
-#define as_floatH as_float8
-#define vloadH vload8
-#define vstoreH vstore8
-#elif ETA_VEC == 8
-#define uintH uint4
-#define as_floatH as_float4
-#define vloadH vload4
-#define vstoreH vstore4
-#elif ETA_VEC == 4
-#define uintH uint2
-#define as_floatH as_float2
-#define vloadH vload2
-#define vstoreH vstore2
-#else
-#define uintH uint
-#define as_floatH as_float
-#define vloadH(i, p) (*(p))
-#define vstoreH(v, i, p) (*(p) = (v))
-#endif
-
 inline floatV eta_load_bf16(__global const ushort* data, ulong base, ulong n) {
-    if (base + ETA_VEC <= n) {
-#ifdef __ENDIAN_LITTLE__
-        const uintH pairs = vloadH(0, (__global const uint*)(data + base));
-        floatV value;
-        value.even = as_floatH(pairs << 16);
-        value.odd = as_floatH(pairs & (uintH)0xffff0000u);
-        return value;
-#else
-        return as_floatV(convert_uintV(ETA_CAT(vload, ETA_VEC)(0, data + base)) << 16);
-#endif
-    }
+    if (base + ETA_VEC <= n) return as_floatV(convert_uintV(ETA_CAT(vload, ETA_VEC)(0, data + base)) << 16);
     float lanes[ETA_VEC];
     for (int i = 0; i < ETA_VEC; i++) lanes[i] = (base + i < n) ? eta_bf16_to_float(data[base + i]) : 0.0f;
     return vloadV(0, lanes);
@@ -96,13 +60,9 @@ inline floatV eta_load_bf16(__global const ushort* data, ulong base, ulong n) {
 inline void eta_store_bf16(__global ushort* data, ulong base, ulong n, floatV value) {
     if (base + ETA_VEC <= n) {
         const uintV bits = as_uintV(value);
-        // Round to nearest even in the high half; a NaN keeps its high half, made quiet.
-        const uintV rounded = select(bits + (uintV)0x7fffu + ((bits >> 16) & (uintV)1u), bits | (uintV)0x400000u, isnan(value));
-#ifdef __ENDIAN_LITTLE__
-        vstoreH((rounded.even >> 16) | (rounded.odd & (uintH)0xffff0000u), 0, (__global uint*)(data + base));
-#else
-        ETA_CAT(vstore, ETA_VEC)(convert_ushortV(rounded >> 16), 0, data + base);
-#endif
+        const uintV rounded = (bits + (uintV)0x7fffu + ((bits >> 16) & (uintV)1u)) >> 16;
+        const uintV out = select(rounded, (bits >> 16) | (uintV)0x40u, isnan(value));
+        ETA_CAT(vstore, ETA_VEC)(convert_ushortV(out), 0, data + base);
         return;
     }
     float lanes[ETA_VEC];

@@ -1,7 +1,8 @@
 import PackagePlugin
 
-/// Embeds every `.cl` and `.csv` file of the target it is applied to as a Swift string literal, so the `eta`
-/// binary carries its kernels and datasets and runs from any directory. The literals go into
+/// Embeds every `.cl` and `.csv` file of the target it is applied to (subfolders included) as a Swift string literal,
+/// keyed by its path relative to the target's folder (`optimizers.cl`, `updates/adam.cl`), so the `eta` binary
+/// carries its kernels and datasets and runs from any directory. The literals go into
 /// `extension <target name without "Eta">` (`KernelSources`, `Datasets`), which the target declares.
 @main
 struct EmbedKernels: BuildToolPlugin {
@@ -10,14 +11,20 @@ struct EmbedKernels: BuildToolPlugin {
         let kernels = sources.sourceFiles
             .filter { ["cl", "csv"].contains($0.url.pathExtension) }
             .map(\.url)
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+            .sorted { $0.path < $1.path }
+        // Keys are relative to the files' common folder, the target's own (each target here has files at its top).
+        var root = kernels.first?.deletingLastPathComponent().pathComponents ?? []
+        for url in kernels {
+            let folder = url.deletingLastPathComponent().pathComponents
+            while !folder.starts(with: root) { root.removeLast() }
+        }
         let output = context.pluginWorkDirectoryURL.appending(path: "Embedded\(target.name).swift")
         let typeName = target.name.hasPrefix("Eta") ? String(target.name.dropFirst(3)) : target.name
         return [
             .buildCommand(
                 displayName: "Embedding \(kernels.count) files into \(typeName)",
                 executable: try context.tool(named: "KernelEmbedder").url,
-                arguments: [output.path, typeName] + kernels.map(\.path),
+                arguments: [output.path, typeName, "/" + root.dropFirst().joined(separator: "/")] + kernels.map(\.path),
                 inputFiles: kernels,
                 outputFiles: [output]
             )

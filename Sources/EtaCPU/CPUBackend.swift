@@ -44,21 +44,6 @@ public final class CPUBackend: Backend {
     /// Below this many elements a pass runs on one thread (dispatch costs more than it saves).
     static let parallelThreshold = 1 << 16
 
-    /// The C loop of each family optimizer's kernel.
-    static let familyFunctions: [String: eta_family_update] = [
-        "sgd_update": eta_sgd_family, "adam_update": eta_adam_family, "rmsprop_update": eta_rmsprop_update, "adagrad_update": eta_adagrad_update, "adadelta_update": eta_adadelta_update,
-        "adamax_update": eta_adamax_update, "nadam_update": eta_nadam_update, "radam_update": eta_radam_update,
-        "lion_update": eta_lion_update, "schedulefree_adamw_update": eta_schedulefree_adamw_update,
-        "schedulefree_sgd_update": eta_schedulefree_sgd_update, "prodigy_update": eta_prodigy_update,
-        "dadapt_adam_update": eta_dadapt_adam_update,
-    ]
-
-    /// The C loops of the block kernels (`Kernels/adaptive.cl`).
-    static let blockFunctions: [String: eta_block_update] = [
-        "lamb_moments": eta_lamb_moments, "lamb_update": eta_lamb_update, "prodigy_accumulate": eta_prodigy_accumulate,
-        "dadapt_adam_accumulate": eta_dadapt_adam_accumulate,
-    ]
-
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
         let blas = (try? OpenBLAS.shared.get()).map { "OpenBLAS \($0.coreName)" } ?? "OpenBLAS unavailable"
@@ -127,12 +112,15 @@ public final class CPUBackend: Backend {
         case .update(let launch) where launch.blocks != nil:
             try runBlocks(launch, launch.blocks!)
         case .update(let launch):
-            guard let function = Self.familyFunctions[launch.kernel] else {
+            // The registry generated from the kernel list of Kernels/updates/updates.cl (eta_updates_fp32.c).
+            let storage: Int32 = launch.storage.state == .bf16 ? 1 : launch.storage.state == .fp16 ? 2 : 0
+            guard let function = eta_update_function(launch.kernel, storage) else {
                 throw EtaError(.software, "the CPU backend has no loop for \(launch.kernel)")
             }
             let g = host(launch.gradients).pointer
             let parameters = parameterStorage(launch.parameters, launch.storage)
-            let states = (0..<3).map { i in i < launch.states.count ? launch.states[i].map { host($0).pointer } : nil }
+            let states = (0..<3).map { i in i < launch.states.count ? launch.states[i].map { UnsafeMutableRawPointer(host($0).pointer) } : nil }
+            let stateBytes = launch.storage.state == .fp32 ? 4 : 2
             // Without groups, one range over the arena with the launch's scalars.
             let ranges = launch.groups?.layout.ranges ?? [GroupRange(offset: 0, count: launch.count, group: 0)]
             for range in ranges {
@@ -140,7 +128,8 @@ public final class CPUBackend: Backend {
                 let scalars = values + [Float](repeating: 0, count: max(0, UpdateScalars.capacity - values.count))
                 scalars.withUnsafeBufferPointer { c in
                     let constants = c.baseAddress!
-                    statePass(range.offset, range.count, parameters: parameters, states: states, type: launch.storage.state) { at, n, p, slots in
+                    parameterPass(range.offset, range.count, parameters: parameters) { at, n, p in
+                        let slots = states.map { $0.map { $0 + at * stateBytes } }
                         function(p, g + at, slots[0], slots[1], slots[2], n, constants, launch.scalars.flags)
                     }
                 }
@@ -160,44 +149,28 @@ public final class CPUBackend: Backend {
         ParameterStorage(pointer: host(parameters).pointer, type: storage.parameters, master: storage.master.map { host($0).pointer })
     }
 
-    /// Runs `body(at, n, p, slots)` over [offset, offset + count) in parallel pieces, `p` and `slots` being the
-    /// parameter and state pointers at `at`. 16-bit storage is served through float32 tiles: widened before and
-    /// narrowed (round to nearest even) after, so one float32 loop serves every storage type while memory traffic
-    /// stays 16-bit. With a master copy the loop runs on the master and its rounding is stored in the parameters.
-    private func statePass(_ offset: Int, _ count: Int, parameters: ParameterStorage, states: [UnsafeMutablePointer<Float>?],
-                           type: StorageType, _ body: (Int, Int, UnsafeMutablePointer<Float>, [UnsafeMutablePointer<Float>?]) -> Void) {
-        func widen(_ kind: StorageType, _ source: UnsafeMutablePointer<UInt16>, _ target: UnsafeMutablePointer<Float>, _ n: Int) {
-            kind == .bf16 ? eta_widen_bf16(source, target, n) : eta_widen_fp16(source, target, n)
+    /// Runs `body(at, n, p)` over [offset, offset + count) in parallel pieces, `p` being float32 parameters at `at`.
+    /// 16-bit parameters are served through float32 tiles (widened before, narrowed with round to nearest even after);
+    /// with a master copy the loop runs on the master and its rounding is stored in the parameters. (16-bit state is
+    /// read and written in place by the loops themselves.)
+    private func parameterPass(_ offset: Int, _ count: Int, parameters: ParameterStorage,
+                               _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        guard parameters.type != .fp32 else {
+            return parallel(count) { start, n in body(offset + start, n, parameters.pointer + offset + start) }
         }
-        func narrow(_ kind: StorageType, _ source: UnsafeMutablePointer<Float>, _ target: UnsafeMutablePointer<UInt16>, _ n: Int) {
-            kind == .bf16 ? eta_narrow_bf16(source, target, n) : eta_narrow_fp16(source, target, n)
-        }
-        func halves(_ pointer: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<UInt16> {
-            UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt16.self)
-        }
-        let packedParameters = parameters.type != .fp32
+        let halves = UnsafeMutableRawPointer(parameters.pointer).assumingMemoryBound(to: UInt16.self)
+        let bf16 = parameters.type == .bf16
         parallel(count) { start, n in
-            let base = offset + start
-            guard type != .fp32 || packedParameters else {
-                return body(base, n, parameters.pointer + base, states.map { $0.map { $0 + base } })
-            }
             let tile = 4096
-            let tiles = states.map { $0 == nil || type == .fp32 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: tile) }
-            let parameterTile = packedParameters && parameters.master == nil ? UnsafeMutablePointer<Float>.allocate(capacity: tile) : nil
-            defer { tiles.forEach { $0?.deallocate() }; parameterTile?.deallocate() }
+            let buffer = parameters.master == nil ? UnsafeMutablePointer<Float>.allocate(capacity: tile) : nil
+            defer { buffer?.deallocate() }
             var done = 0
             while done < n {
-                let at = base + done, length = min(tile, n - done)
-                for (state, buffer) in zip(states, tiles) {
-                    if let state, let buffer { widen(type, halves(state) + at, buffer, length) }
-                }
-                if let parameterTile { widen(parameters.type, halves(parameters.pointer) + at, parameterTile, length) }
-                let p = parameterTile ?? parameters.master.map { $0 + at } ?? parameters.pointer + at
-                body(at, length, p, zip(states, tiles).map { state, buffer in buffer ?? state.map { $0 + at } })
-                for (state, buffer) in zip(states, tiles) {
-                    if let state, let buffer { narrow(type, buffer, halves(state) + at, length) }
-                }
-                if packedParameters { narrow(parameters.type, p, halves(parameters.pointer) + at, length) }
+                let at = offset + start + done, length = min(tile, n - done)
+                if let buffer { bf16 ? eta_widen_bf16(halves + at, buffer, length) : eta_widen_fp16(halves + at, buffer, length) }
+                let p = buffer ?? parameters.master! + at
+                body(at, length, p)
+                bf16 ? eta_narrow_bf16(p, halves + at, length) : eta_narrow_fp16(p, halves + at, length)
                 done += length
             }
         }
@@ -205,7 +178,7 @@ public final class CPUBackend: Backend {
 
     /// A block kernel: threads take interleaved blocks; each block's sums are written by the thread that ran it.
     private func runBlocks(_ launch: UpdateLaunch, _ blocks: UpdateBlocks) throws {
-        guard let function = Self.blockFunctions[launch.kernel] else {
+        guard let function = eta_block_function(launch.kernel) else {
             throw EtaError(.software, "the CPU backend has no block loop for \(launch.kernel)")
         }
         let p = host(launch.parameters).pointer, g = host(launch.gradients).pointer

@@ -1,16 +1,9 @@
-// Eta's CPU hot loops: one fused pass per update over a contiguous range. The Swift CPUBackend splits an
+// Eta's CPU hot loops: one fused pass per operation over a contiguous range. The Swift CPUBackend splits an
 // arena into ranges and runs them on all cores. Arguments and flags mean what they mean in Kernels/*.cl.
 #ifndef ETA_CPU_H
 #define ETA_CPU_H
 #include <stddef.h>
 #include <stdint.h>
-
-void eta_sgd_update(float *p, const float *g, float *buf, size_t n,
-                    float lr, float weight_decay, float momentum, float one_minus_dampening, int32_t flags);
-
-void eta_adam_update(float *p, const float *g, float *m, float *v, float *vmax, size_t n,
-                     float weight_decay, float decay_factor, float beta1_weight, float beta2,
-                     float one_minus_beta2, float step_size, float bc2_sqrt, float eps, int32_t flags);
 
 void eta_copy(const float *source, float *destination, size_t n);
 
@@ -29,40 +22,28 @@ void eta_mse(const float *predictions, const float *targets, float *grad, float 
 /// Sum (of squares when `squares`) in double, returned as float.
 float eta_sum(const float *source, size_t n, int32_t squares);
 
-// 16-bit state storage conversions (bf16 and IEEE fp16; narrowing rounds to nearest even).
+// 16-bit parameter storage (CPUBackend's float32 tiles): widen exactly, narrow with round-to-nearest-even (a NaN
+// stays a quiet NaN), as the kernels' eta_load_p / eta_store_p (Kernels/common.cl).
 void eta_widen_bf16(const uint16_t *src, float *dst, size_t n);
 void eta_narrow_bf16(const float *src, uint16_t *dst, size_t n);
 void eta_widen_fp16(const uint16_t *src, float *dst, size_t n);
 void eta_narrow_fp16(const float *src, uint16_t *dst, size_t n);
 
-// The family optimizers (Kernels/optimizers.cl): p, g, up to three state slots, n, the kernel's c0..c11, flags.
-typedef void (*eta_family_update)(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_sgd_family(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_adam_family(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_rmsprop_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_adagrad_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_adadelta_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_adamax_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_nadam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_radam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_lion_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_schedulefree_adamw_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_schedulefree_sgd_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_prodigy_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
-void eta_dadapt_adam_update(float *p, const float *g, float *s0, float *s1, float *s2, size_t n, const float *c, int32_t flags);
+// The update loops (Kernels/updates/, compiled by eta_updates_*.c), looked up by kernel name in a registry generated
+// from the list in Kernels/updates/updates.cl.
+// An elementwise pass: p (float32), g, the state slots s0..s2 in the storage the function was chosen for (NULL where
+// absent: never touched), n elements, the kernel's c0..c11, flags.
+typedef void (*eta_update_fn)(float *p, const float *g, void *s0, void *s1, void *s2, size_t n, const float *c, int32_t flags);
+/// The loop of the elementwise kernel `name` for state storage 0 float32, 1 bf16, 2 fp16; NULL when there is none.
+eta_update_fn eta_update_function(const char *name, int32_t state_storage);
 
-// Block passes (Kernels/adaptive.cl): blocks [block_begin, block_end) of a table of 4 uint32 per block (begin, end,
-// first and last block of its tensor); two partial sums per block into partials[2·block + {0, 1}].
-typedef void (*eta_block_update)(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
-                                 size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
-void eta_lamb_moments(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
-                      size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
-void eta_lamb_update(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
-                     size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
-void eta_prodigy_accumulate(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
-                            size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
-void eta_dadapt_adam_accumulate(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
-                                size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
+// A block pass (float32): blocks [block_begin, block_end) of a table of 4 uint32 per block (begin, end, first and last
+// block of its tensor); two partial sums per block into partials[2·block + {0, 1}], or read from there.
+typedef void (*eta_block_fn)(float *p, const float *g, float *s0, float *s1, float *s2, float *s3, const uint32_t *blocks,
+                             size_t block_begin, size_t block_end, float *partials, const float *c, int32_t flags);
+/// The loop of the block kernel `name`; NULL when there is none.
+eta_block_fn eta_block_function(const char *name);
+
 /// p = lerp(p, toward, w) with torch.lerp's roundings (Schedule-Free's train/eval switch).
 void eta_lerp_toward(float *p, const float *toward, size_t n, float w);
 

@@ -67,23 +67,7 @@ public final class OpenCLBackend: Backend {
             return kernel
         }
     }
-    /// A build of the update kernels: state storage, parameter storage, float32 master copy.
-    struct UpdateVariant: Hashable {
-        var state = StorageType.fp32
-        var param = StorageType.fp32
-        var master = false
-
-        var options: String {
-            var text = state == .bf16 ? " -DETA_STATE_BF16" : state == .fp16 ? " -DETA_STATE_FP16" : ""
-            text += param == .bf16 ? " -DETA_PARAM_BF16" : param == .fp16 ? " -DETA_PARAM_FP16" : ""
-            return text + (master ? " -DETA_MASTER" : "")
-        }
-        var label: String {
-            [state != .fp32 ? "\(state.rawValue) state" : nil, param != .fp32 ? "\(param.rawValue) params" : nil, master ? "master" : nil]
-                .compactMap { $0 }.joined(separator: ", ")
-        }
-    }
-    private var updateProgramsByVariant: [UpdateVariant: UpdatePrograms] = [:]
+    private var updateProgramsByVariant: [StorageLayout: UpdatePrograms] = [:]
     /// Device copies of group tables (chunk → group), by layout, and a buffer for each one's per-step scalars.
     var groupTables: [ObjectIdentifier: (layout: GroupLayout, chunks: Buffer, scalars: Buffer)] = [:]
     private let cache: ProgramCache
@@ -92,7 +76,7 @@ public final class OpenCLBackend: Backend {
     private let stream28: Kernel
     let layerKernels: LayerKernels
     /// Schedule-Free's y ↔ x switch (`Kernels/optimizers.cl`).
-    var lerpToward: Kernel { try! updateProgramsByVariant[UpdateVariant()]!.kernel("lerp_toward") }
+    var lerpToward: Kernel { try! updateProgramsByVariant[StorageLayout()]!.kernel("lerp_toward") }
     /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
     var gemmScratch: Buffer
 
@@ -142,8 +126,8 @@ public final class OpenCLBackend: Backend {
         gemmScratch = try context.makeBuffer(bytes: 1 << 16)
         programOrigins = origins
         programLoadSeconds = seconds
-        updateProgramsByVariant[UpdateVariant()] = try makeUpdatePrograms(UpdateVariant())
-        _ = try updateProgramsByVariant[UpdateVariant()]!.kernel("lerp_toward")
+        updateProgramsByVariant[StorageLayout()] = try makeUpdatePrograms(StorageLayout())
+        _ = try updateProgramsByVariant[StorageLayout()]!.kernel("lerp_toward")
     }
 
     private static func build(_ file: String, options: String, cache: ProgramCache, context: Context, kernels: [String]) throws -> Program {
@@ -154,12 +138,12 @@ public final class OpenCLBackend: Backend {
     }
 
     /// Builds (or loads from the cache) the update programs of a storage variant, noting how long it took.
-    private func makeUpdatePrograms(_ variant: UpdateVariant) throws -> UpdatePrograms {
-        let plain = variant == UpdateVariant()
+    private func makeUpdatePrograms(_ variant: StorageLayout) throws -> UpdatePrograms {
+        let plain = variant == StorageLayout()
         func build(_ file: String, sentinel: String, extraOptions: String = "") throws -> Program {
             let start = DispatchTime.now().uptimeNanoseconds
             // A cached binary lacking the sentinel kernel is rebuilt.
-            let program = try Self.build(file, options: options + variant.options + extraOptions, cache: cache, context: context,
+            let program = try Self.build(file, options: options + variant.buildOptions + extraOptions, cache: cache, context: context,
                                          kernels: [sentinel])
             programLoadSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             programOrigins.append((plain ? file : "\(file) (\(variant.label))", program.origin))
@@ -184,7 +168,7 @@ public final class OpenCLBackend: Backend {
 
     /// The update programs for a storage combination (call under `launchLock`).
     func updatePrograms(_ storage: UpdateStorage) throws -> UpdatePrograms {
-        let variant = UpdateVariant(state: storage.state, param: storage.parameters, master: storage.master != nil)
+        let variant = storage.layout
         if let programs = updateProgramsByVariant[variant] { return programs }
         let programs = try makeUpdatePrograms(variant)
         updateProgramsByVariant[variant] = programs
@@ -280,4 +264,13 @@ public final class OpenCLBackend: Backend {
     }
 
     public func synchronize() throws { try context.queue.finish() }
+}
+
+extension StorageLayout {
+    /// The `-D` options of the update programs' build for this storage (see Kernels/common.cl).
+    var buildOptions: String {
+        var text = state == .bf16 ? " -DETA_STATE_BF16" : state == .fp16 ? " -DETA_STATE_FP16" : ""
+        text += parameters == .bf16 ? " -DETA_PARAM_BF16" : parameters == .fp16 ? " -DETA_PARAM_FP16" : ""
+        return text + (master ? " -DETA_MASTER" : "")
+    }
 }

@@ -42,7 +42,10 @@ let package = Package(
         .target(
             name: "EtaDatasets",
             path: "Data",
-            exclude: ["NOTICE.md", "LICENSE-scikit-learn.txt", "digits.rst", "iris.rst", "breast_cancer.rst", "wine_data.rst", "diabetes.rst"],
+            exclude: [
+                "NOTICE.md", "LICENSE-scikit-learn.txt", "digits.rst", "iris.rst", "breast_cancer.rst", "wine_data.rst",
+                "diabetes.rst",
+            ],
             plugins: ["EmbedKernels"]
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -60,7 +63,8 @@ let package = Package(
         // The Backend seam: the protocol, buffers and the commands a backend runs. Both backends see only this.
         .target(name: "EtaBackend", swiftSettings: fuzzed),
         // Above the seam: arena, optimizers, schedules, data, training, LR tools, Reference, verification.
-        .target(name: "EtaCore", dependencies: ["EtaBackend", "EtaDatasets", "CZlib", "EtaSupport"], swiftSettings: fuzzed),
+        .target(
+            name: "EtaCore", dependencies: ["EtaBackend", "EtaDatasets", "CZlib", "EtaSupport"], swiftSettings: fuzzed),
         .target(name: "EtaCPU", dependencies: ["EtaBackend", "CEtaCPU", "CBLAS"]),
         .target(name: "EtaOpenCL", dependencies: ["EtaBackend", "EtaCL", "EtaKernelSources"]),
         // What a Swift user imports: everything above plus device selection.

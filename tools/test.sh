@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
+# Formatting first (seconds): every Swift file as swift-format writes it with .swift-format (120 columns).
+tools/format-check.sh
 # Device tests must run, not skip: a missing OpenCL device is a failure here.
 export ETA_REQUIRE_OPENCL=1
 # A fresh program cache, so the build-from-source path is exercised too.

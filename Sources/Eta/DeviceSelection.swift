@@ -58,25 +58,33 @@ public struct DeviceSelection {
     /// - Returns: The choice and the reason for it.
     /// - Throws: `EtaError` `.usage` for a malformed `opencl:N`; `.unavailable` when no OpenCL platform is installed
     ///   (except for `auto`, which falls back to the CPU), the index is out of range, or no device name matches.
-    public static func resolve(_ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DeviceSelection {
+    public static func resolve(
+        _ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> DeviceSelection {
         let requested = (value ?? environment["ETA_DEVICE"] ?? "auto").trimmingCharacters(in: .whitespaces)
         // Messages name where the value came from: the caller or the environment.
-        let label = value == nil && environment["ETA_DEVICE"] != nil ? "ETA_DEVICE=\(requested)" : "device '\(requested)'"
+        let label =
+            value == nil && environment["ETA_DEVICE"] != nil ? "ETA_DEVICE=\(requested)" : "device '\(requested)'"
         let lowered = requested.lowercased()
         if lowered == "cpu" { return DeviceSelection(choice: .cpu, reason: "the CPU backend was requested") }
         let devices: [Device]
         do { devices = try openCLDevices() } catch {
-            if lowered == "auto" { return DeviceSelection(choice: .cpu, reason: "OpenCL failed to list devices (\(error)); using the CPU backend") }
+            if lowered == "auto" {
+                return DeviceSelection(
+                    choice: .cpu, reason: "OpenCL failed to list devices (\(error)); using the CPU backend")
+            }
             throw EtaError(.unavailable, "OpenCL failed to list devices: \(error); \(installHint)")
         }
         if lowered == "auto" || lowered.isEmpty {
             if let gpu = devices.first(where: { $0.kind == .gpu && !$0.isSimulator }) {
                 return DeviceSelection(choice: .opencl(gpu), reason: "auto: picked the OpenCL GPU '\(gpu.name)'")
             }
-            let why = devices.isEmpty
+            let why =
+                devices.isEmpty
                 ? "no OpenCL platform is installed"
                 : "no OpenCL GPU among \(devices.count) device(s) (\(devices.map(\.name).joined(separator: ", "))); the CPU backend is the fast path on a CPU"
-                    + (devices.contains(where: \.isSimulator) ? " (a simulator is picked only by name, e.g. oclgrind)" : "")
+                    + (devices.contains(where: \.isSimulator)
+                        ? " (a simulator is picked only by name, e.g. oclgrind)" : "")
             return DeviceSelection(choice: .cpu, reason: "auto: \(why); using the CPU backend")
         }
         if lowered == "opencl" || lowered.hasPrefix("opencl:") {
@@ -92,15 +100,23 @@ public struct DeviceSelection {
                 throw EtaError(.usage, "\(label): expected opencl:N with N a device index 0..\(devices.count - 1)")
             }
             guard index < devices.count else {
-                throw EtaError(.unavailable, "\(label): there are \(devices.count) OpenCL device(s); valid: \(validList(devices))")
+                throw EtaError(
+                    .unavailable, "\(label): there are \(devices.count) OpenCL device(s); valid: \(validList(devices))")
             }
-            return DeviceSelection(choice: .opencl(devices[index]), reason: "opencl:\(index) is '\(devices[index].name)'")
+            return DeviceSelection(
+                choice: .opencl(devices[index]), reason: "opencl:\(index) is '\(devices[index].name)'")
         }
         if let device = devices.first(where: { $0.name.lowercased().contains(lowered) }) {
-            return DeviceSelection(choice: .opencl(device), reason: "'\(requested)' matches the OpenCL device '\(device.name)'")
+            return DeviceSelection(
+                choice: .opencl(device), reason: "'\(requested)' matches the OpenCL device '\(device.name)'")
         }
-        let valid = devices.isEmpty ? "no OpenCL platform is installed (\(installHint))" : "OpenCL devices: \(validList(devices))"
-        throw EtaError(.unavailable, "\(label): no device matches; valid values are auto, cpu, opencl, opencl:N or a device-name substring; \(valid)")
+        let valid =
+            devices.isEmpty
+            ? "no OpenCL platform is installed (\(installHint))" : "OpenCL devices: \(validList(devices))"
+        throw EtaError(
+            .unavailable,
+            "\(label): no device matches; valid values are auto, cpu, opencl, opencl:N or a device-name substring; \(valid)"
+        )
     }
 
     private static func validList(_ devices: [Device]) -> String {

@@ -137,7 +137,8 @@ extension Backend {
     /// - Throws: `EtaError` `.software` when the values overrun the buffer; `CLError` when OpenCL fails.
     public func write(_ values: [Float], to buffer: DeviceBuffer, offset: Int = 0) throws {
         guard offset >= 0, offset + values.count <= buffer.count else {
-            throw EtaError(.software, "write of \(values.count) floats at \(offset) overruns a buffer of \(buffer.count)")
+            throw EtaError(
+                .software, "write of \(values.count) floats at \(offset) overruns a buffer of \(buffer.count)")
         }
         try values.withUnsafeBufferPointer { try write($0, to: buffer, offset: offset) }
     }

@@ -12,7 +12,9 @@ public enum Activation: Int32, CaseIterable, Sendable, Codable {
     /// - Throws: `EtaError` `.usage` for any other name, listing the valid ones.
     public init(name: String) throws {
         guard let match = Activation.allCases.first(where: { $0.name == name.lowercased() }) else {
-            throw EtaError(.usage, "unknown activation '\(name)'; valid: \(Activation.allCases.map(\.name).joined(separator: ", "))")
+            throw EtaError(
+                .usage,
+                "unknown activation '\(name)'; valid: \(Activation.allCases.map(\.name).joined(separator: ", "))")
         }
         self = match
     }
@@ -64,10 +66,12 @@ public struct MatrixMultiply {
     ///   - strideA: Elements from one A to the next (0: shared).
     ///   - strideB: Elements from one B to the next (0: shared).
     ///   - strideC: Elements from one C to the next.
-    public init(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-                a: DeviceBuffer, aOffset: Int = 0, lda: Int, b: DeviceBuffer, bOffset: Int = 0, ldb: Int,
-                beta: Float = 0, c: DeviceBuffer, cOffset: Int = 0, ldc: Int,
-                batch: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0) {
+    public init(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: DeviceBuffer, aOffset: Int = 0, lda: Int, b: DeviceBuffer, bOffset: Int = 0, ldb: Int,
+        beta: Float = 0, c: DeviceBuffer, cOffset: Int = 0, ldc: Int,
+        batch: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0
+    ) {
         self.transposeA = transposeA
         self.transposeB = transposeB
         (self.m, self.n, self.k, self.alpha, self.beta) = (m, n, k, alpha, beta)
@@ -122,10 +126,14 @@ public struct LossCommand {
     ///   - cols: Outputs per row.
     ///   - scale: The gradient's factor: 1/rows, or 1/(rows·cols) for MSE.
     ///   - replicas: Sweep replicas whose inputs are stacked against the same targets.
-    public init(kind: LossKind, input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int,
-                grad: DeviceBuffer, rowLoss: DeviceBuffer, rowCorrect: DeviceBuffer, rows: Int, cols: Int, scale: Float,
-                replicas: Int = 1) {
-        (self.kind, self.input, self.inputOffset, self.targets, self.targetsOffset) = (kind, input, inputOffset, targets, targetsOffset)
+    public init(
+        kind: LossKind, input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int,
+        grad: DeviceBuffer, rowLoss: DeviceBuffer, rowCorrect: DeviceBuffer, rows: Int, cols: Int, scale: Float,
+        replicas: Int = 1
+    ) {
+        (self.kind, self.input, self.inputOffset, self.targets, self.targetsOffset) = (
+            kind, input, inputOffset, targets, targetsOffset
+        )
         (self.grad, self.rowLoss, self.rowCorrect, self.rows, self.cols) = (grad, rowLoss, rowCorrect, rows, cols)
         (self.scale, self.replicas) = (scale, replicas)
     }
@@ -160,8 +168,10 @@ public struct ReduceCommand {
     ///   - accumulate: Whether to add to the old results.
     ///   - segments: Consecutive runs of `count` values, each summed on its own.
     ///   - destinationStride: Elements between consecutive results.
-    public init(source: DeviceBuffer, sourceOffset: Int, count: Int, squares: Bool, destination: DeviceBuffer, index: Int,
-                scale: Float, accumulate: Bool, segments: Int = 1, destinationStride: Int = 1) {
+    public init(
+        source: DeviceBuffer, sourceOffset: Int, count: Int, squares: Bool, destination: DeviceBuffer, index: Int,
+        scale: Float, accumulate: Bool, segments: Int = 1, destinationStride: Int = 1
+    ) {
         (self.source, self.sourceOffset, self.count, self.squares) = (source, sourceOffset, count, squares)
         (self.destination, self.index, self.scale, self.accumulate) = (destination, index, scale, accumulate)
         (self.segments, self.destinationStride) = (segments, destinationStride)
@@ -174,14 +184,16 @@ public enum LayerCommand {
     case gemm(MatrixMultiply)
     /// Z += bias (broadcast over rows), A = act(Z); for each of `replicas` consecutive [rows × cols] blocks,
     /// replica r's bias `biasStride`·r further on.
-    case biasActivationForward(z: DeviceBuffer, zOffset: Int, bias: DeviceBuffer, biasOffset: Int,
-                               a: DeviceBuffer, aOffset: Int, rows: Int, cols: Int, activation: Activation,
-                               replicas: Int = 1, biasStride: Int = 0)
+    case biasActivationForward(
+        z: DeviceBuffer, zOffset: Int, bias: DeviceBuffer, biasOffset: Int,
+        a: DeviceBuffer, aOffset: Int, rows: Int, cols: Int, activation: Activation,
+        replicas: Int = 1, biasStride: Int = 0)
     /// dZ = dA · act'(Z) and dbias = Σ_rows dZ (per replica, as above). dZ may be dA.
-    case biasActivationBackward(gradA: DeviceBuffer, gradAOffset: Int, z: DeviceBuffer, zOffset: Int,
-                                gradZ: DeviceBuffer, gradZOffset: Int, gradBias: DeviceBuffer, gradBiasOffset: Int,
-                                rows: Int, cols: Int, activation: Activation, replicas: Int = 1, biasStride: Int = 0,
-                                accumulate: Bool = false)
+    case biasActivationBackward(
+        gradA: DeviceBuffer, gradAOffset: Int, z: DeviceBuffer, zOffset: Int,
+        gradZ: DeviceBuffer, gradZOffset: Int, gradBias: DeviceBuffer, gradBiasOffset: Int,
+        rows: Int, cols: Int, activation: Activation, replicas: Int = 1, biasStride: Int = 0,
+        accumulate: Bool = false)
     /// A loss fused with its gradient.
     case loss(LossCommand)
     /// A deterministic sum.
@@ -198,10 +210,15 @@ extension LayerCommand {
     /// The kernel's name in traces.
     public var kernelName: String {
         switch self {
-        case .gemm(let g): return "gemm \(g.m)x\(g.n)x\(g.k)\(g.transposeA ? "T" : "N")\(g.transposeB ? "T" : "N")\(g.batch > 1 ? " x\(g.batch)" : "")"
-        case .biasActivationForward(_, _, _, _, _, _, _, _, let activation, _, _): return "bias_activation_forward \(activation.name)"
-        case .biasActivationBackward(_, _, _, _, _, _, _, _, _, _, let activation, _, _, _): return "bias_activation_backward \(activation.name)"
-        case .loss(let l): return l.kind == .crossEntropy ? "softmax_cross_entropy" : l.kind == .bce ? "bce_with_logits" : "mse"
+        case .gemm(let g):
+            return
+                "gemm \(g.m)x\(g.n)x\(g.k)\(g.transposeA ? "T" : "N")\(g.transposeB ? "T" : "N")\(g.batch > 1 ? " x\(g.batch)" : "")"
+        case .biasActivationForward(_, _, _, _, _, _, _, _, let activation, _, _):
+            return "bias_activation_forward \(activation.name)"
+        case .biasActivationBackward(_, _, _, _, _, _, _, _, _, _, let activation, _, _, _):
+            return "bias_activation_backward \(activation.name)"
+        case .loss(let l):
+            return l.kind == .crossEntropy ? "softmax_cross_entropy" : l.kind == .bce ? "bce_with_logits" : "mse"
         case .reduce(let r): return r.segments > 1 ? "reduce_segments" : "reduce"
         case .clipByNorm: return "clip_by_norm"
         case .clipByValue: return "clip_by_value"

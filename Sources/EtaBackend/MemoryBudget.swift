@@ -44,7 +44,8 @@ public enum MemoryBudget {
         let (elements, overflow1) = count.multipliedReportingOverflow(by: copies)
         let (bytes, overflow2) = elements.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
         guard !overflow1, !overflow2 else {
-            throw EtaError(.usage, "\(what): \(count) float32 values x \(copies) is more bytes than any machine addresses")
+            throw EtaError(
+                .usage, "\(what): \(count) float32 values x \(copies) is more bytes than any machine addresses")
         }
         return bytes
     }
@@ -77,7 +78,8 @@ public enum MemoryBudget {
     /// - Returns: The available memory as both the largest buffer and the total (`Int.max` where unknown).
     public static func hostLimits() -> MemoryLimits {
         let available = hostAvailableBytes() ?? Int.max
-        return MemoryLimits(largestBuffer: available, total: available, source: "the host's available memory (MemAvailable)")
+        return MemoryLimits(
+            largestBuffer: available, total: available, source: "the host's available memory (MemAvailable)")
     }
 
     /// Checks a plan before allocating: `hostBytes` of host arrays against the host's available memory, and each
@@ -91,17 +93,22 @@ public enum MemoryBudget {
     /// - Throws: `EtaError` `.usage` naming the request and the limit it exceeds.
     public static func check(what: String, hostBytes: Int, deviceBuffers: [Int], on backend: Backend) throws {
         if let available = hostAvailableBytes(), hostBytes > available {
-            throw EtaError(.usage, "\(what) needs \(format(hostBytes)) of host memory; \(format(available)) is available")
+            throw EtaError(
+                .usage, "\(what) needs \(format(hostBytes)) of host memory; \(format(available)) is available")
         }
         let limits = backend.memoryLimits
         if let largest = deviceBuffers.max(), largest > limits.largestBuffer {
-            throw EtaError(.usage, "\(what) needs a buffer of \(format(largest)); the largest \(backend.info.device) allows is "
-                           + "\(format(limits.largestBuffer)) (\(limits.source))")
+            throw EtaError(
+                .usage,
+                "\(what) needs a buffer of \(format(largest)); the largest \(backend.info.device) allows is "
+                    + "\(format(limits.largestBuffer)) (\(limits.source))")
         }
         let total = sum(deviceBuffers)
         if total > limits.total {
-            throw EtaError(.usage, "\(what) needs \(format(total)) of device memory in \(deviceBuffers.count) buffers; "
-                           + "\(backend.info.device) has \(format(limits.total)) (\(limits.source))")
+            throw EtaError(
+                .usage,
+                "\(what) needs \(format(total)) of device memory in \(deviceBuffers.count) buffers; "
+                    + "\(backend.info.device) has \(format(limits.total)) (\(limits.source))")
         }
     }
 

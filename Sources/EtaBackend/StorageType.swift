@@ -106,7 +106,10 @@ public struct StorageLayout: Sendable, Hashable {
 
     /// e.g. `bf16 state, fp16 params, master`; empty for all float32.
     public var label: String {
-        [state != .fp32 ? "\(state.rawValue) state" : nil, parameters != .fp32 ? "\(parameters.rawValue) params" : nil,
-         master ? "master" : nil].compactMap { $0 }.joined(separator: ", ")
+        [
+            state != .fp32 ? "\(state.rawValue) state" : nil,
+            parameters != .fp32 ? "\(parameters.rawValue) params" : nil,
+            master ? "master" : nil,
+        ].compactMap { $0 }.joined(separator: ", ")
     }
 }

@@ -41,10 +41,14 @@ public struct UpdateLaunch {
     ///   - groups: Per-group scalars; nil applies `scalars` to every element.
     ///   - blocks: The block table and partial sums of a block kernel; nil for an elementwise kernel.
     ///   - storage: How state and parameters are stored.
-    public init(kernel: String, parameters: DeviceBuffer, gradients: DeviceBuffer, states: [DeviceBuffer?], count: Int,
-                scalars: UpdateScalars, groups: UpdateGroups? = nil, blocks: UpdateBlocks? = nil,
-                storage: UpdateStorage = UpdateStorage()) {
-        (self.kernel, self.parameters, self.gradients, self.states, self.count) = (kernel, parameters, gradients, states, count)
+    public init(
+        kernel: String, parameters: DeviceBuffer, gradients: DeviceBuffer, states: [DeviceBuffer?], count: Int,
+        scalars: UpdateScalars, groups: UpdateGroups? = nil, blocks: UpdateBlocks? = nil,
+        storage: UpdateStorage = UpdateStorage()
+    ) {
+        (self.kernel, self.parameters, self.gradients, self.states, self.count) = (
+            kernel, parameters, gradients, states, count
+        )
         (self.scalars, self.groups, self.blocks, self.storage) = (scalars, groups, blocks, storage)
     }
 }

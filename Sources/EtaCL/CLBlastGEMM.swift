@@ -31,22 +31,28 @@ public enum CLBlast {
     ///   - withEvent: Whether to return the launch's event (for profiling).
     /// - Returns: The launch's event when `withEvent` is set and something was enqueued, else nil.
     /// - Throws: `CLError` naming `CLBlastSgemm` and CLBlast's status.
-    public static func sgemm(queue: CommandQueue, transposeA: Bool = false, transposeB: Bool = false,
-                             m: Int, n: Int, k: Int, alpha: Float = 1,
-                             a: Buffer, aOffset: Int = 0, lda: Int, b: Buffer, bOffset: Int = 0, ldb: Int,
-                             beta: Float = 0, c: Buffer, cOffset: Int = 0, ldc: Int, temporary: Buffer? = nil,
-                             withEvent: Bool = false) throws -> Event? {
+    public static func sgemm(
+        queue: CommandQueue, transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: Buffer, aOffset: Int = 0, lda: Int, b: Buffer, bOffset: Int = 0, ldb: Int,
+        beta: Float = 0, c: Buffer, cOffset: Int = 0, ldc: Int, temporary: Buffer? = nil,
+        withEvent: Bool = false
+    ) throws -> Event? {
         guard m > 0, n > 0 else { return nil }
         var queueHandle: OpaquePointer? = queue.handle
         var event: OpaquePointer?
-        let ta = transposeA ? CLBlastTransposeYes : CLBlastTransposeNo, tb = transposeB ? CLBlastTransposeYes : CLBlastTransposeNo
+        let ta = transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
+            tb = transposeB ? CLBlastTransposeYes : CLBlastTransposeNo
         let status = withUnsafeMutablePointer(to: &event) { eventPointer in
             let target = withEvent ? eventPointer : nil
             return temporary.map {
-                CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
-                                           beta, c.handle, cOffset, ldc, &queueHandle, target, $0.handle)
-            } ?? CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
-                              beta, c.handle, cOffset, ldc, &queueHandle, target)
+                CLBlastSgemmWithTempBuffer(
+                    CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
+                    beta, c.handle, cOffset, ldc, &queueHandle, target, $0.handle)
+            }
+                ?? CLBlastSgemm(
+                    CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.handle, aOffset, lda, b.handle, bOffset, ldb,
+                    beta, c.handle, cOffset, ldc, &queueHandle, target)
         }
         if status.rawValue != 0 {
             throw CLError(call: "CLBlastSgemm(m: \(m), n: \(n), k: \(k))", status: Int32(status.rawValue))
@@ -81,22 +87,27 @@ public enum CLBlast {
     ///   - withEvent: Whether to return the launch's event (for profiling).
     /// - Returns: The launch's event when `withEvent` is set and something was enqueued, else nil.
     /// - Throws: `CLError` naming `CLBlastSgemmStridedBatched` and CLBlast's status.
-    public static func sgemmStridedBatched(queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                                           alpha: Float, a: Buffer, aOffset: Int, lda: Int, strideA: Int,
-                                           b: Buffer, bOffset: Int, ldb: Int, strideB: Int, beta: Float,
-                                           c: Buffer, cOffset: Int, ldc: Int, strideC: Int, batch: Int,
-                                           withEvent: Bool = false) throws -> Event? {
+    public static func sgemmStridedBatched(
+        queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: Buffer, aOffset: Int, lda: Int, strideA: Int,
+        b: Buffer, bOffset: Int, ldb: Int, strideB: Int, beta: Float,
+        c: Buffer, cOffset: Int, ldc: Int, strideC: Int, batch: Int,
+        withEvent: Bool = false
+    ) throws -> Event? {
         guard m > 0, n > 0, batch > 0 else { return nil }
         var queueHandle: OpaquePointer? = queue.handle
         var event: OpaquePointer?
         let status = withUnsafeMutablePointer(to: &event) { eventPointer in
-            CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                       transposeB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
-                                       a.handle, aOffset, lda, strideA, b.handle, bOffset, ldb, strideB, beta,
-                                       c.handle, cOffset, ldc, strideC, batch, &queueHandle, withEvent ? eventPointer : nil)
+            CLBlastSgemmStridedBatched(
+                CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
+                transposeB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
+                a.handle, aOffset, lda, strideA, b.handle, bOffset, ldb, strideB, beta,
+                c.handle, cOffset, ldc, strideC, batch, &queueHandle, withEvent ? eventPointer : nil)
         }
         if status.rawValue != 0 {
-            throw CLError(call: "CLBlastSgemmStridedBatched(m: \(m), n: \(n), k: \(k), batch: \(batch))", status: Int32(status.rawValue))
+            throw CLError(
+                call: "CLBlastSgemmStridedBatched(m: \(m), n: \(n), k: \(k), batch: \(batch))",
+                status: Int32(status.rawValue))
         }
         return event.map(Event.init(handle:))
     }
@@ -118,13 +129,16 @@ public enum CLBlast {
     ///   - ldc: C's leading dimension, in floats.
     /// - Returns: The temporary buffer's size in bytes.
     /// - Throws: `CLError` naming `CLBlastSGemmTempBufferSize` and CLBlast's status.
-    public static func sgemmTemporaryBytes(queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                                           aOffset: Int, lda: Int, bOffset: Int, ldb: Int, cOffset: Int, ldc: Int) throws -> Int {
+    public static func sgemmTemporaryBytes(
+        queue: CommandQueue, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        aOffset: Int, lda: Int, bOffset: Int, ldb: Int, cOffset: Int, ldc: Int
+    ) throws -> Int {
         var queueHandle: OpaquePointer? = queue.handle
         var size = 0
-        let status = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                                transposeB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, aOffset, lda,
-                                                bOffset, ldb, cOffset, ldc, &queueHandle, &size)
+        let status = CLBlastSGemmTempBufferSize(
+            CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo,
+            transposeB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, aOffset, lda,
+            bOffset, ldb, cOffset, ldc, &queueHandle, &size)
         if status.rawValue != 0 {
             throw CLError(call: "CLBlastSGemmTempBufferSize(m: \(m), n: \(n), k: \(k))", status: Int32(status.rawValue))
         }

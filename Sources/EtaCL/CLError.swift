@@ -45,7 +45,9 @@ func check(_ status: cl_int, _ call: String) throws {
 }
 
 /// Reads a variable-length OpenCL info value with the usual size-then-data pair of calls.
-func queryInfo(_ call: String, _ get: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> cl_int) throws -> [UInt8] {
+func queryInfo(
+    _ call: String, _ get: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> cl_int
+) throws -> [UInt8] {
     var size = 0
     try check(get(0, nil, &size), call)
     var bytes = [UInt8](repeating: 0, count: size)
@@ -65,4 +67,3 @@ func infoString(_ bytes: [UInt8]) -> String {
 func infoScalar<T>(_ bytes: [UInt8], as: T.Type) -> T {
     bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
 }
-

@@ -32,8 +32,9 @@ public final class Context: @unchecked Sendable {
         self.device = device
         onSimulator = device.isSimulator
         do {
-            queue = try CommandQueue(context: context, device: device.id, profiling: profiling,
-                                     openCL12: device.platform.version.hasPrefix("OpenCL 1."))
+            queue = try CommandQueue(
+                context: context, device: device.id, profiling: profiling,
+                openCL12: device.platform.version.hasPrefix("OpenCL 1."))
         } catch {
             clReleaseContext(context)
             throw error
@@ -75,7 +76,8 @@ public final class CommandQueue: @unchecked Sendable {
             self.profiling = profiling
             return
         }
-        var properties: [cl_queue_properties] = profiling
+        var properties: [cl_queue_properties] =
+            profiling
             ? [cl_queue_properties(CL_QUEUE_PROPERTIES), cl_queue_properties(CL_QUEUE_PROFILING_ENABLE), 0]
             : [0]
         guard let queue = clCreateCommandQueueWithProperties(context, device, &properties, &status) else {
@@ -110,7 +112,8 @@ public final class Buffer: @unchecked Sendable {
         var status: cl_int = 0
         let size = max(bytes, 1)
         guard let memory = clCreateBuffer(context.handle, cl_mem_flags(CL_MEM_READ_WRITE), size, nil, &status) else {
-            throw CLError(call: "clCreateBuffer", status: status == CL_SUCCESS ? CL_MEM_OBJECT_ALLOCATION_FAILURE : status)
+            throw CLError(
+                call: "clCreateBuffer", status: status == CL_SUCCESS ? CL_MEM_OBJECT_ALLOCATION_FAILURE : status)
         }
         try check(status, "clCreateBuffer")
         handle = memory
@@ -128,8 +131,10 @@ public final class Buffer: @unchecked Sendable {
     /// - Throws: `CLError` naming `clEnqueueWriteBuffer`.
     public func write(from source: UnsafeRawBufferPointer, offset: Int = 0) throws {
         guard source.count > 0, let base = source.baseAddress else { return }
-        try check(clEnqueueWriteBuffer(context.queue.handle, handle, cl_bool(CL_TRUE), offset, source.count, base, 0, nil, nil),
-                  "clEnqueueWriteBuffer")
+        try check(
+            clEnqueueWriteBuffer(
+                context.queue.handle, handle, cl_bool(CL_TRUE), offset, source.count, base, 0, nil, nil),
+            "clEnqueueWriteBuffer")
     }
 
     /// Copies buffer bytes at `offset` into host memory (blocking: waits for every earlier command).
@@ -140,8 +145,10 @@ public final class Buffer: @unchecked Sendable {
     /// - Throws: `CLError` naming `clEnqueueReadBuffer`.
     public func read(into destination: UnsafeMutableRawBufferPointer, offset: Int = 0) throws {
         guard destination.count > 0, let base = destination.baseAddress else { return }
-        try check(clEnqueueReadBuffer(context.queue.handle, handle, cl_bool(CL_TRUE), offset, destination.count, base, 0, nil, nil),
-                  "clEnqueueReadBuffer")
+        try check(
+            clEnqueueReadBuffer(
+                context.queue.handle, handle, cl_bool(CL_TRUE), offset, destination.count, base, 0, nil, nil),
+            "clEnqueueReadBuffer")
     }
 
     /// Fills `bytes` bytes from `offset` with a repeated float (`clEnqueueFillBuffer`).
@@ -163,8 +170,10 @@ public final class Buffer: @unchecked Sendable {
             return try values.withUnsafeBytes { try write(from: $0, offset: offset) }
         }
         var pattern = value
-        try check(clEnqueueFillBuffer(context.queue.handle, handle, &pattern, MemoryLayout<Float>.size, offset, bytes, 0, nil, nil),
-                  "clEnqueueFillBuffer")
+        try check(
+            clEnqueueFillBuffer(
+                context.queue.handle, handle, &pattern, MemoryLayout<Float>.size, offset, bytes, 0, nil, nil),
+            "clEnqueueFillBuffer")
     }
 
     /// Copies `bytes` bytes to another buffer on the same queue.
@@ -177,7 +186,9 @@ public final class Buffer: @unchecked Sendable {
     /// - Throws: `CLError` naming `clEnqueueCopyBuffer`.
     public func copy(to destination: Buffer, bytes: Int, sourceOffset: Int = 0, destinationOffset: Int = 0) throws {
         guard bytes > 0 else { return }
-        try check(clEnqueueCopyBuffer(context.queue.handle, handle, destination.handle, sourceOffset, destinationOffset, bytes, 0, nil, nil),
-                  "clEnqueueCopyBuffer")
+        try check(
+            clEnqueueCopyBuffer(
+                context.queue.handle, handle, destination.handle, sourceOffset, destinationOffset, bytes, 0, nil, nil),
+            "clEnqueueCopyBuffer")
     }
 }

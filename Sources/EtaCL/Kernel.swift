@@ -22,8 +22,9 @@ public final class Kernel: @unchecked Sendable {
         self.name = name
         self.program = program
         var kernelLimit = 0
-        let status = clGetKernelWorkGroupInfo(handle, program.device.id, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
-                                              MemoryLayout<Int>.size, &kernelLimit, nil)
+        let status = clGetKernelWorkGroupInfo(
+            handle, program.device.id, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+            MemoryLayout<Int>.size, &kernelLimit, nil)
         let deviceLimit = max(1, program.device.maxWorkGroupSize)
         maxWorkGroupSize = status == CL_SUCCESS && kernelLimit > 0 ? min(kernelLimit, deviceLimit) : deviceLimit
     }
@@ -55,7 +56,9 @@ public final class Kernel: @unchecked Sendable {
     /// - Throws: `CLError` naming `clSetKernelArg`, the kernel and the index.
     public func setArgument(_ index: Int, _ buffer: Buffer) throws {
         var memory: cl_mem? = buffer.handle
-        try check(clSetKernelArg(handle, cl_uint(index), MemoryLayout<cl_mem>.size, &memory), "clSetKernelArg(\(name), \(index))")
+        try check(
+            clSetKernelArg(handle, cl_uint(index), MemoryLayout<cl_mem>.size, &memory),
+            "clSetKernelArg(\(name), \(index))")
     }
 
     /// Sets a by-value scalar argument (`Float`, `Int32`, `UInt64`).
@@ -66,7 +69,8 @@ public final class Kernel: @unchecked Sendable {
     /// - Throws: `CLError` naming `clSetKernelArg`, the kernel and the index.
     public func setArgument<T: BitwiseCopyable>(_ index: Int, _ value: T) throws {
         var copy = value
-        try check(clSetKernelArg(handle, cl_uint(index), MemoryLayout<T>.size, &copy), "clSetKernelArg(\(name), \(index))")
+        try check(
+            clSetKernelArg(handle, cl_uint(index), MemoryLayout<T>.size, &copy), "clSetKernelArg(\(name), \(index))")
     }
 
     /// Enqueues a 1-D launch of `global` work-items in work-groups of `local` (global is rounded up to a
@@ -96,20 +100,24 @@ public final class Kernel: @unchecked Sendable {
     /// - Throws: `CLError` naming `clEnqueueNDRangeKernel` and the kernel.
     @discardableResult
     public func enqueue(on queue: CommandQueue, global: [Int], local: [Int], withEvent: Bool = false) throws -> Event? {
-        precondition((1...3).contains(global.count) && local.count == global.count, "a launch has 1 to 3 dimensions, local as global")
+        precondition(
+            (1...3).contains(global.count) && local.count == global.count,
+            "a launch has 1 to 3 dimensions, local as global")
         precondition(local.allSatisfy { $0 > 0 }, "a work-group size must be positive")
         guard global.allSatisfy({ $0 > 0 }) else { return nil }
         var globalSize = zip(global, local).map { ($0 + $1 - 1) / $1 * $1 }
         var localSize = local
         let dimensions = cl_uint(global.count)
         guard withEvent else {
-            try check(clEnqueueNDRangeKernel(queue.handle, handle, dimensions, nil, &globalSize, &localSize, 0, nil, nil),
-                      "clEnqueueNDRangeKernel(\(name))")
+            try check(
+                clEnqueueNDRangeKernel(queue.handle, handle, dimensions, nil, &globalSize, &localSize, 0, nil, nil),
+                "clEnqueueNDRangeKernel(\(name))")
             return nil
         }
         var event: cl_event?
-        try check(clEnqueueNDRangeKernel(queue.handle, handle, dimensions, nil, &globalSize, &localSize, 0, nil, &event),
-                  "clEnqueueNDRangeKernel(\(name))")
+        try check(
+            clEnqueueNDRangeKernel(queue.handle, handle, dimensions, nil, &globalSize, &localSize, 0, nil, &event),
+            "clEnqueueNDRangeKernel(\(name))")
         return event.map(Event.init(handle:))
     }
 }
@@ -136,8 +144,9 @@ public final class Event: @unchecked Sendable {
     public func profilingTimes() throws -> (start: UInt64, end: UInt64) {
         func timestamp(_ name: Int32) throws -> cl_ulong {
             var value: cl_ulong = 0
-            try check(clGetEventProfilingInfo(handle, cl_profiling_info(name), MemoryLayout<cl_ulong>.size, &value, nil),
-                      "clGetEventProfilingInfo")
+            try check(
+                clGetEventProfilingInfo(handle, cl_profiling_info(name), MemoryLayout<cl_ulong>.size, &value, nil),
+                "clGetEventProfilingInfo")
             return value
         }
         return (try timestamp(CL_PROFILING_COMMAND_START), try timestamp(CL_PROFILING_COMMAND_END))
@@ -150,8 +159,9 @@ public final class Event: @unchecked Sendable {
     public func durationSeconds() throws -> Double {
         func timestamp(_ name: Int32) throws -> cl_ulong {
             var value: cl_ulong = 0
-            try check(clGetEventProfilingInfo(handle, cl_profiling_info(name), MemoryLayout<cl_ulong>.size, &value, nil),
-                      "clGetEventProfilingInfo")
+            try check(
+                clGetEventProfilingInfo(handle, cl_profiling_info(name), MemoryLayout<cl_ulong>.size, &value, nil),
+                "clGetEventProfilingInfo")
             return value
         }
         return Double(try timestamp(CL_PROFILING_COMMAND_END) &- timestamp(CL_PROFILING_COMMAND_START)) * 1e-9

@@ -99,13 +99,17 @@ public final class Program: @unchecked Sendable {
     /// - Throws: `CLError` naming `clGetProgramInfo`.
     public func binary() throws -> [UInt8] {
         var size = 0
-        try check(clGetProgramInfo(handle, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
-                  "clGetProgramInfo")
+        try check(
+            clGetProgramInfo(handle, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
+            "clGetProgramInfo")
         var binary = [UInt8](repeating: 0, count: size)
         try binary.withUnsafeMutableBufferPointer { bytes in
             var pointer: UnsafeMutablePointer<UInt8>? = bytes.baseAddress
-            try check(clGetProgramInfo(handle, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil),
-                      "clGetProgramInfo")
+            try check(
+                clGetProgramInfo(
+                    handle, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
+                    &pointer, nil),
+                "clGetProgramInfo")
         }
         return binary
     }

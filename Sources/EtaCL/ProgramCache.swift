@@ -55,8 +55,10 @@ public final class ProgramCache: @unchecked Sendable {
     ///   - device: The device it is built for.
     /// - Returns: 64 lowercase hex digits.
     public static func key(source: String, options: String, device: Device) -> String {
-        let text = ["eta-program-cache-v1", device.name, device.driverVersion, device.platform.version, options, source]
-            .joined(separator: "\u{0}")
+        let text = [
+            "eta-program-cache-v1", device.name, device.driverVersion, device.platform.version, options, source,
+        ]
+        .joined(separator: "\u{0}")
         return SHA256.hex(of: Array(text.utf8))
     }
 
@@ -128,7 +130,9 @@ public final class ProgramCache: @unchecked Sendable {
             events.append("stale cache entry (key differs), rebuilding: \(url.lastPathComponent)")
             return nil
         }
-        let length = bytes[40..<48].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let length = bytes[40..<48].enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         let payload = Array(bytes[header...])
         guard UInt64(payload.count) == length, SHA256.digest(of: payload) == Array(bytes[48..<80]), length > 0 else {
             events.append("corrupt cache entry (length or checksum), rebuilding: \(url.lastPathComponent)")
@@ -157,4 +161,3 @@ public final class ProgramCache: @unchecked Sendable {
         return result
     }
 }
-

@@ -7,43 +7,58 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time optimizer updates and training steps against same-run references.",
         discussion: """
-        Updates: each is one fused pass over --params float32 parameters (a list: the small sizes show launch \
-        overhead). GB/s uses the documented bytes per parameter (Adam 28, SGD 12, SGD with momentum 20, AMSGrad 36); \
-        copy (8 B) and stream28 (28 B, the bytes of an Adam update with trivial arithmetic) run interleaved in the \
-        same loop, so "% of stream28" is a ratio measured in one run. --tensors K also times the same total split \
-        into K tensors of mixed sizes, interleaved, and reports the ratio to one tensor.
+            Updates: each is one fused pass over --params float32 parameters (a list: the small sizes show launch \
+            overhead). GB/s uses the documented bytes per parameter (Adam 28, SGD 12, SGD with momentum 20, AMSGrad 36); \
+            copy (8 B) and stream28 (28 B, the bytes of an Adam update with trivial arithmetic) run interleaved in the \
+            same loop, so "% of stream28" is a ratio measured in one run. --tensors K also times the same total split \
+            into K tensors of mixed sizes, interleaved, and reports the ratio to one tensor.
 
-        Training steps: --model SPEC [--inputs N --outputs C --batch-size B] times forward, loss, backward and the \
-        update on random data: samples/s and GFLOP/s (6 flops per multiply-add per sample).
+            Training steps: --model SPEC [--inputs N --outputs C --batch-size B] times forward, loss, backward and the \
+            update on random data: samples/s and GFLOP/s (6 flops per multiply-add per sample).
 
-        --trace FILE.json writes a Chrome trace (Perfetto, chrome://tracing) of a few more repetitions with \
-        per-kernel times (OpenCL event profiling, which is otherwise off because it slows queues).
-        """)
+            --trace FILE.json writes a Chrome trace (Perfetto, chrome://tracing) of a few more repetitions with \
+            per-kernel times (OpenCL event profiling, which is otherwise off because it slows queues).
+            """)
 
     static let formats: [OutputFormat] = [.table, .json]
 
-    @Option(name: .long, help: ArgumentHelp("Comma-separated optimizer SPECs, or all (default: adam,adamw,sgd:momentum=0.9; adam with --model).",
-                                            valueName: "specs"), transform: OptimizerSelection.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Comma-separated optimizer SPECs, or all (default: adam,adamw,sgd:momentum=0.9; adam with --model).",
+            valueName: "specs"), transform: OptimizerSelection.parser)
     var optimizer: OptimizerSelection?
-    @Option(name: .long, help: ArgumentHelp("Comma-separated parameter counts (default: 1,1024,65536,16777216).", valueName: "n,n,..."),
-            transform: SizeList.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Comma-separated parameter counts (default: 1,1024,65536,16777216).", valueName: "n,n,..."),
+        transform: SizeList.parser)
     var params = SizeList(values: [1, 1024, 65536, 16_777_216])
-    @Option(name: .long, parsing: .unconditional, help: "Also split each size into K tensors of mixed sizes.") var tensors: Int = 1
-    @Option(name: .long, help: ArgumentHelp("Model SPEC to time training steps of, instead of updates.", valueName: "spec"),
-            transform: ModelSpec.parser)
+    @Option(name: .long, parsing: .unconditional, help: "Also split each size into K tensors of mixed sizes.")
+    var tensors: Int = 1
+    @Option(
+        name: .long, help: ArgumentHelp("Model SPEC to time training steps of, instead of updates.", valueName: "spec"),
+        transform: ModelSpec.parser)
     var model: ModelSpec?
     @Option(name: .long, parsing: .unconditional, help: "Model inputs (features).") var inputs: Int = 64
     @Option(name: .long, parsing: .unconditional, help: "Model outputs (classes).") var outputs: Int = 10
     @Option(name: .long, parsing: .unconditional, help: "Batch size of the training steps.") var batchSize: Int = 64
     @Option(name: .long, parsing: .unconditional, help: "Timed repetitions of each operation.") var `repeat`: Int = 20
-    @Option(name: .long, help: OutputFormat.help(BenchCommand.formats), transform: OutputFormat.parser(BenchCommand.formats))
+    @Option(
+        name: .long, help: OutputFormat.help(BenchCommand.formats), transform: OutputFormat.parser(BenchCommand.formats)
+    )
     var format: OutputFormat = .table
     @Option(name: .long, help: "Write a Chrome trace-event JSON of a few repetitions.") var trace: String?
-    @Option(name: .long, help: ArgumentHelp("Comma-separated optimizer state storage types to time: fp32, bf16, fp16 (default: fp32).",
-                                            valueName: "types"), transform: StorageTypeList.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Comma-separated optimizer state storage types to time: fp32, bf16, fp16 (default: fp32).",
+            valueName: "types"), transform: StorageTypeList.parser)
     var stateDtype = StorageTypeList(values: [.fp32])
-    @Option(name: .long, help: ArgumentHelp("Comma-separated parameter storage types to time: fp32, bf16, fp16 (default: fp32).",
-                                            valueName: "types"), transform: StorageTypeList.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Comma-separated parameter storage types to time: fp32, bf16, fp16 (default: fp32).",
+            valueName: "types"), transform: StorageTypeList.parser)
     var paramDtype = StorageTypeList(values: [.fp32])
     @Flag(name: .long, help: "With 16-bit parameters, also keep (and update) a float32 master copy.") var master = false
     @OptionGroup var deviceOptions: DeviceOptions
@@ -60,8 +75,9 @@ struct BenchCommand: ParsableCommand {
             }
         } else {
             try OptionCheck.require(params.values.contains { $0 > 0 }, "--params needs at least one positive size")
-            try OptionCheck.require(!master || paramDtype.values.contains { $0 != .fp32 },
-                                    "--master keeps a float32 copy of 16-bit parameters: give --param-dtype bf16 or fp16 too")
+            try OptionCheck.require(
+                !master || paramDtype.values.contains { $0 != .fp32 },
+                "--master keeps a float32 copy of 16-bit parameters: give --param-dtype bf16 or fp16 too")
         }
     }
 
@@ -70,81 +86,110 @@ struct BenchCommand: ParsableCommand {
             let backend = try deviceOptions.makeBackend(profiling: trace != nil)
             Console.note("benchmarking on \(backend.info.summary)")
             var traceEvents: [TraceEvent] = []
-            let tracer: ((String, () throws -> Void) throws -> Void)? = trace == nil ? nil : { _, body in
-                try backend.startTrace()
-                for _ in 0..<3 { try body() }
-                traceEvents += try backend.stopTrace()
-            }
+            let tracer: ((String, () throws -> Void) throws -> Void)? =
+                trace == nil
+                ? nil
+                : { _, body in
+                    try backend.startTrace()
+                    for _ in 0..<3 { try body() }
+                    traceEvents += try backend.stopTrace()
+                }
             var header: [(String, JSON)] = [
                 ("version", .string(EtaVersion.current)), ("backend", .string(backend.info.kind.rawValue)),
-                ("device", .string(backend.info.device)), ("driver", .string(backend.info.driver)), ("repeat", .int(`repeat`)),
+                ("device", .string(backend.info.device)), ("driver", .string(backend.info.driver)),
+                ("repeat", .int(`repeat`)),
             ]
             if let model {
                 let architecture = try model.architecture(inputs: inputs, outputs: outputs)
                 // One optimizer (validate() checked): `all` means adam here.
                 var spec = "adam"
                 if case .specs(let specs) = optimizer { spec = specs[0] }
-                let result = try Bench.trainingSteps(architecture: architecture, optimizer: try OptimizerConfiguration(spec: spec),
-                                                     batch: batchSize, repeats: `repeat`, backend: backend, trace: tracer)
+                let result = try Bench.trainingSteps(
+                    architecture: architecture, optimizer: try OptimizerConfiguration(spec: spec),
+                    batch: batchSize, repeats: `repeat`, backend: backend, trace: tracer)
                 let widths = ([inputs] + architecture.layers.map(\.outputs)).map(String.init).joined(separator: "-")
                 if format == .json {
-                    header += [("model", .string(widths)), ("batch_size", .int(batchSize)), ("optimizer", .string(spec)),
-                               ("min_s", .double(result.seconds.first!)), ("median_s", .double(result.median)),
-                               ("max_s", .double(result.seconds.last!)), ("samples_per_s", .double(result.samplesPerSecond)),
-                               ("gflops", .double(result.gigaflopsPerSecond))]
+                    header += [
+                        ("model", .string(widths)), ("batch_size", .int(batchSize)), ("optimizer", .string(spec)),
+                        ("min_s", .double(result.seconds.first!)), ("median_s", .double(result.median)),
+                        ("max_s", .double(result.seconds.last!)), ("samples_per_s", .double(result.samplesPerSecond)),
+                        ("gflops", .double(result.gigaflopsPerSecond)),
+                    ]
                     try Console.out(JSON.object(header).pretty())
                 } else {
-                    try Console.out("training step, MLP \(widths), batch \(batchSize), \(spec) on \(backend.info.summary)")
-                    try Console.out(String(format: "min %.3f ms  median %.3f ms  max %.3f ms  %.0f samples/s  %.1f GFLOP/s",
-                                 result.seconds.first! * 1e3, result.median * 1e3, result.seconds.last! * 1e3,
-                                 result.samplesPerSecond, result.gigaflopsPerSecond))
+                    try Console.out(
+                        "training step, MLP \(widths), batch \(batchSize), \(spec) on \(backend.info.summary)")
+                    try Console.out(
+                        String(
+                            format: "min %.3f ms  median %.3f ms  max %.3f ms  %.0f samples/s  %.1f GFLOP/s",
+                            result.seconds.first! * 1e3, result.median * 1e3, result.seconds.last! * 1e3,
+                            result.samplesPerSecond, result.gigaflopsPerSecond))
                 }
             } else {
                 let sizes = params.values.filter { $0 > 0 }
                 let specs: [String]
                 switch optimizer {
-                case .all: specs = ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"] + OptimizerConfiguration.names.filter { !["sgd", "adam", "adamw"].contains($0) }.sorted()
+                case .all:
+                    specs =
+                        ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"]
+                        + OptimizerConfiguration.names.filter { !["sgd", "adam", "adamw"].contains($0) }.sorted()
                 case .specs(let given): specs = given
                 case nil: specs = ["adam", "adamw", "sgd:momentum=0.9"]
                 }
                 var rows: [JSON] = []
                 let storages = paramDtype.values.flatMap { parameters in
-                    stateDtype.values.map { Verify.Storage(state: $0, parameters: parameters, master: master && parameters != .fp32) }
+                    stateDtype.values.map {
+                        Verify.Storage(state: $0, parameters: parameters, master: master && parameters != .fp32)
+                    }
                 }
                 if format == .table { try Console.out("device: \(backend.info.summary), \(`repeat`) repeats") }
                 for size in sizes {
-                    let results = try Bench.updates(optimizers: specs, parameters: size, tensors: min(tensors, size), repeats: `repeat`,
-                                                    backend: backend, storages: storages, trace: tracer)
+                    let results = try Bench.updates(
+                        optimizers: specs, parameters: size, tensors: min(tensors, size), repeats: `repeat`,
+                        backend: backend, storages: storages, trace: tracer)
                     let reference = results.first { $0.name == "stream28" }?.gigabytesPerSecond ?? .nan
                     if format == .table {
                         try Console.out("\n\(size) parameters")
-                        try Console.out("name                       B/param     min ms  median ms     max ms   Mparam/s     GB/s  % of stream28")
+                        try Console.out(
+                            "name                       B/param     min ms  median ms     max ms   Mparam/s     GB/s  % of stream28"
+                        )
                     }
                     for r in results {
                         let single = results.first { $0.tensors == 1 && r.name.hasPrefix($0.name + " x") }
-                        rows.append(.object([
-                            ("name", .string(r.name)), ("parameters", .int(size)), ("tensors", .int(r.tensors)),
-                            ("bytes_per_parameter", .int(r.bytesPerParameter)),
-                            ("min_s", .double(r.minimum)), ("median_s", .double(r.median)), ("max_s", .double(r.maximum)),
-                            ("parameters_per_s", .double(Double(size) / r.median)), ("gb_per_s", .double(r.gigabytesPerSecond)),
-                            ("percent_of_stream28", .double(100 * r.gigabytesPerSecond / reference)),
-                            ("time_vs_one_tensor", single.map { .double(r.median / $0.median) } ?? .null),
-                        ]))
+                        rows.append(
+                            .object([
+                                ("name", .string(r.name)), ("parameters", .int(size)), ("tensors", .int(r.tensors)),
+                                ("bytes_per_parameter", .int(r.bytesPerParameter)),
+                                ("min_s", .double(r.minimum)), ("median_s", .double(r.median)),
+                                ("max_s", .double(r.maximum)),
+                                ("parameters_per_s", .double(Double(size) / r.median)),
+                                ("gb_per_s", .double(r.gigabytesPerSecond)),
+                                ("percent_of_stream28", .double(100 * r.gigabytesPerSecond / reference)),
+                                ("time_vs_one_tensor", single.map { .double(r.median / $0.median) } ?? .null),
+                            ]))
                         if format == .table {
-                            try Console.out(left(r.name, 25) + right("\(r.bytesPerParameter)", 9)
-                                  + String(format: "%11.4f %10.4f %10.4f %10.1f %8.1f %10.0f%%", r.minimum * 1e3, r.median * 1e3, r.maximum * 1e3,
-                                           Double(size) / r.median / 1e6, r.gigabytesPerSecond, 100 * r.gigabytesPerSecond / reference)
-                                  + (single.map { String(format: "   %.3fx one tensor", r.median / $0.median) } ?? ""))
+                            try Console.out(
+                                left(r.name, 25) + right("\(r.bytesPerParameter)", 9)
+                                    + String(
+                                        format: "%11.4f %10.4f %10.4f %10.1f %8.1f %10.0f%%", r.minimum * 1e3,
+                                        r.median * 1e3, r.maximum * 1e3,
+                                        Double(size) / r.median / 1e6, r.gigabytesPerSecond,
+                                        100 * r.gigabytesPerSecond / reference)
+                                    + (single.map { String(format: "   %.3fx one tensor", r.median / $0.median) } ?? "")
+                            )
                         }
                     }
                 }
                 if format == .json {
-                    header += [("sizes", .array(sizes.map(JSON.int))), ("tensors", .int(tensors)), ("results", .array(rows))]
+                    header += [
+                        ("sizes", .array(sizes.map(JSON.int))), ("tensors", .int(tensors)), ("results", .array(rows)),
+                    ]
                     try Console.out(JSON.object(header).pretty())
                 }
             }
             if let trace {
-                try OutputFile.replace(trace, with: Data(TraceEvent.chromeTrace(traceEvents, metadata: header).utf8), what: "trace")
+                try OutputFile.replace(
+                    trace, with: Data(TraceEvent.chromeTrace(traceEvents, metadata: header).utf8), what: "trace")
                 Console.note("trace: \(traceEvents.count) events in \(trace)")
             }
         }

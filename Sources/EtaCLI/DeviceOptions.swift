@@ -4,8 +4,11 @@ import Foundation
 
 /// Options every device-using command shares.
 struct DeviceOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("auto | cpu | opencl | opencl:N | a device-name substring (default: $ETA_DEVICE or auto).",
-                                            valueName: "device"), transform: DeviceSelector.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "auto | cpu | opencl | opencl:N | a device-name substring (default: $ETA_DEVICE or auto).",
+            valueName: "device"), transform: DeviceSelector.parser)
     var device: DeviceSelector?
 
     @Flag(name: .long, help: "Explain the device choice and program-cache use on stderr.")
@@ -20,7 +23,9 @@ struct DeviceOptions: ParsableArguments {
         if verbose {
             Console.note("backend: \(backend.info.summary)")
             if let opencl = backend as? OpenCLBackend {
-                Console.note("programs: \(opencl.programOrigins.map { "\($0.file) \($0.origin.rawValue)" }.joined(separator: ", ")) in \(String(format: "%.3f", opencl.programLoadSeconds)) s; cache \(cache.directory?.path ?? "off")")
+                Console.note(
+                    "programs: \(opencl.programOrigins.map { "\($0.file) \($0.origin.rawValue)" }.joined(separator: ", ")) in \(String(format: "%.3f", opencl.programLoadSeconds)) s; cache \(cache.directory?.path ?? "off")"
+                )
                 for event in cache.events { Console.note("program cache: \(event)") }
             }
         }

@@ -42,37 +42,40 @@ struct EtaCommand: ParsableCommand {
         commandName: "eta",
         abstract: "Eta: learning-rate tooling and optimizer kernels on OpenCL and the CPU.",
         discussion: """
-        Devices: --device auto|cpu|opencl|opencl:N|<name substring> on every command, \
-        or ETA_DEVICE; auto picks an OpenCL GPU when there is one, else the CPU backend.
+            Devices: --device auto|cpu|opencl|opencl:N|<name substring> on every command, \
+            or ETA_DEVICE; auto picks an OpenCL GPU when there is one, else the CPU backend.
 
-        Optimizer SPEC: NAME[:key=value,...] with PyTorch's names and defaults, e.g.
-          sgd:lr=0.01,momentum=0.9,nesterov=true
-          adam:lr=1e-3,beta1=0.9,beta2=0.999,amsgrad=true
-          adamw:lr=1e-3,weight_decay=0.01
+            Optimizer SPEC: NAME[:key=value,...] with PyTorch's names and defaults, e.g.
+              sgd:lr=0.01,momentum=0.9,nesterov=true
+              adam:lr=1e-3,beta1=0.9,beta2=0.999,amsgrad=true
+              adamw:lr=1e-3,weight_decay=0.01
 
-        Exit codes:
-          0    success
-          1    eta lr-find --require-suggestion found no suggestion
-          64   bad usage: an unknown option, an invalid SPEC or value, a size beyond
-               the device's or the host's memory
-          65   malformed input data or a damaged checkpoint (the check is named)
-          66   an input file is missing
-          69   the requested device is unavailable (no OpenCL platform: install
-               pocl-opencl-icd or a GPU ICD)
-          70   a kernel disagrees with the Reference (verify), or an internal error
-          74   an output could not be written (stdout, a log, the plot, a checkpoint)
-          75   training diverged: the divergence guard aborted it, or an epoch's
-               loss was not finite
-          130, 143, 129
-               eta train was stopped by SIGINT (Ctrl-C), SIGTERM or SIGHUP after
-               its final checkpoint
+            Exit codes:
+              0    success
+              1    eta lr-find --require-suggestion found no suggestion
+              64   bad usage: an unknown option, an invalid SPEC or value, a size beyond
+                   the device's or the host's memory
+              65   malformed input data or a damaged checkpoint (the check is named)
+              66   an input file is missing
+              69   the requested device is unavailable (no OpenCL platform: install
+                   pocl-opencl-icd or a GPU ICD)
+              70   a kernel disagrees with the Reference (verify), or an internal error
+              74   an output could not be written (stdout, a log, the plot, a checkpoint)
+              75   training diverged: the divergence guard aborted it, or an epoch's
+                   loss was not finite
+              130, 143, 129
+                   eta train was stopped by SIGINT (Ctrl-C), SIGTERM or SIGHUP after
+                   its final checkpoint
 
-        Environment: ETA_DEVICE (default --device), ETA_CACHE_DIR (program binary \
-        cache; empty disables), ETA_KERNEL_DIR (load Kernels/*.cl from a folder \
-        instead of the embedded copies).
-        """,
+            Environment: ETA_DEVICE (default --device), ETA_CACHE_DIR (program binary \
+            cache; empty disables), ETA_KERNEL_DIR (load Kernels/*.cl from a folder \
+            instead of the embedded copies).
+            """,
         version: EtaVersion.current,
-        subcommands: [TrainCommand.self, LRFindCommand.self, SweepCommand.self, ScheduleCommand.self, DevicesCommand.self, VerifyCommand.self,
-                      ExploreCommand.self, BenchCommand.self]
+        subcommands: [
+            TrainCommand.self, LRFindCommand.self, SweepCommand.self, ScheduleCommand.self, DevicesCommand.self,
+            VerifyCommand.self,
+            ExploreCommand.self, BenchCommand.self,
+        ]
     )
 }

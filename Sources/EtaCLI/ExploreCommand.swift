@@ -7,44 +7,60 @@ struct ExploreCommand: ParsableCommand {
         commandName: "explore",
         abstract: "Run one optimizer on a test function and show what its learning rate does.",
         discussion: """
-        rosenbrock: f(x,y) = (1-x)^2 + 100 (y - x^2)^2, minimum at (1, 1);
-          default start (-1.5, 2).
-        quadratic: f(x) = 1/2 sum_i c_i x_i^2 with curvatures c (default 1,10),
-          minimum at the origin; default start all ones.
-        Negative starts are written --start=-1.5,2.
+            rosenbrock: f(x,y) = (1-x)^2 + 100 (y - x^2)^2, minimum at (1, 1);
+              default start (-1.5, 2).
+            quadratic: f(x) = 1/2 sum_i c_i x_i^2 with curvatures c (default 1,10),
+              minimum at the origin; default start all ones.
+            Negative starts are written --start=-1.5,2.
 
-        jsonl prints {"step": k, "lr": ..., "loss": ..., "x": [...]} for k = 1..N: x \
-        after step k, loss at x before it; prodigy and dadapt_adam add "d" (their \
-        step-size estimate after the step) and "effective_lr" (d·lr).
+            jsonl prints {"step": k, "lr": ..., "loss": ..., "x": [...]} for k = 1..N: x \
+            after step k, loss at x before it; prodigy and dadapt_adam add "d" (their \
+            step-size estimate after the step) and "effective_lr" (d·lr).
 
-        table prints a summary with the end point and a verdict: converged, \
-        descending, oscillating or diverged.
-        """)
+            table prints a summary with the end point and a verdict: converged, \
+            descending, oscillating or diverged.
+            """)
 
     static let formats: [OutputFormat] = [.table, .jsonl]
 
-    @Option(name: .long, help: ArgumentHelp("\(ObjectiveName.choices) (default: rosenbrock).", valueName: "name"), transform: ObjectiveName.parser)
+    @Option(
+        name: .long, help: ArgumentHelp("\(ObjectiveName.choices) (default: rosenbrock).", valueName: "name"),
+        transform: ObjectiveName.parser)
     var objective = ObjectiveName(rawValue: "rosenbrock")!
-    @Option(name: .long, help: ArgumentHelp("Optimizer SPEC, e.g. adam:lr=0.01 (see eta --help; default: sgd:lr=1e-3).", valueName: "spec"),
-            transform: OptimizerConfiguration.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Optimizer SPEC, e.g. adam:lr=0.01 (see eta --help; default: sgd:lr=1e-3).", valueName: "spec"),
+        transform: OptimizerConfiguration.parser)
     var optimizer = try! OptimizerConfiguration(spec: "sgd:lr=1e-3")
     @Option(name: .long, parsing: .unconditional, help: "Number of optimizer steps.") var steps: Int = 300
-    @Option(name: .long, help: ArgumentHelp("Start point, comma-separated (write --start=-1.5,2 for a negative first value).", valueName: "x1,x2,..."),
-            transform: NumberList.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Start point, comma-separated (write --start=-1.5,2 for a negative first value).", valueName: "x1,x2,..."),
+        transform: NumberList.parser)
     var start: NumberList?
-    @Option(name: .long, help: ArgumentHelp("Curvatures of the quadratic objective (default: 1,10).", valueName: "c1,c2,..."),
-            transform: NumberList.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Curvatures of the quadratic objective (default: 1,10).", valueName: "c1,c2,..."),
+        transform: NumberList.parser)
     var curvature: NumberList?
-    @Option(name: .long, help: OutputFormat.help(ExploreCommand.formats), transform: OutputFormat.parser(ExploreCommand.formats))
+    @Option(
+        name: .long, help: OutputFormat.help(ExploreCommand.formats),
+        transform: OutputFormat.parser(ExploreCommand.formats))
     var format: OutputFormat = .table
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
         try OptionCheck.within("--steps", steps, 0...RunLimits.steps)
-        try OptionCheck.require(curvature == nil || objective.rawValue == "quadratic", "--curvature applies to the quadratic objective only")
+        try OptionCheck.require(
+            curvature == nil || objective.rawValue == "quadratic", "--curvature applies to the quadratic objective only"
+        )
         if let start, let function = try? Objective(name: objective.rawValue, curvatures: curvature?.values) {
-            try OptionCheck.require(start.values.count == function.dimension,
-                                    "--start has \(start.values.count) values; the \(objective.rawValue) objective needs \(function.dimension)")
+            try OptionCheck.require(
+                start.values.count == function.dimension,
+                "--start has \(start.values.count) values; the \(objective.rawValue) objective needs \(function.dimension)"
+            )
         }
     }
 
@@ -52,13 +68,18 @@ struct ExploreCommand: ParsableCommand {
         try Console.reportingErrors {
             let function = try Objective(name: objective.rawValue, curvatures: curvature?.values)
             let backend = try deviceOptions.makeBackend()
-            let run = try Explore.run(objective: function, optimizer: optimizer, steps: steps, start: start?.values, backend: backend)
+            let run = try Explore.run(
+                objective: function, optimizer: optimizer, steps: steps, start: start?.values, backend: backend)
             if format == .jsonl {
                 var output = ""
                 for step in run.steps {
-                    var fields: [(String, JSON)] = [("step", .int(step.step)), ("lr", .double(step.learningRate)),
-                                                    ("loss", .float(step.loss)), ("x", .array(step.x.map(JSON.float)))]
-                    if let d = step.stepSizeEstimate { fields += [("d", .double(d)), ("effective_lr", .double(d * step.learningRate))] }
+                    var fields: [(String, JSON)] = [
+                        ("step", .int(step.step)), ("lr", .double(step.learningRate)),
+                        ("loss", .float(step.loss)), ("x", .array(step.x.map(JSON.float))),
+                    ]
+                    if let d = step.stepSizeEstimate {
+                        fields += [("d", .double(d)), ("effective_lr", .double(d * step.learningRate))]
+                    }
                     output += JSON.object(fields).rendered + "\n"
                 }
                 try OutputFile.standardOutput.write(output)
@@ -82,17 +103,22 @@ struct ExploreCommand: ParsableCommand {
             try Console.out("    step          lr" + (adaptive ? "           d" : "") + "        loss  x")
             for index in samples {
                 let step = run.steps[index]
-                try Console.out(right("\(step.step)", 8) + "  " + right(scientific(step.learningRate), 10) + "  "
-                      + (adaptive ? right(scientific(step.stepSizeEstimate ?? 0), 10) + "  " : "")
-                      + right(scientific(Double(step.loss)), 10) + "  " + format(step.x))
+                try Console.out(
+                    right("\(step.step)", 8) + "  " + right(scientific(step.learningRate), 10) + "  "
+                        + (adaptive ? right(scientific(step.stepSizeEstimate ?? 0), 10) + "  " : "")
+                        + right(scientific(Double(step.loss)), 10) + "  " + format(step.x))
             }
             try Console.out("")
         }
         let end = run.steps.last?.x ?? run.start
         let distance = zip(end, function.minimum).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
         let best = run.steps.enumerated().min { $0.element.loss < $1.element.loss }
-        try Console.out("end         \(format(end))   loss \(scientific(Double(run.finalLoss)))   distance to minimum \(scientific(distance))")
-        if let best { try Console.out("best loss   \(scientific(Double(best.element.loss))) before step \(best.element.step)") }
+        try Console.out(
+            "end         \(format(end))   loss \(scientific(Double(run.finalLoss)))   distance to minimum \(scientific(distance))"
+        )
+        if let best {
+            try Console.out("best loss   \(scientific(Double(best.element.loss))) before step \(best.element.step)")
+        }
         try Console.out("verdict     \(run.verdict.rawValue)\(advice(run.verdict))")
     }
 

@@ -3,30 +3,51 @@ import Eta
 
 /// The dataset, model and optimizer options that `train`, `lr-find` and `sweep` share.
 struct ModelDataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("\(Dataset.builtIn.map(\.name).joined(separator: " | ")) | csv:PATH | idx:DIR (default: digits).",
-                                            valueName: "dataset"), transform: DatasetSource.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "\(Dataset.builtIn.map(\.name).joined(separator: " | ")) | csv:PATH | idx:DIR (default: digits).",
+            valueName: "dataset"), transform: DatasetSource.parser)
     var dataset: DatasetSource?
-    @Option(name: .long, help: "CSV label column: a header name or a 1-based index (default: the last column).") var labelColumn: String?
-    @Option(name: .long, help: ArgumentHelp("CSV task: \(TaskChoice.choices) (default: auto).", valueName: "task"), transform: TaskChoice.parser)
+    @Option(name: .long, help: "CSV label column: a header name or a 1-based index (default: the last column).")
+    var labelColumn: String?
+    @Option(
+        name: .long, help: ArgumentHelp("CSV task: \(TaskChoice.choices) (default: auto).", valueName: "task"),
+        transform: TaskChoice.parser)
     var task: TaskChoice?
-    @Option(name: .long, help: ArgumentHelp("Model SPEC (default: mlp:hidden=128,act=relu).", valueName: "spec"), transform: ModelSpec.parser)
+    @Option(
+        name: .long, help: ArgumentHelp("Model SPEC (default: mlp:hidden=128,act=relu).", valueName: "spec"),
+        transform: ModelSpec.parser)
     var model: ModelSpec?
-    @Option(name: .long, help: ArgumentHelp("Optimizer SPEC (default: adam:lr=2e-3).", valueName: "spec"), transform: OptimizerConfiguration.parser)
+    @Option(
+        name: .long, help: ArgumentHelp("Optimizer SPEC (default: adam:lr=2e-3).", valueName: "spec"),
+        transform: OptimizerConfiguration.parser)
     var optimizer: OptimizerConfiguration?
-    @Option(name: .long, help: ArgumentHelp("Loss: \(LossKind.choices) (default: cross_entropy for classes, mse for regression).",
-                                            valueName: "loss"), transform: LossKind.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Loss: \(LossKind.choices) (default: cross_entropy for classes, mse for regression).",
+            valueName: "loss"), transform: LossKind.parser)
     var loss: LossKind?
-    @Option(name: .long, parsing: .unconditional, help: "Mini-batch size (the last partial batch is kept; default: 64).") var batchSize: Int?
-    @Option(name: .long, parsing: .unconditional, help: "Seed for initialisation, split and shuffling (default: 0).") var seed: UInt64?
-    @Option(name: .long, parsing: .unconditional, help: "Fraction of rows held out for validation (default: 0.2).") var valFraction: Double?
+    @Option(
+        name: .long, parsing: .unconditional, help: "Mini-batch size (the last partial batch is kept; default: 64).")
+    var batchSize: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Seed for initialisation, split and shuffling (default: 0).")
+    var seed: UInt64?
+    @Option(name: .long, parsing: .unconditional, help: "Fraction of rows held out for validation (default: 0.2).")
+    var valFraction: Double?
 
     func validate() throws {
         try OptionCheck.atLeast("--batch-size", batchSize, 1)
         // Logs and checkpoints carry the seed as a JSON integer: 0...2^63-1.
-        if let seed { try OptionCheck.require(seed <= UInt64(Int.max), "--seed must be in 0...\(Int.max) (got \(seed))") }
+        if let seed {
+            try OptionCheck.require(seed <= UInt64(Int.max), "--seed must be in 0...\(Int.max) (got \(seed))")
+        }
         try OptionCheck.fraction("--val-fraction", valFraction)
         if let dataset {
-            try OptionCheck.require(labelColumn == nil || dataset.isCSV, "--label-column applies to csv: datasets only (got --dataset \(dataset.text))")
+            try OptionCheck.require(
+                labelColumn == nil || dataset.isCSV,
+                "--label-column applies to csv: datasets only (got --dataset \(dataset.text))")
         }
     }
 
@@ -37,7 +58,11 @@ struct ModelDataOptions: ParsableArguments {
         c.dataset = dataset?.text ?? metadata["dataset"] ?? c.dataset
         c.labelColumn = labelColumn ?? metadata["label_column"]
         c.task = task?.rawValue ?? metadata["task"] ?? c.task
-        if let model { c.model = model } else if let saved = metadata["model"] { c.model = try ModelSpec(parsing: saved) }
+        if let model {
+            c.model = model
+        } else if let saved = metadata["model"] {
+            c.model = try ModelSpec(parsing: saved)
+        }
         if let optimizer {
             c.optimizer = optimizer
         } else if let saved = metadata["optimizer"] {

@@ -12,19 +12,22 @@ enum OptionCheck {
     /// `value` in `range`.
     static func within(_ flag: String, _ value: Int?, _ range: ClosedRange<Int>) throws {
         guard let value else { return }
-        try require(range.contains(value), "\(flag) must be in \(range.lowerBound)...\(range.upperBound) (got \(value))")
+        try require(
+            range.contains(value), "\(flag) must be in \(range.lowerBound)...\(range.upperBound) (got \(value))")
     }
 
     /// A finite number above `bound`.
     static func finite(_ flag: String, _ value: Double?, above bound: Double) throws {
         guard let value else { return }
-        try require(value > bound && value.isFinite, "\(flag) must be a finite number > \(format(bound)) (got \(value))")
+        try require(
+            value > bound && value.isFinite, "\(flag) must be a finite number > \(format(bound)) (got \(value))")
     }
 
     /// A finite number at or above `bound`.
     static func finite(_ flag: String, _ value: Double?, atLeast bound: Double) throws {
         guard let value else { return }
-        try require(value >= bound && value.isFinite, "\(flag) must be a finite number >= \(format(bound)) (got \(value))")
+        try require(
+            value >= bound && value.isFinite, "\(flag) must be a finite number >= \(format(bound)) (got \(value))")
     }
 
     /// `value` in [0, 1) (half-open: fractions and EMA factors).

@@ -35,7 +35,8 @@ extension OptionChoice {
 
     static func parse(_ text: String) throws -> Self {
         guard let value = Self(rawValue: text) else {
-            throw ValidationError("unknown \(noun); valid values are \(allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "unknown \(noun); valid values are \(allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return value
     }
@@ -64,7 +65,9 @@ enum OutputFormat: String, OptionChoice {
 
     /// The help of `--format` for a command that prints `supported` (the first is the default).
     static func help(_ supported: [OutputFormat]) -> ArgumentHelp {
-        ArgumentHelp("\(supported.map(\.rawValue).joined(separator: " | ")) (default: \(supported[0].rawValue)).", valueName: "format")
+        ArgumentHelp(
+            "\(supported.map(\.rawValue).joined(separator: " | ")) (default: \(supported[0].rawValue)).",
+            valueName: "format")
     }
 }
 

@@ -10,12 +10,13 @@ struct SizeList: OptionValue {
     let values: [Int]
 
     static func parse(_ text: String) throws -> SizeList {
-        SizeList(values: try text.split(separator: ",").map { part in
-            guard let value = Int(part.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                throw ValidationError("invalid size '\(part)': expected non-negative integers, e.g. 0,1,17,1000003")
-            }
-            return value
-        })
+        SizeList(
+            values: try text.split(separator: ",").map { part in
+                guard let value = Int(part.trimmingCharacters(in: .whitespaces)), value >= 0 else {
+                    throw ValidationError("invalid size '\(part)': expected non-negative integers, e.g. 0,1,17,1000003")
+                }
+                return value
+            })
     }
 }
 
@@ -26,12 +27,16 @@ struct NumberList: OptionValue {
     let values: [Float]
 
     static func parse(_ text: String) throws -> NumberList {
-        NumberList(text: text, values: try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
-            guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                throw ValidationError("invalid number '\(part)': expected finite numbers separated by commas (a negative first value: --start=-1.5,2)")
-            }
-            return value
-        })
+        NumberList(
+            text: text,
+            values: try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
+                guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                    throw ValidationError(
+                        "invalid number '\(part)': expected finite numbers separated by commas (a negative first value: --start=-1.5,2)"
+                    )
+                }
+                return value
+            })
     }
 }
 
@@ -40,9 +45,10 @@ struct StorageTypeList: OptionValue {
     let values: [StorageType]
 
     static func parse(_ text: String) throws -> StorageTypeList {
-        StorageTypeList(values: try text.split(separator: ",").map { name in
-            try StorageType.parse(name.trimmingCharacters(in: .whitespaces))
-        })
+        StorageTypeList(
+            values: try text.split(separator: ",").map { name in
+                try StorageType.parse(name.trimmingCharacters(in: .whitespaces))
+            })
     }
 }
 
@@ -71,8 +77,10 @@ struct ScheduleArgument: OptionValue {
     /// A warmup must know its length: constant, linear or polynomial (their `total_iters`).
     static func checkWarmup(_ warmup: ScheduleArgument?) throws {
         guard let warmup else { return }
-        try OptionCheck.require(warmup.schedule.warmupLength != nil,
-                                "--warmup takes constant, linear or polynomial (their total_iters is the warmup length); got '\(warmup.spec)'")
+        try OptionCheck.require(
+            warmup.schedule.warmupLength != nil,
+            "--warmup takes constant, linear or polynomial (their total_iters is the warmup length); got '\(warmup.spec)'"
+        )
     }
 }
 
@@ -126,8 +134,11 @@ struct DatasetSource: OptionValue {
     var isCSV: Bool { text.hasPrefix("csv:") }
 
     static func parse(_ text: String) throws -> DatasetSource {
-        guard text.hasPrefix("csv:") || text.hasPrefix("idx:") || Dataset.builtIn.contains(where: { $0.name == text }) else {
-            throw ValidationError("unknown dataset; valid values are \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH, idx:DIR")
+        guard text.hasPrefix("csv:") || text.hasPrefix("idx:") || Dataset.builtIn.contains(where: { $0.name == text })
+        else {
+            throw ValidationError(
+                "unknown dataset; valid values are \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH, idx:DIR"
+            )
         }
         return DatasetSource(text: text)
     }

@@ -38,31 +38,39 @@ final class ProgressDisplay: TrainingObserver {
     }
 
     func trainer(_ trainer: Trainer, didDetect anomaly: AnomalyRecord) {
-        var fields: [(String, JSON)] = [("step", .int(anomaly.step)), ("epoch", .int(anomaly.epoch)), ("kind", .string(anomaly.kind)),
-                                        ("loss", .float(anomaly.loss)), ("action", .string(anomaly.action)),
-                                        ("lr_scale", .double(anomaly.learningRateScale))]
+        var fields: [(String, JSON)] = [
+            ("step", .int(anomaly.step)), ("epoch", .int(anomaly.epoch)), ("kind", .string(anomaly.kind)),
+            ("loss", .float(anomaly.loss)), ("action", .string(anomaly.action)),
+            ("lr_scale", .double(anomaly.learningRateScale)),
+        ]
         if let average = anomaly.runningAverage { fields.append(("running_average", .double(average))) }
         if let restored = anomaly.restoredStep { fields.append(("restored_step", .int(restored))) }
         if let tensor = anomaly.tensor { fields.append(("tensor", .string(tensor))) }
         lastAnomaly = anomaly
         failure.attempt { try log.event("anomaly", fields) }
         if terminal && drewBar { Console.err("\r\u{1B}[2K") }
-        let detail = anomaly.kind == "non_finite_gradient" ? anomaly.tensor.map { "in tensor \($0)" } ?? "gradient norm not finite"
-                                                           : "loss \(anomaly.loss)"
-        Console.note("eta: anomaly at step \(anomaly.step): \(anomaly.kind) (\(detail)); action \(anomaly.action)"
-                     + (anomaly.restoredStep.map { ", back to step \($0), lr x\(anomaly.learningRateScale)" } ?? ""))
+        let detail =
+            anomaly.kind == "non_finite_gradient"
+            ? anomaly.tensor.map { "in tensor \($0)" } ?? "gradient norm not finite"
+            : "loss \(anomaly.loss)"
+        Console.note(
+            "eta: anomaly at step \(anomaly.step): \(anomaly.kind) (\(detail)); action \(anomaly.action)"
+                + (anomaly.restoredStep.map { ", back to step \($0), lr x\(anomaly.learningRateScale)" } ?? ""))
     }
 
     func trainer(_ trainer: Trainer, didFinish epoch: EpochRecord) {
         failure.attempt { try log.epoch(epoch) }
         guard !quiet else { return }
-        var line = "epoch \(epoch.epoch)/\(trainer.configuration.epochs): train loss \(String(format: "%.4f", epoch.trainLoss))"
+        var line =
+            "epoch \(epoch.epoch)/\(trainer.configuration.epochs): train loss \(String(format: "%.4f", epoch.trainLoss))"
         if let accuracy = epoch.trainAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         if let loss = epoch.validationLoss { line += String(format: ", val loss %.4f", loss) }
         if let accuracy = epoch.validationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         line += String(format: " (%.2f s)", epoch.seconds)
         if terminal && drewBar { Console.err("\r\u{1B}[2K") }
-        if !terminal || epoch.epoch == trainer.configuration.epochs || epoch.epoch % max(1, trainer.configuration.epochs / 20) == 0 {
+        if !terminal || epoch.epoch == trainer.configuration.epochs
+            || epoch.epoch % max(1, trainer.configuration.epochs / 20) == 0
+        {
             Console.note(line)
         }
     }
@@ -74,14 +82,17 @@ final class ProgressDisplay: TrainingObserver {
         lastDraw = now
         let elapsed = Double(now - start) * 1e-9
         let done = step - startStep
-        let samplesPerSecond = elapsed > 0 ? Double(done) * Double(trainer.configuration.bufferRows(trainer.split)) / elapsed : 0
+        let samplesPerSecond =
+            elapsed > 0 ? Double(done) * Double(trainer.configuration.bufferRows(trainer.split)) / elapsed : 0
         let remaining = done > 0 ? elapsed / Double(done) * Double(totalSteps - step) : 0
         let width = 24
         let filled = totalSteps > 0 ? width * step / totalSteps : width
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let loss = lastLoss.map { String(format: "%.4f", $0) } ?? "-"
-        let text = "\r\u{1B}[2Kepoch \(epoch)/\(trainer.configuration.epochs) [\(bar)] \(step)/\(totalSteps) loss \(loss) lr "
-            + String(format: "%.2e %.0f samples/s ", lastRate, samplesPerSecond) + clock(elapsed) + "<" + clock(remaining)
+        let text =
+            "\r\u{1B}[2Kepoch \(epoch)/\(trainer.configuration.epochs) [\(bar)] \(step)/\(totalSteps) loss \(loss) lr "
+            + String(format: "%.2e %.0f samples/s ", lastRate, samplesPerSecond) + clock(elapsed) + "<"
+            + clock(remaining)
         Console.err(text)
         drewBar = true
     }

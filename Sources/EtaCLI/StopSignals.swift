@@ -11,7 +11,9 @@ final class InterruptFlag: @unchecked Sendable {
     private var received: Int32?
     private var sources: [(signal: Int32, source: DispatchSourceSignal)] = []
 
-    static let handled: [(signal: Int32, name: String)] = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")]
+    static let handled: [(signal: Int32, name: String)] = [
+        (SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP"),
+    ]
 
     init() {
         for (number, name) in Self.handled where !Self.ignoredByParent(number) {
@@ -50,7 +52,9 @@ final class InterruptFlag: @unchecked Sendable {
 
     private static func ignoredByParent(_ number: Int32) -> Bool {
         var current = sigaction()
-        guard sigaction(number, nil, &current) == 0, let handler = current.__sigaction_handler.sa_handler else { return false }
+        guard sigaction(number, nil, &current) == 0, let handler = current.__sigaction_handler.sa_handler else {
+            return false
+        }
         return unsafeBitCast(handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
     }
 

@@ -7,31 +7,42 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Train K replicas with K learning rates at once and compare them.",
         discussion: """
-        --lrs a,b,c or --log-range lo:hi:n. The replicas start from the same weights and see the same data in the \
-        same order; every kernel launch of a step covers all of them, and one optimizer launch updates them all \
-        with per-replica learning rates held on the device. A --schedule/--warmup applies to each replica's lr. \
-        Reports per lr the final and best training and validation loss and the step where it diverged, if it did; \
-        recommends the lr with the lowest final validation loss among those that did not diverge.
-        """)
+            --lrs a,b,c or --log-range lo:hi:n. The replicas start from the same weights and see the same data in the \
+            same order; every kernel launch of a step covers all of them, and one optimizer launch updates them all \
+            with per-replica learning rates held on the device. A --schedule/--warmup applies to each replica's lr. \
+            Reports per lr the final and best training and validation loss and the step where it diverged, if it did; \
+            recommends the lr with the lowest final validation loss among those that did not diverge.
+            """)
 
     static let formats: [OutputFormat] = [.table, .json]
 
     @OptionGroup var data: ModelDataOptions
-    @Option(name: .long, help: ArgumentHelp("Comma-separated learning rates.", valueName: "a,b,c"), transform: { try LearningRates.parse(list: $0) })
+    @Option(
+        name: .long, help: ArgumentHelp("Comma-separated learning rates.", valueName: "a,b,c"),
+        transform: { try LearningRates.parse(list: $0) })
     var lrs: LearningRates?
-    @Option(name: .long, help: ArgumentHelp("Learning rates evenly spaced in log10 from lo to hi, n of them.", valueName: "lo:hi:n"),
-            transform: { try LearningRates.parse(logRange: $0) })
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Learning rates evenly spaced in log10 from lo to hi, n of them.", valueName: "lo:hi:n"),
+        transform: { try LearningRates.parse(logRange: $0) })
     var logRange: LearningRates?
     @Option(name: .long, parsing: .unconditional, help: "Epochs.") var epochs: Int = 10
-    @Option(name: .long, help: ArgumentHelp("Schedule SPEC applied to each replica's lr.", valueName: "spec"), transform: ScheduleArgument.parser)
+    @Option(
+        name: .long, help: ArgumentHelp("Schedule SPEC applied to each replica's lr.", valueName: "spec"),
+        transform: ScheduleArgument.parser)
     var schedule: ScheduleArgument?
-    @Option(name: .long, help: ArgumentHelp("Warmup SPEC (constant, linear or polynomial).", valueName: "spec"), transform: ScheduleArgument.parser)
+    @Option(
+        name: .long, help: ArgumentHelp("Warmup SPEC (constant, linear or polynomial).", valueName: "spec"),
+        transform: ScheduleArgument.parser)
     var warmup: ScheduleArgument?
-    @Option(name: .long, parsing: .unconditional, help: "Read the replicas' losses every N steps.") var logEvery: Int = 10
+    @Option(name: .long, parsing: .unconditional, help: "Read the replicas' losses every N steps.") var logEvery: Int =
+        10
     @Option(name: .long, help: "Per-lr results as JSONL.") var log: String?
     @Option(name: .long, help: "Per-lr results as CSV.") var csv: String?
     @Option(name: .long, help: "SVG: loss curves per lr, and final loss against lr.") var plot: String?
-    @Option(name: .long, help: OutputFormat.help(SweepCommand.formats), transform: OutputFormat.parser(SweepCommand.formats))
+    @Option(
+        name: .long, help: OutputFormat.help(SweepCommand.formats), transform: OutputFormat.parser(SweepCommand.formats)
+    )
     var format: OutputFormat = .table
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -55,41 +66,71 @@ struct SweepCommand: ParsableCommand {
             if let plot { try OutputFile.checkWritable(plot, what: "plot") }
             let backend = try deviceOptions.makeBackend()
             let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend)
-            let results = try TrainingLog.Curve(jsonlPath: log, csvPath: csv, columns: [
-                "lr", "final_train_loss", "best_train_loss", "final_val_loss", "best_val_loss", "final_val_accuracy", "diverged_at_step"])
+            let results = try TrainingLog.Curve(
+                jsonlPath: log, csvPath: csv,
+                columns: [
+                    "lr", "final_train_loss", "best_train_loss", "final_val_loss", "best_val_loss",
+                    "final_val_accuracy", "diverged_at_step",
+                ])
             let result = try sweep.run()
             func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
             for run in result.runs {
-                try results.write([.double(run.learningRate), .float(run.finalTrainLoss), .float(run.bestTrainLoss), number(run.finalValidationLoss),
-                               number(run.bestValidationLoss), number(run.finalValidationAccuracy), run.divergedAtStep.map(JSON.int) ?? .null])
+                try results.write([
+                    .double(run.learningRate), .float(run.finalTrainLoss), .float(run.bestTrainLoss),
+                    number(run.finalValidationLoss),
+                    number(run.bestValidationLoss), number(run.finalValidationAccuracy),
+                    run.divergedAtStep.map(JSON.int) ?? .null,
+                ])
             }
             try results.close()
             if let plot { try writePlot(result, path: plot) }
             let recommended = result.recommended.map { result.runs[$0].learningRate }
             if format == .json {
-                try Console.out(JSON.object([
-                    ("runs", .array(result.runs.map { run in
-                        .object([("lr", .double(run.learningRate)), ("final_train_loss", .float(run.finalTrainLoss)),
-                                 ("best_train_loss", .float(run.bestTrainLoss)), ("final_val_loss", number(run.finalValidationLoss)),
-                                 ("best_val_loss", number(run.bestValidationLoss)), ("final_val_accuracy", number(run.finalValidationAccuracy)),
-                                 ("diverged_at_step", run.divergedAtStep.map(JSON.int) ?? .null)])
-                    })),
-                    ("recommended_lr", recommended.map(JSON.double) ?? .null), ("epochs", .int(epochs)),
-                    ("optimizer", .string(configuration.optimizer.name)), ("dataset", .string(configuration.dataset)),
-                    ("wall_seconds", .double(result.seconds)), ("device", .string(backend.info.summary)),
-                    ("version", .string(EtaVersion.current)),
-                ]).pretty())
+                try Console.out(
+                    JSON.object([
+                        (
+                            "runs",
+                            .array(
+                                result.runs.map { run in
+                                    .object([
+                                        ("lr", .double(run.learningRate)),
+                                        ("final_train_loss", .float(run.finalTrainLoss)),
+                                        ("best_train_loss", .float(run.bestTrainLoss)),
+                                        ("final_val_loss", number(run.finalValidationLoss)),
+                                        ("best_val_loss", number(run.bestValidationLoss)),
+                                        ("final_val_accuracy", number(run.finalValidationAccuracy)),
+                                        ("diverged_at_step", run.divergedAtStep.map(JSON.int) ?? .null),
+                                    ])
+                                })
+                        ),
+                        ("recommended_lr", recommended.map(JSON.double) ?? .null), ("epochs", .int(epochs)),
+                        ("optimizer", .string(configuration.optimizer.name)),
+                        ("dataset", .string(configuration.dataset)),
+                        ("wall_seconds", .double(result.seconds)), ("device", .string(backend.info.summary)),
+                        ("version", .string(EtaVersion.current)),
+                    ]).pretty())
             } else {
-                func cell(_ value: Float?) -> String { value.map { $0.isFinite ? String(format: "%.4f", $0) : "\($0)" } ?? "-" }
-                try Console.out("        lr   final train    best train     final val      best val   val acc   diverged")
-                for (index, run) in result.runs.enumerated() {
-                    try Console.out(String(format: "%10.3e", run.learningRate) + right(cell(run.finalTrainLoss), 14) + right(cell(run.bestTrainLoss), 14)
-                          + right(cell(run.finalValidationLoss), 14) + right(cell(run.bestValidationLoss), 14)
-                          + right(run.finalValidationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "-", 10)
-                          + right(run.divergedAtStep.map { "step \($0)" } ?? "-", 11) + (index == result.recommended ? "  <- recommended" : ""))
+                func cell(_ value: Float?) -> String {
+                    value.map { $0.isFinite ? String(format: "%.4f", $0) : "\($0)" } ?? "-"
                 }
-                try Console.out(recommended.map { String(format: "recommended lr %.3e", $0) } ?? "no recommendation: every learning rate diverged")
-                try Console.out(String(format: "%d replicas x %d epochs in %.2f s on %@", rates.count, epochs, result.seconds, backend.info.kind.rawValue))
+                try Console.out(
+                    "        lr   final train    best train     final val      best val   val acc   diverged")
+                for (index, run) in result.runs.enumerated() {
+                    try Console.out(
+                        String(format: "%10.3e", run.learningRate) + right(cell(run.finalTrainLoss), 14)
+                            + right(cell(run.bestTrainLoss), 14)
+                            + right(cell(run.finalValidationLoss), 14) + right(cell(run.bestValidationLoss), 14)
+                            + right(run.finalValidationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "-", 10)
+                            + right(run.divergedAtStep.map { "step \($0)" } ?? "-", 11)
+                            + (index == result.recommended ? "  <- recommended" : ""))
+                }
+                try Console.out(
+                    recommended.map { String(format: "recommended lr %.3e", $0) }
+                        ?? "no recommendation: every learning rate diverged")
+                try Console.out(
+                    String(
+                        format: "%d replicas x %d epochs in %.2f s on %@", rates.count, epochs, result.seconds,
+                        backend.info.kind.rawValue))
             }
         }
     }
@@ -97,17 +138,30 @@ struct SweepCommand: ParsableCommand {
     private func writePlot(_ result: Sweep.Result, path: String) throws {
         var curves = SVGChart(title: "Training loss per learning rate", xLabel: "step", yLabel: "loss", logY: true)
         for (index, run) in result.runs.enumerated() {
-            curves.series.append(.init(name: String(format: "lr %.1e", run.learningRate), color: SVGChart.palette[index % SVGChart.palette.count],
-                                       points: run.stepLosses.map { (Double($0.step), Double($0.loss)) }))
+            curves.series.append(
+                .init(
+                    name: String(format: "lr %.1e", run.learningRate),
+                    color: SVGChart.palette[index % SVGChart.palette.count],
+                    points: run.stepLosses.map { (Double($0.step), Double($0.loss)) }))
         }
-        var final = SVGChart(title: "Final loss against learning rate", xLabel: "learning rate (log)", yLabel: "loss", logX: true, logY: true)
-        final.series.append(.init(name: "train", color: SVGChart.palette[0], points: result.runs.map { ($0.learningRate, Double($0.finalTrainLoss)) }, dots: true))
+        var final = SVGChart(
+            title: "Final loss against learning rate", xLabel: "learning rate (log)", yLabel: "loss", logX: true,
+            logY: true)
+        final.series.append(
+            .init(
+                name: "train", color: SVGChart.palette[0],
+                points: result.runs.map { ($0.learningRate, Double($0.finalTrainLoss)) }, dots: true))
         if result.runs.contains(where: { $0.finalValidationLoss != nil }) {
-            final.series.append(.init(name: "validation", color: SVGChart.palette[1],
-                                      points: result.runs.compactMap { run in run.finalValidationLoss.map { (run.learningRate, Double($0)) } }, dots: true))
+            final.series.append(
+                .init(
+                    name: "validation", color: SVGChart.palette[1],
+                    points: result.runs.compactMap { run in
+                        run.finalValidationLoss.map { (run.learningRate, Double($0)) }
+                    }, dots: true))
         }
         if let index = result.recommended {
-            final.markers.append(.init(x: result.runs[index].learningRate, label: "recommended", color: SVGChart.palette[2]))
+            final.markers.append(
+                .init(x: result.runs[index].learningRate, label: "recommended", color: SVGChart.palette[2]))
         }
         try OutputFile.replace(path, with: Data(SVGChart.document([curves, final]).utf8), what: "plot")
     }

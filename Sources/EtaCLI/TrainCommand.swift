@@ -7,85 +7,125 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model on a dataset: the main job.",
         discussion: """
-        With no arguments: an MLP (one hidden layer of 128, relu) on the built-in digits with Adam (lr 2e-3), \
-        30 epochs of batches of 64, 20% held out for validation.
+            With no arguments: an MLP (one hidden layer of 128, relu) on the built-in digits with Adam (lr 2e-3), \
+            30 epochs of batches of 64, 20% held out for validation.
 
-        --dataset: \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH (header detected, --label-column \
-        NAME|INDEX, default the last column; features standardised with training-split statistics) or idx:DIR \
-        (MNIST / Fashion-MNIST IDX files, gzipped or raw).
+            --dataset: \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH (header detected, --label-column \
+            NAME|INDEX, default the last column; features standardised with training-split statistics) or idx:DIR \
+            (MNIST / Fashion-MNIST IDX files, gzipped or raw).
 
-        --model SPEC, one of:
-          mlp:hidden=128/64,act=relu|tanh|sigmoid|gelu|identity,init=kaiming|xavier
-          softmax
-          linear
+            --model SPEC, one of:
+              mlp:hidden=128/64,act=relu|tanh|sigmoid|gelu|identity,init=kaiming|xavier
+              softmax
+              linear
 
-        Logs: --log FILE.jsonl (run_start, step every --log-every steps, epoch, run_end; non-finite numbers as \
-        "NaN"/"Infinity"), --csv FILE.csv, --plot FILE.svg. Checkpoints: safetensors files in --checkpoint DIR \
-        (checkpoint-latest.safetensors, replaced atomically) at the end and every --checkpoint-every epochs; \
-        --resume FILE continues bit-identically on the same backend. Ctrl-C stops cleanly with a final checkpoint \
-        (exit 130).
+            Logs: --log FILE.jsonl (run_start, step every --log-every steps, epoch, run_end; non-finite numbers as \
+            "NaN"/"Infinity"), --csv FILE.csv, --plot FILE.svg. Checkpoints: safetensors files in --checkpoint DIR \
+            (checkpoint-latest.safetensors, replaced atomically) at the end and every --checkpoint-every epochs; \
+            --resume FILE continues bit-identically on the same backend. Ctrl-C stops cleanly with a final checkpoint \
+            (exit 130).
 
-        Divergence guard: every --log-every steps the loss is checked before the update is applied; a non-finite \
-        loss (or, with --spike-factor K, one above K times its running average) is an anomaly: --on-nonfinite \
-        abort ends the run (exit 75), skip drops that update, rollback restores the last good in-memory snapshot \
-        and multiplies the lr by --backoff (at most --max-rollbacks times, then abort). Each action is an \
-        "anomaly" JSONL record and a line on stderr. Use --log-every 1 to check every step.
+            Divergence guard: every --log-every steps the loss is checked before the update is applied; a non-finite \
+            loss (or, with --spike-factor K, one above K times its running average) is an anomaly: --on-nonfinite \
+            abort ends the run (exit 75), skip drops that update, rollback restores the last good in-memory snapshot \
+            and multiplies the lr by --backoff (at most --max-rollbacks times, then abort). Each action is an \
+            "anomaly" JSONL record and a line on stderr. Use --log-every 1 to check every step.
 
-        \(Dataset.attribution)
-        """)
+            \(Dataset.attribution)
+            """)
 
     static let formats: [OutputFormat] = [.table, .json]
 
     @OptionGroup var data: ModelDataOptions
-    @Option(name: .long, help: ArgumentHelp("Learning-rate schedule SPEC (see eta schedule --help; default: none).", valueName: "spec"),
-            transform: ScheduleArgument.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Learning-rate schedule SPEC (see eta schedule --help; default: none).", valueName: "spec"),
+        transform: ScheduleArgument.parser)
     var schedule: ScheduleArgument?
-    @Option(name: .long, help: ArgumentHelp("Warmup SPEC run before --schedule (constant, linear or polynomial).", valueName: "spec"),
-            transform: ScheduleArgument.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Warmup SPEC run before --schedule (constant, linear or polynomial).", valueName: "spec"),
+        transform: ScheduleArgument.parser)
     var warmup: ScheduleArgument?
-    @Option(name: .long, help: ArgumentHelp("When the schedule advances: \(ScheduleInterval.choices) (default: step).", valueName: "interval"),
-            transform: ScheduleInterval.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "When the schedule advances: \(ScheduleInterval.choices) (default: step).", valueName: "interval"),
+        transform: ScheduleInterval.parser)
     var scheduleInterval: ScheduleInterval?
     @Option(name: .long, parsing: .unconditional, help: "Epochs (default: 30).") var epochs: Int?
-    @Option(name: .long, parsing: .unconditional, help: "Read the loss and gradient norm every N steps (default: 10).") var logEvery: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Read the loss and gradient norm every N steps (default: 10).")
+    var logEvery: Int?
     @Option(name: .long, help: "JSONL log file.") var log: String?
     @Option(name: .long, help: "CSV log file.") var csv: String?
     @Option(name: .long, help: "SVG plot of losses and learning rate.") var plot: String?
     @Option(name: .long, help: "Folder for checkpoints.") var checkpoint: String?
     @Option(name: .long, parsing: .unconditional, help: "Also checkpoint every N epochs.") var checkpointEvery: Int?
     @Option(name: .long, help: "Continue from a checkpoint file.") var resume: String?
-    @Option(name: .long, parsing: .unconditional, help: "Accumulate the gradients of K mini-batches before each optimizer step.") var accumulate: Int?
-    @Option(name: .long, help: ArgumentHelp("mean (the average of the K gradients, PyTorch's loss / K) | sum (default: mean).", valueName: "mode"),
-            transform: AccumulationMode.parser)
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Accumulate the gradients of K mini-batches before each optimizer step.") var accumulate: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "mean (the average of the K gradients, PyTorch's loss / K) | sum (default: mean).", valueName: "mode"),
+        transform: AccumulationMode.parser)
     var accumulateMode: AccumulationMode?
-    @Option(name: .long, parsing: .unconditional,
-            help: "Clip the gradients' global L2 norm to this (clip_grad_norm_; the logged grad_norm is the pre-clip one).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Clip the gradients' global L2 norm to this (clip_grad_norm_; the logged grad_norm is the pre-clip one).")
     var clipGradNorm: Double?
-    @Option(name: .long, parsing: .unconditional, help: "Clamp each gradient element to plus or minus this (clip_grad_value_).") var clipGradValue: Double?
-    @Option(name: .long, help: ArgumentHelp("On a non-finite (or spiking) loss: \(DivergenceGuard.Policy.choices) (default: abort).", valueName: "policy"),
-            transform: DivergenceGuard.Policy.parser)
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Clamp each gradient element to plus or minus this (clip_grad_value_).") var clipGradValue: Double?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "On a non-finite (or spiking) loss: \(DivergenceGuard.Policy.choices) (default: abort).",
+            valueName: "policy"),
+        transform: DivergenceGuard.Policy.parser)
     var onNonfinite: DivergenceGuard.Policy = .abort
-    @Option(name: .long, parsing: .unconditional, help: "Treat a loss above K times its running average as an anomaly too.") var spikeFactor: Double?
-    @Option(name: .long, parsing: .unconditional, help: "rollback: lr multiplier per rollback.") var backoff: Double = 0.5
-    @Option(name: .long, parsing: .unconditional, help: "rollback: rollbacks allowed before aborting.") var maxRollbacks: Int = 3
-    @Option(name: .long, help: ArgumentHelp("On NaN or infinite gradients, checked every step on the device: \(NonFiniteGradientPolicy.choices) "
-                                            + "(abort names the tensor; default: off).", valueName: "policy"),
-            transform: NonFiniteGradientPolicy.parser)
+    @Option(
+        name: .long, parsing: .unconditional, help: "Treat a loss above K times its running average as an anomaly too.")
+    var spikeFactor: Double?
+    @Option(name: .long, parsing: .unconditional, help: "rollback: lr multiplier per rollback.") var backoff: Double =
+        0.5
+    @Option(name: .long, parsing: .unconditional, help: "rollback: rollbacks allowed before aborting.")
+    var maxRollbacks: Int = 3
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "On NaN or infinite gradients, checked every step on the device: \(NonFiniteGradientPolicy.choices) "
+                + "(abort names the tensor; default: off).", valueName: "policy"),
+        transform: NonFiniteGradientPolicy.parser)
     var onNonfiniteGrad: NonFiniteGradientPolicy = .off
-    @Option(name: .long, parsing: .unconditional, help: "skip (loss or gradients): skips allowed in a row before aborting.") var maxSkips: Int = 10
-    @Option(name: .long, help: ArgumentHelp("Optimizer state storage: \(StorageType.choices) (float32 arithmetic; 16 bits halve state memory and "
-                                            + "traffic; prefer bf16: fp16's range underflows Adam's squared-gradient average; default: fp32).",
-                                            valueName: "type"),
-            transform: StorageType.parser)
+    @Option(
+        name: .long, parsing: .unconditional, help: "skip (loss or gradients): skips allowed in a row before aborting.")
+    var maxSkips: Int = 10
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Optimizer state storage: \(StorageType.choices) (float32 arithmetic; 16 bits halve state memory and "
+                + "traffic; prefer bf16: fp16's range underflows Adam's squared-gradient average; default: fp32).",
+            valueName: "type"),
+        transform: StorageType.parser)
     var stateDtype: StorageType?
-    @Option(name: .long, help: ArgumentHelp("A parameter group PATTERN[:lr_scale=X,weight_decay=Y] over tensor names (layer0.weight, layer0.bias, "
-                                            + "...; glob patterns); repeatable, the first match wins.", valueName: "spec"),
-            transform: ParameterGroup.parser)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A parameter group PATTERN[:lr_scale=X,weight_decay=Y] over tensor names (layer0.weight, layer0.bias, "
+                + "...; glob patterns); repeatable, the first match wins.", valueName: "spec"),
+        transform: ParameterGroup.parser)
     var paramGroup: [ParameterGroup] = []
-    @Option(name: .long, help: ArgumentHelp("Exclude tensors matching this glob from weight decay (e.g. '*.bias'); repeatable. "
-                                            + "Same as --param-group PATTERN:weight_decay=0.", valueName: "pattern"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Exclude tensors matching this glob from weight decay (e.g. '*.bias'); repeatable. "
+                + "Same as --param-group PATTERN:weight_decay=0.", valueName: "pattern"))
     var noDecay: [String] = []
-    @Option(name: .long, help: OutputFormat.help(TrainCommand.formats), transform: OutputFormat.parser(TrainCommand.formats))
+    @Option(
+        name: .long, help: OutputFormat.help(TrainCommand.formats), transform: OutputFormat.parser(TrainCommand.formats)
+    )
     var format: OutputFormat = .table
     @Flag(name: .long, help: "No progress output on stderr.") var quiet = false
     @OptionGroup var deviceOptions: DeviceOptions
@@ -95,7 +135,8 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.atLeast("--epochs", epochs, 0)
         try OptionCheck.atLeast("--log-every", logEvery, 1)
         try OptionCheck.atLeast("--checkpoint-every", checkpointEvery, 1)
-        try OptionCheck.require(checkpointEvery == nil || checkpoint != nil, "--checkpoint-every needs --checkpoint DIR")
+        try OptionCheck.require(
+            checkpointEvery == nil || checkpoint != nil, "--checkpoint-every needs --checkpoint DIR")
         try OptionCheck.atLeast("--accumulate", accumulate, 1)
         try OptionCheck.finite("--clip-grad-norm", clipGradNorm, above: 0)
         try OptionCheck.finite("--clip-grad-value", clipGradValue, above: 0)

@@ -9,14 +9,21 @@ struct TrainingSession {
 
     func run() throws -> Int32 {
         // Every output path is checked before anything is loaded or trained: a typo costs a second, not a run.
-        let outputs = [(command.log, "--log"), (command.csv, "--csv"), (command.plot, "--plot")].compactMap { path, option in path.map { ($0, option) } }
+        let outputs = [(command.log, "--log"), (command.csv, "--csv"), (command.plot, "--plot")].compactMap {
+            path, option in path.map { ($0, option) }
+        }
         for (path, option) in outputs {
             try OutputFile.checkWritable(path, what: option)
-            if let other = outputs.first(where: { $0.1 != option && URL(fileURLWithPath: $0.0).standardized == URL(fileURLWithPath: path).standardized }) {
-                throw EtaError(.usage, "\(option) and \(other.1) name the same file \(path): give each output its own path")
+            if let other = outputs.first(where: {
+                $0.1 != option && URL(fileURLWithPath: $0.0).standardized == URL(fileURLWithPath: path).standardized
+            }) {
+                throw EtaError(
+                    .usage, "\(option) and \(other.1) name the same file \(path): give each output its own path")
             }
         }
-        if let folder = command.checkpoint { try OutputFile.checkWritableFolder(folder, what: "checkpoints in \(folder)") }
+        if let folder = command.checkpoint {
+            try OutputFile.checkWritableFolder(folder, what: "checkpoints in \(folder)")
+        }
         let resumed = try command.resume.map { try Checkpoint.read(from: URL(fileURLWithPath: $0)) }
         let configuration = try makeConfiguration(resumed: resumed?.metadata ?? [:])
         let backend = try command.deviceOptions.makeBackend()
@@ -25,7 +32,9 @@ struct TrainingSession {
             try resumed.restore(into: trainer)
             if let note = resumed.dataMismatch(with: trainer) { Console.note("eta: note: \(note)") }
             if resumed.metadata["backend"] != backend.info.kind.rawValue {
-                Console.note("eta: note: the checkpoint was written on the \(resumed.metadata["backend"] ?? "?") backend; bit-identical continuation holds on the same backend only")
+                Console.note(
+                    "eta: note: the checkpoint was written on the \(resumed.metadata["backend"] ?? "?") backend; bit-identical continuation holds on the same backend only"
+                )
             }
         }
         let log = try TrainingLog(jsonlPath: command.log, csvPath: command.csv)
@@ -33,8 +42,10 @@ struct TrainingSession {
         try log.runStart(configuration: [
             ("dataset", .string(configuration.dataset)), ("model", .string(configuration.model.spec)),
             ("optimizer", .string(configuration.optimizer.spec)), ("loss", .string(trainer.network.loss.rawValue)),
-            ("schedule", .string(configuration.scheduleSpec ?? "none")), ("warmup", configuration.warmupSpec.map(JSON.string) ?? .null),
-            ("schedule_interval", .string(configuration.scheduleInterval.rawValue)), ("epochs", .int(configuration.epochs)), ("batch_size", .int(configuration.batchSize)),
+            ("schedule", .string(configuration.scheduleSpec ?? "none")),
+            ("warmup", configuration.warmupSpec.map(JSON.string) ?? .null),
+            ("schedule_interval", .string(configuration.scheduleInterval.rawValue)),
+            ("epochs", .int(configuration.epochs)), ("batch_size", .int(configuration.batchSize)),
             ("seed", .int(Int(configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
             ("train_rows", .int(trainer.split.trainRows.count)), ("val_rows", .int(trainer.split.validationRows.count)),
             ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
@@ -52,21 +63,27 @@ struct TrainingSession {
                     return
                 }
                 failure.attempt {
-                    try log.event("checkpoint", [("path", .string(url.path)), ("step", .int(trainer.position.step)),
-                                                 ("epoch", .int(trainer.position.epoch))])
+                    try log.event(
+                        "checkpoint",
+                        [
+                            ("path", .string(url.path)), ("step", .int(trainer.position.step)),
+                            ("epoch", .int(trainer.position.epoch)),
+                        ])
                 }
             }
         }
         let interrupt = InterruptFlag()
-        let progress = ProgressDisplay(trainer: trainer, log: log, quiet: command.quiet, interrupt: interrupt, failure: failure)
+        let progress = ProgressDisplay(
+            trainer: trainer, log: log, quiet: command.quiet, interrupt: interrupt, failure: failure)
         let result: TrainingResult
         do {
             result = try trainer.run(observer: progress)
         } catch {
             // A failure inside the run (a device error): the log still ends, naming it, rather than stay .partial.
             progress.finish()
-            try? log.runEnd(status: "error", exitCode: (error as? EtaError)?.exitCode ?? 70,
-                            fields: [("steps", .int(trainer.position.step)), ("error", .string("\(error)"))])
+            try? log.runEnd(
+                status: "error", exitCode: (error as? EtaError)?.exitCode ?? 70,
+                fields: [("steps", .int(trainer.position.step)), ("error", .string("\(error)"))])
             throw error
         }
         progress.finish()
@@ -86,15 +103,23 @@ struct TrainingSession {
         if failure.error != nil { exitCode = 74 }
         let status = failure.error != nil ? "output_failed" : result.status.rawValue
         failure.attempt {
-            try log.runEnd(status: status, exitCode: exitCode, fields: [("steps", .int(trainer.position.step)), ("seconds", .double(result.seconds))])
+            try log.runEnd(
+                status: status, exitCode: exitCode,
+                fields: [("steps", .int(trainer.position.step)), ("seconds", .double(result.seconds))])
         }
         if result.status == .diverged {
-            let keptCheckpoint = command.checkpoint.map { URL(fileURLWithPath: $0).appendingPathComponent("checkpoint-latest.safetensors").path }
-                .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-            Console.note("eta: training diverged at step \(progress.lastAnomaly?.step ?? trainer.position.step + 1) and was aborted (\(progress.lastAnomaly?.kind ?? "non_finite_loss"); --on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), --on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))\(keptCheckpoint.map { "; the last good checkpoint, \($0), is kept" } ?? "")")
+            let keptCheckpoint = command.checkpoint.map {
+                URL(fileURLWithPath: $0).appendingPathComponent("checkpoint-latest.safetensors").path
+            }
+            .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            Console.note(
+                "eta: training diverged at step \(progress.lastAnomaly?.step ?? trainer.position.step + 1) and was aborted (\(progress.lastAnomaly?.kind ?? "non_finite_loss"); --on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), --on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))\(keptCheckpoint.map { "; the last good checkpoint, \($0), is kept" } ?? "")"
+            )
         }
         if result.status == .interrupted && failure.error == nil {
-            Console.note("eta: \(interrupt.signalName) at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")")
+            Console.note(
+                "eta: \(interrupt.signalName) at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")"
+            )
         }
         if let error = failure.error { throw error }
         return exitCode
@@ -112,16 +137,25 @@ struct TrainingSession {
             c.warmup = warmup.schedule
             c.warmupSpec = warmup.spec
         }
-        c.scheduleInterval = try command.scheduleInterval ?? metadata["schedule_interval"].map { try savedChoice($0, key: "schedule_interval") }
+        c.scheduleInterval =
+            try command.scheduleInterval ?? metadata["schedule_interval"].map {
+                try savedChoice($0, key: "schedule_interval")
+            }
             ?? c.scheduleInterval
         c.epochs = command.epochs ?? metadata["epochs"].flatMap(Int.init) ?? c.epochs
         c.divergenceGuard.policy = command.onNonfinite
         c.nonFiniteGradients = command.onNonfiniteGrad
         c.divergenceGuard.maxConsecutiveSkips = command.maxSkips
-        c.stateType = try command.stateDtype ?? metadata["state_dtype"].map { try savedChoice($0, key: "state_dtype") } ?? c.stateType
-        if c.stateType == .fp16, c.optimizer.stateSlots.contains(where: ["exp_avg_sq", "square_avg", "sum", "acc_delta"].contains) {
+        c.stateType =
+            try command.stateDtype ?? metadata["state_dtype"].map { try savedChoice($0, key: "state_dtype") }
+            ?? c.stateType
+        if c.stateType == .fp16,
+            c.optimizer.stateSlots.contains(where: ["exp_avg_sq", "square_avg", "sum", "acc_delta"].contains)
+        {
             // fp16's smallest subnormal is 6e-8: squared gradients below it are stored as 0 and the steps blow up.
-            Console.note("eta: note: fp16 state flushes squared-gradient averages below 6e-8 to zero (\(c.optimizer.name) keeps one); bf16 has float32's range")
+            Console.note(
+                "eta: note: fp16 state flushes squared-gradient averages below 6e-8 to zero (\(c.optimizer.name) keeps one); bf16 has float32's range"
+            )
         }
         c.parameterGroups = command.paramGroup + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
         if c.parameterGroups.isEmpty, let saved = metadata["param_groups"] {
@@ -129,7 +163,9 @@ struct TrainingSession {
             c.parameterGroups = try saved.split(separator: ";").map { try ParameterGroup(spec: String($0)) }
         }
         c.accumulationSteps = command.accumulate ?? metadata["accumulate"].flatMap(Int.init) ?? c.accumulationSteps
-        let mode: AccumulationMode? = try command.accumulateMode ?? metadata["accumulate_mode"].map { try savedChoice($0, key: "accumulate_mode") }
+        let mode: AccumulationMode? =
+            try command.accumulateMode
+            ?? metadata["accumulate_mode"].map { try savedChoice($0, key: "accumulate_mode") }
         c.accumulationMean = (mode ?? .mean) == .mean
         c.clipGradNorm = command.clipGradNorm
         c.clipGradValue = command.clipGradValue
@@ -141,16 +177,30 @@ struct TrainingSession {
     }
 
     private func writePlot(result: TrainingResult, trainer: Trainer, path: String) throws {
-        var loss = SVGChart(title: "Loss (\(trainer.configuration.dataset), \(trainer.configuration.model.spec), \(trainer.configuration.optimizer.name))",
-                            xLabel: "step", yLabel: "loss", logY: true)
-        loss.series.append(.init(name: "train (batch)", color: SVGChart.palette[0], points: result.steps.map { (Double($0.step), Double($0.loss)) }))
-        loss.series.append(.init(name: "train (epoch)", color: SVGChart.palette[2], points: result.epochs.map { (Double($0.step), Double($0.trainLoss)) }, dots: true))
+        var loss = SVGChart(
+            title:
+                "Loss (\(trainer.configuration.dataset), \(trainer.configuration.model.spec), \(trainer.configuration.optimizer.name))",
+            xLabel: "step", yLabel: "loss", logY: true)
+        loss.series.append(
+            .init(
+                name: "train (batch)", color: SVGChart.palette[0],
+                points: result.steps.map { (Double($0.step), Double($0.loss)) }))
+        loss.series.append(
+            .init(
+                name: "train (epoch)", color: SVGChart.palette[2],
+                points: result.epochs.map { (Double($0.step), Double($0.trainLoss)) }, dots: true))
         if result.epochs.contains(where: { $0.validationLoss != nil }) {
-            loss.series.append(.init(name: "validation", color: SVGChart.palette[1],
-                                     points: result.epochs.compactMap { e in e.validationLoss.map { (Double(e.step), Double($0)) } }, dots: true))
+            loss.series.append(
+                .init(
+                    name: "validation", color: SVGChart.palette[1],
+                    points: result.epochs.compactMap { e in e.validationLoss.map { (Double(e.step), Double($0)) } },
+                    dots: true))
         }
         var lr = SVGChart(title: "Learning rate", xLabel: "step", yLabel: "lr")
-        lr.series.append(.init(name: "lr", color: SVGChart.palette[3], points: result.steps.map { (Double($0.step), $0.learningRate) }))
+        lr.series.append(
+            .init(
+                name: "lr", color: SVGChart.palette[3], points: result.steps.map { (Double($0.step), $0.learningRate) })
+        )
         try OutputFile.replace(path, with: Data(SVGChart.document([loss, lr]).utf8), what: "plot")
     }
 
@@ -159,36 +209,46 @@ struct TrainingSession {
         let device = trainer.backend.info.summary
         if command.format == .json {
             func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
-            try Console.out(JSON.object([
-                ("status", .string(result.status.rawValue)), ("dataset", .string(trainer.configuration.dataset)),
-                ("model", .string(trainer.configuration.model.spec)), ("optimizer", .string(trainer.configuration.optimizer.spec)),
-                ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
-                ("train_loss", number(last?.trainLoss)), ("train_accuracy", number(last?.trainAccuracy)),
-                ("val_loss", number(last?.validationLoss)), ("val_accuracy", number(last?.validationAccuracy)),
-                ("wall_seconds", .double(result.seconds)), ("samples_per_second", .double(result.samplesPerSecond)),
-                ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
-                ("version", .string(EtaVersion.current)),
-            ]).pretty())
+            try Console.out(
+                JSON.object([
+                    ("status", .string(result.status.rawValue)), ("dataset", .string(trainer.configuration.dataset)),
+                    ("model", .string(trainer.configuration.model.spec)),
+                    ("optimizer", .string(trainer.configuration.optimizer.spec)),
+                    ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
+                    ("train_loss", number(last?.trainLoss)), ("train_accuracy", number(last?.trainAccuracy)),
+                    ("val_loss", number(last?.validationLoss)), ("val_accuracy", number(last?.validationAccuracy)),
+                    ("wall_seconds", .double(result.seconds)), ("samples_per_second", .double(result.samplesPerSecond)),
+                    ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
+                    ("version", .string(EtaVersion.current)),
+                ]).pretty())
         } else {
             func percent(_ value: Float?) -> String { value.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
             func number(_ value: Float?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
-            try Console.out("dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, \(trainer.split.validationRows.count) validation rows)")
+            try Console.out(
+                "dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, \(trainer.split.validationRows.count) validation rows)"
+            )
             try Console.out("model        \(trainer.configuration.model.spec), loss \(trainer.network.loss.rawValue)")
             try Console.out("optimizer    \(trainer.configuration.optimizer.spec)")
             let layout = trainer.network.arena.layout
             let assignment = ParameterGroup.assignment(trainer.configuration.parameterGroups, layout: layout)
             for (index, group) in trainer.configuration.parameterGroups.enumerated() {
                 let tensors = zip(layout.entries, assignment).filter { $0.1 == index + 1 }.map(\.0.name)
-                try Console.out("  group      \(group.pattern): lr x\(group.lrScale), weight_decay \(group.weightDecay.map { "\($0)" } ?? "as optimizer") (\(tensors.joined(separator: ", ")))")
+                try Console.out(
+                    "  group      \(group.pattern): lr x\(group.lrScale), weight_decay \(group.weightDecay.map { "\($0)" } ?? "as optimizer") (\(tensors.joined(separator: ", ")))"
+                )
             }
             if let d = trainer.network.optimizer.stepSizeEstimate {
                 try Console.out("estimate     d = \(scientific(d)) (effective lr d x lr)")
             }
             try Console.out("device       \(device)")
-            try Console.out("status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, \(trainer.position.step) steps")
+            try Console.out(
+                "status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, \(trainer.position.step) steps"
+            )
             try Console.out("train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))")
-            try Console.out("validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))")
-            try Console.out(String(format: "time         %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
+            try Console.out(
+                "validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))")
+            try Console.out(
+                String(format: "time         %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
         }
     }
 }

@@ -1,6 +1,6 @@
 import CBLAS
-import Dispatch
 import CEtaCPU
+import Dispatch
 import EtaBackend
 
 extension CPUBackend {
@@ -20,10 +20,11 @@ extension CPUBackend {
             let (a, b, c) = (pointer(g.a), pointer(g.b), pointer(g.c))
             let blas = try OpenBLAS.shared.get()
             let multiply = { (i: Int) in
-                blas.sgemm(CblasRowMajor, g.transposeA ? CblasTrans : CblasNoTrans, g.transposeB ? CblasTrans : CblasNoTrans,
-                            blasint(g.m), blasint(g.n), blasint(g.k), g.alpha,
-                            a + g.aOffset + i * g.strideA, blasint(g.lda), b + g.bOffset + i * g.strideB, blasint(g.ldb),
-                            g.beta, c + g.cOffset + i * g.strideC, blasint(g.ldc))
+                blas.sgemm(
+                    CblasRowMajor, g.transposeA ? CblasTrans : CblasNoTrans, g.transposeB ? CblasTrans : CblasNoTrans,
+                    blasint(g.m), blasint(g.n), blasint(g.k), g.alpha,
+                    a + g.aOffset + i * g.strideA, blasint(g.lda), b + g.bOffset + i * g.strideB, blasint(g.ldb),
+                    g.beta, c + g.cOffset + i * g.strideC, blasint(g.ldc))
             }
             if g.batch == 1 {
                 multiply(0)
@@ -33,33 +34,40 @@ extension CPUBackend {
                 concurrentPerform(g.batch, multiply)
                 blas.setThreads(Int32(threads))
             }
-        case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
-                                    let replicas, let biasStride):
+        case .biasActivationForward(
+            let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
+            let replicas, let biasStride):
             let (zp, bp, ap) = (pointer(z), pointer(bias), pointer(a))
             replicasInParallel(replicas) { r in
                 let block = r * rows * cols
-                eta_bias_activation_forward(zp + zOffset + block, bp + biasOffset + r * biasStride,
-                                            ap + aOffset + block, rows, cols, activation.rawValue)
+                eta_bias_activation_forward(
+                    zp + zOffset + block, bp + biasOffset + r * biasStride,
+                    ap + aOffset + block, rows, cols, activation.rawValue)
             }
-        case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
-                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
-                                     let accumulate):
+        case .biasActivationBackward(
+            let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
+            let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
+            let accumulate):
             let (gap, zp, gzp, gbp) = (pointer(gradA), pointer(z), pointer(gradZ), pointer(gradBias))
             replicasInParallel(replicas) { r in
                 let block = r * rows * cols
-                eta_bias_activation_backward(gap + gradAOffset + block, zp + zOffset + block,
-                                             gzp + gradZOffset + block, gbp + gradBiasOffset + r * biasStride,
-                                             rows, cols, activation.rawValue, accumulate ? 1 : 0)
+                eta_bias_activation_backward(
+                    gap + gradAOffset + block, zp + zOffset + block,
+                    gzp + gradZOffset + block, gbp + gradBiasOffset + r * biasStride,
+                    rows, cols, activation.rawValue, accumulate ? 1 : 0)
             }
         case .loss(let l):
             let targets = pointer(l.targets) + l.targetsOffset
-            let (inputs, grads, losses, corrects) = (pointer(l.input), pointer(l.grad), pointer(l.rowLoss), pointer(l.rowCorrect))
+            let (inputs, grads, losses, corrects) = (
+                pointer(l.input), pointer(l.grad), pointer(l.rowLoss), pointer(l.rowCorrect)
+            )
             replicasInParallel(l.replicas) { r in
                 let block = r * l.rows * l.cols
                 let input = inputs + l.inputOffset + block
                 let grad = grads + block, loss = losses + r * l.rows, correct = corrects + r * l.rows
                 switch l.kind {
-                case .crossEntropy: eta_softmax_cross_entropy(input, targets, grad, loss, correct, l.rows, l.cols, l.scale)
+                case .crossEntropy:
+                    eta_softmax_cross_entropy(input, targets, grad, loss, correct, l.rows, l.cols, l.scale)
                 case .bce: eta_bce_with_logits(input, targets, grad, loss, correct, l.rows, l.scale)
                 case .mse: eta_mse(input, targets, grad, loss, correct, l.rows, l.cols, l.scale)
                 }

@@ -14,7 +14,10 @@ final class CPUBuffer: DeviceBuffer {
             throw EtaError(.software, "cannot allocate \(count) floats on the host: the size is out of range")
         }
         if let available = MemoryBudget.hostAvailableBytes(), count * MemoryLayout<Float>.stride > available {
-            throw EtaError(.usage, "a buffer of \(MemoryBudget.format(count * MemoryLayout<Float>.stride)) exceeds the host's available memory, \(MemoryBudget.format(available))")
+            throw EtaError(
+                .usage,
+                "a buffer of \(MemoryBudget.format(count * MemoryLayout<Float>.stride)) exceeds the host's available memory, \(MemoryBudget.format(available))"
+            )
         }
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, max(count, 1) * MemoryLayout<Float>.stride) == 0, let raw else {
@@ -47,15 +50,18 @@ public final class CPUBackend: Backend {
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
         let blas = (try? OpenBLAS.shared.get()).map { "OpenBLAS \($0.coreName)" } ?? "OpenBLAS unavailable"
-        info = BackendInfo(kind: .cpu, device: "host CPU (\(self.threads) threads)",
-                           driver: String(cString: eta_cpu_dispatch_target()) + ", " + blas)
+        info = BackendInfo(
+            kind: .cpu, device: "host CPU (\(self.threads) threads)",
+            driver: String(cString: eta_cpu_dispatch_target()) + ", " + blas)
     }
 
     /// The host memory of one of this backend's buffers.
     func pointer(_ buffer: DeviceBuffer) -> UnsafeMutablePointer<Float> { host(buffer).pointer }
 
     private func host(_ buffer: DeviceBuffer) -> CPUBuffer {
-        guard let buffer = buffer as? CPUBuffer else { preconditionFailure("a buffer from another backend was passed to CPUBackend") }
+        guard let buffer = buffer as? CPUBuffer else {
+            preconditionFailure("a buffer from another backend was passed to CPUBackend")
+        }
         return buffer
     }
 
@@ -67,7 +73,8 @@ public final class CPUBackend: Backend {
     public func write(_ values: UnsafeBufferPointer<Float>, to buffer: DeviceBuffer, offset: Int) throws {
         let target = host(buffer)
         guard offset >= 0, offset + values.count <= target.count else {
-            throw EtaError(.software, "write of \(values.count) floats at \(offset) overruns a buffer of \(target.count)")
+            throw EtaError(
+                .software, "write of \(values.count) floats at \(offset) overruns a buffer of \(target.count)")
         }
         guard let base = values.baseAddress else { return }
         (target.pointer + offset).update(from: base, count: values.count)
@@ -76,7 +83,8 @@ public final class CPUBackend: Backend {
     public func read(_ buffer: DeviceBuffer, offset: Int, into values: UnsafeMutableBufferPointer<Float>) throws {
         let source = host(buffer)
         guard offset >= 0, offset + values.count <= source.count else {
-            throw EtaError(.software, "read of \(values.count) floats at \(offset) overruns a buffer of \(source.count)")
+            throw EtaError(
+                .software, "read of \(values.count) floats at \(offset) overruns a buffer of \(source.count)")
         }
         guard let base = values.baseAddress else { return }
         base.update(from: source.pointer + offset, count: values.count)
@@ -119,7 +127,9 @@ public final class CPUBackend: Backend {
             }
             let g = host(launch.gradients).pointer
             let parameters = parameterStorage(launch.parameters, launch.storage)
-            let states = (0..<3).map { i in i < launch.states.count ? launch.states[i].map { UnsafeMutableRawPointer(host($0).pointer) } : nil }
+            let states = (0..<3).map { i in
+                i < launch.states.count ? launch.states[i].map { UnsafeMutableRawPointer(host($0).pointer) } : nil
+            }
             let stateBytes = launch.storage.state == .fp32 ? 4 : 2
             // Without groups, one range over the arena with the launch's scalars.
             let ranges = launch.groups?.layout.ranges ?? [GroupRange(offset: 0, count: launch.count, group: 0)]
@@ -146,15 +156,19 @@ public final class CPUBackend: Backend {
     }
 
     func parameterStorage(_ parameters: DeviceBuffer, _ storage: UpdateStorage) -> ParameterStorage {
-        ParameterStorage(pointer: host(parameters).pointer, type: storage.parameters, master: storage.master.map { host($0).pointer })
+        ParameterStorage(
+            pointer: host(parameters).pointer, type: storage.parameters, master: storage.master.map { host($0).pointer }
+        )
     }
 
     /// Runs `body(at, n, p)` over [offset, offset + count) in parallel pieces, `p` being float32 parameters at `at`.
     /// 16-bit parameters are served through float32 tiles (widened before, narrowed with round to nearest even after);
     /// with a master copy the loop runs on the master and its rounding is stored in the parameters. (16-bit state is
     /// read and written in place by the loops themselves.)
-    private func parameterPass(_ offset: Int, _ count: Int, parameters: ParameterStorage,
-                               _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+    private func parameterPass(
+        _ offset: Int, _ count: Int, parameters: ParameterStorage,
+        _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
+    ) {
         guard parameters.type != .fp32 else {
             return parallel(count) { start, n in body(offset + start, n, parameters.pointer + offset + start) }
         }
@@ -167,7 +181,9 @@ public final class CPUBackend: Backend {
             var done = 0
             while done < n {
                 let at = offset + start + done, length = min(tile, n - done)
-                if let buffer { bf16 ? eta_widen_bf16(halves + at, buffer, length) : eta_widen_fp16(halves + at, buffer, length) }
+                if let buffer {
+                    bf16 ? eta_widen_bf16(halves + at, buffer, length) : eta_widen_fp16(halves + at, buffer, length)
+                }
                 let p = buffer ?? parameters.master! + at
                 body(at, length, p)
                 bf16 ? eta_narrow_bf16(p, halves + at, length) : eta_narrow_fp16(p, halves + at, length)
@@ -188,7 +204,9 @@ public final class CPUBackend: Backend {
         let scalars = launch.scalars.padded
         scalars.withUnsafeBufferPointer { c in
             let run = { (begin: Int, end: Int) in
-                function(p, g, states[0], states[1], states[2], states[3], table, begin, end, partials, c.baseAddress!, launch.scalars.flags)
+                function(
+                    p, g, states[0], states[1], states[2], states[3], table, begin, end, partials, c.baseAddress!,
+                    launch.scalars.flags)
             }
             // About parallelThreshold elements per task, as the elementwise loops.
             let perTask = max(1, Self.parallelThreshold / UpdateBlocks.blockSize)

@@ -9,9 +9,12 @@ import Foundation
 /// took 10.5 ms instead of 2.8 ms). OpenBLAS reads `OPENBLAS_CORETYPE` when it loads, so Eta sets it from
 /// the CPU's features (unless the user already has) and then loads the library.
 enum OpenBLAS {
-    typealias SGEMM = @convention(c) (CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, Float,
-                                      UnsafePointer<Float>?, blasint, UnsafePointer<Float>?, blasint, Float,
-                                      UnsafeMutablePointer<Float>?, blasint) -> Void
+    typealias SGEMM =
+        @convention(c) (
+            CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, Float,
+            UnsafePointer<Float>?, blasint, UnsafePointer<Float>?, blasint, Float,
+            UnsafeMutablePointer<Float>?, blasint
+        ) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
     typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
 
@@ -27,15 +30,19 @@ enum OpenBLAS {
     /// The kernel set to ask for: the newest this CPU supports.
     static func preferredCore() -> String? {
         #if arch(x86_64)
-        if cpuSupports("avx512f") && cpuSupports("avx512bw") && cpuSupports("avx512dq") && cpuSupports("avx512vl") { return "SkylakeX" }
+        if cpuSupports("avx512f") && cpuSupports("avx512bw") && cpuSupports("avx512dq") && cpuSupports("avx512vl") {
+            return "SkylakeX"
+        }
         if cpuSupports("avx2") && cpuSupports("fma") { return "Haswell" }
         #endif
         return nil
     }
 
     private static func cpuSupports(_ feature: String) -> Bool {
-        guard let flags = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-            .split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        guard
+            let flags = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+                .split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return false }
         return flags.split(separator: " ").contains { $0 == feature }
     }
 
@@ -43,14 +50,26 @@ enum OpenBLAS {
         if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, let core = preferredCore() {
             setenv("OPENBLAS_CORETYPE", core, 0)
         }
-        guard let handle = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_GLOBAL) ?? dlopen("libopenblas.so", RTLD_NOW | RTLD_GLOBAL) else {
-            return .failure(EtaError(.unavailable, "OpenBLAS could not be loaded (\(String(cString: dlerror()))); install it: apt-get install libopenblas-dev"))
+        guard
+            let handle = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_GLOBAL)
+                ?? dlopen("libopenblas.so", RTLD_NOW | RTLD_GLOBAL)
+        else {
+            return .failure(
+                EtaError(
+                    .unavailable,
+                    "OpenBLAS could not be loaded (\(String(cString: dlerror()))); install it: apt-get install libopenblas-dev"
+                ))
         }
         guard let sgemm = dlsym(handle, "cblas_sgemm"), let threads = dlsym(handle, "openblas_set_num_threads") else {
             return .failure(EtaError(.unavailable, "the loaded OpenBLAS lacks cblas_sgemm or openblas_set_num_threads"))
         }
-        let name = dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }.map { String(cString: $0) } ?? "?"
-        return .success(Library(sgemm: unsafeBitCast(sgemm, to: SGEMM.self), setThreads: unsafeBitCast(threads, to: SetThreads.self),
-                                coreName: name))
+        let name =
+            dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }.map {
+                String(cString: $0)
+            } ?? "?"
+        return .success(
+            Library(
+                sgemm: unsafeBitCast(sgemm, to: SGEMM.self), setThreads: unsafeBitCast(threads, to: SetThreads.self),
+                coreName: name))
     }
 }

@@ -38,7 +38,8 @@ enum FuzzTarget: String, CaseIterable {
             case .idx:
                 try runIDX(bytes, scratch: scratch)
             case .checkpoint:
-                _ = try Checkpoint.read(from: try Self.write(bytes[...], to: scratch.appendingPathComponent("input.safetensors")))
+                _ = try Checkpoint.read(
+                    from: try Self.write(bytes[...], to: scratch.appendingPathComponent("input.safetensors")))
             case .programCache:
                 let file = try Self.write(bytes[...], to: scratch.appendingPathComponent("entry.bin"))
                 _ = ProgramCache(directory: nil).validatedEntry(at: file, key: Self.programCacheKey)
@@ -59,7 +60,9 @@ enum FuzzTarget: String, CaseIterable {
         let gzipped = bytes[0] & 1 == 1
         let labelCount = min(Int(bytes[1]) << 8 | Int(bytes[2]), bytes.count - 3)
         _ = try Self.write(bytes[3..<(3 + labelCount)], to: folder.appendingPathComponent("train-labels-idx1-ubyte"))
-        _ = try Self.write(bytes[(3 + labelCount)...], to: folder.appendingPathComponent("train-images-idx3-ubyte" + (gzipped ? ".gz" : "")))
+        _ = try Self.write(
+            bytes[(3 + labelCount)...],
+            to: folder.appendingPathComponent("train-images-idx3-ubyte" + (gzipped ? ".gz" : "")))
         _ = try Dataset.load("idx:" + folder.path)
     }
 

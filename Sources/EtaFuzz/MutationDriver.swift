@@ -11,8 +11,12 @@ enum MutationDriver {
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
-            if (argument == "--runs" || argument == "--seed"), index + 1 < arguments.count {
-                if argument == "--runs" { runs = Int(arguments[index + 1]) ?? runs } else { seed = UInt64(arguments[index + 1]) ?? seed }
+            if argument == "--runs" || argument == "--seed", index + 1 < arguments.count {
+                if argument == "--runs" {
+                    runs = Int(arguments[index + 1]) ?? runs
+                } else {
+                    seed = UInt64(arguments[index + 1]) ?? seed
+                }
                 index += 2
             } else {
                 positional.append(argument)
@@ -20,7 +24,9 @@ enum MutationDriver {
             }
         }
         guard positional.count == 2, let target = FuzzTarget(rawValue: positional[0]) else {
-            print("usage: EtaFuzz TARGET CORPUS_DIR [--runs N] [--seed S]; TARGET: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))")
+            print(
+                "usage: EtaFuzz TARGET CORPUS_DIR [--runs N] [--seed S]; TARGET: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
             return 64
         }
         let folder = URL(fileURLWithPath: positional[1])
@@ -36,12 +42,15 @@ enum MutationDriver {
             for _ in 0...(random.next() % 4) { mutate(&input, corpus: corpus, random: &random) }
             target.run(input, scratch: scratch)
         }
-        print("EtaFuzz \(target.rawValue): \(runs) runs from \(corpus.count) corpus files, seed \(seed), no failure (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+        print(
+            "EtaFuzz \(target.rawValue): \(runs) runs from \(corpus.count) corpus files, seed \(seed), no failure (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)"
+        )
         return 0
     }
 
     /// Bytes that parsers treat specially: separators, quotes, line ends, NUL, signs, digits, boundaries.
-    static let interesting: [UInt8] = Array(",\"\r\n\0-+.eE09:=/ \t{}[]".utf8) + [0x7F, 0x80, 0xFF, 0xFE, 0xEF, 0xBB, 0xBF]
+    static let interesting: [UInt8] =
+        Array(",\"\r\n\0-+.eE09:=/ \t{}[]".utf8) + [0x7F, 0x80, 0xFF, 0xFE, 0xEF, 0xBB, 0xBF]
 
     static func mutate(_ input: inout [UInt8], corpus: [[UInt8]], random: inout SplitMix64) {
         let position = input.isEmpty ? 0 : Int(random.next() % UInt64(input.count))
@@ -49,7 +58,8 @@ enum MutationDriver {
         case 0 where !input.isEmpty: input[position] ^= UInt8(1) << (random.next() % 8)
         case 1 where !input.isEmpty: input[position] = interesting[Int(random.next() % UInt64(interesting.count))]
         case 2: input.insert(interesting[Int(random.next() % UInt64(interesting.count))], at: position)
-        case 3 where !input.isEmpty: input.removeSubrange(position..<min(input.count, position + 1 + Int(random.next() % 16)))
+        case 3 where !input.isEmpty:
+            input.removeSubrange(position..<min(input.count, position + 1 + Int(random.next() % 16)))
         case 4 where !input.isEmpty:
             let chunk = input[position..<min(input.count, position + 1 + Int(random.next() % 64))]
             input.insert(contentsOf: chunk, at: Int(random.next() % UInt64(input.count + 1)))
@@ -61,7 +71,11 @@ enum MutationDriver {
             let values: [UInt32] = [0, 1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0x0001_0000]
             let value = values[Int(random.next() % UInt64(values.count))]
             let bytes = (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) }
-            if input.count >= position + 4 { input.replaceSubrange(position..<(position + 4), with: bytes) } else { input += bytes }
+            if input.count >= position + 4 {
+                input.replaceSubrange(position..<(position + 4), with: bytes)
+            } else {
+                input += bytes
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
-import EtaCL
 import EtaBackend
+import EtaCL
 import EtaSupport
 
 /// The training-step kernels of `Kernels/layers.cl`, `losses.cl` and `reduce.cl`, and a scratch buffer for
@@ -31,41 +31,49 @@ extension OpenCLBackend {
         let k = layerKernels
         switch layer {
         case .gemm(let g) where g.batch > 1:
-            let event = try CLBlast.sgemmStridedBatched(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
-                                                        m: g.m, n: g.n, k: g.k, alpha: g.alpha,
-                                                        a: device(g.a), aOffset: g.aOffset, lda: g.lda, strideA: g.strideA,
-                                                        b: device(g.b), bOffset: g.bOffset, ldb: g.ldb, strideB: g.strideB, beta: g.beta,
-                                                        c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, strideC: g.strideC, batch: g.batch,
-                                                        withEvent: tracedEvents != nil)
-            LaunchClock.noteLaunch()   // after: CLBlast builds its program inside the call
+            let event = try CLBlast.sgemmStridedBatched(
+                queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
+                m: g.m, n: g.n, k: g.k, alpha: g.alpha,
+                a: device(g.a), aOffset: g.aOffset, lda: g.lda, strideA: g.strideA,
+                b: device(g.b), bOffset: g.bOffset, ldb: g.ldb, strideB: g.strideB, beta: g.beta,
+                c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, strideC: g.strideC, batch: g.batch,
+                withEvent: tracedEvents != nil)
+            LaunchClock.noteLaunch()  // after: CLBlast builds its program inside the call
             if let event { tracedEvents?.append((layer.kernelName, event)) }
         case .gemm(let g):
             // CLBlast's indirect GEMM needs scratch memory: grow one buffer to the largest size seen, so a
             // training step allocates nothing after its first.
-            let bytes = try CLBlast.sgemmTemporaryBytes(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
-                                                        m: g.m, n: g.n, k: g.k, aOffset: g.aOffset, lda: g.lda, bOffset: g.bOffset,
-                                                        ldb: g.ldb, cOffset: g.cOffset, ldc: g.ldc)
+            let bytes = try CLBlast.sgemmTemporaryBytes(
+                queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB,
+                m: g.m, n: g.n, k: g.k, aOffset: g.aOffset, lda: g.lda, bOffset: g.bOffset,
+                ldb: g.ldb, cOffset: g.cOffset, ldc: g.ldc)
             if bytes > gemmScratch.bytes { gemmScratch = try context.makeBuffer(bytes: bytes) }
-            let event = try CLBlast.sgemm(queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
-                                          alpha: g.alpha, a: device(g.a), aOffset: g.aOffset, lda: g.lda, b: device(g.b), bOffset: g.bOffset,
-                                          ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, temporary: gemmScratch,
-                                          withEvent: tracedEvents != nil)
-            LaunchClock.noteLaunch()   // after: CLBlast builds its program inside the call
+            let event = try CLBlast.sgemm(
+                queue: context.queue, transposeA: g.transposeA, transposeB: g.transposeB, m: g.m, n: g.n, k: g.k,
+                alpha: g.alpha, a: device(g.a), aOffset: g.aOffset, lda: g.lda, b: device(g.b), bOffset: g.bOffset,
+                ldb: g.ldb, beta: g.beta, c: device(g.c), cOffset: g.cOffset, ldc: g.ldc, temporary: gemmScratch,
+                withEvent: tracedEvents != nil)
+            LaunchClock.noteLaunch()  // after: CLBlast builds its program inside the call
             if let event { tracedEvents?.append((layer.kernelName, event)) }
-        case .biasActivationForward(let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
-                                    let replicas, let biasStride):
+        case .biasActivationForward(
+            let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
+            let replicas, let biasStride):
             try set(k.forward, [z, bias, a], [UInt64(zOffset), UInt64(biasOffset), UInt64(aOffset)])
             try k.forward.setArgument(6, UInt32(rows))
             try k.forward.setArgument(7, UInt32(cols))
             try k.forward.setArgument(8, activation.rawValue)
             try k.forward.setArgument(9, UInt32(replicas))
             try k.forward.setArgument(10, UInt64(biasStride))
-            try enqueue(k.forward, global: rows * cols * replicas, local: k.forward.localSize(preferred: 64), name: layer.kernelName)
-        case .biasActivationBackward(let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
-                                     let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
-                                     let accumulate):
-            try set(k.backward, [gradA, z, gradZ, gradBias],
-                    [UInt64(gradAOffset), UInt64(zOffset), UInt64(gradZOffset), UInt64(gradBiasOffset)])
+            try enqueue(
+                k.forward, global: rows * cols * replicas, local: k.forward.localSize(preferred: 64),
+                name: layer.kernelName)
+        case .biasActivationBackward(
+            let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
+            let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
+            let accumulate):
+            try set(
+                k.backward, [gradA, z, gradZ, gradBias],
+                [UInt64(gradAOffset), UInt64(zOffset), UInt64(gradZOffset), UInt64(gradBiasOffset)])
             try k.backward.setArgument(8, UInt32(rows))
             try k.backward.setArgument(9, UInt32(cols))
             try k.backward.setArgument(10, activation.rawValue)
@@ -73,7 +81,9 @@ extension OpenCLBackend {
             try k.backward.setArgument(12, UInt64(biasStride))
             try k.backward.setArgument(13, Int32(accumulate ? 1 : 0))
             // Columns x replicas (a 2-D range: see Kernels/layers.cl).
-            try enqueue(k.backward, global: [cols, replicas], local: [k.backward.localSize(preferred: 32), 1], name: layer.kernelName)
+            try enqueue(
+                k.backward, global: [cols, replicas], local: [k.backward.localSize(preferred: 32), 1],
+                name: layer.kernelName)
         case .loss(let l):
             let kernel: Kernel
             switch l.kind {
@@ -81,7 +91,9 @@ extension OpenCLBackend {
             case .bce: kernel = k.bce
             case .mse: kernel = k.mse
             }
-            try set(kernel, [l.input, l.targets, l.grad, l.rowLoss, l.rowCorrect], [UInt64(l.inputOffset), UInt64(l.targetsOffset)])
+            try set(
+                kernel, [l.input, l.targets, l.grad, l.rowLoss, l.rowCorrect],
+                [UInt64(l.inputOffset), UInt64(l.targetsOffset)])
             try kernel.setArgument(7, UInt32(l.rows))
             if l.kind == .bce {
                 try kernel.setArgument(8, l.scale)
@@ -98,18 +110,24 @@ extension OpenCLBackend {
             try k.clipByNorm.setArgument(2, device(stats))
             try k.clipByNorm.setArgument(3, UInt64(normIndex))
             try k.clipByNorm.setArgument(4, maxNorm)
-            try enqueue(k.clipByNorm, global: (count + vectorWidth - 1) / vectorWidth, local: k.clipByNorm.localSize(preferred: preferredLocalSize))
+            try enqueue(
+                k.clipByNorm, global: (count + vectorWidth - 1) / vectorWidth,
+                local: k.clipByNorm.localSize(preferred: preferredLocalSize))
         case .lerpToward(let target, let toward, let count, let weight):
             try lerpToward.setArgument(0, device(target))
             try lerpToward.setArgument(1, device(toward))
             try lerpToward.setArgument(2, UInt64(count))
             try lerpToward.setArgument(3, weight)
-            try enqueue(lerpToward, global: (count + vectorWidth - 1) / vectorWidth, local: lerpToward.localSize(preferred: preferredLocalSize))
+            try enqueue(
+                lerpToward, global: (count + vectorWidth - 1) / vectorWidth,
+                local: lerpToward.localSize(preferred: preferredLocalSize))
         case .clipByValue(let gradients, let count, let clip):
             try k.clipByValue.setArgument(0, device(gradients))
             try k.clipByValue.setArgument(1, UInt64(count))
             try k.clipByValue.setArgument(2, clip)
-            try enqueue(k.clipByValue, global: (count + vectorWidth - 1) / vectorWidth, local: k.clipByValue.localSize(preferred: preferredLocalSize))
+            try enqueue(
+                k.clipByValue, global: (count + vectorWidth - 1) / vectorWidth,
+                local: k.clipByValue.localSize(preferred: preferredLocalSize))
         case .reduce(let r) where r.segments > 1 || r.count <= LayerKernels.singleGroupReduceLimit:
             // Segments, and sums small enough for one work-group, take one launch: on PoCL the two-stage
             // reduction's 64 work-groups cost ~130 µs for a 64-row loss.

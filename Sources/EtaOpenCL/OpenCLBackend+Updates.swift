@@ -24,7 +24,9 @@ extension OpenCLBackend {
             if let blocks = l.blocks {
                 try kernel.setArgument(20, device(blocks.table))
                 try kernel.setArgument(21, device(blocks.partials))
-                if blocks.count > 0 { try enqueue(kernel, global: blocks.count * blockLocalSize, local: blockLocalSize) }
+                if blocks.count > 0 {
+                    try enqueue(kernel, global: blocks.count * blockLocalSize, local: blockLocalSize)
+                }
             } else {
                 let table = try l.groups.map(groupTable)
                 try kernel.setArgument(19, table?.chunks ?? device(l.gradients))
@@ -56,7 +58,9 @@ extension OpenCLBackend {
         }
         var rows = [Float]()
         rows.reserveCapacity(groups.scalars.count * UpdateScalars.capacity)
-        for row in groups.scalars { rows += row + [Float](repeating: 0, count: max(0, UpdateScalars.capacity - row.count)) }
+        for row in groups.scalars {
+            rows += row + [Float](repeating: 0, count: max(0, UpdateScalars.capacity - row.count))
+        }
         try rows.withUnsafeBytes { try entry.scalars.write(from: $0, offset: 0) }
         return (entry.chunks, entry.scalars)
     }

@@ -1,5 +1,5 @@
-import EtaCL
 import EtaBackend
+import EtaCL
 import EtaKernelSources
 import EtaSupport
 import Foundation
@@ -60,9 +60,13 @@ public final class OpenCLBackend: Backend {
         func kernel(_ name: String) throws -> Kernel {
             if let kernel = kernels[name] { return kernel }
             let kernel: Kernel
-            if let made = try? elementwise.kernel(named: name) { kernel = made }
-            else if let blocks, let made = try? blocks.kernel(named: name) { kernel = made }
-            else { throw EtaError(.software, "no OpenCL update kernel named \(name) in this build of Kernels/") }
+            if let made = try? elementwise.kernel(named: name) {
+                kernel = made
+            } else if let blocks, let made = try? blocks.kernel(named: name) {
+                kernel = made
+            } else {
+                throw EtaError(.software, "no OpenCL update kernel named \(name) in this build of Kernels/")
+            }
             kernels[name] = kernel
             return kernel
         }
@@ -86,7 +90,8 @@ public final class OpenCLBackend: Backend {
         let context = try Context(device: device, profiling: profiling)
         self.context = context
         self.vectorWidth = vectorWidth
-        info = BackendInfo(kind: .opencl, device: device.name, driver: "\(device.platform.version), driver \(device.driverVersion)")
+        info = BackendInfo(
+            kind: .opencl, device: device.name, driver: "\(device.platform.version), driver \(device.driverVersion)")
         let cache = cache ?? ProgramCache(directory: ProgramCache.defaultDirectory())
         var options = "-DETA_VEC=\(vectorWidth)"
         if device.supportsCorrectlyRoundedDivideSqrt { options += " -cl-fp32-correctly-rounded-divide-sqrt" }
@@ -96,7 +101,8 @@ public final class OpenCLBackend: Backend {
         var seconds = 0.0
         func kernels(_ file: String, _ names: [String], extraOptions: String = "") throws -> [String: Kernel] {
             let start = DispatchTime.now().uptimeNanoseconds
-            let program = try Self.build(file, options: options + extraOptions, cache: cache, context: context, kernels: names)
+            let program = try Self.build(
+                file, options: options + extraOptions, cache: cache, context: context, kernels: names)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             origins.append((file, program.origin))
             return try Dictionary(uniqueKeysWithValues: names.map { ($0, try program.kernel(named: $0)) })
@@ -119,7 +125,8 @@ public final class OpenCLBackend: Backend {
         layerKernels = LayerKernels(
             forward: layers["bias_activation_forward"]!, backward: layers["bias_activation_backward"]!,
             crossEntropy: losses["softmax_cross_entropy"]!, bce: losses["bce_with_logits"]!, mse: losses["mse"]!,
-            reducePartial: reduce["reduce_partial"]!, reduceFinish: reduce["reduce_finish"]!, reduceSegments: reduce["reduce_segments"]!,
+            reducePartial: reduce["reduce_partial"]!, reduceFinish: reduce["reduce_finish"]!,
+            reduceSegments: reduce["reduce_segments"]!,
             reduceLocal: reduceLocal,
             clipByNorm: clip["clip_by_norm"]!, clipByValue: clip["clip_by_value"]!,
             partials: try context.makeBuffer(bytes: LayerKernels.reduceGroups * MemoryLayout<Float>.size))
@@ -130,7 +137,9 @@ public final class OpenCLBackend: Backend {
         _ = try updateProgramsByVariant[StorageLayout()]!.kernel("lerp_toward")
     }
 
-    private static func build(_ file: String, options: String, cache: ProgramCache, context: Context, kernels: [String]) throws -> Program {
+    private static func build(
+        _ file: String, options: String, cache: ProgramCache, context: Context, kernels: [String]
+    ) throws -> Program {
         guard let common = KernelSources.source(named: "common.cl"), let body = KernelSources.source(named: file) else {
             throw EtaError(.software, "kernel source \(file) is missing from this build")
         }
@@ -143,8 +152,9 @@ public final class OpenCLBackend: Backend {
         func build(_ file: String, sentinel: String, extraOptions: String = "") throws -> Program {
             let start = DispatchTime.now().uptimeNanoseconds
             // A cached binary lacking the sentinel kernel is rebuilt.
-            let program = try Self.build(file, options: options + variant.buildOptions + extraOptions, cache: cache, context: context,
-                                         kernels: [sentinel])
+            let program = try Self.build(
+                file, options: options + variant.buildOptions + extraOptions, cache: cache, context: context,
+                kernels: [sentinel])
             programLoadSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             programOrigins.append((plain ? file : "\(file) (\(variant.label))", program.origin))
             return program
@@ -176,7 +186,9 @@ public final class OpenCLBackend: Backend {
     }
 
     func device(_ buffer: DeviceBuffer) -> Buffer {
-        guard let buffer = buffer as? OpenCLBuffer else { preconditionFailure("a buffer from another backend was passed to OpenCLBackend") }
+        guard let buffer = buffer as? OpenCLBuffer else {
+            preconditionFailure("a buffer from another backend was passed to OpenCLBackend")
+        }
         return buffer.buffer
     }
 
@@ -212,7 +224,9 @@ public final class OpenCLBackend: Backend {
     /// Enqueues `kernel` over `count` floats: one work-item per `vectorWidth` of them.
     func launch(_ kernel: Kernel, count: Int) throws {
         guard count > 0 else { return }
-        try enqueue(kernel, global: (count + vectorWidth - 1) / vectorWidth, local: kernel.localSize(preferred: preferredLocalSize))
+        try enqueue(
+            kernel, global: (count + vectorWidth - 1) / vectorWidth,
+            local: kernel.localSize(preferred: preferredLocalSize))
     }
 
     /// Every launch goes through here: it notes the first launch and, when tracing, keeps the launch's event.
@@ -232,7 +246,8 @@ public final class OpenCLBackend: Backend {
 
     public func startTrace() throws {
         guard context.queue.profiling else {
-            throw EtaError(.usage, "tracing needs an OpenCL queue with profiling: create the backend with profiling: true")
+            throw EtaError(
+                .usage, "tracing needs an OpenCL queue with profiling: create the backend with profiling: true")
         }
         tracedEvents = []
     }

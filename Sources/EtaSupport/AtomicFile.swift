@@ -19,7 +19,8 @@ public enum AtomicFile {
         _ = firstUse
         let folder = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let temporary = folder.appendingPathComponent(
+            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         var failure: Int32 = data.withUnsafeBytes { writeAll(descriptor, $0) } ?? 0
@@ -55,13 +56,17 @@ public enum AtomicFile {
         var removed: [String] = []
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
             // What lies between the prefix and ".tmp" must be exactly "PID.N" in decimal.
-            let middle = name.dropFirst(prefix.count).dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+            let middle = name.dropFirst(prefix.count).dropLast(4).split(
+                separator: ".", omittingEmptySubsequences: false)
             guard middle.count == 2, let pid = pid_t(middle[0]), pid > 0, UInt32(middle[1]) != nil else { continue }
             let path = folder.appendingPathComponent(name).path
             if pid == getpid() {
                 // Coarse file timestamps may trail the clock by a few milliseconds: allow a second.
-                guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                      modified < started.addingTimeInterval(-1) else { continue }
+                guard
+                    let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate]
+                        as? Date,
+                    modified < started.addingTimeInterval(-1)
+                else { continue }
             } else {
                 guard kill(pid, 0) != 0, errno == ESRCH else { continue }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Eta
 @testable import EtaCore
 
@@ -32,7 +33,8 @@ final class NaNInjector: TrainingObserver {
         if step == after {
             snapshot = try! state(trainer)
             let row = trainer.position.batchInEpoch * trainer.configuration.batchSize
-            try! trainer.backend.write([Float.nan], to: trainer.data.trainFeatures, offset: row * trainer.split.dataset.featureCount)
+            try! trainer.backend.write(
+                [Float.nan], to: trainer.data.trainFeatures, offset: row * trainer.split.dataset.featureCount)
         } else if step == after + 1 {
             unchanged = try! state(trainer) == snapshot
         }
@@ -54,7 +56,8 @@ struct NonFiniteGradientTests {
     @Test("skip: the step changes nothing, is counted as skipped, and training goes on", arguments: Backends.names)
     func skip(backendName: String) throws {
         let injector = NaNInjector(after: 5)
-        let trainer = try Trainer(configuration: try Self.configuration(.skip), backend: try Backends.named(backendName))
+        let trainer = try Trainer(
+            configuration: try Self.configuration(.skip), backend: try Backends.named(backendName))
         let result = try trainer.run(observer: injector)
         #expect(result.status == .completed)
         #expect(injector.unchanged == true, "the skipped step changed parameters or state")
@@ -68,7 +71,8 @@ struct NonFiniteGradientTests {
     @Test("abort: the run ends as diverged, naming the step and the tensor", arguments: Backends.names)
     func abort(backendName: String) throws {
         let injector = NaNInjector(after: 3)
-        let trainer = try Trainer(configuration: try Self.configuration(.abort), backend: try Backends.named(backendName))
+        let trainer = try Trainer(
+            configuration: try Self.configuration(.abort), backend: try Backends.named(backendName))
         let result = try trainer.run(observer: injector)
         #expect(result.status == .diverged)
         let anomaly = try #require(injector.anomalies.first)
@@ -80,7 +84,8 @@ struct NonFiniteGradientTests {
     func capped() throws {
         var configuration = try Self.configuration(.skip)
         configuration.divergenceGuard.maxConsecutiveSkips = 3
-        configuration.optimizer = try OptimizerConfiguration(spec: "sgd:lr=1e30")   // the parameters overflow: every gradient after is non-finite
+        // the parameters overflow: every gradient after is non-finite
+        configuration.optimizer = try OptimizerConfiguration(spec: "sgd:lr=1e30")
         let recorder = AnomalyRecorder()
         let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
         let result = try trainer.run(observer: recorder)
@@ -93,7 +98,9 @@ struct NonFiniteGradientTests {
 struct DivergenceGuardTests {
     /// Diabetes (unscaled targets, MSE) with plain SGD: lr 5 blows up within an epoch, lr 0.005 overshoots
     /// slowly until the loss spikes.
-    static func configuration(lr: Double, policy: DivergenceGuard.Policy, spike: Double? = nil) throws -> TrainingConfiguration {
+    static func configuration(
+        lr: Double, policy: DivergenceGuard.Policy, spike: Double? = nil
+    ) throws -> TrainingConfiguration {
         var c = TrainingConfiguration()
         c.dataset = "diabetes"
         c.epochs = 20
@@ -107,7 +114,8 @@ struct DivergenceGuardTests {
     @Test("abort ends the run as diverged at the first non-finite loss", arguments: Backends.names)
     func abort(backendName: String) throws {
         let recorder = AnomalyRecorder()
-        let trainer = try Trainer(configuration: try Self.configuration(lr: 5, policy: .abort), backend: try Backends.named(backendName))
+        let trainer = try Trainer(
+            configuration: try Self.configuration(lr: 5, policy: .abort), backend: try Backends.named(backendName))
         let result = try trainer.run(observer: recorder)
         #expect(result.status == .diverged)
         #expect(recorder.anomalies.count == 1)
@@ -128,7 +136,8 @@ struct DivergenceGuardTests {
     @Test("rollback on a loss spike restores the last good state, halves the lr, and the run completes")
     func rollback() throws {
         let recorder = AnomalyRecorder()
-        let trainer = try Trainer(configuration: try Self.configuration(lr: 0.005, policy: .rollback, spike: 3), backend: Backends.cpu)
+        let trainer = try Trainer(
+            configuration: try Self.configuration(lr: 0.005, policy: .rollback, spike: 3), backend: Backends.cpu)
         let result = try trainer.run(observer: recorder)
         #expect(result.status == .completed)
         let anomaly = try #require(recorder.anomalies.first)

@@ -1,18 +1,23 @@
 import Foundation
 import Testing
+
 @testable import Eta
 @testable import EtaCore
 
 @Suite("LR range test")
 struct LRFinderTests {
     static func points(_ losses: [Double]) -> [LRFinder.Point] {
-        losses.enumerated().map { LRFinder.Point(iteration: $0.offset, learningRate: pow(10, -6 + Double($0.offset) * 0.1), loss: $0.element, smoothed: $0.element) }
+        losses.enumerated().map {
+            LRFinder.Point(
+                iteration: $0.offset, learningRate: pow(10, -6 + Double($0.offset) * 0.1), loss: $0.element,
+                smoothed: $0.element)
+        }
     }
 
     @Test("parameters, optimizer state and position are restored bit for bit", arguments: Backends.names)
     func restores(backendName: String) throws {
         let trainer = try Trainer(configuration: TrainingConfiguration(), backend: try Backends.named(backendName))
-        _ = try trainer.run(observer: StopAfter(step: 7))   // some optimizer state to restore
+        _ = try trainer.run(observer: StopAfter(step: 7))  // some optimizer state to restore
         let before = try TrainerSnapshot(trainer)
         _ = try LRFinder(startLR: 1e-5, endLR: 1, iterations: 40).run(trainer)
         let after = try TrainerSnapshot(trainer)
@@ -30,7 +35,8 @@ struct LRFinderTests {
         let valley = try #require(result.suggestions.first { $0.name == "valley" }?.learningRate)
         var configuration = TrainingConfiguration()
         configuration.optimizer = .adam(AdamHyperparameters(lr: valley))
-        let accuracy = try #require(try Trainer(configuration: configuration, backend: Backends.cpu).run().epochs.last?.validationAccuracy)
+        let accuracy = try #require(
+            try Trainer(configuration: configuration, backend: Backends.cpu).run().epochs.last?.validationAccuracy)
         #expect(accuracy >= 0.97, "valley \(valley) reached \(accuracy)")
     }
 
@@ -43,13 +49,15 @@ struct LRFinderTests {
         let result = try LRFinder(startLR: 1e-3, endLR: 1e12, iterations: 60, divergeFactor: 1e30).run(trainer)
         #expect(result.stopReason == .nonFinite)
         #expect(!(result.points.last!.loss.isFinite))
-        #expect(try trainer.network.arena.download(.parameters).allSatisfy(\.isFinite), "restored parameters must be the finite originals")
+        #expect(
+            try trainer.network.arena.download(.parameters).allSatisfy(\.isFinite),
+            "restored parameters must be the finite originals")
     }
 
     @Test("data running out stops with data_exhausted")
     func exhausted() throws {
         var configuration = TrainingConfiguration()
-        configuration.dataset = "iris"   // 120 rows: 2 batches of 64 per epoch
+        configuration.dataset = "iris"  // 120 rows: 2 batches of 64 per epoch
         let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
         let result = try LRFinder(startLR: 1e-6, endLR: 1e-5, iterations: 100, maxEpochs: 2).run(trainer)
         #expect(result.stopReason == .dataExhausted)
@@ -59,8 +67,8 @@ struct LRFinderTests {
 
     @Test("negative and zero losses: divergence is relative to |best|")
     func negativeLosses() {
-        #expect(!LRFinder.diverged(smoothed: -5, best: -8, factor: 4))     // 3 above a best of -8: fine
-        #expect(LRFinder.diverged(smoothed: 30, best: -8, factor: 4))      // 38 above: diverged
+        #expect(!LRFinder.diverged(smoothed: -5, best: -8, factor: 4))  // 3 above a best of -8: fine
+        #expect(LRFinder.diverged(smoothed: 30, best: -8, factor: 4))  // 38 above: diverged
         #expect(!LRFinder.diverged(smoothed: 3.9, best: 1, factor: 4))
         #expect(LRFinder.diverged(smoothed: 4.1, best: 1, factor: 4))
         #expect(!LRFinder.diverged(smoothed: 0, best: 0, factor: 4))
@@ -88,7 +96,13 @@ struct LRFinderTests {
     func valley() {
         var losses: [Double] = []
         for i in 0..<40 {
-            if i < 10 { losses.append(5) } else if i < 30 { losses.append(5 - Double(i - 10) * 0.2) } else { losses.append(1 + Double(i - 30)) }
+            if i < 10 {
+                losses.append(5)
+            } else if i < 30 {
+                losses.append(5 - Double(i - 10) * 0.2)
+            } else {
+                losses.append(1 + Double(i - 30))
+            }
         }
         let suggestion = LRFinder.suggest(Self.points(losses)).first { $0.name == "valley" }!
         let index = try! #require(suggestion.index)

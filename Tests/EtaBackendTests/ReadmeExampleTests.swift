@@ -1,6 +1,6 @@
+import Eta
 import Foundation
 import Testing
-import Eta
 
 /// The README's Swift API example, compiled and run here. Keep the lines between the markers identical to
 /// the README's `swift` block (a test below checks that).
@@ -12,8 +12,8 @@ func readmeExample() throws -> [Float] {
     let arena = try ParameterArena(layout: layout, stateSlots: optimizer.configuration.stateSlots, backend: backend)
     try arena.upload([Float](repeating: 0.5, count: layout.count), to: .parameters)
     try arena.upload([Float](repeating: 0.1, count: layout.count), to: .gradients)
-    try optimizer.step(arena)                       // one fused launch updates every tensor
-    try optimizer.step(arena, learningRate: 5e-4)   // a schedule passes the lr per step
+    try optimizer.step(arena)  // one fused launch updates every tensor
+    try optimizer.step(arena, learningRate: 5e-4)  // a schedule passes the lr per step
     let bias = try arena.download(.parameters, tensor: "bias")
     print(backend.info.summary, bias)
     // README-EXAMPLE-END
@@ -41,13 +41,15 @@ func readmeAdaptiveExample() throws -> (d: Double, accuracy: Float?) {
     // README-ADAPTIVE-BEGIN
     var configuration = TrainingConfiguration()
     configuration.dataset = "iris"
-    configuration.optimizer = try OptimizerConfiguration(spec: "prodigy")   // estimates its own step size d
+    configuration.optimizer = try OptimizerConfiguration(spec: "prodigy")  // estimates its own step size d
     let prodigy = try Trainer(configuration: configuration, backend: CPUBackend())
     _ = try prodigy.run()
-    let d = prodigy.network.optimizer.stepSizeEstimate!   // the effective lr is d x lr
+    let d = prodigy.network.optimizer.stepSizeEstimate!  // the effective lr is d x lr
     configuration.optimizer = try OptimizerConfiguration(spec: "adamw:lr=0.01")
-    configuration.parameterGroups = [try ParameterGroup(spec: "*.bias:weight_decay=0"), try ParameterGroup(spec: "layer0.*:lr_scale=0.5")]
-    configuration.stateType = .bf16                       // exp_avg and exp_avg_sq in bfloat16
+    let noDecay = try ParameterGroup(spec: "*.bias:weight_decay=0")
+    let slowFirstLayer = try ParameterGroup(spec: "layer0.*:lr_scale=0.5")
+    configuration.parameterGroups = [noDecay, slowFirstLayer]
+    configuration.stateType = .bf16  // exp_avg and exp_avg_sq in bfloat16
     let adamw = try Trainer(configuration: configuration, backend: CPUBackend())
     let accuracy = try adamw.run().epochs.last!.validationAccuracy
     print("prodigy d \(d), adamw accuracy \(accuracy!)")
@@ -57,15 +59,20 @@ func readmeAdaptiveExample() throws -> (d: Double, accuracy: Float?) {
 
 @Suite("README")
 struct ReadmeTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test("the Swift API example runs and agrees with the Reference")
     func example() throws {
         let bias = try readmeExample()
         var p = [Float](repeating: 0.5, count: 4), m = [Float](repeating: 0, count: 4), v = m, none: [Float] = []
         let h = AdamHyperparameters(lr: 1e-3, weightDecay: 0.01, decoupledWeightDecay: true)
-        Reference.adam(param: &p, grad: [0.1, 0.1, 0.1, 0.1], expAvg: &m, expAvgSq: &v, maxExpAvgSq: &none, hyper: h, step: 1, lr: 1e-3)
-        Reference.adam(param: &p, grad: [0.1, 0.1, 0.1, 0.1], expAvg: &m, expAvgSq: &v, maxExpAvgSq: &none, hyper: h, step: 2, lr: 5e-4)
+        Reference.adam(
+            param: &p, grad: [0.1, 0.1, 0.1, 0.1], expAvg: &m, expAvgSq: &v, maxExpAvgSq: &none, hyper: h, step: 1,
+            lr: 1e-3)
+        Reference.adam(
+            param: &p, grad: [0.1, 0.1, 0.1, 0.1], expAvg: &m, expAvgSq: &v, maxExpAvgSq: &none, hyper: h, step: 2,
+            lr: 5e-4)
         #expect(bias == p)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Eta
 
 /// One PyTorch trajectory from `tools/make_fixtures.py`.
@@ -33,9 +34,12 @@ func referenceTrajectory(_ fixture: TorchTrajectory) throws -> [[Float]] { try r
 func referenceRun(_ fixture: TorchTrajectory) throws -> (path: [[Float]], d: [Double]) {
     let objective = try Objective(name: fixture.objective, curvatures: fixture.curvatures)
     let configuration = try OptimizerConfiguration(spec: fixture.spec)
-    var reference = ReferenceOptimizerState(param: fixture.start, state: Dictionary(uniqueKeysWithValues: configuration.stateSlots.map {
-        ($0, [Float](repeating: configuration.rule.initialValue(ofSlot: $0), count: fixture.start.count))
-    }))
+    var reference = ReferenceOptimizerState(
+        param: fixture.start,
+        state: Dictionary(
+            uniqueKeysWithValues: configuration.stateSlots.map {
+                ($0, [Float](repeating: configuration.rule.initialValue(ofSlot: $0), count: fixture.start.count))
+            }))
     var path: [[Float]] = []
     var ds: [Double] = []
     for t in 1...fixture.steps {
@@ -63,18 +67,21 @@ struct ReferenceVsTorchTests {
     @Test("fixtures cover SGD, Adam and AdamW with every option")
     func coverage() {
         let specs = TorchFixtures.loaded.cases.map(\.spec).joined(separator: " ")
-        for option in ["momentum", "dampening", "nesterov", "weight_decay", "maximize", "amsgrad", "beta1", "eps",
-                       "decoupled_weight_decay", "adamw", "adam:", "sgd:", "rmsprop", "centered", "adagrad", "lr_decay",
-                       "initial_accumulator_value", "adadelta", "rho", "adamax", "nadam", "momentum_decay", "radam", "lion",
-                       "schedulefree_adamw", "schedulefree_sgd", "warmup_steps", "weight_lr_power", "prodigy", "dadapt_adam",
-                       "use_bias_correction", "safeguard_warmup", "d_coef", "growth_rate", "decouple=", "beta3", "d0"] {
+        for option in [
+            "momentum", "dampening", "nesterov", "weight_decay", "maximize", "amsgrad", "beta1", "eps",
+            "decoupled_weight_decay", "adamw", "adam:", "sgd:", "rmsprop", "centered", "adagrad", "lr_decay",
+            "initial_accumulator_value", "adadelta", "rho", "adamax", "nadam", "momentum_decay", "radam", "lion",
+            "schedulefree_adamw", "schedulefree_sgd", "warmup_steps", "weight_lr_power", "prodigy", "dadapt_adam",
+            "use_bias_correction", "safeguard_warmup", "d_coef", "growth_rate", "decouple=", "beta3", "d0",
+        ] {
             #expect(specs.contains(option), "no fixture exercises \(option)")
         }
         #expect(TorchFixtures.loaded.cases.allSatisfy { $0.steps == 300 })
     }
 
-    @Test("Reference trajectories match torch.optim float32 within 1e-4 at every step",
-          arguments: TorchFixtures.loaded.cases.indices)
+    @Test(
+        "Reference trajectories match torch.optim float32 within 1e-4 at every step",
+        arguments: TorchFixtures.loaded.cases.indices)
     func trajectory(index: Int) throws {
         let fixture = TorchFixtures.loaded.cases[index]
         let (path, ds) = try referenceRun(fixture)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Eta
 @testable import EtaCore
 
@@ -21,15 +22,23 @@ struct SweepTests {
             let run = try Trainer(configuration: single, backend: backend).run()
             let separate = run.epochs.last!
             let replica = sweep.runs[index]
-            #expect(abs(replica.finalTrainLoss - separate.trainLoss) <= 1e-4 * separate.trainLoss, "lr \(lr) train: \(replica.finalTrainLoss) vs \(separate.trainLoss)")
-            #expect(abs(replica.finalValidationLoss! - separate.validationLoss!) <= 1e-4 * separate.validationLoss!, "lr \(lr) val")
+            #expect(
+                abs(replica.finalTrainLoss - separate.trainLoss) <= 1e-4 * separate.trainLoss,
+                "lr \(lr) train: \(replica.finalTrainLoss) vs \(separate.trainLoss)")
+            #expect(
+                abs(replica.finalValidationLoss! - separate.validationLoss!) <= 1e-4 * separate.validationLoss!,
+                "lr \(lr) val")
             #expect(replica.finalValidationAccuracy == separate.validationAccuracy)
         }
     }
 
-    @Test("family optimizers sweep too: each replica matches its separate run", arguments: Backends.names,
-          ["rmsprop:lr=1e-3,momentum=0.5,weight_decay=0.01", "lion:lr=1e-4,weight_decay=0.1", "schedulefree_adamw:lr=1e-3,warmup_steps=10",
-           "nadam:lr=1e-3"])
+    @Test(
+        "family optimizers sweep too: each replica matches its separate run", arguments: Backends.names,
+        [
+            "rmsprop:lr=1e-3,momentum=0.5,weight_decay=0.01", "lion:lr=1e-4,weight_decay=0.1",
+            "schedulefree_adamw:lr=1e-3,warmup_steps=10",
+            "nadam:lr=1e-3",
+        ])
     func family(backendName: String, spec: String) throws {
         let backend = try Backends.named(backendName)
         var configuration = TrainingConfiguration()
@@ -42,8 +51,12 @@ struct SweepTests {
             single.optimizer = configuration.optimizer.withLearningRate(lr)
             let separate = try Trainer(configuration: single, backend: backend).run().epochs.last!
             let replica = sweep.runs[index]
-            #expect(abs(replica.finalTrainLoss - separate.trainLoss) <= 1e-4 * separate.trainLoss, "\(spec) lr \(lr) train: \(replica.finalTrainLoss) vs \(separate.trainLoss)")
-            #expect(abs(replica.finalValidationLoss! - separate.validationLoss!) <= 1e-4 * separate.validationLoss!, "\(spec) lr \(lr) val")
+            #expect(
+                abs(replica.finalTrainLoss - separate.trainLoss) <= 1e-4 * separate.trainLoss,
+                "\(spec) lr \(lr) train: \(replica.finalTrainLoss) vs \(separate.trainLoss)")
+            #expect(
+                abs(replica.finalValidationLoss! - separate.validationLoss!) <= 1e-4 * separate.validationLoss!,
+                "\(spec) lr \(lr) val")
         }
     }
 
@@ -54,7 +67,8 @@ struct SweepTests {
         configuration.epochs = 3
         configuration.logEvery = 1
         configuration.optimizer = try OptimizerConfiguration(spec: "sgd")
-        let result = try Sweep(configuration: configuration, learningRates: [1e-4, 1e-3, 10], backend: Backends.cpu).run()
+        let result = try Sweep(configuration: configuration, learningRates: [1e-4, 1e-3, 10], backend: Backends.cpu)
+            .run()
         #expect(result.runs[2].divergedAtStep != nil)
         #expect(result.runs[0].divergedAtStep == nil && result.runs[1].divergedAtStep == nil)
         #expect(result.recommended != nil && result.recommended != 2)
@@ -65,7 +79,10 @@ struct SweepTests {
         #expect(try Sweep.learningRates(list: "0.1, 0.01", logRange: nil) == [0.1, 0.01])
         let range = try Sweep.learningRates(list: nil, logRange: "1e-3:1e-1:3")
         #expect(abs(range[1] - 1e-2) < 1e-12 && range.count == 3)
-        for (list, range) in [("0,1", nil), ("a", nil), (nil, "1:0.1:3"), (nil, "1e-3:1:1"), (nil, "1e-3:1"), ("1", "1e-3:1:3"), (nil, nil)] as [(String?, String?)] {
+        for (list, range) in [
+            ("0,1", nil), ("a", nil), (nil, "1:0.1:3"), (nil, "1e-3:1:1"), (nil, "1e-3:1"), ("1", "1e-3:1:3"),
+            (nil, nil),
+        ] as [(String?, String?)] {
             #expect(throws: EtaError.self) { _ = try Sweep.learningRates(list: list, logRange: range) }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Eta
 @testable import EtaCore
 
@@ -7,12 +8,16 @@ import Testing
 struct FamilyTrainingTests {
     /// NAdam keeps host state (mu_product) and Adagrad a non-zero initial accumulator: both must survive a
     /// checkpoint for the continuation to be bit for bit.
-    @Test("resume is bit-identical for every family optimizer", arguments: Backends.names, ["rmsprop:lr=0.01,centered=true,momentum=0.5", "adagrad:lr=0.1,initial_accumulator_value=0.1,lr_decay=0.01",
-                      "adadelta", "adamax:lr=0.01", "nadam:lr=0.01", "radam:lr=0.01,decoupled_weight_decay=true,weight_decay=0.1",
-                      "lion:lr=0.001,weight_decay=0.1", "schedulefree_adamw:lr=0.01,warmup_steps=5",
-                      "schedulefree_sgd:lr=0.1,weight_decay=0.01", "lamb:lr=0.01,weight_decay=0.01",
-                      "prodigy:weight_decay=0.01,use_bias_correction=true", "prodigy:beta1=0,decouple=false,weight_decay=0.01",
-                      "dadapt_adam:decouple=true,weight_decay=0.01"])
+    @Test(
+        "resume is bit-identical for every family optimizer", arguments: Backends.names,
+        [
+            "rmsprop:lr=0.01,centered=true,momentum=0.5", "adagrad:lr=0.1,initial_accumulator_value=0.1,lr_decay=0.01",
+            "adadelta", "adamax:lr=0.01", "nadam:lr=0.01", "radam:lr=0.01,decoupled_weight_decay=true,weight_decay=0.1",
+            "lion:lr=0.001,weight_decay=0.1", "schedulefree_adamw:lr=0.01,warmup_steps=5",
+            "schedulefree_sgd:lr=0.1,weight_decay=0.01", "lamb:lr=0.01,weight_decay=0.01",
+            "prodigy:weight_decay=0.01,use_bias_correction=true", "prodigy:beta1=0,decouple=false,weight_decay=0.01",
+            "dadapt_adam:decouple=true,weight_decay=0.01",
+        ])
     func familyResume(backendName: String, spec: String) throws {
         let backend = try Backends.named(backendName)
         var configuration = TrainingConfiguration()
@@ -24,14 +29,17 @@ struct FamilyTrainingTests {
         _ = try full.run()
         let first = try Trainer(configuration: configuration, backend: backend)
         _ = try first.run(observer: StopAfter(step: 11))
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-family-\(UUID().uuidString).safetensors")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "eta-family-\(UUID().uuidString).safetensors")
         try Checkpoint.capture(first).write(to: url)
         let second = try Trainer(configuration: configuration, backend: backend)
         try Checkpoint.read(from: url).restore(into: second)
         _ = try second.run()
         #expect(try second.network.arena.download(.parameters) == full.network.arena.download(.parameters), "\(spec)")
         for slot in second.network.arena.stateSlots {
-            #expect(try second.network.arena.download(.state(slot)) == full.network.arena.download(.state(slot)), "\(spec) \(slot)")
+            #expect(
+                try second.network.arena.download(.state(slot)) == full.network.arena.download(.state(slot)),
+                "\(spec) \(slot)")
         }
     }
 
@@ -48,11 +56,13 @@ struct FamilyTrainingTests {
         _ = try full.run()
         let first = try Trainer(configuration: configuration, backend: backend)
         _ = try first.run(observer: StopAfter(step: 11))
-        let checkpoint = try Checkpoint.read(from: {
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-state-\(UUID().uuidString).safetensors")
-            try Checkpoint.capture(first).write(to: url)
-            return url
-        }())
+        let checkpoint = try Checkpoint.read(
+            from: {
+                let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "eta-state-\(UUID().uuidString).safetensors")
+                try Checkpoint.capture(first).write(to: url)
+                return url
+            }())
         #expect(checkpoint.metadata["state_dtype"] == type.rawValue)
         let second = try Trainer(configuration: configuration, backend: backend)
         try checkpoint.restore(into: second)
@@ -76,7 +86,9 @@ struct FamilyTrainingTests {
         return trainer
     }
 
-    @Test("a Schedule-Free checkpoint holds x as the model and y to continue from", arguments: ["schedulefree_adamw:lr=0.01", "schedulefree_sgd:lr=0.1"])
+    @Test(
+        "a Schedule-Free checkpoint holds x as the model and y to continue from",
+        arguments: ["schedulefree_adamw:lr=0.01", "schedulefree_sgd:lr=0.1"])
     func scheduleFreeCheckpoint(spec: String) throws {
         let trainer = try Self.trainedOnIris(spec)
         let checkpoint = try Checkpoint.capture(trainer)
@@ -88,20 +100,27 @@ struct FamilyTrainingTests {
         #expect(x != y)
         let tensors = Dictionary(uniqueKeysWithValues: checkpoint.tensors.map { ($0.name, $0.values) })
         for entry in arena.layout.entries {
-            #expect(tensors[entry.name] == Array(x[entry.offset..<(entry.offset + entry.count)]), "\(entry.name) is not x")
-            #expect(tensors["optimizer.y.\(entry.name)"] == Array(y[entry.offset..<(entry.offset + entry.count)]), "\(entry.name): y")
+            #expect(
+                tensors[entry.name] == Array(x[entry.offset..<(entry.offset + entry.count)]), "\(entry.name) is not x")
+            #expect(
+                tensors["optimizer.y.\(entry.name)"] == Array(y[entry.offset..<(entry.offset + entry.count)]),
+                "\(entry.name): y")
         }
     }
 
-    @Test("loading one optimizer's checkpoint into another is refused", arguments: ["rmsprop", "lion", "prodigy", "schedulefree_adamw"])
+    @Test(
+        "loading one optimizer's checkpoint into another is refused",
+        arguments: ["rmsprop", "lion", "prodigy", "schedulefree_adamw"])
     func refused(spec: String) throws {
         let trainer = try Self.trainedOnIris(spec)
         let configuration = trainer.configuration
-        let checkpoint = try Checkpoint.read(from: {
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-family-\(UUID().uuidString).safetensors")
-            try Checkpoint.capture(trainer).write(to: url)
-            return url
-        }())
+        let checkpoint = try Checkpoint.read(
+            from: {
+                let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "eta-family-\(UUID().uuidString).safetensors")
+                try Checkpoint.capture(trainer).write(to: url)
+                return url
+            }())
         var other = configuration
         other.optimizer = try OptimizerConfiguration(spec: "adam")
         do {
@@ -115,7 +134,9 @@ struct FamilyTrainingTests {
 
 @Suite("Gradient clipping")
 struct ClippingTests {
-    @Test("clip_grad_norm_ semantics: the update is bounded, the logged norm is the pre-clip one", arguments: Backends.names)
+    @Test(
+        "clip_grad_norm_ semantics: the update is bounded, the logged norm is the pre-clip one",
+        arguments: Backends.names)
     func norm(backendName: String) throws {
         var configuration = TrainingConfiguration()
         configuration.epochs = 1
@@ -165,7 +186,8 @@ struct AccumulationTests {
     @Test("mean of 4 x 16 equals one batch of 64; sum is 4 times the mean step", arguments: Backends.names)
     func equivalence(backendName: String) throws {
         let backend = try Backends.named(backendName)
-        let initial = try Trainer(configuration: TrainingConfiguration(), backend: backend).network.arena.download(.parameters)
+        let initial = try Trainer(configuration: TrainingConfiguration(), backend: backend).network.arena.download(
+            .parameters)
         let whole = try Self.firstStep(batch: 64, accumulate: 1, mean: true, backend: backend)
         let mean = try Self.firstStep(batch: 16, accumulate: 4, mean: true, backend: backend)
         let sum = try Self.firstStep(batch: 16, accumulate: 4, mean: false, backend: backend)
@@ -189,7 +211,8 @@ struct ScheduleFreeModeTests {
     func modes(backendName: String) throws {
         let backend = try Backends.named(backendName)
         let configuration = try OptimizerConfiguration(spec: "schedulefree_adamw:lr=0.05")
-        let arena = try ParameterArena(layout: try TensorLayout([("w", [33])]), stateSlots: configuration.stateSlots, backend: backend)
+        let arena = try ParameterArena(
+            layout: try TensorLayout([("w", [33])]), stateSlots: configuration.stateSlots, backend: backend)
         let optimizer = Optimizer(configuration)
         var random = SplitMix64(seed: 9)
         try arena.upload(random.uniforms(33), to: .parameters)
@@ -200,8 +223,10 @@ struct ScheduleFreeModeTests {
         let y = try arena.download(.parameters), z = try arena.download(.state("z"))
         try optimizer.evaluationMode(arena)
         let x = try arena.download(.parameters)
-        for i in y.indices { #expect(abs(x[i] - (y[i] + Float(1 - 1 / 0.9) * (z[i] - y[i]))) <= 4 * abs(x[i]).ulp + 1e-7) }
-        try optimizer.evaluationMode(arena)   // idempotent
+        for i in y.indices {
+            #expect(abs(x[i] - (y[i] + Float(1 - 1 / 0.9) * (z[i] - y[i]))) <= 4 * abs(x[i]).ulp + 1e-7)
+        }
+        try optimizer.evaluationMode(arena)  // idempotent
         #expect(try arena.download(.parameters) == x)
         try optimizer.trainingMode(arena)
         let back = try arena.download(.parameters)

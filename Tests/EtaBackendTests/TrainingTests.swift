@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Eta
 @testable import EtaCore
 
@@ -24,12 +25,16 @@ struct TrainingTests {
         let backend = try Backends.named(backendName)
         for loss in LossKind.allCases {
             let outputs = loss == .bce ? 1 : 4
-            let model = try ModelSpec(kind: "mlp", hidden: [9, 6], activation: activation).architecture(inputs: 5, outputs: outputs)
+            let model = try ModelSpec(kind: "mlp", hidden: [9, 6], activation: activation).architecture(
+                inputs: 5, outputs: outputs)
             let rows = 13
             var random = SplitMix64(seed: 3)
             let x = random.uniforms(rows * 5)
-            let y: [Float] = loss == .mse ? random.uniforms(rows * outputs) : (0..<rows).map { Float($0 % (loss == .bce ? 2 : outputs)) }
-            let network = try Network(architecture: model, loss: loss, optimizer: .sgd(SGDHyperparameters()), maxBatch: 16, backend: backend)
+            let y: [Float] =
+                loss == .mse
+                ? random.uniforms(rows * outputs) : (0..<rows).map { Float($0 % (loss == .bce ? 2 : outputs)) }
+            let network = try Network(
+                architecture: model, loss: loss, optimizer: .sgd(SGDHyperparameters()), maxBatch: 16, backend: backend)
             let parameters = model.initialParameters(seed: 11)
             try network.arena.upload(parameters, to: .parameters)
             let input = try backend.makeBuffer(count: x.count), targets = try backend.makeBuffer(count: y.count)
@@ -37,8 +42,9 @@ struct TrainingTests {
             try backend.write(y, to: targets)
             try network.trainingStep(input: input, inputOffset: 0, targets: targets, targetsOffset: 0, rows: rows)
             let actual = try network.arena.download(.gradients)
-            let expected = Reference.lossAndGradient(architecture: model, parameters: parameters.map(Double.init), loss: loss,
-                                                     inputs: x.map(Double.init), targets: y.map(Double.init), rows: rows)
+            let expected = Reference.lossAndGradient(
+                architecture: model, parameters: parameters.map(Double.init), loss: loss,
+                inputs: x.map(Double.init), targets: y.map(Double.init), rows: rows)
             let scale = expected.gradient.map(abs).max()!
             let worst = zip(actual, expected.gradient).map { abs(Double($0) - $1) }.max()!
             #expect(worst <= 1e-4 * scale + 1e-7, "\(backendName) \(activation) \(loss): \(worst) of \(scale)")
@@ -86,14 +92,16 @@ struct TrainingTests {
         #expect(partial.status == .interrupted)
         #expect(first.position.batchInEpoch != 0, "the stop should fall mid-epoch")
         let data = try Checkpoint.capture(first).serialized()
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-resume-\(UUID().uuidString).safetensors")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "eta-resume-\(UUID().uuidString).safetensors")
         try AtomicFile.write(data, to: url)
         let second = try Trainer(configuration: configuration, backend: backend)
         try Checkpoint.read(from: url).restore(into: second)
         let rest = try second.run()
         #expect(try second.network.arena.download(.parameters) == uninterrupted.network.arena.download(.parameters))
         for slot in second.network.arena.stateSlots {
-            #expect(try second.network.arena.download(.state(slot)) == uninterrupted.network.arena.download(.state(slot)))
+            #expect(
+                try second.network.arena.download(.state(slot)) == uninterrupted.network.arena.download(.state(slot)))
         }
         #expect(rest.epochs.last?.validationLoss == full.epochs.last?.validationLoss)
         #expect(rest.epochs.last?.trainLoss == full.epochs.last?.trainLoss)
@@ -102,7 +110,7 @@ struct TrainingTests {
     @Test("the last partial batch is trained on, not dropped")
     func partialBatch() throws {
         var configuration = TrainingConfiguration()
-        configuration.dataset = "iris"   // 120 training rows
+        configuration.dataset = "iris"  // 120 training rows
         configuration.batchSize = 50
         configuration.epochs = 1
         let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
@@ -121,7 +129,8 @@ struct CheckpointTests {
         configuration.epochs = 1
         let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
         _ = try trainer.run()
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-ck-\(UUID().uuidString).safetensors")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "eta-ck-\(UUID().uuidString).safetensors")
         try Checkpoint.capture(trainer).write(to: url)
         return (trainer, url)
     }
@@ -150,7 +159,9 @@ struct CheckpointTests {
         #expect(try restored.network.arena.download(.parameters) == trainer.network.arena.download(.parameters))
     }
 
-    @Test("damaged files are refused with exit 65 and the failed check", arguments: ["truncate", "flip-data", "flip-header", "empty", "garbage"])
+    @Test(
+        "damaged files are refused with exit 65 and the failed check",
+        arguments: ["truncate", "flip-data", "flip-header", "empty", "garbage"])
     func damaged(damage: String) throws {
         let (_, url) = try Self.sample()
         var bytes = [UInt8](try Data(contentsOf: url))
@@ -168,8 +179,10 @@ struct CheckpointTests {
 
     @Test("a missing file is exit 66")
     func missing() {
-        do { _ = try Checkpoint.read(from: URL(fileURLWithPath: "/nonexistent/eta.safetensors")); Issue.record("read a missing file") }
-        catch let error as EtaError { #expect(error.exitCode == 66) } catch { Issue.record("\(error)") }
+        do {
+            _ = try Checkpoint.read(from: URL(fileURLWithPath: "/nonexistent/eta.safetensors"));
+            Issue.record("read a missing file")
+        } catch let error as EtaError { #expect(error.exitCode == 66) } catch { Issue.record("\(error)") }
     }
 
     @Test("another optimizer's state or another model's shapes are refused")
@@ -178,16 +191,24 @@ struct CheckpointTests {
         let checkpoint = try Checkpoint.read(from: url)
         var sgd = trainer.configuration
         sgd.optimizer = try OptimizerConfiguration(spec: "sgd:momentum=0.9")
-        Self.expectDataError({ try checkpoint.restore(into: try Trainer(configuration: sgd, backend: Backends.cpu)) }, mentioning: "optimizer")
+        Self.expectDataError(
+            { try checkpoint.restore(into: try Trainer(configuration: sgd, backend: Backends.cpu)) },
+            mentioning: "optimizer")
         var wider = trainer.configuration
         wider.model = try ModelSpec(parsing: "mlp:hidden=64")
-        Self.expectDataError({ try checkpoint.restore(into: try Trainer(configuration: wider, backend: Backends.cpu)) }, mentioning: "shape")
+        Self.expectDataError(
+            { try checkpoint.restore(into: try Trainer(configuration: wider, backend: Backends.cpu)) },
+            mentioning: "shape")
         var deeper = trainer.configuration
         deeper.model = try ModelSpec(parsing: "mlp:hidden=128/32")
-        Self.expectDataError({ try checkpoint.restore(into: try Trainer(configuration: deeper, backend: Backends.cpu)) }, mentioning: "tensor names")
+        Self.expectDataError(
+            { try checkpoint.restore(into: try Trainer(configuration: deeper, backend: Backends.cpu)) },
+            mentioning: "tensor names")
         var amsgrad = trainer.configuration
         amsgrad.optimizer = try OptimizerConfiguration(spec: "adam:amsgrad=true")
-        Self.expectDataError({ try checkpoint.restore(into: try Trainer(configuration: amsgrad, backend: Backends.cpu)) }, mentioning: "tensor names")
+        Self.expectDataError(
+            { try checkpoint.restore(into: try Trainer(configuration: amsgrad, backend: Backends.cpu)) },
+            mentioning: "tensor names")
     }
 }
 
@@ -205,7 +226,8 @@ struct ScheduledTrainingTests {
         configuration.schedule = try Schedule(spec: "onecycle")
         let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
         let result = try trainer.run()
-        let plan = try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup, base: 0.05, totalSteps: trainer.totalSteps)
+        let plan = try SchedulePlan(
+            main: configuration.schedule, warmup: configuration.warmup, base: 0.05, totalSteps: trainer.totalSteps)
         #expect(result.steps.count == trainer.totalSteps)
         for record in result.steps { #expect(record.learningRate == plan.learningRate(at: record.step - 1)) }
         #expect(Set(result.steps.map(\.learningRate)).count > 10)
@@ -230,11 +252,13 @@ struct ScheduledTrainingTests {
         #expect(Set(result.steps.map(\.learningRate)).count > 2, "plateau never reduced the lr")
         let first = try Trainer(configuration: configuration, backend: Backends.cpu)
         _ = try first.run(observer: StopAfter(step: 20))
-        let checkpoint = try Checkpoint.read(from: {
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("eta-plateau-\(UUID().uuidString).safetensors")
-            try Checkpoint.capture(first).write(to: url)
-            return url
-        }())
+        let checkpoint = try Checkpoint.read(
+            from: {
+                let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "eta-plateau-\(UUID().uuidString).safetensors")
+                try Checkpoint.capture(first).write(to: url)
+                return url
+            }())
         #expect(checkpoint.metadata["plateau_state"] != nil)
         let second = try Trainer(configuration: configuration, backend: Backends.cpu)
         try checkpoint.restore(into: second)

@@ -1,6 +1,6 @@
+import Eta
 import Foundation
 import Testing
-import Eta
 
 /// Runs the `eta` binary that `swift test` built beside the test bundle.
 struct CLI {
@@ -20,7 +20,9 @@ struct CLI {
         return folder.appendingPathComponent("eta")
     }()
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL = binary) throws -> Result {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], executable: URL = binary
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -36,8 +38,9 @@ struct CLI {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
 
@@ -48,21 +51,23 @@ enum OpenCLPresence {
 
 @Suite("eta command line")
 struct CLITests {
-    @Test("bad SPECs exit 64 and name the bad part", arguments: [
-        (["explore", "--optimizer", "sophia"], "unknown optimizer 'sophia'"),
-        (["explore", "--optimizer", "sgd:lr=-1"], "'lr'"),
-        (["explore", "--optimizer", "sgd:nesterov=true"], "nesterov=true requires momentum > 0"),
-        (["explore", "--optimizer", "adam:beta1=1.5"], "[0, 1)"),
-        (["explore", "--optimizer", "adam:gamma=1"], "unknown key 'gamma'"),
-        (["explore", "--objective", "himmelblau"], "unknown objective"),
-        (["explore", "--start=1,2,3"], "--start has 3 values"),
-        (["explore", "--start=a,2"], "invalid number 'a'"),
-        (["explore", "--steps=-3"], "--steps must be in 0...10000000 (got -3)"),
-        (["explore", "--format", "xml"], "xml"),
-        (["verify", "--sizes", "1,-2"], "invalid size '-2'"),
-        (["bench", "--optimizer", "adam:lr=x"], "invalid value 'x'"),
-        (["frobnicate"], "frobnicate"),
-    ])
+    @Test(
+        "bad SPECs exit 64 and name the bad part",
+        arguments: [
+            (["explore", "--optimizer", "sophia"], "unknown optimizer 'sophia'"),
+            (["explore", "--optimizer", "sgd:lr=-1"], "'lr'"),
+            (["explore", "--optimizer", "sgd:nesterov=true"], "nesterov=true requires momentum > 0"),
+            (["explore", "--optimizer", "adam:beta1=1.5"], "[0, 1)"),
+            (["explore", "--optimizer", "adam:gamma=1"], "unknown key 'gamma'"),
+            (["explore", "--objective", "himmelblau"], "unknown objective"),
+            (["explore", "--start=1,2,3"], "--start has 3 values"),
+            (["explore", "--start=a,2"], "invalid number 'a'"),
+            (["explore", "--steps=-3"], "--steps must be in 0...10000000 (got -3)"),
+            (["explore", "--format", "xml"], "xml"),
+            (["verify", "--sizes", "1,-2"], "invalid size '-2'"),
+            (["bench", "--optimizer", "adam:lr=x"], "invalid value 'x'"),
+            (["frobnicate"], "frobnicate"),
+        ])
     func usageErrors(arguments: [String], message: String) throws {
         let result = try CLI.run(arguments + ["--device", "cpu"].filter { _ in arguments.first != "frobnicate" })
         #expect(result.status == 64, "\(arguments): exit \(result.status), \(result.stderr)")
@@ -71,8 +76,10 @@ struct CLITests {
 
     @Test("explore jsonl: one record per step with the documented fields")
     func exploreJSONL() throws {
-        let result = try CLI.run(["explore", "--objective", "rosenbrock", "--optimizer", "adam:lr=0.01", "--steps", "5",
-                                  "--format", "jsonl", "--device", "cpu", "--start=-1.5,2"])
+        let result = try CLI.run([
+            "explore", "--objective", "rosenbrock", "--optimizer", "adam:lr=0.01", "--steps", "5",
+            "--format", "jsonl", "--device", "cpu", "--start=-1.5,2",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 5)
@@ -86,18 +93,25 @@ struct CLITests {
 
     @Test("explore table: summary with an end point and a verdict")
     func exploreTable() throws {
-        let converged = try CLI.run(["explore", "--objective", "quadratic", "--optimizer", "sgd:lr=0.1", "--steps", "300", "--device", "cpu"])
+        let converged = try CLI.run([
+            "explore", "--objective", "quadratic", "--optimizer", "sgd:lr=0.1", "--steps", "300", "--device", "cpu",
+        ])
         #expect(converged.status == 0)
         #expect(converged.stdout.contains("verdict     converged"), "\(converged.stdout)")
-        let diverged = try CLI.run(["explore", "--objective", "quadratic", "--optimizer", "sgd:lr=0.25", "--steps", "100", "--device", "cpu"])
+        let diverged = try CLI.run([
+            "explore", "--objective", "quadratic", "--optimizer", "sgd:lr=0.25", "--steps", "100", "--device", "cpu",
+        ])
         #expect(diverged.stdout.contains("verdict     diverged"), "\(diverged.stdout)")
-        let oscillating = try CLI.run(["explore", "--objective", "quadratic", "--curvature", "1,10", "--optimizer", "sgd:lr=0.199",
-                                       "--steps", "50", "--device", "cpu"])
+        let oscillating = try CLI.run([
+            "explore", "--objective", "quadratic", "--curvature", "1,10", "--optimizer", "sgd:lr=0.199",
+            "--steps", "50", "--device", "cpu",
+        ])
         #expect(oscillating.stdout.contains("verdict     oscillating"), "\(oscillating.stdout)")
     }
 
-    @Test("verify exits 0 when all pass and prints per-size errors",
-          arguments: OpenCLPresence.run ? ["cpu", "opencl"] : ["cpu"])
+    @Test(
+        "verify exits 0 when all pass and prints per-size errors",
+        arguments: OpenCLPresence.run ? ["cpu", "opencl"] : ["cpu"])
     func verify(device: String) throws {
         let result = try CLI.run(["verify", "--device", device, "--sizes", "0,1,17", "--format", "json"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -106,10 +120,14 @@ struct CLITests {
         let results = json["results"] as! [[String: Any]]
         #expect(results.count > (Eta.Verify.optimizerSpecs.count + 2) * 3)
         let families = Set(OptimizerConfiguration.rules.map { OptimizerConfiguration($0.init()).kernelLabel })
-        #expect(Set(results.compactMap { $0["kernel"] as? String }) == families.union(["sgd_update", "adam_update", "copy", "stream28", "gemm",
-                                                                                        "bias_activation_forward", "bias_activation_backward",
-                                                                                        "softmax_cross_entropy", "bce_with_logits", "mse", "reduce",
-                                                                                        "clip_by_norm", "clip_by_value"]))
+        #expect(
+            Set(results.compactMap { $0["kernel"] as? String })
+                == families.union([
+                    "sgd_update", "adam_update", "copy", "stream28", "gemm",
+                    "bias_activation_forward", "bias_activation_backward",
+                    "softmax_cross_entropy", "bce_with_logits", "mse", "reduce",
+                    "clip_by_norm", "clip_by_value",
+                ]))
         for key in ["max_abs_error", "max_rel_error", "max_ulp", "size", "passed"] { #expect(results[0][key] != nil) }
     }
 
@@ -119,7 +137,9 @@ struct CLITests {
         #expect(result.status == 0)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         #expect(json["auto"] is String)
-        #expect((json["devices"] as? [[String: Any]])?.count == (OpenCLPresence.present ? try DeviceSelection.openCLDevices().count : 0))
+        #expect(
+            (json["devices"] as? [[String: Any]])?.count
+                == (OpenCLPresence.present ? try DeviceSelection.openCLDevices().count : 0))
     }
 
     @Test("with no OpenCL platform everything runs on the CPU, and asking for opencl exits 69 naming the package")
@@ -154,11 +174,14 @@ struct CLITests {
 
     @Test("a second OpenCL run loads every program from the disk cache", .enabled(if: OpenCLPresence.run))
     func programCache() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("eta-cache-\(UUID().uuidString)").path
-        let first = try CLI.run(["verify", "--device", "opencl", "--sizes", "1", "--verbose"], environment: ["ETA_CACHE_DIR": folder])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("eta-cache-\(UUID().uuidString)")
+            .path
+        let first = try CLI.run(
+            ["verify", "--device", "opencl", "--sizes", "1", "--verbose"], environment: ["ETA_CACHE_DIR": folder])
         #expect(first.status == 0)
         #expect(first.stderr.contains("optimizers.cl compiled"), "\(first.stderr)")
-        let second = try CLI.run(["verify", "--device", "opencl", "--sizes", "1", "--verbose"], environment: ["ETA_CACHE_DIR": folder])
+        let second = try CLI.run(
+            ["verify", "--device", "opencl", "--sizes", "1", "--verbose"], environment: ["ETA_CACHE_DIR": folder])
         #expect(second.status == 0)
         for file in ["bandwidth.cl", "layers.cl", "optimizers.cl", "adaptive.cl"] {
             #expect(second.stderr.contains("\(file) cached"), "\(file): \(second.stderr)")
@@ -166,12 +189,15 @@ struct CLITests {
         #expect(!second.stderr.contains("compiled"), "\(second.stderr)")
     }
 
-    @Test("bench --format json names the device, sizes and repetitions; --tensors, --model and --trace",
-          arguments: OpenCLPresence.run ? ["cpu", "opencl"] : ["cpu"])
+    @Test(
+        "bench --format json names the device, sizes and repetitions; --tensors, --model and --trace",
+        arguments: OpenCLPresence.run ? ["cpu", "opencl"] : ["cpu"])
     func bench(device: String) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eta-bench-\(UUID().uuidString)").path
-        let result = try CLI.run(["bench", "--device", device, "--params", "4096,1", "--repeat", "3", "--format", "json",
-                                  "--optimizer", "adam,sgd:momentum=0.9", "--tensors", "7", "--trace", dir + "/trace.json"])
+        let result = try CLI.run([
+            "bench", "--device", device, "--params", "4096,1", "--repeat", "3", "--format", "json",
+            "--optimizer", "adam,sgd:momentum=0.9", "--tensors", "7", "--trace", dir + "/trace.json",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         #expect(json["sizes"] as? [Int] == [4096, 1])
@@ -179,15 +205,23 @@ struct CLITests {
         for key in ["device", "driver", "version", "backend"] { #expect(json[key] is String, "missing \(key)") }
         let rows = json["results"] as! [[String: Any]]
         let names = rows.filter { $0["parameters"] as? Int == 4096 }.compactMap { $0["name"] as? String }
-        #expect(names == ["adam", "adam x7 tensors", "sgd:momentum=0.9", "sgd:momentum=0.9 x7 tensors", "copy", "stream28"])
+        #expect(
+            names == ["adam", "adam x7 tensors", "sgd:momentum=0.9", "sgd:momentum=0.9 x7 tensors", "copy", "stream28"])
         let split = try #require(rows.first { $0["name"] as? String == "adam x7 tensors" })
         #expect(split["time_vs_one_tensor"] is Double && split["tensors"] as? Int == 7)
-        let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/trace.json"))) as! [String: Any]
+        let trace =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/trace.json")))
+            as! [String: Any]
         let events = trace["traceEvents"] as! [[String: Any]]
-        #expect(events.contains { $0["name"] as? String == "adam_update" && $0["ph"] as? String == "X" && $0["dur"] is Double })
+        #expect(
+            events.contains {
+                $0["name"] as? String == "adam_update" && $0["ph"] as? String == "X" && $0["dur"] is Double
+            })
 
-        let model = try CLI.run(["bench", "--device", device, "--model", "mlp:hidden=32", "--inputs", "16", "--outputs", "4",
-                                 "--batch-size", "8", "--repeat", "3", "--format", "json"])
+        let model = try CLI.run([
+            "bench", "--device", device, "--model", "mlp:hidden=32", "--inputs", "16", "--outputs", "4",
+            "--batch-size", "8", "--repeat", "3", "--format", "json",
+        ])
         #expect(model.status == 0, "\(model.stderr)")
         let step = try JSONSerialization.jsonObject(with: Data(model.stdout.utf8)) as! [String: Any]
         #expect(step["model"] as? String == "16-32-4" && step["samples_per_s"] is Double && step["gflops"] is Double)

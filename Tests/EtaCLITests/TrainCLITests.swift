@@ -1,6 +1,6 @@
+import Eta
 import Foundation
 import Testing
-import Eta
 
 /// Starts `eta` without waiting, for signal tests.
 func launch(_ arguments: [String]) throws -> Process {
@@ -26,7 +26,9 @@ func waitForExit(_ process: Process, seconds: Double = 120) -> Bool {
 /// Waits (up to 60 s) until a run's streamed log holds a step record: its signal handlers are installed by then.
 func waitForSteps(in path: String) throws {
     for _ in 0..<600 {
-        if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\"event\": \"step\"") { return }
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("\"event\": \"step\"") {
+            return
+        }
         Thread.sleep(forTimeInterval: 0.1)
     }
     throw EtaError(.software, "no step record appeared in \(path)")
@@ -40,20 +42,36 @@ func folder() -> URL {
 
 @Suite("eta train")
 struct TrainCLITests {
-    @Test("parameter groups, 16-bit state and the gradient check: a resume keeps the checkpoint's groups and state type; bad values exit 64")
+    @Test(
+        "parameter groups, 16-bit state and the gradient check: a resume keeps the checkpoint's groups and state type; bad values exit 64"
+    )
     func updateOptions() throws {
         let dir = folder()
-        let first = try CLI.run(["train", "--device", "cpu", "--dataset", "iris", "--epochs", "2", "--quiet", "--optimizer", "adamw:lr=0.01",
-                                 "--no-decay", "*.bias", "--param-group", "layer0.*:lr_scale=0.5", "--state-dtype", "bf16",
-                                 "--on-nonfinite-grad", "skip", "--checkpoint", dir.path])
+        let first = try CLI.run([
+            "train", "--device", "cpu", "--dataset", "iris", "--epochs", "2", "--quiet", "--optimizer", "adamw:lr=0.01",
+            "--no-decay", "*.bias", "--param-group", "layer0.*:lr_scale=0.5", "--state-dtype", "bf16",
+            "--on-nonfinite-grad", "skip", "--checkpoint", dir.path,
+        ])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("group      layer0.*: lr x0.5") && first.stdout.contains("group      *.bias"), "\(first.stdout)")
-        let resumed = try CLI.run(["train", "--device", "cpu", "--epochs", "3", "--quiet", "--resume", dir.path + "/checkpoint-latest.safetensors"])
+        #expect(
+            first.stdout.contains("group      layer0.*: lr x0.5") && first.stdout.contains("group      *.bias"),
+            "\(first.stdout)")
+        let resumed = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "3", "--quiet", "--resume",
+            dir.path + "/checkpoint-latest.safetensors",
+        ])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stdout.contains("group      layer0.*: lr x0.5"), "the resumed run lost its groups: \(resumed.stdout)")
-        for bad in [["--state-dtype", "fp8"], ["--param-group", "*.bias:lr=1"], ["--no-decay", "nothing*"], ["--on-nonfinite-grad", "maybe"],
-                    ["--max-skips=-1"], ["--optimizer", "prodigy", "--no-decay", "*.bias"], ["--optimizer", "prodigy", "--state-dtype", "bf16"]] {
-            let result = try CLI.run(["train", "--device", "cpu", "--dataset", "iris", "--epochs", "1", "--quiet"] + bad)
+        #expect(
+            resumed.stdout.contains("group      layer0.*: lr x0.5"),
+            "the resumed run lost its groups: \(resumed.stdout)")
+        for bad in [
+            ["--state-dtype", "fp8"], ["--param-group", "*.bias:lr=1"], ["--no-decay", "nothing*"],
+            ["--on-nonfinite-grad", "maybe"],
+            ["--max-skips=-1"], ["--optimizer", "prodigy", "--no-decay", "*.bias"],
+            ["--optimizer", "prodigy", "--state-dtype", "bf16"],
+        ] {
+            let result = try CLI.run(
+                ["train", "--device", "cpu", "--dataset", "iris", "--epochs", "1", "--quiet"] + bad)
             #expect(result.status == 64, "\(bad): \(result.stderr)")
             #expect(result.stderr.contains("eta: error:"), "\(bad): \(result.stderr)")
         }
@@ -62,11 +80,15 @@ struct TrainCLITests {
     @Test("summary as JSON, JSONL and CSV logs, and an SVG plot")
     func outputs() throws {
         let dir = folder()
-        let result = try CLI.run(["train", "--device", "cpu", "--epochs", "3", "--format", "json", "--log", dir.path + "/run.jsonl",
-                                  "--csv", dir.path + "/run.csv", "--plot", dir.path + "/run.svg", "--checkpoint", dir.path + "/ck"])
+        let result = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "3", "--format", "json", "--log", dir.path + "/run.jsonl",
+            "--csv", dir.path + "/run.csv", "--plot", dir.path + "/run.svg", "--checkpoint", dir.path + "/ck",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
-        for key in ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "wall_seconds", "samples_per_second", "device"] {
+        for key in [
+            "train_loss", "train_accuracy", "val_loss", "val_accuracy", "wall_seconds", "samples_per_second", "device",
+        ] {
             #expect(summary[key] != nil, "summary lacks \(key)")
         }
         #expect(summary["status"] as? String == "completed")
@@ -75,7 +97,9 @@ struct TrainCLITests {
         let events = records.compactMap { $0["event"] as? String }
         #expect(events.first == "run_start" && events.last == "run_end")
         #expect(events.filter { $0 == "epoch" }.count == 3)
-        #expect(records.first?["seed"] as? Int == 0 && records.first?["device"] is String && records.first?["version"] is String)
+        #expect(
+            records.first?["seed"] as? Int == 0 && records.first?["device"] is String
+                && records.first?["version"] is String)
         let step = try #require(records.first { $0["event"] as? String == "step" })
         for key in ["step", "epoch", "lr", "loss", "grad_norm"] { #expect(step[key] != nil) }
         let csv = try String(contentsOfFile: dir.path + "/run.csv", encoding: .utf8)
@@ -86,29 +110,31 @@ struct TrainCLITests {
         #expect(FileManager.default.fileExists(atPath: dir.path + "/ck/checkpoint-latest.safetensors"))
     }
 
-    @Test("bad data, specs, checkpoints and paths get their documented exit codes", arguments: [
-        (["--dataset", "csv:/nonexistent/data.csv"], Int32(66), "no such file"),
-        (["--dataset", "idx:/nonexistent"], 66, "no such folder"),
-        (["--dataset", "mnist"], 64, "unknown dataset"),
-        (["--model", "mlp:hidden=0"], 64, "invalid hidden width"),
-        (["--model", "cnn"], 64, "unknown model"),
-        (["--model", "mlp:act=swish"], 64, "unknown activation"),
-        (["--loss", "hinge"], 64, "unknown loss"),
-        (["--loss", "mse"], 64, "needs a regression dataset"),
-        (["--schedule", "sawtooth"], 64, "unknown schedule"),
-        (["--schedule", "cosine"], 64, "needs 't_max='"),
-        (["--warmup", "cosine:t_max=3"], 64, "--warmup takes constant, linear or polynomial"),
-        (["--schedule-interval", "batch"], 64, "valid values are step, epoch"),
-        (["--optimizer", "sgd", "--schedule", "onecycle"], 64, "momentum=0"),
-        (["--batch-size", "0"], 64, "--batch-size"),
-        (["--clip-grad-norm", "0"], 64, "--clip-grad-norm"),
-        (["--accumulate", "0"], 64, "--accumulate"),
-        (["--accumulate-mode", "max"], 64, "valid values are mean, sum"),
-        (["--clip-grad-value", "-1"], 64, "--clip-grad-value"),
-        (["--val-fraction", "1.5"], 64, "--val-fraction"),
-        (["--resume", "/nonexistent/ck.safetensors"], 66, "no such checkpoint"),
-        (["--log", "/dev/null/run.jsonl"], 74, "/dev/null/run.jsonl"),
-    ])
+    @Test(
+        "bad data, specs, checkpoints and paths get their documented exit codes",
+        arguments: [
+            (["--dataset", "csv:/nonexistent/data.csv"], Int32(66), "no such file"),
+            (["--dataset", "idx:/nonexistent"], 66, "no such folder"),
+            (["--dataset", "mnist"], 64, "unknown dataset"),
+            (["--model", "mlp:hidden=0"], 64, "invalid hidden width"),
+            (["--model", "cnn"], 64, "unknown model"),
+            (["--model", "mlp:act=swish"], 64, "unknown activation"),
+            (["--loss", "hinge"], 64, "unknown loss"),
+            (["--loss", "mse"], 64, "needs a regression dataset"),
+            (["--schedule", "sawtooth"], 64, "unknown schedule"),
+            (["--schedule", "cosine"], 64, "needs 't_max='"),
+            (["--warmup", "cosine:t_max=3"], 64, "--warmup takes constant, linear or polynomial"),
+            (["--schedule-interval", "batch"], 64, "valid values are step, epoch"),
+            (["--optimizer", "sgd", "--schedule", "onecycle"], 64, "momentum=0"),
+            (["--batch-size", "0"], 64, "--batch-size"),
+            (["--clip-grad-norm", "0"], 64, "--clip-grad-norm"),
+            (["--accumulate", "0"], 64, "--accumulate"),
+            (["--accumulate-mode", "max"], 64, "valid values are mean, sum"),
+            (["--clip-grad-value", "-1"], 64, "--clip-grad-value"),
+            (["--val-fraction", "1.5"], 64, "--val-fraction"),
+            (["--resume", "/nonexistent/ck.safetensors"], 66, "no such checkpoint"),
+            (["--log", "/dev/null/run.jsonl"], 74, "/dev/null/run.jsonl"),
+        ])
     func errors(arguments: [String], code: Int32, message: String) throws {
         let result = try CLI.run(["train", "--device", "cpu", "--epochs", "1", "--quiet"] + arguments)
         #expect(result.status == code, "\(arguments): exit \(result.status): \(result.stderr)")
@@ -119,8 +145,10 @@ struct TrainCLITests {
     func badCSV() throws {
         let dir = folder()
         try "a,b,label\n1,2,0\n3,x,1\n".write(toFile: dir.path + "/bad.csv", atomically: true, encoding: .utf8)
-        let result = try CLI.run(["train", "--device", "cpu", "--quiet", "--dataset", "csv:" + dir.path + "/bad.csv",
-                                  "--log", dir.path + "/run.jsonl"])
+        let result = try CLI.run([
+            "train", "--device", "cpu", "--quiet", "--dataset", "csv:" + dir.path + "/bad.csv",
+            "--log", dir.path + "/run.jsonl",
+        ])
         #expect(result.status == 65)
         #expect(result.stderr.contains("bad.csv:3: column 2"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/run.jsonl"))
@@ -129,9 +157,12 @@ struct TrainCLITests {
     @Test("a damaged checkpoint or another optimizer's checkpoint is refused with exit 65")
     func badResume() throws {
         let dir = folder()
-        #expect(try CLI.run(["train", "--device", "cpu", "--quiet", "--epochs", "1", "--checkpoint", dir.path]).status == 0)
+        #expect(
+            try CLI.run(["train", "--device", "cpu", "--quiet", "--epochs", "1", "--checkpoint", dir.path]).status == 0)
         let file = dir.path + "/checkpoint-latest.safetensors"
-        let other = try CLI.run(["train", "--device", "cpu", "--quiet", "--resume", file, "--optimizer", "sgd:momentum=0.9"])
+        let other = try CLI.run([
+            "train", "--device", "cpu", "--quiet", "--resume", file, "--optimizer", "sgd:momentum=0.9",
+        ])
         #expect(other.status == 65)
         #expect(other.stderr.contains("checkpoint check 'optimizer'"), "\(other.stderr)")
         let shape = try CLI.run(["train", "--device", "cpu", "--quiet", "--resume", file, "--model", "mlp:hidden=32"])
@@ -145,12 +176,15 @@ struct TrainCLITests {
         #expect(flipped.stderr.contains("checkpoint check 'checksum'"), "\(flipped.stderr)")
     }
 
-    @Test("Ctrl-C, SIGTERM and SIGHUP end the run cleanly with a final checkpoint and exit 128 + the signal",
-          arguments: [(SIGINT, 130), (SIGTERM, 143), (SIGHUP, 129)] as [(Int32, Int32)])
+    @Test(
+        "Ctrl-C, SIGTERM and SIGHUP end the run cleanly with a final checkpoint and exit 128 + the signal",
+        arguments: [(SIGINT, 130), (SIGTERM, 143), (SIGHUP, 129)] as [(Int32, Int32)])
     func interrupt(signal: Int32, status: Int32) throws {
         let dir = folder()
-        let process = try launch(["train", "--device", "cpu", "--epochs", "100000", "--dataset", "iris",
-                                  "--checkpoint", dir.path, "--log", dir.path + "/run.jsonl"])
+        let process = try launch([
+            "train", "--device", "cpu", "--epochs", "100000", "--dataset", "iris",
+            "--checkpoint", dir.path, "--log", dir.path + "/run.jsonl",
+        ])
         try waitForSteps(in: dir.path + "/run.jsonl.partial")
         kill(process.processIdentifier, signal)
         #expect(waitForExit(process), "the run did not stop after the signal")
@@ -164,10 +198,14 @@ struct TrainCLITests {
     @Test("a second signal stops at once, leaving the previous checkpoint readable")
     func secondSignal() throws {
         let dir = folder()
-        let first = try CLI.run(["train", "--device", "cpu", "--epochs", "2", "--dataset", "iris", "--quiet", "--checkpoint", dir.path])
+        let first = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "2", "--dataset", "iris", "--quiet", "--checkpoint", dir.path,
+        ])
         #expect(first.status == 0, "\(first.stderr)")
-        let process = try launch(["train", "--device", "cpu", "--epochs", "100000", "--dataset", "iris", "--checkpoint", dir.path,
-                                  "--resume", dir.path + "/checkpoint-latest.safetensors", "--log", dir.path + "/run.jsonl"])
+        let process = try launch([
+            "train", "--device", "cpu", "--epochs", "100000", "--dataset", "iris", "--checkpoint", dir.path,
+            "--resume", dir.path + "/checkpoint-latest.safetensors", "--log", dir.path + "/run.jsonl",
+        ])
         try waitForSteps(in: dir.path + "/run.jsonl.partial")
         kill(process.processIdentifier, SIGTERM)
         kill(process.processIdentifier, SIGTERM)
@@ -182,10 +220,14 @@ struct TrainCLITests {
         let file = URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors")
         for delay in [0.6, 0.85, 1.1] {
             // Iris epochs take well under a millisecond: a checkpoint is being written almost all the time.
-            let process = try launch(["train", "--device", "cpu", "--epochs", "1000000", "--dataset", "iris",
-                                      "--checkpoint", dir.path, "--checkpoint-every", "1", "--quiet"])
+            let process = try launch([
+                "train", "--device", "cpu", "--epochs", "1000000", "--dataset", "iris",
+                "--checkpoint", dir.path, "--checkpoint-every", "1", "--quiet",
+            ])
             // The first checkpoint must exist before the kill (start-up is slower under ASan or a loaded machine).
-            for _ in 0..<600 where !FileManager.default.fileExists(atPath: file.path) { Thread.sleep(forTimeInterval: 0.1) }
+            for _ in 0..<600 where !FileManager.default.fileExists(atPath: file.path) {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
             Thread.sleep(forTimeInterval: delay)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -195,7 +237,9 @@ struct TrainCLITests {
         }
         // The survivor resumes, for one more epoch.
         let epoch = Int(try Checkpoint.read(from: file).metadata["epoch"] ?? "0")!
-        let resumed = try CLI.run(["train", "--device", "cpu", "--quiet", "--resume", file.path, "--epochs", "\(epoch + 1)"])
+        let resumed = try CLI.run([
+            "train", "--device", "cpu", "--quiet", "--resume", file.path, "--epochs", "\(epoch + 1)",
+        ])
         #expect(resumed.status == 0, "\(resumed.stderr)")
     }
 }
@@ -205,8 +249,10 @@ struct LRFindCLITests {
     @Test("lr-find prints suggestions, writes the curve and a log-x plot")
     func lrFind() throws {
         let dir = folder()
-        let result = try CLI.run(["lr-find", "--device", "cpu", "--format", "json", "--log", dir.path + "/curve.jsonl",
-                                  "--csv", dir.path + "/curve.csv", "--plot", dir.path + "/curve.svg"])
+        let result = try CLI.run([
+            "lr-find", "--device", "cpu", "--format", "json", "--log", dir.path + "/curve.jsonl",
+            "--csv", dir.path + "/curve.csv", "--plot", dir.path + "/curve.svg",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         #expect(json["stop_reason"] as? String == "diverged")
@@ -215,7 +261,9 @@ struct LRFindCLITests {
         #expect(suggestions["valley"]?["lr"] is Double)
         let lines = try String(contentsOfFile: dir.path + "/curve.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.count > 20)
-        #expect(try String(contentsOfFile: dir.path + "/curve.csv", encoding: .utf8).hasPrefix("iteration,lr,loss,smoothed"))
+        #expect(
+            try String(contentsOfFile: dir.path + "/curve.csv", encoding: .utf8).hasPrefix("iteration,lr,loss,smoothed")
+        )
         let svg = try String(contentsOfFile: dir.path + "/curve.svg", encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains("valley") && svg.contains("learning rate (log)"))
     }
@@ -235,7 +283,9 @@ struct LRFindCLITests {
     func schedule() throws {
         let result = try CLI.run(["schedule", "cosine:t_max=10", "--lr", "0.1", "--steps", "12", "--format", "jsonl"])
         #expect(result.status == 0)
-        let records = try result.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let records = try result.stdout.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
         #expect(records.count == 12)
         #expect(records[0]["step"] as? Int == 0 && records[0]["lr"] as? Double == 0.1)
         #expect((records[10]["lr"] as! Double) < 1e-12)
@@ -248,8 +298,11 @@ struct LRFindCLITests {
         try "1\n1\nabc\n".write(toFile: dir.path + "/m.txt", atomically: true, encoding: .utf8)
         let bad = try CLI.run(["schedule", "plateau", "--metrics", dir.path + "/m.txt"])
         #expect(bad.status == 65 && bad.stderr.contains("m.txt:3"))
-        try (0..<20).map { _ in "1.0" }.joined(separator: "\n").write(toFile: dir.path + "/flat.txt", atomically: true, encoding: .utf8)
-        let plateau = try CLI.run(["schedule", "plateau:patience=2", "--metrics", dir.path + "/flat.txt", "--steps", "10", "--format", "jsonl"])
+        try (0..<20).map { _ in "1.0" }.joined(separator: "\n").write(
+            toFile: dir.path + "/flat.txt", atomically: true, encoding: .utf8)
+        let plateau = try CLI.run([
+            "schedule", "plateau:patience=2", "--metrics", dir.path + "/flat.txt", "--steps", "10", "--format", "jsonl",
+        ])
         #expect(plateau.stdout.contains("\"lr\": 0.01"), "\(plateau.stdout)")
     }
 }
@@ -259,15 +312,19 @@ struct GuardCLITests {
     @Test("abort exits 75; every action is an anomaly record and a stderr line")
     func guardCLI() throws {
         let dir = folder()
-        let aborted = try CLI.run(["train", "--device", "cpu", "--dataset", "diabetes", "--optimizer", "sgd:lr=5", "--quiet",
-                                   "--log", dir.path + "/a.jsonl"])
+        let aborted = try CLI.run([
+            "train", "--device", "cpu", "--dataset", "diabetes", "--optimizer", "sgd:lr=5", "--quiet",
+            "--log", dir.path + "/a.jsonl",
+        ])
         #expect(aborted.status == 75)
         #expect(aborted.stderr.contains("anomaly at step") && aborted.stderr.contains("diverged"))
         let log = try String(contentsOfFile: dir.path + "/a.jsonl", encoding: .utf8)
         #expect(log.contains("\"event\": \"anomaly\"") && log.contains("\"status\": \"diverged\""))
-        let rolled = try CLI.run(["train", "--device", "cpu", "--dataset", "diabetes", "--optimizer", "sgd:lr=0.005", "--quiet",
-                                  "--epochs", "20", "--log-every", "1", "--on-nonfinite", "rollback", "--spike-factor", "3",
-                                  "--log", dir.path + "/r.jsonl"])
+        let rolled = try CLI.run([
+            "train", "--device", "cpu", "--dataset", "diabetes", "--optimizer", "sgd:lr=0.005", "--quiet",
+            "--epochs", "20", "--log-every", "1", "--on-nonfinite", "rollback", "--spike-factor", "3",
+            "--log", dir.path + "/r.jsonl",
+        ])
         #expect(rolled.status == 0, "\(rolled.stderr)")
         #expect(try String(contentsOfFile: dir.path + "/r.jsonl", encoding: .utf8).contains("\"action\": \"rollback\""))
         #expect(try CLI.run(["train", "--device", "cpu", "--on-nonfinite", "ignore"]).status == 64)
@@ -280,14 +337,18 @@ struct SweepCLITests {
     @Test("JSON results, per-lr CSV and a plot; bad ranges exit 64")
     func sweep() throws {
         let dir = folder()
-        let result = try CLI.run(["sweep", "--device", "cpu", "--lrs", "1e-3,1e-2", "--epochs", "2", "--format", "json",
-                                  "--csv", dir.path + "/sweep.csv", "--plot", dir.path + "/sweep.svg"])
+        let result = try CLI.run([
+            "sweep", "--device", "cpu", "--lrs", "1e-3,1e-2", "--epochs", "2", "--format", "json",
+            "--csv", dir.path + "/sweep.csv", "--plot", dir.path + "/sweep.svg",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         #expect((json["runs"] as? [[String: Any]])?.count == 2)
         #expect(json["recommended_lr"] is Double)
         #expect(try String(contentsOfFile: dir.path + "/sweep.csv", encoding: .utf8).hasPrefix("lr,final_train_loss"))
-        #expect(try String(contentsOfFile: dir.path + "/sweep.svg", encoding: .utf8).contains("Final loss against learning rate"))
+        #expect(
+            try String(contentsOfFile: dir.path + "/sweep.svg", encoding: .utf8).contains(
+                "Final loss against learning rate"))
         #expect(try CLI.run(["sweep", "--device", "cpu", "--log-range", "1:0.1:3"]).status == 64)
         #expect(try CLI.run(["sweep", "--device", "cpu"]).status == 64)
         #expect(try CLI.run(["sweep", "--device", "cpu", "--lrs", "0.1", "--schedule", "plateau"]).status == 64)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import EtaCore
 
 func scratchFolder() -> URL {
@@ -15,7 +16,9 @@ func expectFailure(_ code: Int32, _ fragments: [String], _ body: () throws -> Vo
         Issue.record("expected exit \(code) mentioning \(fragments)")
     } catch let error as EtaError {
         #expect(error.exitCode == code, "\(error.message)")
-        for fragment in fragments { #expect(error.message.contains(fragment), "'\(fragment)' not in: \(error.message)") }
+        for fragment in fragments {
+            #expect(error.message.contains(fragment), "'\(fragment)' not in: \(error.message)")
+        }
     } catch {
         Issue.record("unexpected \(error)")
     }
@@ -23,11 +26,14 @@ func expectFailure(_ code: Int32, _ fragments: [String], _ body: () throws -> Vo
 
 @Suite("Datasets")
 struct DatasetTests {
-    @Test("built-in datasets load with their shapes and tasks", arguments: [
-        ("digits", 1797, 64, LearningTask.classification(classes: 10)), ("iris", 150, 4, .classification(classes: 3)),
-        ("breast_cancer", 569, 30, .classification(classes: 2)), ("wine", 178, 13, .classification(classes: 3)),
-        ("diabetes", 442, 10, .regression(outputs: 1)),
-    ])
+    @Test(
+        "built-in datasets load with their shapes and tasks",
+        arguments: [
+            ("digits", 1797, 64, LearningTask.classification(classes: 10)),
+            ("iris", 150, 4, .classification(classes: 3)),
+            ("breast_cancer", 569, 30, .classification(classes: 2)), ("wine", 178, 13, .classification(classes: 3)),
+            ("diabetes", 442, 10, .regression(outputs: 1)),
+        ])
     func builtIn(name: String, rows: Int, features: Int, task: LearningTask) throws {
         let dataset = try Dataset.load(name)
         #expect(dataset.rows == rows)
@@ -59,13 +65,15 @@ struct DatasetTests {
         expectFailure(64, ["columns 1..3"]) { _ = try Dataset.load("csv:" + path, labelColumn: "9") }
     }
 
-    @Test("CSV errors name the file and line", arguments: [
-        ("x,y\n1,2\n3\n", 65, ":3:", "ragged row"),
-        ("x,y\n1,2\n3,abc\n", 65, ":3: column 2", "'abc' is not a finite number"),
-        ("1,2\n3,nan\n", 65, ":2: column 2", "not a finite number"),
-        ("x,y\n", 65, ": no data rows", "no data"),
-        ("x,y\n1,0\n2,-1\n", 65, ":3:", "out of range"),
-    ])
+    @Test(
+        "CSV errors name the file and line",
+        arguments: [
+            ("x,y\n1,2\n3\n", 65, ":3:", "ragged row"),
+            ("x,y\n1,2\n3,abc\n", 65, ":3: column 2", "'abc' is not a finite number"),
+            ("1,2\n3,nan\n", 65, ":2: column 2", "not a finite number"),
+            ("x,y\n", 65, ": no data rows", "no data"),
+            ("x,y\n1,0\n2,-1\n", 65, ":3:", "out of range"),
+        ])
     func csvErrors(text: String, code: Int32, location: String, what: String) throws {
         let path = scratchFolder().appendingPathComponent("bad.csv").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -85,10 +93,13 @@ struct IDXTests {
     }
 
     /// Writes a 3-image 2x2 set; `labels`/`images` override the file bytes.
-    static func write(folder: URL, images: [UInt8]? = nil, labels: [UInt8]? = nil, gzip: Bool = false, prefix: String = "train") throws {
+    static func write(
+        folder: URL, images: [UInt8]? = nil, labels: [UInt8]? = nil, gzip: Bool = false, prefix: String = "train"
+    ) throws {
         let imageBytes = images ?? header(0x0803, [3, 2, 2]) + (0..<12).map { UInt8($0 * 20) }
         let labelBytes = labels ?? header(0x0801, [3]) + [7, 0, 9]
-        for (name, bytes) in [("\(prefix)-images-idx3-ubyte", imageBytes), ("\(prefix)-labels-idx1-ubyte", labelBytes)] {
+        for (name, bytes) in [("\(prefix)-images-idx3-ubyte", imageBytes), ("\(prefix)-labels-idx1-ubyte", labelBytes)]
+        {
             let url = folder.appendingPathComponent(name)
             try Data(bytes).write(to: url)
             if gzip {
@@ -117,7 +128,9 @@ struct IDXTests {
     func errors() throws {
         let badMagic = scratchFolder()
         try Self.write(folder: badMagic, images: Self.header(0x0801, [3, 2, 2]) + [UInt8](repeating: 0, count: 12))
-        expectFailure(65, ["train-images-idx3-ubyte", "byte offset 0", "wrong IDX magic 0x801", "expected 0x803"]) { _ = try Dataset.load("idx:" + badMagic.path) }
+        expectFailure(65, ["train-images-idx3-ubyte", "byte offset 0", "wrong IDX magic 0x801", "expected 0x803"]) {
+            _ = try Dataset.load("idx:" + badMagic.path)
+        }
 
         let truncated = scratchFolder()
         try Self.write(folder: truncated, images: Self.header(0x0803, [3, 2, 2]) + [1, 2, 3])
@@ -166,6 +179,8 @@ struct SplitTests {
         }
         let c = try DataSplit(dataset: dataset, validationFraction: 0.2, seed: 5)
         #expect(c.trainRows != a.trainRows)
-        expectFailure(64, ["validation fraction"]) { _ = try DataSplit(dataset: dataset, validationFraction: 1.0, seed: 0) }
+        expectFailure(64, ["validation fraction"]) {
+            _ = try DataSplit(dataset: dataset, validationFraction: 1.0, seed: 0)
+        }
     }
 }

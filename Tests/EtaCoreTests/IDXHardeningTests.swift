@@ -1,12 +1,16 @@
 import CZlib
 import Foundation
 import Testing
+
 @testable import EtaCore
 
 /// gzip of `prefix` followed by `zeros` zero bytes, made in memory at run time (zeros compress ~1000:1).
 func gzipped(_ prefix: [UInt8], zeros: Int = 0) -> [UInt8] {
     var stream = z_stream()
-    precondition(deflateInit2_(&stream, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+    precondition(
+        deflateInit2_(
+            &stream, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+            == Z_OK)
     defer { deflateEnd(&stream) }
     var output: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -37,7 +41,8 @@ struct IDXHardeningTests {
     /// Writes a 3-image 2x2 training pair with `images` (raw bytes of the images file) and a `.gz` choice.
     private func folder(images: [UInt8], gzipImages: Bool = false) throws -> URL {
         let folder = scratchFolder()
-        try Data(IDXTests.header(0x0801, [3]) + [7, 0, 9]).write(to: folder.appendingPathComponent("train-labels-idx1-ubyte"))
+        try Data(IDXTests.header(0x0801, [3]) + [7, 0, 9]).write(
+            to: folder.appendingPathComponent("train-labels-idx1-ubyte"))
         let name = "train-images-idx3-ubyte" + (gzipImages ? ".gz" : "")
         try Data(images).write(to: folder.appendingPathComponent(name))
         return folder
@@ -66,7 +71,9 @@ struct IDXHardeningTests {
         let folder = try folder(images: bomb, gzipImages: true)
         let clock = ContinuousClock()
         let elapsed = clock.measure {
-            expectFailure(65, ["train-images-idx3-ubyte.gz", "decompresses to more than 28 bytes", "decompression bomb"]) {
+            expectFailure(
+                65, ["train-images-idx3-ubyte.gz", "decompresses to more than 28 bytes", "decompression bomb"]
+            ) {
                 _ = try Dataset.load("idx:" + folder.path)
             }
         }
@@ -77,12 +84,18 @@ struct IDXHardeningTests {
     func inflateLimits() throws {
         let stream = gzipped(Array(1...100))
         var asked: [Int] = []
-        let whole = try Gzip.inflate(stream, path: "x.gz") { prefix in asked.append(prefix.count); return prefix.count < 10 ? 10 : 100 }
+        let whole = try Gzip.inflate(stream, path: "x.gz") { prefix in
+            asked.append(prefix.count); return prefix.count < 10 ? 10 : 100
+        }
         #expect(whole == Array(1...100))
         #expect(asked == [0, 10])
         expectFailure(65, ["x.gz", "more than 99 bytes"]) { _ = try Gzip.inflate(stream, path: "x.gz") { _ in 99 } }
-        expectFailure(65, ["x.gz", "corrupt or truncated"]) { _ = try Gzip.inflate(Array(stream.prefix(12)), path: "x.gz") { _ in 100 } }
+        expectFailure(65, ["x.gz", "corrupt or truncated"]) {
+            _ = try Gzip.inflate(Array(stream.prefix(12)), path: "x.gz") { _ in 100 }
+        }
         expectFailure(65, ["x.gz", "corrupt or truncated"]) { _ = try Gzip.inflate([], path: "x.gz") { _ in 100 } }
-        expectFailure(65, ["x.gz", "corrupt or truncated"]) { _ = try Gzip.inflate(Array("not gzip".utf8), path: "x.gz") { _ in 100 } }
+        expectFailure(65, ["x.gz", "corrupt or truncated"]) {
+            _ = try Gzip.inflate(Array("not gzip".utf8), path: "x.gz") { _ in 100 }
+        }
     }
 }

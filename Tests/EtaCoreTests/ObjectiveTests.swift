@@ -1,13 +1,16 @@
 import Testing
+
 @testable import EtaCore
 
 @Suite("Objectives and verdicts")
 struct ObjectiveTests {
     /// Central differences in float64 of the float64 function; float32 gradients agree to a few float32 ulps
     /// of the gradient's magnitude, so 1e-4 relative is ample and still catches a wrong term.
-    @Test("gradients agree with central finite differences", arguments: [
-        ("rosenbrock", [Float(-1.5), 2]), ("rosenbrock", [0.3, -0.7]), ("quadratic", [1, -2]),
-    ])
+    @Test(
+        "gradients agree with central finite differences",
+        arguments: [
+            ("rosenbrock", [Float(-1.5), 2]), ("rosenbrock", [0.3, -0.7]), ("quadratic", [1, -2]),
+        ])
     func gradient(name: String, point: [Float]) throws {
         let objective = try Objective(name: name)
         func f(_ x: [Double]) -> Double {
@@ -46,7 +49,9 @@ struct ObjectiveTests {
         // A zig-zag whose loss still falls: x flips sign every step.
         let zigzag: [[Float]] = [[1], [-0.9], [0.8], [-0.7], [0.6], [-0.5]]
         #expect(Explore.verdict(initial: 1, losses: [1, 0.81, 0.64, 0.49, 0.36, 0.25], path: zigzag) == .oscillating)
-        #expect(Explore.verdict(initial: 1, losses: [1, 0.81, 0.64, 0.49, 0.36, 0.25], path: zigzag.map { [abs($0[0])] }) == .descending)
+        #expect(
+            Explore.verdict(initial: 1, losses: [1, 0.81, 0.64, 0.49, 0.36, 0.25], path: zigzag.map { [abs($0[0])] })
+                == .descending)
         #expect(Explore.verdict(initial: 1, losses: [1, 5, 50]) == .diverged)
         #expect(Explore.verdict(initial: 1, losses: [1, .nan]) == .diverged)
     }
@@ -66,7 +71,9 @@ struct SupportTests {
 
     @Test("JSON writes non-finite numbers explicitly and escapes strings")
     func json() {
-        let value = JSON.object([("a", .float(.nan)), ("b", .double(-.infinity)), ("c", .string("x\"y\n")), ("d", .float(0.1))])
+        let value = JSON.object([
+            ("a", .float(.nan)), ("b", .double(-.infinity)), ("c", .string("x\"y\n")), ("d", .float(0.1)),
+        ])
         #expect(value.rendered == #"{"a": "NaN", "b": "-Infinity", "c": "x\"y\n", "d": 0.1}"#)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import PropertyBased
 import Testing
+
 @testable import EtaCore
 
 /// Any finite float, from its bit pattern: every exponent range, subnormals and signed zero included.
@@ -10,15 +11,18 @@ let anyFiniteFloat = Gen<UInt32>.value(in: 0...UInt32.max).compactMap { bits -> 
 }
 
 /// Text with the characters that need escaping in JSON and quoting in CSV.
-let awkwardText = Gen<Character?>.element(of: Array("ab7 ,;\"\\\n\r\té€😀") as [Character]).map { $0! }.string(of: 0...12)
+let awkwardText = Gen<Character?>.element(of: Array("ab7 ,;\"\\\n\r\té€😀") as [Character]).map { $0! }.string(
+    of: 0...12)
 
 @Suite("Round trips (property-based)")
 struct RoundTripPropertyTests {
     /// 0 ULP: a float written with its shortest round-trip digits (or 9 significant digits) reads back exactly.
     @Test("a CSV of random floats, randomly quoted and spaced, with LF or CRLF, reads back equal")
     func csvRoundTrip() async throws {
-        await propertyCheck(count: 200, input: anyFiniteFloat.array(of: 1...60), Gen.int(in: 1...5), Gen.bool.array(of: 60),
-                            Gen.int(in: 0...2), awkwardText) { values, columns, quoted, style, headerName in
+        await propertyCheck(
+            count: 200, input: anyFiniteFloat.array(of: 1...60), Gen.int(in: 1...5), Gen.bool.array(of: 60),
+            Gen.int(in: 0...2), awkwardText
+        ) { values, columns, quoted, style, headerName in
             let rows = values.count / columns
             guard rows > 0 else { return }
             let kept = Array(values.prefix(rows * columns))
@@ -37,7 +41,9 @@ struct RoundTripPropertyTests {
             #expect(table.values.map(\.bitPattern) == kept.map(\.bitPattern))
             #expect(table.rows == rows && table.columns == columns)
             // Inside quotes everything is kept, a CRLF read as LF.
-            #expect(table.header == (0..<columns).map { (headerName + "\($0)").replacingOccurrences(of: "\r\n", with: "\n") })
+            #expect(
+                table.header
+                    == (0..<columns).map { (headerName + "\($0)").replacingOccurrences(of: "\r\n", with: "\n") })
         }
     }
 
@@ -46,7 +52,9 @@ struct RoundTripPropertyTests {
     func checkpointRoundTrip() async throws {
         let folder = scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        await propertyCheck(count: 100, input: anyFiniteFloat.array(of: 0...40), Gen.int(in: 1...4), awkwardText, awkwardText) {
+        await propertyCheck(
+            count: 100, input: anyFiniteFloat.array(of: 0...40), Gen.int(in: 1...4), awkwardText, awkwardText
+        ) {
             values, pieces, key, value in
             var tensors: [Checkpoint.Tensor] = []
             var rest = values[...]

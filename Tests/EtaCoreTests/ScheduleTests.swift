@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import EtaCore
 
 struct TorchSchedule: Decodable {
@@ -25,14 +26,19 @@ struct ScheduleTests {
     @Test("every schedule and option, warmups included", arguments: TorchSchedule.all.indices)
     func matchesTorch(index: Int) throws {
         let fixture = TorchSchedule.all[index]
-        var plan = try SchedulePlan(main: try Schedule(spec: fixture.spec), warmup: try fixture.warmup.map { try Schedule(spec: $0) },
-                                    base: fixture.lr, totalSteps: fixture.steps)
+        var plan = try SchedulePlan(
+            main: try Schedule(spec: fixture.spec), warmup: try fixture.warmup.map { try Schedule(spec: $0) },
+            base: fixture.lr, totalSteps: fixture.steps)
         for k in 0..<fixture.steps {
             let expected = fixture.expected_lr[k], actual = plan.learningRate(at: k)
-            #expect(abs(actual - expected) <= 1e-6 * abs(expected) + 1e-12, "\(fixture.spec) step \(k): \(actual) vs torch \(expected)")
+            #expect(
+                abs(actual - expected) <= 1e-6 * abs(expected) + 1e-12,
+                "\(fixture.spec) step \(k): \(actual) vs torch \(expected)")
             if let momenta = fixture.expected_momentum {
                 let momentum = try #require(plan.momentum(at: k))
-                #expect(abs(momentum - momenta[k]) <= 1e-6 * momenta[k], "\(fixture.spec) momentum at \(k): \(momentum) vs \(momenta[k])")
+                #expect(
+                    abs(momentum - momenta[k]) <= 1e-6 * momenta[k],
+                    "\(fixture.spec) momentum at \(k): \(momentum) vs \(momenta[k])")
             }
             if let metrics = fixture.metrics { plan.observe(metric: metrics[k], afterStep: k) }
         }
@@ -43,13 +49,16 @@ struct ScheduleTests {
         #expect(TorchSchedule.all.contains { $0.spec.hasPrefix(name) }, "no fixture for \(name)")
     }
 
-    @Test("bad SPECs are usage errors naming the bad part", arguments: [
-        ("cosine", "needs 't_max='"), ("cosine:t_max=0", "'t_max'"), ("step:gamma=0.5", "needs 'step_size='"),
-        ("sawtooth", "unknown schedule 'sawtooth'"), ("cosine:tmax=10", "unknown key 'tmax'"),
-        ("multistep:milestones=10,20", "malformed part '20'"), ("multistep:milestones=a/b", "integers in 0...1099511627776"),
-        ("cyclic:max_lr=1,mode=zigzag", "one of triangular"), ("plateau:factor=2", "must be < 1"),
-        ("linear:start_factor=0", "(0, 1]"), ("onecycle:three_phase=maybe", "true or false"),
-    ])
+    @Test(
+        "bad SPECs are usage errors naming the bad part",
+        arguments: [
+            ("cosine", "needs 't_max='"), ("cosine:t_max=0", "'t_max'"), ("step:gamma=0.5", "needs 'step_size='"),
+            ("sawtooth", "unknown schedule 'sawtooth'"), ("cosine:tmax=10", "unknown key 'tmax'"),
+            ("multistep:milestones=10,20", "malformed part '20'"),
+            ("multistep:milestones=a/b", "integers in 0...1099511627776"),
+            ("cyclic:max_lr=1,mode=zigzag", "one of triangular"), ("plateau:factor=2", "must be < 1"),
+            ("linear:start_factor=0", "(0, 1]"), ("onecycle:three_phase=maybe", "true or false"),
+        ])
     func badSpecs(spec: String, message: String) {
         do {
             _ = try Schedule(spec: spec)
@@ -62,10 +71,11 @@ struct ScheduleTests {
 
     @Test("plateau composes with a warmup: the warmup runs first, then plateau from the base lr")
     func plateauAfterWarmup() throws {
-        var plan = try SchedulePlan(main: try Schedule(spec: "plateau:patience=1,factor=0.5"),
-                                    warmup: try Schedule(spec: "linear:start_factor=0.1,total_iters=4"), base: 1, totalSteps: 20)
+        var plan = try SchedulePlan(
+            main: try Schedule(spec: "plateau:patience=1,factor=0.5"),
+            warmup: try Schedule(spec: "linear:start_factor=0.1,total_iters=4"), base: 1, totalSteps: 20)
         #expect(plan.learningRate(at: 0) == 0.1)
-        for k in 0..<4 { plan.observe(metric: 5, afterStep: k) }   // metrics during the warmup are ignored
+        for k in 0..<4 { plan.observe(metric: 5, afterStep: k) }  // metrics during the warmup are ignored
         #expect(plan.learningRate(at: 4) == 1)
         plan.observe(metric: 1, afterStep: 4)
         plan.observe(metric: 1, afterStep: 5)
@@ -76,10 +86,13 @@ struct ScheduleTests {
 
     @Test("SequentialSchedule and ChainedSchedule")
     func composition() throws {
-        let sequential = SequentialSchedule([try Schedule(spec: "constant:factor=0.5,total_iters=100"), try Schedule(spec: "exponential:gamma=0.5")],
-                                            milestones: [3])
+        let sequential = SequentialSchedule(
+            [try Schedule(spec: "constant:factor=0.5,total_iters=100"), try Schedule(spec: "exponential:gamma=0.5")],
+            milestones: [3])
         #expect([0, 1, 2, 3, 4, 5].map { sequential.learningRate(at: $0, base: 1) } == [0.5, 0.5, 0.5, 1, 0.5, 0.25])
-        let chained = ChainedSchedule([try Schedule(spec: "constant:factor=0.5,total_iters=2"), try Schedule(spec: "exponential:gamma=0.5")])
+        let chained = ChainedSchedule([
+            try Schedule(spec: "constant:factor=0.5,total_iters=2"), try Schedule(spec: "exponential:gamma=0.5"),
+        ])
         #expect([0, 1, 2, 3].map { chained.learningRate(at: $0, base: 1) } == [0.5, 0.25, 0.25, 0.125])
     }
 

@@ -75,13 +75,18 @@ public struct Checkpoint {
             for i in model.indices { model[i] = Reference.lerp(parameters[i], z[i], weight) }
         }
         for entry in arena.layout.entries {
-            tensors.append(Tensor(name: entry.name, shape: entry.shape, values: Array(model[entry.offset..<(entry.offset + entry.count)])))
+            tensors.append(
+                Tensor(
+                    name: entry.name, shape: entry.shape,
+                    values: Array(model[entry.offset..<(entry.offset + entry.count)])))
         }
         for slot in arena.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : []) {
             let values = slot == "y" ? parameters : try arena.download(.state(slot))
             for entry in arena.layout.entries {
-                tensors.append(Tensor(name: "optimizer.\(slot).\(entry.name)", shape: entry.shape,
-                                      values: Array(values[entry.offset..<(entry.offset + entry.count)])))
+                tensors.append(
+                    Tensor(
+                        name: "optimizer.\(slot).\(entry.name)", shape: entry.shape,
+                        values: Array(values[entry.offset..<(entry.offset + entry.count)])))
             }
         }
         let c = trainer.configuration, p = trainer.position
@@ -91,7 +96,8 @@ public struct Checkpoint {
             "loss": network.loss.rawValue, "dataset": c.dataset, "task": c.task, "seed": String(c.seed),
             "batch_size": String(c.batchSize), "val_fraction": String(c.validationFraction), "epochs": String(c.epochs),
             "log_every": String(c.logEvery), "accumulate": String(c.accumulationSteps),
-            "accumulate_mode": c.accumulationMean ? "mean" : "sum", "schedule": c.scheduleSpec ?? "none", "schedule_interval": c.scheduleInterval.rawValue,
+            "accumulate_mode": c.accumulationMean ? "mean" : "sum", "schedule": c.scheduleSpec ?? "none",
+            "schedule_interval": c.scheduleInterval.rawValue,
             "step": String(p.step), "epoch": String(p.epoch), "batch_in_epoch": String(p.batchInEpoch),
             "train_loss_sum_bits": String(p.trainLossSum.bitPattern, radix: 16),
             "train_correct_bits": String(p.trainCorrect.bitPattern, radix: 16),
@@ -137,43 +143,60 @@ public struct Checkpoint {
         let network = trainer.network
         let kind = metadata["optimizer_kind"] ?? "?"
         guard kind == trainer.configuration.optimizer.name else {
-            throw EtaError(.dataError, "checkpoint check 'optimizer': the file holds \(kind) state; this run's optimizer is \(trainer.configuration.optimizer.name)")
+            throw EtaError(
+                .dataError,
+                "checkpoint check 'optimizer': the file holds \(kind) state; this run's optimizer is \(trainer.configuration.optimizer.name)"
+            )
         }
         let expected = Self.expectedTensors(network)
         let present = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let missing = expected.map(\.name).filter { present[$0] == nil }
         let unexpected = tensors.map(\.name).filter { name in !expected.contains { $0.name == name } }
         guard missing.isEmpty, unexpected.isEmpty else {
-            throw EtaError(.dataError, "checkpoint check 'tensor names': missing [\(missing.joined(separator: ", "))], unexpected [\(unexpected.joined(separator: ", "))]")
+            throw EtaError(
+                .dataError,
+                "checkpoint check 'tensor names': missing [\(missing.joined(separator: ", "))], unexpected [\(unexpected.joined(separator: ", "))]"
+            )
         }
         for (name, shape) in expected where present[name]!.shape != shape {
-            throw EtaError(.dataError, "checkpoint check 'shape': \(name) is \(present[name]!.shape) in the file, \(shape) in this model")
+            throw EtaError(
+                .dataError,
+                "checkpoint check 'shape': \(name) is \(present[name]!.shape) in the file, \(shape) in this model")
         }
         let layout = network.arena.layout
         // Padding between aligned tensors is not saved: it keeps the fresh arena's values.
         func arenaValues(prefix: String, role: ParameterArena.Role) throws -> [Float] {
             var values = try network.arena.download(role)
             for entry in layout.entries {
-                values.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: present[prefix + entry.name]!.values)
+                values.replaceSubrange(
+                    entry.offset..<(entry.offset + entry.count), with: present[prefix + entry.name]!.values)
             }
             return values
         }
         let position = try position()
         guard position.batchInEpoch <= trainer.batchesPerEpoch else {
-            throw EtaError(.dataError, "checkpoint check 'batch_in_epoch': the file's position is batch \(position.batchInEpoch) of an epoch; this run has \(trainer.batchesPerEpoch) batches per epoch")
+            throw EtaError(
+                .dataError,
+                "checkpoint check 'batch_in_epoch': the file's position is batch \(position.batchInEpoch) of an epoch; this run has \(trainer.batchesPerEpoch) batches per epoch"
+            )
         }
         var plateau: PlateauState?
         if let text = metadata["plateau_state"] {
             guard let decoded = try? JSONDecoder().decode(PlateauState.self, from: Data(text.utf8)) else {
-                throw EtaError(.dataError, "checkpoint check 'schedule': the plateau state in the metadata is malformed")
+                throw EtaError(
+                    .dataError, "checkpoint check 'schedule': the plateau state in the metadata is malformed")
             }
             guard trainer.schedulePlan.plateau != nil else {
-                throw EtaError(.dataError, "checkpoint check 'schedule': the file holds plateau state; this run's schedule is not plateau")
+                throw EtaError(
+                    .dataError,
+                    "checkpoint check 'schedule': the file holds plateau state; this run's schedule is not plateau")
             }
             plateau = decoded
         }
         // Schedule-Free continues from y; the model tensors hold x.
-        try network.arena.upload(arenaValues(prefix: Self.scheduleFreeBeta(network) != nil ? "optimizer.y." : "", role: .parameters), to: .parameters)
+        try network.arena.upload(
+            arenaValues(prefix: Self.scheduleFreeBeta(network) != nil ? "optimizer.y." : "", role: .parameters),
+            to: .parameters)
         for slot in network.arena.stateSlots {
             try network.arena.upload(arenaValues(prefix: "optimizer.\(slot).", role: .state(slot)), to: .state(slot))
         }
@@ -213,12 +236,19 @@ public struct Checkpoint {
         metadata["format_version"] = Self.formatVersion
         metadata["sha256"] = nil
         metadata["file_sha256"] = nil
-        let fields = [("file_sha256", JSON.string(String(repeating: "0", count: 64)))]
+        let fields =
+            [("file_sha256", JSON.string(String(repeating: "0", count: 64)))]
             + metadata.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }
         var pairs: [(String, JSON)] = [("__metadata__", .object(fields))]
         for (name, shape, begin, end) in offsets {
-            pairs.append((name, .object([("dtype", .string("F32")), ("shape", .array(shape.map(JSON.int))),
-                                         ("data_offsets", .array([.int(begin), .int(end)]))])))
+            pairs.append(
+                (
+                    name,
+                    .object([
+                        ("dtype", .string("F32")), ("shape", .array(shape.map(JSON.int))),
+                        ("data_offsets", .array([.int(begin), .int(end)])),
+                    ])
+                ))
         }
         var header = Array(JSON.object(pairs).rendered.utf8)
         precondition(header.starts(with: Self.digestPrefix), "the header must open with the digest slot")
@@ -266,15 +296,26 @@ public struct Checkpoint {
     /// - Returns: The tensors and metadata.
     /// - Throws: `EtaError` `.missingInput` for a missing or unreadable file; `.dataError` naming the failed check.
     public static func read(from url: URL) throws -> Checkpoint {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw EtaError(.missingInput, "\(url.path): no such checkpoint file") }
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw EtaError(.missingInput, "\(url.path): cannot be read") }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw EtaError(.missingInput, "\(url.path): no such checkpoint file")
+        }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw EtaError(.missingInput, "\(url.path): cannot be read")
+        }
         let bytes = [UInt8](data)
-        func fail(_ check: String, _ why: String) -> EtaError { EtaError(.dataError, "\(url.path): checkpoint check '\(check)' failed: \(why)") }
-        guard bytes.count >= 8 else { throw fail("format", "\(bytes.count) bytes is too short for a safetensors file (truncated?)") }
-        let headerLength = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        func fail(_ check: String, _ why: String) -> EtaError {
+            EtaError(.dataError, "\(url.path): checkpoint check '\(check)' failed: \(why)")
+        }
+        guard bytes.count >= 8 else {
+            throw fail("format", "\(bytes.count) bytes is too short for a safetensors file (truncated?)")
+        }
+        let headerLength = bytes[0..<8].enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard headerLength <= UInt64(bytes.count - 8), headerLength < 100_000_000 else {
-            throw fail(hasDigestSlot(bytes) ? "checksum" : "format",
-                       "header length \(headerLength) exceeds the file's \(bytes.count) bytes (truncated or not safetensors)")
+            throw fail(
+                hasDigestSlot(bytes) ? "checksum" : "format",
+                "header length \(headerLength) exceeds the file's \(bytes.count) bytes (truncated or not safetensors)")
         }
         let headerEnd = 8 + Int(headerLength)
         // A format-2 header (or one a byte or two from it) is checked whole before anything in it is believed.
@@ -282,18 +323,24 @@ public struct Checkpoint {
         if hasFileDigest {
             let recorded = String(decoding: bytes[digestSlot], as: UTF8.self)
             guard headerEnd > digestSlot.upperBound, bytes[8..<digestSlot.lowerBound].elementsEqual(digestPrefix),
-                  recorded == fileDigest(bytes) else {
-                throw fail("checksum", "the file's SHA-256 differs from the one recorded in it (damaged or truncated file)")
+                recorded == fileDigest(bytes)
+            else {
+                throw fail(
+                    "checksum", "the file's SHA-256 differs from the one recorded in it (damaged or truncated file)")
             }
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])), let header = object as? [String: Any] else {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
+            let header = object as? [String: Any]
+        else {
             throw fail("format", "the header is not a JSON object")
         }
         guard let metadata = header["__metadata__"] as? [String: String] else {
             throw fail("format", "not an Eta checkpoint (no '__metadata__' object of strings)")
         }
         guard metadata["format"] == format else {
-            throw fail("format", "not an Eta checkpoint (metadata format '\(metadata["format"] ?? "none")', expected '\(format)')")
+            throw fail(
+                "format",
+                "not an Eta checkpoint (metadata format '\(metadata["format"] ?? "none")', expected '\(format)')")
         }
         let version = metadata["format_version"] ?? "none"
         let payload = bytes[headerEnd...]
@@ -302,12 +349,18 @@ public struct Checkpoint {
         case "1" where !hasFileDigest && metadata["file_sha256"] == nil:
             // Written by a release before whole-file checksums: only its data section is covered.
             guard metadata["sha256"] == SHA256.hex(of: payload) else {
-                throw fail("checksum", "the data section's SHA-256 differs from the one recorded (damaged or truncated file)")
+                throw fail(
+                    "checksum", "the data section's SHA-256 differs from the one recorded (damaged or truncated file)")
             }
         case formatVersion, "1":
-            throw fail("checksum", "the file checksum of format \(version) is missing or not where Eta writes it (damaged header)")
+            throw fail(
+                "checksum",
+                "the file checksum of format \(version) is missing or not where Eta writes it (damaged header)")
         default:
-            throw fail("format_version", "format version '\(version)' is not one this eta reads (1 and \(formatVersion)); a newer eta may read it")
+            throw fail(
+                "format_version",
+                "format version '\(version)' is not one this eta reads (1 and \(formatVersion)); a newer eta may read it"
+            )
         }
         try CheckpointMetadata.validate(metadata, source: url.path)
         let tensors = try CheckpointMetadata.tensors(header, payload: payload, source: url.path)

@@ -44,7 +44,8 @@ extension Checkpoint {
         guard let recorded = metadata["data_sha256"] else { return nil }
         let current = Self.dataDigest(of: trainer)
         guard recorded != current else { return nil }
-        return "the checkpoint was trained on data with SHA-256 \(recorded); this dataset's (\(trainer.split.dataset.name)) is \(current)"
+        return
+            "the checkpoint was trained on data with SHA-256 \(recorded); this dataset's (\(trainer.split.dataset.name)) is \(current)"
     }
 
     /// `trainer`'s dataset digest, computed once per trainer: a run checkpoints every epoch, and hashing a large

@@ -22,18 +22,25 @@ enum CSVDataset {
             } else if let index = table.header?.firstIndex(of: labelColumn) {
                 labelIndex = index
             } else {
-                throw EtaError(.usage, "label column '\(labelColumn)': no such column in \(path); columns: \(table.header?.joined(separator: ", ") ?? "(no header) 1..\(table.columns)")")
+                throw EtaError(
+                    .usage,
+                    "label column '\(labelColumn)': no such column in \(path); columns: \(table.header?.joined(separator: ", ") ?? "(no header) 1..\(table.columns)")"
+                )
             }
         } else {
             labelIndex = table.columns - 1
         }
-        guard table.columns >= 2 else { throw EtaError(.dataError, "\(path): needs at least one feature column and a label column") }
+        guard table.columns >= 2 else {
+            throw EtaError(.dataError, "\(path): needs at least one feature column and a label column")
+        }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return try make(table: table, name: name, labelIndex: labelIndex, task: task, file: path, classes: nil)
     }
 
     /// Splits a table into features and the label column; classification labels must be class indices.
-    static func make(table: CSVTable, name: String, labelIndex: Int, task: String, file: String, classes: Int?) throws -> Dataset {
+    static func make(
+        table: CSVTable, name: String, labelIndex: Int, task: String, file: String, classes: Int?
+    ) throws -> Dataset {
         var features: [Float] = []
         features.reserveCapacity(table.rows * (table.columns - 1))
         var labels: [Float] = []
@@ -53,20 +60,24 @@ enum CSVDataset {
         default: throw EtaError(.usage, "task '\(task)': valid values are auto, classification, regression")
         }
         if kind == "regression" {
-            return Dataset(name: name, rows: table.rows, featureCount: table.columns - 1, features: features, targets: labels,
-                           task: .regression(outputs: 1))
+            return Dataset(
+                name: name, rows: table.rows, featureCount: table.columns - 1, features: features, targets: labels,
+                task: .regression(outputs: 1))
         }
         let limit = classes ?? maximumClassCount
-        for (row, label) in labels.enumerated() where !(label >= 0 && label == label.rounded() && label < Float(limit)) {
-            let valid = classes == nil
+        for (row, label) in labels.enumerated() where !(label >= 0 && label == label.rounded() && label < Float(limit))
+        {
+            let valid =
+                classes == nil
                 ? "class labels are integers 0..<\(limit) (at most \(limit) classes; use the regression task for real-valued targets)"
                 : "expected a class index 0..\(limit - 1)"
             throw EtaError(.dataError, "\(file):\(table.lines[row]): label \(display(label)) is out of range: \(valid)")
         }
         // Every label is now an integer below `limit`, so the conversion cannot trap.
         let classCount = classes ?? (Int(labels.max() ?? 0) + 1)
-        return Dataset(name: name, rows: table.rows, featureCount: table.columns - 1, features: features, targets: labels,
-                       task: .classification(classes: classCount))
+        return Dataset(
+            name: name, rows: table.rows, featureCount: table.columns - 1, features: features, targets: labels,
+            task: .classification(classes: classCount))
     }
 
     /// The most classes a CSV may define (largest label + 1). Labels index the output layer, so a label of

@@ -29,7 +29,11 @@ enum CSVNumber {
             let digit = UInt64(cursor.pointee &- UInt8(ascii: "0"))
             sawDigit = true
             if mantissa != 0 || digit != 0 {
-                if significantDigits < 19 { mantissa = mantissa &* 10 &+ digit; significantDigits += 1 } else { exact = false }
+                if significantDigits < 19 {
+                    mantissa = mantissa &* 10 &+ digit; significantDigits += 1
+                } else {
+                    exact = false
+                }
             }
             cursor += 1
         }
@@ -39,7 +43,11 @@ enum CSVNumber {
                 let digit = UInt64(cursor.pointee &- UInt8(ascii: "0"))
                 sawDigit = true
                 if mantissa != 0 || digit != 0 {
-                    if significantDigits < 19 { mantissa = mantissa &* 10 &+ digit; significantDigits += 1 } else { exact = false }
+                    if significantDigits < 19 {
+                        mantissa = mantissa &* 10 &+ digit; significantDigits += 1
+                    } else {
+                        exact = false
+                    }
                 }
                 if exact { exponent -= 1 }
                 cursor += 1
@@ -69,7 +77,8 @@ enum CSVNumber {
         let scaled = exponent < 0 ? Double(mantissa) / powersOfTen[-exponent] : Double(mantissa) * powersOfTen[exponent]
         // A Double exactly halfway between two floats would round a second time: let strtof decide.
         guard scaled >= Double(Float.leastNormalMagnitude), scaled <= Double(Float.greatestFiniteMagnitude),
-              scaled.bitPattern & 0x1FFF_FFFF != 0x1000_0000 else { return slow(start, end) }
+            scaled.bitPattern & 0x1FFF_FFFF != 0x1000_0000
+        else { return slow(start, end) }
         let value = Float(scaled)
         return negative ? -value : value
     }

@@ -58,7 +58,10 @@ struct CSVRecordReader {
             if cursor.pointee == separator {
                 cursor += 1
             } else if !whitespaceSeparated {
-                throw EtaError(.dataError, "\(file):\(line): unexpected \(describe(cursor.pointee)) after a quoted field: a quoted field ends at its closing quote (write a quote inside one as \"\")")
+                throw EtaError(
+                    .dataError,
+                    "\(file):\(line): unexpected \(describe(cursor.pointee)) after a quoted field: a quoted field ends at its closing quote (write a quote inside one as \"\")"
+                )
             }
         }
     }
@@ -81,7 +84,9 @@ struct CSVRecordReader {
 
     @inline(__always)
     private mutating func skipSpaces() {
-        while cursor < end, cursor.pointee == Self.space || (cursor.pointee == Self.tab && separator != Self.tab) { cursor += 1 }
+        while cursor < end, cursor.pointee == Self.space || (cursor.pointee == Self.tab && separator != Self.tab) {
+            cursor += 1
+        }
     }
 
     /// Unescapes the quoted field at the cursor into `scratch`, leaving the cursor after the closing quote.
@@ -114,10 +119,14 @@ struct CSVRecordReader {
     }
 
     private func nulError(column: Int) -> EtaError {
-        EtaError(.dataError, "\(file):\(line): column \(column + 1): a NUL byte (0x00) inside a cell: CSV cells are UTF-8 text (is this a binary or UTF-16 file?)")
+        EtaError(
+            .dataError,
+            "\(file):\(line): column \(column + 1): a NUL byte (0x00) inside a cell: CSV cells are UTF-8 text (is this a binary or UTF-16 file?)"
+        )
     }
 
     private func describe(_ byte: UInt8) -> String {
-        (0x21...0x7E).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16, uppercase: true))"
+        (0x21...0x7E).contains(byte)
+            ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16, uppercase: true))"
     }
 }

@@ -24,7 +24,9 @@ struct CSVTable {
 
     /// Parses numeric rows. `hasHeader` nil detects a header: a first record with a non-empty field that is not
     /// a number. A space `separator` splits on runs of spaces and tabs (whitespace-aligned tables).
-    static func parse(bytes: UnsafeRawBufferPointer, file: String, hasHeader: Bool?, separator: Character = ",") throws -> CSVTable {
+    static func parse(
+        bytes: UnsafeRawBufferPointer, file: String, hasHeader: Bool?, separator: Character = ","
+    ) throws -> CSVTable {
         guard let separatorByte = separator.asciiValue else { preconditionFailure("CSV separators are ASCII") }
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
             throw EtaError(.dataError, "\(file): UTF-16 text (byte-order mark at byte 0): save the CSV as UTF-8")
@@ -33,7 +35,8 @@ struct CSVTable {
         guard bytes.count > bomLength, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw EtaError(.dataError, "\(file): no data rows (the file is empty)")
         }
-        var reader = CSVRecordReader(start: base + bomLength, end: base + bytes.count, separator: separatorByte, file: file)
+        var reader = CSVRecordReader(
+            start: base + bomLength, end: base + bytes.count, separator: separatorByte, file: file)
         var table = CSVTable(header: nil, rows: 0, columns: 0, values: [], lines: [])
         table.values.reserveCapacity(bytes.count / 4)
 
@@ -42,9 +45,11 @@ struct CSVTable {
         guard let firstLine = try reader.readRecord(onField: { field, _ in first.append(Array(field)) }) else {
             throw EtaError(.dataError, "\(file): no data rows (the file has only blank lines)")
         }
-        let isHeader = hasHeader ?? first.contains { field in
-            !field.isEmpty && field.withUnsafeBufferPointer { number($0) } == nil
-        }
+        let isHeader =
+            hasHeader
+            ?? first.contains { field in
+                !field.isEmpty && field.withUnsafeBufferPointer { number($0) } == nil
+            }
         // Every row is as wide as the first, a detected header included: one wider than its rows would name columns
         // that do not exist (a label column among them). A header the caller declares (scikit-learn's
         // `rows,features,names...` line of the built-in files) is metadata of another width.
@@ -53,7 +58,9 @@ struct CSVTable {
             table.header = first.map { String(decoding: $0, as: UTF8.self) }
         } else {
             for (column, field) in first.enumerated() {
-                try field.withUnsafeBufferPointer { table.values.append(try cell($0, file: file, line: firstLine, column: column)) }
+                try field.withUnsafeBufferPointer {
+                    table.values.append(try cell($0, file: file, line: firstLine, column: column))
+                }
             }
             table.lines.append(firstLine)
         }
@@ -77,7 +84,10 @@ struct CSVTable {
     }
 
     private static func ragged(_ file: String, _ line: Int, _ fields: Int, _ columns: Int) -> EtaError {
-        EtaError(.dataError, "\(file):\(line): ragged row: \(fields)\(fields > columns ? " or more" : "") fields, expected \(columns) like the first row")
+        EtaError(
+            .dataError,
+            "\(file):\(line): ragged row: \(fields)\(fields > columns ? " or more" : "") fields, expected \(columns) like the first row"
+        )
     }
 
     /// A field's number, or nil.
@@ -91,7 +101,10 @@ struct CSVTable {
     static func cell(_ field: UnsafeBufferPointer<UInt8>, file: String, line: Int, column: Int) throws -> Float {
         if let value = number(field), value.isFinite { return value }
         if field.isEmpty {
-            throw EtaError(.dataError, "\(file):\(line): column \(column + 1) is empty: every cell must be a finite number (missing values are not supported)")
+            throw EtaError(
+                .dataError,
+                "\(file):\(line): column \(column + 1) is empty: every cell must be a finite number (missing values are not supported)"
+            )
         }
         let shown = String(decoding: field.prefix(40), as: UTF8.self) + (field.count > 40 ? "..." : "")
         throw EtaError(.dataError, "\(file):\(line): column \(column + 1): '\(shown)' is not a finite number")

@@ -38,7 +38,8 @@ public struct DataSplit: Sendable {
         validationRows = Array(permutation.prefix(validationCount))
         trainRows = Array(permutation.dropFirst(validationCount))
         guard !trainRows.isEmpty else {
-            throw EtaError(.usage, "a validation fraction of \(validationFraction) leaves no training rows out of \(dataset.rows)")
+            throw EtaError(
+                .usage, "a validation fraction of \(validationFraction) leaves no training rows out of \(dataset.rows)")
         }
         let d = dataset.featureCount
         guard dataset.standardize else {

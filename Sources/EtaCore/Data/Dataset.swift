@@ -51,7 +51,10 @@ public struct Dataset: Sendable {
     ///   - targets: Row-major [rows × targetWidth]: class indices for classification.
     ///   - task: What the targets are.
     ///   - standardize: Whether training should standardise the features (false for pixels already in [0, 1]).
-    public init(name: String, rows: Int, featureCount: Int, features: [Float], targets: [Float], task: LearningTask, standardize: Bool = true) {
+    public init(
+        name: String, rows: Int, featureCount: Int, features: [Float], targets: [Float], task: LearningTask,
+        standardize: Bool = true
+    ) {
         self.name = name
         self.rows = rows
         self.featureCount = featureCount
@@ -72,10 +75,10 @@ public struct Dataset: Sendable {
 
     /// The attribution line the README and `eta train --help` carry.
     public static let attribution = """
-    Built-in datasets: UCI Machine Learning Repository (CC BY 4.0) via scikit-learn (BSD-3-Clause): optdigits \
-    (Alpaydin, Kaynak), iris (Fisher), breast cancer Wisconsin (Street, Wolberg, Mangasarian), wine (Forina et \
-    al.), diabetes (Efron, Hastie, Johnstone, Tibshirani). See Data/NOTICE.md.
-    """
+        Built-in datasets: UCI Machine Learning Repository (CC BY 4.0) via scikit-learn (BSD-3-Clause): optdigits \
+        (Alpaydin, Kaynak), iris (Fisher), breast cancer Wisconsin (Street, Wolberg, Mangasarian), wine (Forina et \
+        al.), diabetes (Efron, Hastie, Johnstone, Tibshirani). See Data/NOTICE.md.
+        """
 
     /// Loads a dataset from a source string; `labelColumn` and `task` apply to CSV files.
     ///
@@ -93,34 +96,45 @@ public struct Dataset: Sendable {
         if source.hasPrefix("idx:") {
             return try IDXDataset.load(directory: String(source.dropFirst(4)))
         }
-        if let labelColumn { throw EtaError(.usage, "a label column ('\(labelColumn)') applies to csv: datasets only; '\(source)' is not one") }
+        if let labelColumn {
+            throw EtaError(
+                .usage, "a label column ('\(labelColumn)') applies to csv: datasets only; '\(source)' is not one")
+        }
         switch source {
         case "digits":
             // Pixels are counts 0...16: scaled to [0, 1] rather than standardised, so rare pixels stay bounded.
             let digits = try embedded("digits.csv", name: "digits", header: false, classes: 10)
-            return Dataset(name: "digits", rows: digits.rows, featureCount: digits.featureCount, features: digits.features.map { $0 / 16 },
-                           targets: digits.targets, task: digits.task, standardize: false)
+            return Dataset(
+                name: "digits", rows: digits.rows, featureCount: digits.featureCount,
+                features: digits.features.map { $0 / 16 },
+                targets: digits.targets, task: digits.task, standardize: false)
         case "iris": return try embedded("iris.csv", name: "iris", header: true, classes: 3)
         case "breast_cancer": return try embedded("breast_cancer.csv", name: "breast_cancer", header: true, classes: 2)
         case "wine": return try embedded("wine_data.csv", name: "wine", header: true, classes: 3)
         case "diabetes": return try diabetes()
         default:
-            throw EtaError(.usage, "unknown dataset '\(source)'; valid: \(builtIn.map(\.name).joined(separator: ", ")), csv:PATH, idx:DIR")
+            throw EtaError(
+                .usage,
+                "unknown dataset '\(source)'; valid: \(builtIn.map(\.name).joined(separator: ", ")), csv:PATH, idx:DIR")
         }
     }
 
     /// A scikit-learn CSV: features then the label; `header` skips its `rows,features,names...` line.
     private static func embedded(_ file: String, name: String, header: Bool, classes: Int) throws -> Dataset {
         let table = try CSVTable.parse(Datasets.embedded[file]!, file: file, hasHeader: header ? true : false)
-        return try CSVDataset.make(table: table, name: name, labelIndex: table.columns - 1, task: "classification", file: file,
-                                   classes: classes)
+        return try CSVDataset.make(
+            table: table, name: name, labelIndex: table.columns - 1, task: "classification", file: file,
+            classes: classes)
     }
 
     private static func diabetes() throws -> Dataset {
-        let features = try CSVTable.parse(Datasets.embedded["diabetes_data_raw.csv"]!, file: "diabetes_data_raw.csv",
-                                          hasHeader: false, separator: " ")
-        let targets = try CSVTable.parse(Datasets.embedded["diabetes_target.csv"]!, file: "diabetes_target.csv", hasHeader: false)
-        return Dataset(name: "diabetes", rows: features.rows, featureCount: features.columns, features: features.values,
-                       targets: targets.values, task: .regression(outputs: 1))
+        let features = try CSVTable.parse(
+            Datasets.embedded["diabetes_data_raw.csv"]!, file: "diabetes_data_raw.csv",
+            hasHeader: false, separator: " ")
+        let targets = try CSVTable.parse(
+            Datasets.embedded["diabetes_target.csv"]!, file: "diabetes_target.csv", hasHeader: false)
+        return Dataset(
+            name: "diabetes", rows: features.rows, featureCount: features.columns, features: features.values,
+            targets: targets.values, task: .regression(outputs: 1))
     }
 }

@@ -38,14 +38,19 @@ enum Gzip {
                 let produced = room - Int(stream.avail_out)
                 output.append(contentsOf: chunk[0..<produced])
                 if output.count > allowed {
-                    throw EtaError(.dataError, "\(path): decompresses to more than \(allowed) bytes, the limit for this file (a damaged file or a decompression bomb)")
+                    throw EtaError(
+                        .dataError,
+                        "\(path): decompresses to more than \(allowed) bytes, the limit for this file (a damaged file or a decompression bomb)"
+                    )
                 }
                 switch status {
                 case Z_STREAM_END: ended = true
                 case Z_OK: continue
                 case Z_BUF_ERROR where stream.avail_in == 0 && consumed < source.count: continue
                 default:
-                    throw EtaError(.dataError, "\(path): corrupt or truncated gzip stream near compressed byte offset \(stream.total_in)")
+                    throw EtaError(
+                        .dataError,
+                        "\(path): corrupt or truncated gzip stream near compressed byte offset \(stream.total_in)")
                 }
             }
         }

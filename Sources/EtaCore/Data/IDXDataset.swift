@@ -25,24 +25,32 @@ enum IDXDataset {
             let images = try read(imagesPath, dimensions: 3, magic: 0x0803)
             let labelFile = try read(labelsPath, dimensions: 1, magic: 0x0801)
             guard images.shape[0] == labelFile.shape[0] else {
-                throw EtaError(.dataError, "\(imagesPath) has \(images.shape[0]) images but \(labelsPath) has \(labelFile.shape[0]) labels")
+                throw EtaError(
+                    .dataError,
+                    "\(imagesPath) has \(images.shape[0]) images but \(labelsPath) has \(labelFile.shape[0]) labels")
             }
             let pixels = images.shape[1] * images.shape[2]
             if featureCount != 0 && featureCount != pixels {
-                throw EtaError(.dataError, "\(imagesPath): images are \(images.shape[1])x\(images.shape[2]), unlike the training images")
+                throw EtaError(
+                    .dataError,
+                    "\(imagesPath): images are \(images.shape[1])x\(images.shape[2]), unlike the training images")
             }
             featureCount = pixels
             features += images.bytes.map { Float($0) / 255 }
             for (index, label) in labelFile.bytes.enumerated() {
                 guard label < 10 else {
-                    throw EtaError(.dataError, "\(labelsPath): byte offset \(labelFile.dataOffset + index): label \(label) is out of range 0...9")
+                    throw EtaError(
+                        .dataError,
+                        "\(labelsPath): byte offset \(labelFile.dataOffset + index): label \(label) is out of range 0...9"
+                    )
                 }
                 labels.append(Float(label))
             }
         }
         guard foundAny else { throw EtaError(.missingInput, "\(directory): no train-images-idx3-ubyte[.gz]") }
-        return Dataset(name: URL(fileURLWithPath: directory).lastPathComponent, rows: labels.count, featureCount: featureCount,
-                       features: features, targets: labels, task: .classification(classes: 10), standardize: false)
+        return Dataset(
+            name: URL(fileURLWithPath: directory).lastPathComponent, rows: labels.count, featureCount: featureCount,
+            features: features, targets: labels, task: .classification(classes: 10), standardize: false)
     }
 
     private static func find(_ directory: String, _ base: String, required: Bool) throws -> String? {
@@ -68,7 +76,9 @@ enum IDXDataset {
     /// Reads and checks one IDX file. A `.gz` file is decompressed only as far as its header declares: a
     /// stream that goes on past that fails instead of filling memory.
     static func read(_ path: String, dimensions: Int, magic: UInt32) throws -> File {
-        guard let raw = FileManager.default.contents(atPath: path) else { throw EtaError(.missingInput, "\(path): cannot be read") }
+        guard let raw = FileManager.default.contents(atPath: path) else {
+            throw EtaError(.missingInput, "\(path): cannot be read")
+        }
         let dataOffset = 4 + 4 * dimensions
         let bytes: [UInt8]
         if path.hasSuffix(".gz") {
@@ -81,33 +91,48 @@ enum IDXDataset {
         }
         let (shape, expected) = try header(bytes, path: path, dimensions: dimensions, magic: magic)
         guard bytes.count - dataOffset >= expected else {
-            throw EtaError(.dataError, "\(path): truncated at byte offset \(bytes.count): shape \(shape) needs \(dataOffset + expected) bytes")
+            throw EtaError(
+                .dataError,
+                "\(path): truncated at byte offset \(bytes.count): shape \(shape) needs \(dataOffset + expected) bytes")
         }
         return File(shape: shape, bytes: bytes[dataOffset..<(dataOffset + expected)], dataOffset: dataOffset)
     }
 
     /// The header's shape and the data bytes it declares, range-checked: every dimension at least 1 and the
     /// product within `maximumDataBytes`, computed without overflow.
-    static func header(_ bytes: [UInt8], path: String, dimensions: Int, magic: UInt32) throws -> (shape: [Int], byteCount: Int) {
+    static func header(
+        _ bytes: [UInt8], path: String, dimensions: Int, magic: UInt32
+    ) throws -> (shape: [Int], byteCount: Int) {
         func word(_ offset: Int) throws -> UInt32 {
             guard offset + 4 <= bytes.count else {
-                throw EtaError(.dataError, "\(path): truncated at byte offset \(bytes.count): the header needs \(offset + 4) bytes")
+                throw EtaError(
+                    .dataError, "\(path): truncated at byte offset \(bytes.count): the header needs \(offset + 4) bytes"
+                )
             }
             return bytes[offset..<(offset + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         }
         let found = try word(0)
         guard found == magic else {
-            throw EtaError(.dataError, "\(path): byte offset 0: wrong IDX magic 0x\(String(found, radix: 16, uppercase: true)), expected 0x\(String(magic, radix: 16, uppercase: true)) (\(dimensions == 3 ? "images" : "labels"))")
+            throw EtaError(
+                .dataError,
+                "\(path): byte offset 0: wrong IDX magic 0x\(String(found, radix: 16, uppercase: true)), expected 0x\(String(magic, radix: 16, uppercase: true)) (\(dimensions == 3 ? "images" : "labels"))"
+            )
         }
         let shape = try (0..<dimensions).map { Int(try word(4 + 4 * $0)) }
         var byteCount = 1
         for (index, size) in shape.enumerated() {
             guard size > 0 else {
-                throw EtaError(.dataError, "\(path): byte offset \(4 + 4 * index): dimension \(index + 1) of shape \(shape) is 0; every dimension must be at least 1")
+                throw EtaError(
+                    .dataError,
+                    "\(path): byte offset \(4 + 4 * index): dimension \(index + 1) of shape \(shape) is 0; every dimension must be at least 1"
+                )
             }
             let (product, overflow) = byteCount.multipliedReportingOverflow(by: size)
             guard !overflow, product <= maximumDataBytes else {
-                throw EtaError(.dataError, "\(path): shape \(shape) declares more than \(maximumDataBytes) bytes (4 GiB), the limit for an IDX file: a damaged header?")
+                throw EtaError(
+                    .dataError,
+                    "\(path): shape \(shape) declares more than \(maximumDataBytes) bytes (4 GiB), the limit for an IDX file: a damaged header?"
+                )
             }
             byteCount = product
         }

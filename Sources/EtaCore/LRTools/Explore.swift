@@ -60,12 +60,16 @@ public enum Explore {
     /// - Returns: The steps, the final loss and the verdict.
     /// - Throws: `EtaError` `.usage` for a step count out of range or a start of the wrong dimension, or the
     ///   backend's error.
-    public static func run(objective: Objective, optimizer configuration: OptimizerConfiguration, steps: Int,
-                           start: [Float]? = nil, backend: Backend) throws -> Run {
+    public static func run(
+        objective: Objective, optimizer configuration: OptimizerConfiguration, steps: Int,
+        start: [Float]? = nil, backend: Backend
+    ) throws -> Run {
         try RunLimits.check(steps, in: 0...RunLimits.steps, option: "steps")
         let start = start ?? objective.defaultStart
         guard start.count == objective.dimension else {
-            throw EtaError(.usage, "the start point has \(start.count) values; the \(objective) objective needs \(objective.dimension)")
+            throw EtaError(
+                .usage,
+                "the start point has \(start.count) values; the \(objective) objective needs \(objective.dimension)")
         }
         let layout = try TensorLayout([("x", [objective.dimension])])
         let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
@@ -80,13 +84,17 @@ public enum Explore {
             try arena.upload(objective.gradient(at: x), to: .gradients)
             try optimizer.step(arena)
             x = try arena.download(.parameters)
-            record.append(ExploreStep(step: k, learningRate: configuration.learningRate, loss: loss, x: x,
-                                      stepSizeEstimate: optimizer.stepSizeEstimate))
+            record.append(
+                ExploreStep(
+                    step: k, learningRate: configuration.learningRate, loss: loss, x: x,
+                    stepSizeEstimate: optimizer.stepSizeEstimate))
         }
         let finalLoss = objective.loss(at: x)
-        return Run(steps: record, start: start, finalLoss: finalLoss,
-                   verdict: verdict(initial: objective.loss(at: start), losses: record.map(\.loss) + [finalLoss],
-                                    path: [start] + record.map(\.x)))
+        return Run(
+            steps: record, start: start, finalLoss: finalLoss,
+            verdict: verdict(
+                initial: objective.loss(at: start), losses: record.map(\.loss) + [finalLoss],
+                path: [start] + record.map(\.x)))
     }
 
     /// Classifies a run from its losses (before each step, then the final loss) and its path (start, then the
@@ -99,7 +107,9 @@ public enum Explore {
     /// - Returns: The verdict (`descending` when there are no losses).
     public static func verdict(initial: Float, losses: [Float], path: [[Float]] = []) -> ExploreVerdict {
         guard let final = losses.last else { return .descending }
-        if losses.contains(where: { !$0.isFinite }) || final > 10 * max(initial, Float.leastNormalMagnitude) { return .diverged }
+        if losses.contains(where: { !$0.isFinite }) || final > 10 * max(initial, Float.leastNormalMagnitude) {
+            return .diverged
+        }
         if final <= max(1e-6 * initial, 1e-10) { return .converged }
         // Over the last half: the loss rises in at least a third of the steps, or some coordinate's step
         // reverses direction in at least half of them (a zig-zag across a valley whose loss still falls).

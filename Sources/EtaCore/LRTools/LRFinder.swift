@@ -78,8 +78,10 @@ public struct LRFinder: Sendable {
     ///   - beta: The smoothing's EMA factor, in [0, 1).
     ///   - divergeFactor: The divergence threshold, > 1.
     ///   - maxEpochs: Passes over the training data at most, at least 1.
-    public init(startLR: Double = 1e-7, endLR: Double = 10, iterations: Int = 100, growth: Growth = .exponential,
-                beta: Double = 0.98, divergeFactor: Double = 4, maxEpochs: Int = 10) {
+    public init(
+        startLR: Double = 1e-7, endLR: Double = 10, iterations: Int = 100, growth: Growth = .exponential,
+        beta: Double = 0.98, divergeFactor: Double = 4, maxEpochs: Int = 10
+    ) {
         self.startLR = startLR
         self.endLR = endLR
         self.iterations = iterations
@@ -98,7 +100,9 @@ public struct LRFinder: Sendable {
         }
         try RunLimits.check(iterations, in: 2...RunLimits.steps, option: "iterations")
         guard (0..<1).contains(beta) else { throw EtaError(.usage, "beta must be in [0, 1) (got \(beta))") }
-        guard divergeFactor > 1 else { throw EtaError(.usage, "the divergence factor must be > 1 (got \(divergeFactor))") }
+        guard divergeFactor > 1 else {
+            throw EtaError(.usage, "the divergence factor must be > 1 (got \(divergeFactor))")
+        }
         guard maxEpochs >= 1 else { throw EtaError(.usage, "max epochs must be >= 1 (got \(maxEpochs))") }
     }
 
@@ -108,7 +112,8 @@ public struct LRFinder: Sendable {
     /// - Returns: The learning rate.
     public func learningRate(at i: Int) -> Double {
         let fraction = Double(i) / Double(iterations - 1)
-        return growth == .exponential ? startLR * pow(endLR / startLR, fraction) : startLR + (endLR - startLR) * fraction
+        return growth == .exponential
+            ? startLR * pow(endLR / startLR, fraction) : startLR + (endLR - startLR) * fraction
     }
 
     /// Runs the test on `trainer`'s model and data, then restores its parameters, optimizer state and position
@@ -173,8 +178,11 @@ public struct LRFinder: Sendable {
         let head = finite.count / 10, tail = min(5, max(0, finite.count - head - minimumPoints))
         let kept = Array(finite.dropFirst(head).dropLast(tail))
         guard kept.count >= minimumPoints else {
-            let why = "too few points (\(kept.count) after trimming \(head) at the start and \(tail) at the end of \(finite.count) finite); need \(minimumPoints): run more iterations, lower the start lr or raise the divergence factor"
-            return ["valley", "steep", "minimum"].map { Suggestion(name: $0, learningRate: nil, reason: why, index: nil) }
+            let why =
+                "too few points (\(kept.count) after trimming \(head) at the start and \(tail) at the end of \(finite.count) finite); need \(minimumPoints): run more iterations, lower the start lr or raise the divergence factor"
+            return ["valley", "steep", "minimum"].map {
+                Suggestion(name: $0, learningRate: nil, reason: why, index: nil)
+            }
         }
         let losses = kept.map(\.smoothed), lrs = kept.map(\.learningRate)
         return [valley(lrs, losses), steep(lrs, losses), minimum(lrs, losses)]
@@ -193,7 +201,9 @@ public struct LRFinder: Sendable {
             }
         }
         guard maxEnd > 0 else {
-            return Suggestion(name: "valley", learningRate: nil, reason: "the smoothed loss never decreased over the range", index: nil)
+            return Suggestion(
+                name: "valley", learningRate: nil, reason: "the smoothed loss never decreased over the range",
+                index: nil)
         }
         let sections = Double(maxEnd - maxStart) / 3
         let index = min(n - 1, max(0, maxStart + Int(sections) + Int(sections / 2)))
@@ -209,7 +219,8 @@ public struct LRFinder: Sendable {
             slopes[i] = x[b] == x[a] ? 0 : (losses[b] - losses[a]) / (x[b] - x[a])
         }
         guard let index = slopes.indices.min(by: { slopes[$0] < slopes[$1] }), slopes[index] < 0 else {
-            return Suggestion(name: "steep", learningRate: nil, reason: "the smoothed loss never falls as the lr grows", index: nil)
+            return Suggestion(
+                name: "steep", learningRate: nil, reason: "the smoothed loss never falls as the lr grows", index: nil)
         }
         return Suggestion(name: "steep", learningRate: lrs[index], reason: nil, index: index)
     }
@@ -220,4 +231,3 @@ public struct LRFinder: Sendable {
         return Suggestion(name: "minimum", learningRate: lrs[index] / 10, reason: nil, index: index)
     }
 }
-

@@ -61,7 +61,9 @@ public final class Sweep {
     private let plans: [SchedulePlan]
 
     /// Optimizer steps (mini-batches) per epoch.
-    public var stepsPerEpoch: Int { TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize) }
+    public var stepsPerEpoch: Int {
+        TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize)
+    }
 
     /// Builds the replicated model, every replica starting from the same seeded weights.
     ///
@@ -77,30 +79,42 @@ public final class Sweep {
             throw EtaError(.usage, "sweep learning rates must be finite and > 0 (got \(learningRates))")
         }
         if !configuration.optimizer.capabilities.sweepReplicas {
-            throw EtaError(.usage, "sweeps run the one-pass optimizers; \(configuration.optimizer.name) is not supported in a sweep yet")
+            throw EtaError(
+                .usage,
+                "sweeps run the one-pass optimizers; \(configuration.optimizer.name) is not supported in a sweep yet")
         }
-        guard configuration.accumulationSteps == 1 else { throw EtaError(.usage, "sweeps do not accumulate gradients yet") }
+        guard configuration.accumulationSteps == 1 else {
+            throw EtaError(.usage, "sweeps do not accumulate gradients yet")
+        }
         self.configuration = configuration
         self.learningRates = learningRates
         self.backend = backend
         // A one-replica trainer builds the split, checks the model against the data and gives the initial weights.
         let template = try Trainer(configuration: configuration, backend: backend)
         split = template.split
-        network = try Network(architecture: template.network.architecture, loss: template.network.loss,
-                              optimizer: configuration.optimizer, maxBatch: configuration.bufferRows(template.split), backend: backend,
-                              replicas: learningRates.count)
+        network = try Network(
+            architecture: template.network.architecture, loss: template.network.loss,
+            optimizer: configuration.optimizer, maxBatch: configuration.bufferRows(template.split), backend: backend,
+            replicas: learningRates.count)
         let steps = template.stepsPerEpoch * configuration.epochs
         plans = try learningRates.map {
-            try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup, base: $0,
-                             totalSteps: configuration.scheduleInterval == .step ? steps : configuration.epochs)
+            try SchedulePlan(
+                main: configuration.schedule, warmup: configuration.warmup, base: $0,
+                totalSteps: configuration.scheduleInterval == .step ? steps : configuration.epochs)
         }
-        if case .plateau = configuration.schedule { throw EtaError(.usage, "plateau is metric-driven per run; a sweep cannot share it") }
+        if case .plateau = configuration.schedule {
+            throw EtaError(.usage, "plateau is metric-driven per run; a sweep cannot share it")
+        }
         if plans[0].momentum(at: plans[0].warmupLength) != nil {
-            throw EtaError(.usage, "a sweep cannot cycle momentum per replica: add cycle_momentum=false to the schedule")
+            throw EtaError(
+                .usage, "a sweep cannot cycle momentum per replica: add cycle_momentum=false to the schedule")
         }
         let initial = template.network.architecture.initialParameters(seed: configuration.seed)
         var parameters = [Float](repeating: 0, count: network.arena.layout.count)
-        for r in learningRates.indices { parameters.replaceSubrange((r * network.replicaSize)..<(r * network.replicaSize + initial.count), with: initial) }
+        for r in learningRates.indices {
+            parameters.replaceSubrange(
+                (r * network.replicaSize)..<(r * network.replicaSize + initial.count), with: initial)
+        }
         try network.arena.upload(parameters, to: .parameters)
     }
 
@@ -125,8 +139,9 @@ public final class Sweep {
                 let first = b * batch, rows = min(batch, split.trainRows.count - first)
                 try data.trainingStep(network, first: first, rows: rows)
                 let index = configuration.scheduleInterval == .step ? step : step / stepsPerEpoch
-                try network.optimizer.step(network.arena, replicaSize: network.replicaSize,
-                                           learningRates: plans.map { $0.learningRate(at: index) })
+                try network.optimizer.step(
+                    network.arena, replicaSize: network.replicaSize,
+                    learningRates: plans.map { $0.learningRate(at: index) })
                 step += 1
                 if step % configuration.logEvery == 0 || step == 1 {
                     let losses = try network.readReplicaStats()[.batchLoss]!
@@ -152,16 +167,26 @@ public final class Sweep {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         let runs = (0..<k).map { r in
-            Run(learningRate: learningRates[r], finalTrainLoss: epochLosses[r].last ?? .nan,
+            Run(
+                learningRate: learningRates[r], finalTrainLoss: epochLosses[r].last ?? .nan,
                 bestTrainLoss: epochLosses[r].filter(\.isFinite).min() ?? .nan,
-                finalValidationLoss: validationLosses[r].last, bestValidationLoss: validationLosses[r].filter(\.isFinite).min(),
-                finalValidationAccuracy: validationAccuracy[r], divergedAtStep: diverged[r], epochLosses: epochLosses[r],
+                finalValidationLoss: validationLosses[r].last,
+                bestValidationLoss: validationLosses[r].filter(\.isFinite).min(),
+                finalValidationAccuracy: validationAccuracy[r], divergedAtStep: diverged[r],
+                epochLosses: epochLosses[r],
                 stepLosses: stepLosses[r])
         }
-        let candidates = runs.indices.filter { runs[$0].divergedAtStep == nil && (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss).isFinite }
-        let recommended = candidates.min { (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss) < (runs[$1].finalValidationLoss ?? runs[$1].finalTrainLoss) }
-        return Result(runs: runs, recommended: recommended, seconds: seconds,
-                      samplesPerSecond: seconds > 0 ? Double(step) * Double(min(batch, split.trainRows.count)) * Double(k) / seconds : 0)
+        let candidates = runs.indices.filter {
+            runs[$0].divergedAtStep == nil && (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss).isFinite
+        }
+        let recommended = candidates.min {
+            (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss)
+                < (runs[$1].finalValidationLoss ?? runs[$1].finalTrainLoss)
+        }
+        return Result(
+            runs: runs, recommended: recommended, seconds: seconds,
+            samplesPerSecond: seconds > 0
+                ? Double(step) * Double(min(batch, split.trainRows.count)) * Double(k) / seconds : 0)
     }
 
     /// Learning rates from a list `a,b,c` or a log range `lo:hi:n` (n values spaced evenly in log10 from lo to hi);
@@ -181,15 +206,18 @@ public final class Sweep {
         case (let list?, nil):
             return try list.split(separator: ",").map {
                 guard let value = Double($0.trimmingCharacters(in: .whitespaces)), value > 0, value.isFinite else {
-                    throw EtaError(.usage, "learning rate '\($0)' is not a positive number (a list is written 1e-4,1e-3,1e-2)")
+                    throw EtaError(
+                        .usage, "learning rate '\($0)' is not a positive number (a list is written 1e-4,1e-3,1e-2)")
                 }
                 return value
             }
         case (nil, let range?):
             let parts = range.split(separator: ":").map { Double($0) }
             guard parts.count == 3, let low = parts[0], let high = parts[1], let n = parts[2], low > 0, high > low,
-                  n >= 2, n == n.rounded(), n <= 64 else {
-                throw EtaError(.usage, "log range '\(range)': expected lo:hi:n with 0 < lo < hi and 2 <= n <= 64, e.g. 1e-4:1:9")
+                n >= 2, n == n.rounded(), n <= 64
+            else {
+                throw EtaError(
+                    .usage, "log range '\(range)': expected lo:hi:n with 0 < lo < hi and 2 <= n <= 64, e.g. 1e-4:1:9")
             }
             return (0..<Int(n)).map { low * pow(high / low, Double($0) / (n - 1)) }
         case (nil, nil): throw EtaError(.usage, "give a list of learning rates a,b,c or a log range lo:hi:n")

@@ -32,7 +32,9 @@ public struct ModelSpec: Equatable, Sendable {
     ///   - hidden: Widths of the hidden layers.
     ///   - activation: The hidden layers' nonlinearity.
     ///   - weightInit: How weights are initialised.
-    public init(kind: String = "mlp", hidden: [Int] = [128], activation: Activation = .relu, weightInit: WeightInit = .kaiming) {
+    public init(
+        kind: String = "mlp", hidden: [Int] = [128], activation: Activation = .relu, weightInit: WeightInit = .kaiming
+    ) {
         self.kind = kind
         self.hidden = hidden
         self.activation = activation
@@ -44,31 +46,44 @@ public struct ModelSpec: Equatable, Sendable {
     /// - Parameter text: `mlp[:hidden=W/W...,act=A,init=I]`, `softmax[:init=I]` or `linear[:init=I]`; W in 1...2²⁴.
     /// - Throws: `EtaError` `.usage` for an unknown kind, key, activation or init, or an invalid width.
     public init(parsing text: String) throws {
-        let (name, body) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
+        let (name, body) =
+            text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
         let kind = name.lowercased()
         guard Self.kinds.contains(kind) else {
-            throw EtaError(.usage, "unknown model '\(name)' in '\(text)'; valid: mlp:hidden=128/64,act=relu,init=kaiming | softmax | linear")
+            throw EtaError(
+                .usage,
+                "unknown model '\(name)' in '\(text)'; valid: mlp:hidden=128/64,act=relu,init=kaiming | softmax | linear"
+            )
         }
         self.init(kind: kind, hidden: kind == "mlp" ? [128] : [])
         let validKeys = kind == "mlp" ? ["hidden", "act", "init"] : ["init"]
         for part in body.split(separator: ",") where !part.isEmpty {
             let pieces = part.split(separator: "=", maxSplits: 1).map(String.init)
             guard pieces.count == 2, validKeys.contains(pieces[0]) else {
-                throw EtaError(.usage, "invalid part '\(part)' in model '\(text)'; valid keys for \(kind): \(validKeys.joined(separator: ", "))")
+                throw EtaError(
+                    .usage,
+                    "invalid part '\(part)' in model '\(text)'; valid keys for \(kind): \(validKeys.joined(separator: ", "))"
+                )
             }
             switch pieces[0] {
             case "hidden":
                 hidden = try pieces[1].split(separator: "/", omittingEmptySubsequences: false).map {
                     // The cap keeps weight counts (width x width) far from overflow; memory is checked when allocating.
                     guard let width = Int($0), width > 0, width <= 1 << 24 else {
-                        throw EtaError(.usage, "invalid hidden width '\($0)' in '\(text)': expected integers in 1...\(1 << 24) like hidden=128/64")
+                        throw EtaError(
+                            .usage,
+                            "invalid hidden width '\($0)' in '\(text)': expected integers in 1...\(1 << 24) like hidden=128/64"
+                        )
                     }
                     return width
                 }
             case "act": activation = try Activation(name: pieces[1])
             default:
                 guard let value = WeightInit(rawValue: pieces[1]) else {
-                    throw EtaError(.usage, "invalid init '\(pieces[1])' in '\(text)'; valid: \(WeightInit.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw EtaError(
+                        .usage,
+                        "invalid init '\(pieces[1])' in '\(text)'; valid: \(WeightInit.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 weightInit = value
             }
@@ -77,8 +92,9 @@ public struct ModelSpec: Equatable, Sendable {
 
     /// The canonical SPEC.
     public var spec: String {
-        kind == "mlp" ? "mlp:hidden=\(hidden.map(String.init).joined(separator: "/")),act=\(activation.name),init=\(weightInit.rawValue)"
-                      : "\(kind):init=\(weightInit.rawValue)"
+        kind == "mlp"
+            ? "mlp:hidden=\(hidden.map(String.init).joined(separator: "/")),act=\(activation.name),init=\(weightInit.rawValue)"
+            : "\(kind):init=\(weightInit.rawValue)"
     }
 
     /// The layers for `inputs` features and `outputs` model outputs.
@@ -92,7 +108,8 @@ public struct ModelSpec: Equatable, Sendable {
         guard inputs > 0, outputs > 0 else { throw EtaError(.usage, "a model needs at least one input and one output") }
         let widths = [inputs] + hidden + [outputs]
         let layers = (0..<(widths.count - 1)).map { i in
-            DenseLayer(inputs: widths[i], outputs: widths[i + 1], activation: i == widths.count - 2 ? .identity : activation)
+            DenseLayer(
+                inputs: widths[i], outputs: widths[i + 1], activation: i == widths.count - 2 ? .identity : activation)
         }
         return try ModelArchitecture(layers: layers, weightInit: weightInit)
     }
@@ -124,9 +141,10 @@ public struct ModelArchitecture: Equatable, Sendable {
     public init(layers: [DenseLayer], weightInit: WeightInit) throws {
         self.layers = layers
         self.weightInit = weightInit
-        layout = try TensorLayout(layers.enumerated().flatMap { index, layer in
-            [("layer\(index).weight", [layer.outputs, layer.inputs]), ("layer\(index).bias", [layer.outputs])]
-        }, alignment: GroupLayout.chunk)
+        layout = try TensorLayout(
+            layers.enumerated().flatMap { index, layer in
+                [("layer\(index).weight", [layer.outputs, layer.inputs]), ("layer\(index).bias", [layer.outputs])]
+            }, alignment: GroupLayout.chunk)
     }
 
     /// Offsets of layer `i`'s weight and bias in the arena.
@@ -145,7 +163,8 @@ public struct ModelArchitecture: Equatable, Sendable {
         var random = SplitMix64(seed: seed ^ 0x5EED_0F_E7A)
         var values = [Float](repeating: 0, count: layout.count)
         for (i, layer) in layers.enumerated() {
-            let bound: Float = weightInit == .kaiming
+            let bound: Float =
+                weightInit == .kaiming
                 ? (6 / Float(layer.inputs)).squareRoot()
                 : (6 / Float(layer.inputs + layer.outputs)).squareRoot()
             let offset = offsets(i).weight

@@ -61,11 +61,14 @@ public final class Network {
     ///   - stateType: How the optimizer state is stored.
     /// - Throws: `EtaError` `.usage` for a batch size or replica count below 1, `bce` with more than one output,
     ///   16-bit state the optimizer cannot keep, or memory the device lacks; or the backend's error.
-    public init(architecture: ModelArchitecture, loss: LossKind, optimizer: OptimizerConfiguration, maxBatch: Int,
-                backend: Backend, step: Int = 0, replicas: Int = 1, stateType: StorageType = .fp32) throws {
+    public init(
+        architecture: ModelArchitecture, loss: LossKind, optimizer: OptimizerConfiguration, maxBatch: Int,
+        backend: Backend, step: Int = 0, replicas: Int = 1, stateType: StorageType = .fp32
+    ) throws {
         guard maxBatch > 0 else { throw EtaError(.usage, "the batch size must be positive") }
         if loss == .bce && architecture.layers.last!.outputs != 1 {
-            throw EtaError(.usage, "bce needs a model with one output; this one has \(architecture.layers.last!.outputs)")
+            throw EtaError(
+                .usage, "bce needs a model with one output; this one has \(architecture.layers.last!.outputs)")
         }
         self.architecture = architecture
         self.loss = loss
@@ -77,7 +80,8 @@ public final class Network {
         self.optimizer = Optimizer(optimizer, step: step)
         let layout = replicas == 1 ? architecture.layout : try TensorLayout([("replicas", [replicas * replicaSize])])
         try Optimizer.checkStateType(stateType, for: optimizer)
-        arena = try ParameterArena(layout: layout, stateSlots: optimizer.stateSlots, backend: backend, stateType: stateType)
+        arena = try ParameterArena(
+            layout: layout, stateSlots: optimizer.stateSlots, backend: backend, stateType: stateType)
         try self.optimizer.initializeState(arena)
         let k = replicas
         z = try architecture.layers.map { try backend.makeBuffer(count: k * maxBatch * $0.outputs) }
@@ -100,15 +104,21 @@ public final class Network {
     public func forward(input: DeviceBuffer, inputOffset: Int, rows: Int) throws {
         for (i, layer) in architecture.layers.enumerated() {
             let (weight, bias) = architecture.offsets(i)
-            let (source, sourceOffset, sourceStride) = i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
-            try backend.run(.gemm(MatrixMultiply(transposeB: true, m: rows, n: layer.outputs, k: layer.inputs,
-                                                 a: source, aOffset: sourceOffset, lda: layer.inputs,
-                                                 b: arena.parameters, bOffset: weight, ldb: layer.inputs,
-                                                 c: z[i], ldc: layer.outputs, batch: replicas, strideA: sourceStride,
-                                                 strideB: replicaSize, strideC: rows * layer.outputs)))
-            try backend.run(.biasActivationForward(z: z[i], zOffset: 0, bias: arena.parameters, biasOffset: bias,
-                                                   a: a[i], aOffset: 0, rows: rows, cols: layer.outputs, activation: layer.activation,
-                                                   replicas: replicas, biasStride: replicaSize))
+            let (source, sourceOffset, sourceStride) =
+                i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
+            try backend.run(
+                .gemm(
+                    MatrixMultiply(
+                        transposeB: true, m: rows, n: layer.outputs, k: layer.inputs,
+                        a: source, aOffset: sourceOffset, lda: layer.inputs,
+                        b: arena.parameters, bOffset: weight, ldb: layer.inputs,
+                        c: z[i], ldc: layer.outputs, batch: replicas, strideA: sourceStride,
+                        strideB: replicaSize, strideC: rows * layer.outputs)))
+            try backend.run(
+                .biasActivationForward(
+                    z: z[i], zOffset: 0, bias: arena.parameters, biasOffset: bias,
+                    a: a[i], aOffset: 0, rows: rows, cols: layer.outputs, activation: layer.activation,
+                    replicas: replicas, biasStride: replicaSize))
         }
     }
 
@@ -126,13 +136,18 @@ public final class Network {
     ///   - accumulate: Whether to add to `lossSum` and `correct`.
     ///   - microBatches: Micro-batches whose gradients make one step, at least 1.
     /// - Throws: The backend's error.
-    public func lossAndGradient(targets: DeviceBuffer, targetsOffset: Int, rows: Int, lossSum: Stat, correct: Stat,
-                                batchLoss: Stat? = nil, accumulate: Bool = true, microBatches: Int = 1) throws {
+    public func lossAndGradient(
+        targets: DeviceBuffer, targetsOffset: Int, rows: Int, lossSum: Stat, correct: Stat,
+        batchLoss: Stat? = nil, accumulate: Bool = true, microBatches: Int = 1
+    ) throws {
         let outputs = architecture.layers.last!.outputs
         let scale = (loss == .mse ? 1 / Float(rows * outputs) : 1 / Float(rows)) / Float(microBatches)
-        try backend.run(.loss(LossCommand(kind: loss, input: a.last!, inputOffset: 0, targets: targets, targetsOffset: targetsOffset,
-                                          grad: gradients[0], rowLoss: rowLoss, rowCorrect: rowCorrect,
-                                          rows: rows, cols: outputs, scale: scale, replicas: replicas)))
+        try backend.run(
+            .loss(
+                LossCommand(
+                    kind: loss, input: a.last!, inputOffset: 0, targets: targets, targetsOffset: targetsOffset,
+                    grad: gradients[0], rowLoss: rowLoss, rowCorrect: rowCorrect,
+                    rows: rows, cols: outputs, scale: scale, replicas: replicas)))
         let lossScale: Float = loss == .mse ? 1 / Float(outputs) : 1
         if let batchLoss {
             try reduce(rowLoss, rows, into: batchLoss, scale: lossScale / Float(rows), accumulate: false)
@@ -168,26 +183,35 @@ public final class Network {
             let layer = architecture.layers[i]
             let (weight, bias) = architecture.offsets(i)
             // dZ = dA ⊙ act'(Z) in place, and db = Σ rows dZ, in one pass.
-            try backend.run(.biasActivationBackward(gradA: gradients[current], gradAOffset: 0, z: z[i], zOffset: 0,
-                                                    gradZ: gradients[current], gradZOffset: 0,
-                                                    gradBias: arena.gradients, gradBiasOffset: bias,
-                                                    rows: rows, cols: layer.outputs, activation: layer.activation,
-                                                    replicas: replicas, biasStride: replicaSize, accumulate: accumulateGradients))
-            let (previous, previousOffset, previousStride) = i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
+            try backend.run(
+                .biasActivationBackward(
+                    gradA: gradients[current], gradAOffset: 0, z: z[i], zOffset: 0,
+                    gradZ: gradients[current], gradZOffset: 0,
+                    gradBias: arena.gradients, gradBiasOffset: bias,
+                    rows: rows, cols: layer.outputs, activation: layer.activation,
+                    replicas: replicas, biasStride: replicaSize, accumulate: accumulateGradients))
+            let (previous, previousOffset, previousStride) =
+                i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
             // dW = dZᵀ · A_prev, written straight into the gradient arena.
-            try backend.run(.gemm(MatrixMultiply(transposeA: true, m: layer.outputs, n: layer.inputs, k: rows,
-                                                 a: gradients[current], lda: layer.outputs,
-                                                 b: previous, bOffset: previousOffset, ldb: layer.inputs,
-                                                 beta: accumulateGradients ? 1 : 0,
-                                                 c: arena.gradients, cOffset: weight, ldc: layer.inputs, batch: replicas,
-                                                 strideA: rows * layer.outputs, strideB: previousStride, strideC: replicaSize)))
+            try backend.run(
+                .gemm(
+                    MatrixMultiply(
+                        transposeA: true, m: layer.outputs, n: layer.inputs, k: rows,
+                        a: gradients[current], lda: layer.outputs,
+                        b: previous, bOffset: previousOffset, ldb: layer.inputs,
+                        beta: accumulateGradients ? 1 : 0,
+                        c: arena.gradients, cOffset: weight, ldc: layer.inputs, batch: replicas,
+                        strideA: rows * layer.outputs, strideB: previousStride, strideC: replicaSize)))
             if i > 0 {
                 // dA_prev = dZ · W.
-                try backend.run(.gemm(MatrixMultiply(m: rows, n: layer.inputs, k: layer.outputs,
-                                                     a: gradients[current], lda: layer.outputs,
-                                                     b: arena.parameters, bOffset: weight, ldb: layer.inputs,
-                                                     c: gradients[1 - current], ldc: layer.inputs, batch: replicas,
-                                                     strideA: rows * layer.outputs, strideB: replicaSize, strideC: rows * layer.inputs)))
+                try backend.run(
+                    .gemm(
+                        MatrixMultiply(
+                            m: rows, n: layer.inputs, k: layer.outputs,
+                            a: gradients[current], lda: layer.outputs,
+                            b: arena.parameters, bOffset: weight, ldb: layer.inputs,
+                            c: gradients[1 - current], ldc: layer.inputs, batch: replicas,
+                            strideA: rows * layer.outputs, strideB: replicaSize, strideC: rows * layer.inputs)))
                 current = 1 - current
             }
         }
@@ -207,12 +231,15 @@ public final class Network {
     ///   - microBatches: Micro-batches whose gradients make one step, at least 1.
     ///   - accumulateGradients: Whether to add to the gradient arena (every micro-batch after the first).
     /// - Throws: The backend's error.
-    public func trainingStep(input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int,
-                             accumulate: Bool = true, microBatches: Int = 1, accumulateGradients: Bool = false) throws {
+    public func trainingStep(
+        input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int,
+        accumulate: Bool = true, microBatches: Int = 1, accumulateGradients: Bool = false
+    ) throws {
         try forward(input: input, inputOffset: inputOffset, rows: rows)
-        try lossAndGradient(targets: targets, targetsOffset: targetsOffset, rows: rows,
-                            lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss, accumulate: accumulate,
-                            microBatches: microBatches)
+        try lossAndGradient(
+            targets: targets, targetsOffset: targetsOffset, rows: rows,
+            lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss, accumulate: accumulate,
+            microBatches: microBatches)
         try backward(input: input, inputOffset: inputOffset, rows: rows, accumulateGradients: accumulateGradients)
     }
 
@@ -220,9 +247,12 @@ public final class Network {
     ///
     /// - Throws: The backend's error.
     public func measureGradientNorm() throws {
-        try backend.run(.reduce(ReduceCommand(source: arena.gradients, sourceOffset: 0, count: replicaSize, squares: true,
-                                              destination: stats, index: Stat.gradNormSquared.rawValue * replicas, scale: 1,
-                                              accumulate: false, segments: replicas)))
+        try backend.run(
+            .reduce(
+                ReduceCommand(
+                    source: arena.gradients, sourceOffset: 0, count: replicaSize, squares: true,
+                    destination: stats, index: Stat.gradNormSquared.rawValue * replicas, scale: 1,
+                    accumulate: false, segments: replicas)))
     }
 
     /// Clips the gradient arena on the device: by value, then by global norm (`clip_grad_norm_` semantics; the
@@ -238,8 +268,10 @@ public final class Network {
         }
         if let maxNorm {
             try measureGradientNorm()
-            try backend.run(.clipByNorm(gradients: arena.gradients, count: arena.layout.count, stats: stats,
-                                        normIndex: Stat.gradNormSquared.rawValue * replicas, maxNorm: maxNorm))
+            try backend.run(
+                .clipByNorm(
+                    gradients: arena.gradients, count: arena.layout.count, stats: stats,
+                    normIndex: Stat.gradNormSquared.rawValue * replicas, maxNorm: maxNorm))
         }
     }
 
@@ -267,14 +299,18 @@ public final class Network {
     /// - Throws: The backend's error.
     public func readReplicaStats() throws -> [Stat: [Float]] {
         let values = try backend.read(stats)
-        return Dictionary(uniqueKeysWithValues: Stat.allCases.map { stat in
-            (stat, Array(values[(stat.rawValue * replicas)..<((stat.rawValue + 1) * replicas)]))
-        })
+        return Dictionary(
+            uniqueKeysWithValues: Stat.allCases.map { stat in
+                (stat, Array(values[(stat.rawValue * replicas)..<((stat.rawValue + 1) * replicas)]))
+            })
     }
 
     private func reduce(_ source: DeviceBuffer, _ count: Int, into stat: Stat, scale: Float, accumulate: Bool) throws {
-        try backend.run(.reduce(ReduceCommand(source: source, sourceOffset: 0, count: count, squares: false,
-                                              destination: stats, index: stat.rawValue * replicas, scale: scale, accumulate: accumulate,
-                                              segments: replicas)))
+        try backend.run(
+            .reduce(
+                ReduceCommand(
+                    source: source, sourceOffset: 0, count: count, squares: false,
+                    destination: stats, index: stat.rawValue * replicas, scale: scale, accumulate: accumulate,
+                    segments: replicas)))
     }
 }

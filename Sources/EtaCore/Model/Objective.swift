@@ -29,7 +29,8 @@ public enum Objective: Equatable, Sendable {
         case "quadratic":
             let c = curvatures ?? [1, 10]
             guard !c.isEmpty, c.allSatisfy({ $0.isFinite }) else {
-                throw EtaError(.usage, "the quadratic objective needs one or more finite curvatures, e.g. [1, 10] (got \(c))")
+                throw EtaError(
+                    .usage, "the quadratic objective needs one or more finite curvatures, e.g. [1, 10] (got \(c))")
             }
             self = .quadratic(curvatures: c)
         default:

@@ -114,15 +114,18 @@ public final class ParameterArena {
     ///   - masterCopy: Whether to keep a float32 master copy of 16-bit parameters.
     /// - Throws: `EtaError` `.usage` for a master copy of float32 parameters or a buffer the device cannot hold, or the
     ///   backend's allocation error.
-    public init(layout: TensorLayout, stateSlots: [String], backend: Backend, stateType: StorageType = .fp32,
-                parameterType: StorageType = .fp32, masterCopy: Bool = false) throws {
+    public init(
+        layout: TensorLayout, stateSlots: [String], backend: Backend, stateType: StorageType = .fp32,
+        parameterType: StorageType = .fp32, masterCopy: Bool = false
+    ) throws {
         self.layout = layout
         self.backend = backend
         self.stateSlots = stateSlots
         self.stateType = stateType
         self.parameterType = parameterType
         guard !masterCopy || parameterType != .fp32 else {
-            throw EtaError(.usage, "a float32 master copy is for 16-bit parameters (bf16 or fp16); float32 parameters need none")
+            throw EtaError(
+                .usage, "a float32 master copy is for 16-bit parameters (bf16 or fp16); float32 parameters need none")
         }
         master = masterCopy ? try backend.makeBuffer(count: layout.count) : nil
         parameters = try backend.makeBuffer(count: parameterType.floatSlots(layout.count))
@@ -158,7 +161,8 @@ public final class ParameterArena {
         case .gradients: return gradients
         case .state(let name):
             guard let buffer = state[name] else {
-                throw EtaError(.software, "no state slot '\(name)'; this arena holds: \(stateSlots.joined(separator: ", "))")
+                throw EtaError(
+                    .software, "no state slot '\(name)'; this arena holds: \(stateSlots.joined(separator: ", "))")
             }
             return buffer
         }
@@ -167,7 +171,8 @@ public final class ParameterArena {
     private func range(of tensor: String?) throws -> (offset: Int, count: Int) {
         guard let tensor else { return (0, layout.count) }
         guard let entry = layout[tensor] else {
-            throw EtaError(.usage, "no tensor '\(tensor)'; valid: \(layout.entries.map(\.name).joined(separator: ", "))")
+            throw EtaError(
+                .usage, "no tensor '\(tensor)'; valid: \(layout.entries.map(\.name).joined(separator: ", "))")
         }
         return (entry.offset, entry.count)
     }
@@ -186,7 +191,8 @@ public final class ParameterArena {
             throw EtaError(.usage, "\(values.count) values given for \(tensor ?? "the arena") of \(count) elements")
         }
         let type = storage(role)
-        if role == .parameters, let master { try backend.write(values, to: master, offset: offset) }   // exact in the master
+        // exact in the master
+        if role == .parameters, let master { try backend.write(values, to: master, offset: offset) }
         guard type != .fp32 else { return try backend.write(values, to: try buffer(role), offset: offset) }
         // 16-bit: values are rounded to the storage type; a tensor's range may share a float slot with its neighbour.
         var all = count == layout.count ? values : type.unpack(try backend.read(try buffer(role)), count: layout.count)

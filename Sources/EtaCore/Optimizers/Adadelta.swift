@@ -18,8 +18,10 @@ public struct Adadelta: OptimizerRule {
     public static let name = "adadelta"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .number("rho", \.rho, 0...1, "in [0, 1]"), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .flag("maximize", \.maximize)]
+        [
+            .number("lr", \.lr), .number("rho", \.rho, 0...1, "in [0, 1]"), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .flag("maximize", \.maximize),
+        ]
     }
     /// A parameter group may override `weight_decay`.
     public static var weightDecay: WritableKeyPath<Self, Double>? { \.weightDecay }
@@ -37,7 +39,9 @@ public struct Adadelta: OptimizerRule {
     ///   - host: Host state between steps (unused).
     /// - Returns: The kernel's scalars and flags.
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
-        UpdateScalars([Float(lr), Float(rho), Float(1 - rho), Float(eps), Float(weightDecay)], flags: maximize ? UpdateScalars.maximize : 0)
+        UpdateScalars(
+            [Float(lr), Float(rho), Float(1 - rho), Float(eps), Float(weightDecay)],
+            flags: maximize ? UpdateScalars.maximize : 0)
     }
 
     /// One step of the Reference's Adadelta.

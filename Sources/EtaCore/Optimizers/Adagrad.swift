@@ -20,8 +20,11 @@ public struct Adagrad: OptimizerRule {
     public static let name = "adagrad"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .number("lr_decay", \.lrDecay), .number("weight_decay", \.weightDecay),
-         .number("initial_accumulator_value", \.initialAccumulatorValue), .number("eps", \.eps), .flag("maximize", \.maximize)]
+        [
+            .number("lr", \.lr), .number("lr_decay", \.lrDecay), .number("weight_decay", \.weightDecay),
+            .number("initial_accumulator_value", \.initialAccumulatorValue), .number("eps", \.eps),
+            .flag("maximize", \.maximize),
+        ]
     }
     /// A parameter group may override `weight_decay`.
     public static var weightDecay: WritableKeyPath<Self, Double>? { \.weightDecay }
@@ -44,8 +47,9 @@ public struct Adagrad: OptimizerRule {
     ///   - host: Host state between steps (unused).
     /// - Returns: The kernel's scalars and flags.
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
-        UpdateScalars([Float(lr / (1 + Double(t - 1) * lrDecay)), Float(eps), Float(weightDecay)],
-                      flags: maximize ? UpdateScalars.maximize : 0)
+        UpdateScalars(
+            [Float(lr / (1 + Double(t - 1) * lrDecay)), Float(eps), Float(weightDecay)],
+            flags: maximize ? UpdateScalars.maximize : 0)
     }
 
     /// One step of the Reference's Adagrad.

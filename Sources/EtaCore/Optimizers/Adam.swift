@@ -37,9 +37,11 @@ public struct Adam: OptimizerRule, Codable {
     ///   - amsgrad: Keep the running maximum of the second moment (AMSGrad).
     ///   - maximize: Maximize the objective instead of minimizing it.
     ///   - decoupledWeightDecay: AdamW's decay θ(1 − lr·λ) instead of the L2 term.
-    public init(lr: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8,
-                weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false,
-                decoupledWeightDecay: Bool = false) {
+    public init(
+        lr: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8,
+        weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false,
+        decoupledWeightDecay: Bool = false
+    ) {
         (self.lr, self.beta1, self.beta2, self.eps, self.weightDecay) = (lr, beta1, beta2, eps, weightDecay)
         (self.amsgrad, self.maximize, self.decoupledWeightDecay) = (amsgrad, maximize, decoupledWeightDecay)
     }
@@ -51,9 +53,11 @@ public struct Adam: OptimizerRule, Codable {
     public static let name = "adam"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .flag("amsgrad", \.amsgrad), .flag("maximize", \.maximize),
-         .flag("decoupled_weight_decay", \.decoupledWeightDecay)]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .flag("amsgrad", \.amsgrad), .flag("maximize", \.maximize),
+            .flag("decoupled_weight_decay", \.decoupledWeightDecay),
+        ]
     }
     /// A momentum-cycling schedule drives `beta1`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.beta1 }
@@ -63,7 +67,9 @@ public struct Adam: OptimizerRule, Codable {
     /// The kernel's state arguments: `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`.
     public var kernelSlots: [String] { ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] }
     /// The state kept: `exp_avg`, `exp_avg_sq`, and `max_exp_avg_sq` with AMSGrad.
-    public var stateSlots: [String] { amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"] }
+    public var stateSlots: [String] {
+        amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"]
+    }
 
     /// c0 weight_decay, c1 1-lr·wd, c2 1-beta1, c3 beta2, c4 1-beta2, c5 lr/(1-beta1^t), c6 sqrt(1-beta2^t), c7 eps;
     /// flag A amsgrad, B decoupled. Bias corrections in double, as `_single_tensor_adam`.
@@ -76,10 +82,14 @@ public struct Adam: OptimizerRule, Codable {
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
         let biasCorrection1 = 1 - pow(beta1, Double(t))
         let biasCorrection2 = 1 - pow(beta2, Double(t))
-        let flags = (maximize ? UpdateScalars.maximize : 0) | (amsgrad ? UpdateScalars.flagA : 0)
+        let flags =
+            (maximize ? UpdateScalars.maximize : 0) | (amsgrad ? UpdateScalars.flagA : 0)
             | (decoupledWeightDecay ? UpdateScalars.flagB : 0)
-        return UpdateScalars([Float(weightDecay), Float(1 - lr * weightDecay), Float(1 - beta1), Float(beta2), Float(1 - beta2),
-                              Float(lr / biasCorrection1), Float(biasCorrection2.squareRoot()), Float(eps)], flags: flags)
+        return UpdateScalars(
+            [
+                Float(weightDecay), Float(1 - lr * weightDecay), Float(1 - beta1), Float(beta2), Float(1 - beta2),
+                Float(lr / biasCorrection1), Float(biasCorrection2.squareRoot()), Float(eps),
+            ], flags: flags)
     }
 
     /// One step of the Reference's Adam.
@@ -92,7 +102,8 @@ public struct Adam: OptimizerRule, Codable {
     public func referenceStep(_ x: inout ReferenceOptimizerState, grad: [Float], step t: Int, lr: Double) {
         var m = x.state["exp_avg"]!, v = x.state["exp_avg_sq"]!
         var vmax = x.state["max_exp_avg_sq"] ?? []
-        Reference.adam(param: &x.param, grad: grad, expAvg: &m, expAvgSq: &v, maxExpAvgSq: &vmax, hyper: self, step: t, lr: lr)
+        Reference.adam(
+            param: &x.param, grad: grad, expAvg: &m, expAvgSq: &v, maxExpAvgSq: &vmax, hyper: self, step: t, lr: lr)
         (x.state["exp_avg"], x.state["exp_avg_sq"]) = (m, v)
         if amsgrad { x.state["max_exp_avg_sq"] = vmax }
     }
@@ -122,21 +133,27 @@ public struct AdamW: OptimizerRule, Codable {
     ///
     /// - Parameter h: The hyperparameters to copy.
     public init(_ h: Adam) {
-        (lr, beta1, beta2, eps, weightDecay, amsgrad, maximize) = (h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.amsgrad, h.maximize)
+        (lr, beta1, beta2, eps, weightDecay, amsgrad, maximize) = (
+            h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.amsgrad, h.maximize
+        )
     }
 
     /// The same values as an Adam configuration with decoupled decay.
     public var adam: Adam {
-        Adam(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
-             decoupledWeightDecay: true)
+        Adam(
+            lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad,
+            maximize: maximize,
+            decoupledWeightDecay: true)
     }
 
     /// The SPEC name, `adamw`.
     public static let name = "adamw"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .flag("amsgrad", \.amsgrad), .flag("maximize", \.maximize)]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .flag("amsgrad", \.amsgrad), .flag("maximize", \.maximize),
+        ]
     }
     /// A momentum-cycling schedule drives `beta1`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.beta1 }

@@ -22,8 +22,10 @@ public struct Adamax: OptimizerRule {
     public static let name = "adamax"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .flag("maximize", \.maximize)]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .flag("maximize", \.maximize),
+        ]
     }
     /// A momentum-cycling schedule drives `beta1`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.beta1 }
@@ -44,8 +46,9 @@ public struct Adamax: OptimizerRule {
     /// - Returns: The kernel's scalars and flags.
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
         let clr = lr / (1 - pow(beta1, Double(t)))
-        return UpdateScalars([Float(-clr), Float(1 - beta1), Float(beta2), Float(eps), Float(weightDecay)],
-                             flags: maximize ? UpdateScalars.maximize : 0)
+        return UpdateScalars(
+            [Float(-clr), Float(1 - beta1), Float(beta2), Float(eps), Float(weightDecay)],
+            flags: maximize ? UpdateScalars.maximize : 0)
     }
 
     /// One step of the Reference's Adamax.

@@ -29,10 +29,13 @@ public struct DAdaptAdam: OptimizerRule, StepSizeAdapting {
     public static let name = "dadapt_adam"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .flag("decouple", \.decouple), .flag("use_bias_correction", \.useBiasCorrection),
-         .number("d0", \.d0, Double.leastNormalMagnitude...Double.greatestFiniteMagnitude, "> 0"),
-         .unbounded("growth_rate", \.growthRate, minimum: 0, ">= 0 (inf: unbounded)")]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .flag("decouple", \.decouple),
+            .flag("use_bias_correction", \.useBiasCorrection),
+            .number("d0", \.d0, Double.leastNormalMagnitude...Double.greatestFiniteMagnitude, "> 0"),
+            .unbounded("growth_rate", \.growthRate, minimum: 0, ">= 0 (inf: unbounded)"),
+        ]
     }
     /// No parameter groups, sweep replicas or 16-bit storage: a step needs sums over the whole arena.
     public static var capabilities: OptimizerCapabilities {
@@ -60,13 +63,18 @@ public struct DAdaptAdam: OptimizerRule, StepSizeAdapting {
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
         let (_, dlr) = adaptiveStepSize(lr: lr, host: host)
         let sqrtBeta2 = pow(beta2, 0.5)
-        return UpdateScalars([Float(decouple ? 0 : weightDecay), Float(eps), Float(beta1), Float(1.0 * dlr * (1 - beta1)), Float(beta2),
-                              Float(1 - beta2), Float(sqrtBeta2), Float(dlr * (1 - sqrtBeta2))])
+        return UpdateScalars([
+            Float(decouple ? 0 : weightDecay), Float(eps), Float(beta1), Float(1.0 * dlr * (1 - beta1)), Float(beta2),
+            Float(1 - beta2), Float(sqrtBeta2), Float(dlr * (1 - sqrtBeta2)),
+        ])
     }
 
     /// Two passes: `dadapt_adam_accumulate` (the moments and two sums), then d on the host and the update.
     public var twoPass: TwoPass<Self>? {
-        TwoPass(accumulateKernel: "dadapt_adam_accumulate", accumulateSlots: ["s", "exp_avg", "exp_avg_sq"], perTensor: false) {
+        TwoPass(
+            accumulateKernel: "dadapt_adam_accumulate", accumulateSlots: ["s", "exp_avg", "exp_avg_sq"],
+            perTensor: false
+        ) {
             rule, sums, lr, host in rule.finish(sums: sums, lr: lr, host: &host)
         }
     }

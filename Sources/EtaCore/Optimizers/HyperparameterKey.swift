@@ -18,9 +18,11 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
     ///   - range: The values it accepts (non-negative finite numbers by default).
     ///   - rangeText: `range` in words for messages, e.g. "in [0, 1)".
     /// - Returns: The key.
-    public static func number(_ name: String, _ path: WritableKeyPath<Rule, Double>,
-                              _ range: ClosedRange<Double> = 0...Double.greatestFiniteMagnitude,
-                              _ rangeText: String = ">= 0") -> Self {
+    public static func number(
+        _ name: String, _ path: WritableKeyPath<Rule, Double>,
+        _ range: ClosedRange<Double> = 0...Double.greatestFiniteMagnitude,
+        _ rangeText: String = ">= 0"
+    ) -> Self {
         Self(name: name, binding: .number(path, range, rangeText, allowsInfinity: false))
     }
 
@@ -32,8 +34,12 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
     ///   - minimum: The smallest value accepted.
     ///   - rangeText: The values accepted in words, e.g. ">= 0 (inf: unbounded)".
     /// - Returns: The key.
-    public static func unbounded(_ name: String, _ path: WritableKeyPath<Rule, Double>, minimum: Double, _ rangeText: String) -> Self {
-        Self(name: name, binding: .number(path, minimum...Double.greatestFiniteMagnitude, rangeText, allowsInfinity: true))
+    public static func unbounded(
+        _ name: String, _ path: WritableKeyPath<Rule, Double>, minimum: Double, _ rangeText: String
+    ) -> Self {
+        Self(
+            name: name,
+            binding: .number(path, minimum...Double.greatestFiniteMagnitude, rangeText, allowsInfinity: true))
     }
 
     /// A true/false key.
@@ -42,7 +48,9 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
     ///   - name: The SPEC key; its value is `true`/`false`, `1`/`0` or `yes`/`no`.
     ///   - path: The property it sets.
     /// - Returns: The key.
-    public static func flag(_ name: String, _ path: WritableKeyPath<Rule, Bool>) -> Self { Self(name: name, binding: .flag(path)) }
+    public static func flag(_ name: String, _ path: WritableKeyPath<Rule, Bool>) -> Self {
+        Self(name: name, binding: .flag(path))
+    }
 
     /// Values of β: [0, 1).
     ///
@@ -61,11 +69,14 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
             switch text.lowercased() {
             case "true", "1", "yes": rule[keyPath: path] = true
             case "false", "0", "no": rule[keyPath: path] = false
-            default: throw EtaError(.usage, "invalid value '\(text)' for '\(name)' in SPEC '\(spec)': expected true or false")
+            default:
+                throw EtaError(
+                    .usage, "invalid value '\(text)' for '\(name)' in SPEC '\(spec)': expected true or false")
             }
         case .number(let path, let range, let rangeText, let allowsInfinity):
             guard let value = Double(text), value.isFinite || (allowsInfinity && value == .infinity) else {
-                throw EtaError(.usage, "invalid value '\(text)' for '\(name)' in SPEC '\(spec)': expected a finite number")
+                throw EtaError(
+                    .usage, "invalid value '\(text)' for '\(name)' in SPEC '\(spec)': expected a finite number")
             }
             guard range.contains(value) || (allowsInfinity && value == .infinity) else {
                 throw EtaError(.usage, "invalid value \(value) for '\(name)' in SPEC '\(spec)': must be \(rangeText)")

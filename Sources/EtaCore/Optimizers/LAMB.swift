@@ -23,8 +23,10 @@ public struct LAMB: OptimizerRule {
     public static let name = "lamb"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay)]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay),
+        ]
     }
     /// No parameter groups, sweep replicas or 16-bit storage: a step needs sums over the whole arena.
     public static var capabilities: OptimizerCapabilities {
@@ -41,7 +43,8 @@ public struct LAMB: OptimizerRule {
     public var stateSlots: [String] { ["exp_avg", "exp_avg_sq"] }
     /// Two block passes: `lamb_moments` (the moments and per-tensor sums), then `lamb_update`.
     public var twoPass: TwoPass<Self>? {
-        TwoPass(accumulateKernel: "lamb_moments", accumulateSlots: ["exp_avg", "exp_avg_sq"], perTensor: true, finish: nil)
+        TwoPass(
+            accumulateKernel: "lamb_moments", accumulateSlots: ["exp_avg", "exp_avg_sq"], perTensor: true, finish: nil)
     }
     /// p g m v → m v, then p m v → p.
     public var twoPassBytesPerParameter: Int? { (16 + 8) + (12 + 4) }
@@ -55,8 +58,10 @@ public struct LAMB: OptimizerRule {
     /// - Returns: The kernel's scalars and flags.
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
         let step = Double(t)
-        return UpdateScalars([Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(1 - pow(beta1, step)), Float(1 - pow(beta2, step)),
-                              Float(eps), Float(weightDecay), Float(lr)])
+        return UpdateScalars([
+            Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(1 - pow(beta1, step)), Float(1 - pow(beta2, step)),
+            Float(eps), Float(weightDecay), Float(lr),
+        ])
     }
 
     /// One step of the Reference's LAMB.

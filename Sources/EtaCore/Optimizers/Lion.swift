@@ -16,8 +16,11 @@ public struct Lion: OptimizerRule {
     public static let name = "lion"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .number("beta1", \.beta1, 0...1, "in [0, 1]"), .number("beta2", \.beta2, 0...1, "in [0, 1]"),
-         .number("weight_decay", \.weightDecay)]
+        [
+            .number("lr", \.lr), .number("beta1", \.beta1, 0...1, "in [0, 1]"),
+            .number("beta2", \.beta2, 0...1, "in [0, 1]"),
+            .number("weight_decay", \.weightDecay),
+        ]
     }
     /// A momentum-cycling schedule drives `beta1`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.beta1 }
@@ -37,7 +40,9 @@ public struct Lion: OptimizerRule {
     ///   - host: Host state between steps (unused).
     /// - Returns: The kernel's scalars and flags.
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
-        UpdateScalars([Float(lr), Float(beta1), Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(1 - lr * weightDecay)])
+        UpdateScalars([
+            Float(lr), Float(beta1), Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(1 - lr * weightDecay),
+        ])
     }
 
     /// One step of the Reference's Lion.

@@ -26,9 +26,11 @@ public struct NAdam: OptimizerRule {
     public static let name = "nadam"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .number("momentum_decay", \.momentumDecay),
-         .flag("decoupled_weight_decay", \.decoupledWeightDecay), .flag("maximize", \.maximize)]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .number("momentum_decay", \.momentumDecay),
+            .flag("decoupled_weight_decay", \.decoupledWeightDecay), .flag("maximize", \.maximize),
+        ]
     }
     /// A momentum-cycling schedule drives `beta1`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.beta1 }
@@ -43,7 +45,10 @@ public struct NAdam: OptimizerRule {
     /// μ_t and μ_{t+1} of PyTorch's momentum schedule.
     func momentumSchedule(step t: Int) -> (mu: Double, muNext: Double) {
         let step = Double(t)
-        return (beta1 * (1 - 0.5 * pow(0.96, step * momentumDecay)), beta1 * (1 - 0.5 * pow(0.96, (step + 1) * momentumDecay)))
+        return (
+            beta1 * (1 - 0.5 * pow(0.96, step * momentumDecay)),
+            beta1 * (1 - 0.5 * pow(0.96, (step + 1) * momentumDecay))
+        )
     }
 
     /// c0 1-beta1, c1 beta2, c2 1-beta2, c3 1-beta2^t, c4 eps, c5 weight_decay, c6 1-lr·wd,
@@ -60,10 +65,13 @@ public struct NAdam: OptimizerRule {
         let product = Double(Float(host["mu_product"] ?? 1) * Float(mu))
         host["mu_product"] = product
         let productNext = product * muNext
-        return UpdateScalars([Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(1 - pow(beta2, Double(t))), Float(eps),
-                              Float(weightDecay), Float(1 - lr * weightDecay), Float(-lr * (1 - mu) / (1 - product)),
-                              Float(-lr * muNext / (1 - productNext))],
-                             flags: (maximize ? UpdateScalars.maximize : 0) | (decoupledWeightDecay ? UpdateScalars.flagA : 0))
+        return UpdateScalars(
+            [
+                Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(1 - pow(beta2, Double(t))), Float(eps),
+                Float(weightDecay), Float(1 - lr * weightDecay), Float(-lr * (1 - mu) / (1 - product)),
+                Float(-lr * muNext / (1 - productNext)),
+            ],
+            flags: (maximize ? UpdateScalars.maximize : 0) | (decoupledWeightDecay ? UpdateScalars.flagA : 0))
     }
 
     /// One step of the Reference's NAdam.

@@ -26,7 +26,9 @@ public final class Optimizer {
     public func evaluationMode(_ arena: ParameterArena) throws {
         guard !isEvaluating, let beta = configuration.averagingBeta else { return }
         if step > 0, let z = arena.state["z"] {
-            try arena.backend.run(.lerpToward(target: arena.parameters, toward: z, count: arena.layout.count, weight: Float(1 - 1 / beta)))
+            try arena.backend.run(
+                .lerpToward(target: arena.parameters, toward: z, count: arena.layout.count, weight: Float(1 - 1 / beta))
+            )
         }
         isEvaluating = true
     }
@@ -38,7 +40,8 @@ public final class Optimizer {
     public func trainingMode(_ arena: ParameterArena) throws {
         guard isEvaluating, let beta = configuration.averagingBeta else { return }
         if step > 0, let z = arena.state["z"] {
-            try arena.backend.run(.lerpToward(target: arena.parameters, toward: z, count: arena.layout.count, weight: Float(1 - beta)))
+            try arena.backend.run(
+                .lerpToward(target: arena.parameters, toward: z, count: arena.layout.count, weight: Float(1 - beta)))
         }
         isEvaluating = false
     }
@@ -52,8 +55,11 @@ public final class Optimizer {
             let value = configuration.rule.initialValue(ofSlot: slot)
             guard value != 0 else { continue }
             // 16-bit state is filled through the host, where the value is rounded and packed.
-            if arena.stateType == .fp32 { try arena.backend.fill(try arena.buffer(.state(slot)), with: value) }
-            else { try arena.upload([Float](repeating: value, count: arena.layout.count), to: .state(slot)) }
+            if arena.stateType == .fp32 {
+                try arena.backend.fill(try arena.buffer(.state(slot)), with: value)
+            } else {
+                try arena.upload([Float](repeating: value, count: arena.layout.count), to: .state(slot))
+            }
         }
     }
 
@@ -80,22 +86,27 @@ public final class Optimizer {
     public func step(_ arena: ParameterArena, replicaSize: Int, learningRates: [Double]) throws {
         let next = step + 1
         guard configuration.capabilities.sweepReplicas else {
-            throw EtaError(.usage, "sweeps run the one-pass optimizers; \(configuration.name) is not supported in a sweep yet")
+            throw EtaError(
+                .usage, "sweeps run the one-pass optimizers; \(configuration.name) is not supported in a sweep yet")
         }
         if next == 1, let z = arena.state["z"] {
             try arena.backend.run(.copy(source: arena.parameters, destination: z, count: arena.layout.count))
         }
-        let layout = try replicaCache.flatMap { $0.arena === arena ? $0.layout : nil }
+        let layout =
+            try replicaCache.flatMap { $0.arena === arena ? $0.layout : nil }
             ?? makeReplicaLayout(arena, replicaSize: replicaSize, replicas: learningRates.count)
         replicaCache = (arena, layout)
         var first: UpdateScalars?
         let rows = learningRates.enumerated().map { r, lr in
-            let scalars = withHostState(prefix: "replica\(r).") { host in configuration.stepScalars(step: next, lr: lr, host: &host) }
+            let scalars = withHostState(prefix: "replica\(r).") { host in
+                configuration.stepScalars(step: next, lr: lr, host: &host)
+            }
             first = first ?? scalars
             return scalars.values
         }
-        try launch(configuration.kernel, configuration.kernelSlots, first!, arena: arena,
-                   groups: UpdateGroups(layout: layout, scalars: rows))
+        try launch(
+            configuration.kernel, configuration.kernelSlots, first!, arena: arena,
+            groups: UpdateGroups(layout: layout, scalars: rows))
         step = next
     }
 
@@ -120,12 +131,19 @@ public final class Optimizer {
     ///   two-pass optimizer; or the backend's error.
     public func step(_ arena: ParameterArena, learningRate: Double? = nil, momentum: Double? = nil) throws {
         guard configuration.stateSlots.allSatisfy(arena.state.keys.contains) else {
-            throw EtaError(.software, "arena lacks state slots for \(configuration.name): needs \(configuration.stateSlots), has \(arena.stateSlots)")
+            throw EtaError(
+                .software,
+                "arena lacks state slots for \(configuration.name): needs \(configuration.stateSlots), has \(arena.stateSlots)"
+            )
         }
         let lr = learningRate ?? configuration.learningRate
-        guard lr >= 0, lr.isFinite else { throw EtaError(.usage, "invalid learning rate \(lr): must be finite and >= 0") }
+        guard lr >= 0, lr.isFinite else {
+            throw EtaError(.usage, "invalid learning rate \(lr): must be finite and >= 0")
+        }
         if arena.stateType != .fp32 { try Self.checkStateType(arena.stateType, for: configuration) }
-        if arena.parameterType != .fp32 { try Self.checkStateType(arena.parameterType, for: configuration, what: "parameter") }
+        if arena.parameterType != .fp32 {
+            try Self.checkStateType(arena.parameterType, for: configuration, what: "parameter")
+        }
         let next = step + 1
         for slot in ["z", "p0"] where next == 1 {
             // Schedule-Free's z and Prodigy's p0 start at the initial parameters (the references clone p at step 1).
@@ -152,11 +170,16 @@ public final class Optimizer {
     }
 
     /// Launches `kernel` over the arena with its state arguments `slots`.
-    private func launch(_ kernel: String, _ slots: [String], _ scalars: UpdateScalars, arena: ParameterArena,
-                        groups: UpdateGroups? = nil, blocks: UpdateBlocks? = nil) throws {
-        try arena.backend.run(.update(UpdateLaunch(kernel: kernel, parameters: arena.parameters, gradients: arena.gradients,
-                                                   states: slots.map { arena.state[$0] }, count: arena.layout.count,
-                                                   scalars: scalars, groups: groups, blocks: blocks, storage: arena.storage)))
+    private func launch(
+        _ kernel: String, _ slots: [String], _ scalars: UpdateScalars, arena: ParameterArena,
+        groups: UpdateGroups? = nil, blocks: UpdateBlocks? = nil
+    ) throws {
+        try arena.backend.run(
+            .update(
+                UpdateLaunch(
+                    kernel: kernel, parameters: arena.parameters, gradients: arena.gradients,
+                    states: slots.map { arena.state[$0] }, count: arena.layout.count,
+                    scalars: scalars, groups: groups, blocks: blocks, storage: arena.storage)))
     }
 
     /// Throws a usage error when `configuration` cannot keep its state in `type`: Schedule-Free's z is an iterate
@@ -167,17 +190,24 @@ public final class Optimizer {
     ///   - configuration: The optimizer.
     ///   - what: What is stored, for the message: `state` or `parameter`.
     /// - Throws: `EtaError` `.usage` naming the optimizers that do support 16-bit storage.
-    public static func checkStateType(_ type: StorageType, for configuration: OptimizerConfiguration, what: String = "state") throws {
+    public static func checkStateType(
+        _ type: StorageType, for configuration: OptimizerConfiguration, what: String = "state"
+    ) throws {
         guard type != .fp32, !configuration.capabilities.compactStorage else { return }
         let compact = OptimizerConfiguration.rules.filter { $0.capabilities.compactStorage }.map { $0.name }
-        throw EtaError(.usage, "\(configuration.name) keeps float32 \(what)s; \(type.rawValue) \(what) storage is for \(compact.dropLast().joined(separator: ", ")) and \(compact.last ?? "")")
+        throw EtaError(
+            .usage,
+            "\(configuration.name) keeps float32 \(what)s; \(type.rawValue) \(what) storage is for \(compact.dropLast().joined(separator: ", ")) and \(compact.last ?? "")"
+        )
     }
 
     /// A two-pass optimizer's step: the block pass, its sums, and the update.
     private func twoPassStep(_ c: OptimizerConfiguration, arena: ParameterArena, step next: Int, lr: Double) throws {
         guard let twoPhase = c.rule.twoPassShape else { return }
         guard groups.isEmpty else {
-            throw EtaError(.usage, "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")
+            throw EtaError(
+                .usage,
+                "parameter groups are not supported by \(c.name) yet (its step depends on sums over all parameters)")
         }
         // The reference packages take no step at lr 0 (Prodigy, D-Adaptation: "group_lr > 0" guards everything).
         if twoPhase.finishes && lr == 0 { return }
@@ -205,7 +235,8 @@ public final class Optimizer {
         let count = table.count / 4
         let tableBuffer = try arena.backend.makeBuffer(count: max(table.count, 1))
         try arena.backend.write(table.map { Float(bitPattern: $0) }, to: tableBuffer)
-        let blocks = UpdateBlocks(table: tableBuffer, partials: try arena.backend.makeBuffer(count: max(2 * count, 1)), count: count)
+        let blocks = UpdateBlocks(
+            table: tableBuffer, partials: try arena.backend.makeBuffer(count: max(2 * count, 1)), count: count)
         blockCache = (arena, blocks)
         return blocks
     }
@@ -216,7 +247,10 @@ public final class Optimizer {
 
     /// Runs `body` on the host state kept under `prefix` (a parameter group's or a sweep replica's own), saving it back.
     private func withHostState<T>(prefix: String, _ body: (inout [String: Double]) -> T) -> T {
-        var host = Dictionary(uniqueKeysWithValues: hostState.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        var host = Dictionary(
+            uniqueKeysWithValues: hostState.filter { $0.key.hasPrefix(prefix) }.map {
+                (String($0.key.dropFirst(prefix.count)), $0.value)
+            })
         let result = body(&host)
         for (key, value) in host { hostState[prefix + key] = value }
         return result

@@ -15,7 +15,8 @@ public struct OptimizerConfiguration: Equatable, Sendable {
 
     /// Every optimizer (SGD and Adam first, then by name): the one registry of optimizers.
     public static let rules: [any OptimizerRule.Type] = [
-        SGD.self, Adam.self, AdamW.self, Adadelta.self, Adagrad.self, Adamax.self, DAdaptAdam.self, LAMB.self, Lion.self,
+        SGD.self, Adam.self, AdamW.self, Adadelta.self, Adagrad.self, Adamax.self, DAdaptAdam.self, LAMB.self,
+        Lion.self,
         NAdam.self, Prodigy.self, RAdam.self, RMSprop.self, ScheduleFreeAdamW.self, ScheduleFreeSGD.self,
     ]
 
@@ -54,7 +55,9 @@ public struct OptimizerConfiguration: Equatable, Sendable {
     ///   - parameterType: How the parameters are stored.
     ///   - master: Whether a float32 master copy of 16-bit parameters is updated.
     /// - Returns: Bytes per parameter; a two-pass optimizer's float32 figure whatever the storage.
-    public func bytesPerParameter(stateType: StorageType, parameterType: StorageType = .fp32, master: Bool = false) -> Int {
+    public func bytesPerParameter(
+        stateType: StorageType, parameterType: StorageType = .fp32, master: Bool = false
+    ) -> Int {
         if let twoPass = rule.twoPassBytesPerParameter { return twoPass }
         // g read; p read and written (or the master read and written, and p written); each state slot read and written.
         let parameters = master ? 8 + parameterType.bytes : 2 * parameterType.bytes

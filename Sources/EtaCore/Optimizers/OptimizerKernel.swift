@@ -37,7 +37,10 @@ extension OptimizerConfiguration {
     public func cycled(momentum: Double?) throws -> OptimizerConfiguration {
         guard let momentum else { return self }
         guard let cycled = rule.withCycledMomentum(momentum) else {
-            throw EtaError(.usage, "the schedule cycles momentum, which \(name) does not take (no momentum or beta1): set cycle_momentum=false")
+            throw EtaError(
+                .usage,
+                "the schedule cycles momentum, which \(name) does not take (no momentum or beta1): set cycle_momentum=false"
+            )
         }
         return Self(cycled)
     }

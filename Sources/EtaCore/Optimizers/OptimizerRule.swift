@@ -76,7 +76,9 @@ public struct OptimizerCapabilities: Sendable, Equatable {
     ///   - sweepReplicas: K learning rates in one launch.
     ///   - compactStorage: bf16/fp16 state and parameter storage.
     public init(parameterGroups: Bool = true, sweepReplicas: Bool = true, compactStorage: Bool = true) {
-        (self.parameterGroups, self.sweepReplicas, self.compactStorage) = (parameterGroups, sweepReplicas, compactStorage)
+        (self.parameterGroups, self.sweepReplicas, self.compactStorage) = (
+            parameterGroups, sweepReplicas, compactStorage
+        )
     }
 
     /// A plain one-pass optimizer: groups, replicas and 16-bit storage.
@@ -103,9 +105,13 @@ public struct TwoPass<Rule: OptimizerRule>: Sendable {
     ///   - perTensor: Whether blocks stop at tensor boundaries and the second pass reads the sums on the device.
     ///   - finish: Computes the second pass's scalars from the two sums on the host; nil when the second pass is a
     ///     block kernel that reads the sums itself.
-    public init(accumulateKernel: String, accumulateSlots: [String], perTensor: Bool,
-                finish: (@Sendable (Rule, [Double], Double, inout [String: Double]) -> UpdateScalars?)?) {
-        (self.accumulateKernel, self.accumulateSlots, self.perTensor, self.finish) = (accumulateKernel, accumulateSlots, perTensor, finish)
+    public init(
+        accumulateKernel: String, accumulateSlots: [String], perTensor: Bool,
+        finish: (@Sendable (Rule, [Double], Double, inout [String: Double]) -> UpdateScalars?)?
+    ) {
+        (self.accumulateKernel, self.accumulateSlots, self.perTensor, self.finish) = (
+            accumulateKernel, accumulateSlots, perTensor, finish
+        )
     }
 }
 
@@ -125,7 +131,9 @@ public struct ReferenceOptimizerState {
     ///   - state: The initial state slots (every slot in the rule's `stateSlots`).
     ///   - host: The initial host state.
     ///   - tensors: The norm groups; nil: the whole arena is one tensor.
-    public init(param: [Float], state: [String: [Float]] = [:], host: [String: Double] = [:], tensors: [Range<Int>]? = nil) {
+    public init(
+        param: [Float], state: [String: [Float]] = [:], host: [String: Double] = [:], tensors: [Range<Int>]? = nil
+    ) {
         (self.param, self.state, self.host) = (param, state, host)
         self.tensors = tensors ?? [param.indices]
     }

@@ -12,29 +12,42 @@ extension OptimizerConfiguration {
     ///   range, or keys that contradict each other.
     public init(spec: String) throws {
         let trimmed = spec.trimmingCharacters(in: .whitespaces)
-        let (name, body) = trimmed.firstIndex(of: ":").map { (String(trimmed[..<$0]), String(trimmed[trimmed.index(after: $0)...])) }
+        let (name, body) =
+            trimmed.firstIndex(of: ":").map { (String(trimmed[..<$0]), String(trimmed[trimmed.index(after: $0)...])) }
             ?? (trimmed, "")
         guard let rule = Self.rules.first(where: { $0.name == name.lowercased() }) else {
-            throw EtaError(.usage, "unknown optimizer '\(name)' in SPEC '\(spec)'; valid names: \(Self.names.joined(separator: ", "))")
+            throw EtaError(
+                .usage,
+                "unknown optimizer '\(name)' in SPEC '\(spec)'; valid names: \(Self.names.joined(separator: ", "))")
         }
         let values = try Self.keyValues(body, spec: spec, validKeys: rule.keyNames, optimizer: rule.name)
         self.init(try rule.parse(values, spec: spec))
     }
 
-    private static func keyValues(_ body: String, spec: String, validKeys: [String], optimizer: String) throws -> [(String, String)] {
+    private static func keyValues(
+        _ body: String, spec: String, validKeys: [String], optimizer: String
+    ) throws -> [(String, String)] {
         var result: [(String, String)] = []
         guard !body.isEmpty else { return result }
         for part in body.split(separator: ",", omittingEmptySubsequences: false) {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard pieces.count == 2, !pieces[0].isEmpty else {
-                throw EtaError(.usage, "malformed part '\(part)' in SPEC '\(spec)': expected key=value; valid keys for \(optimizer): \(validKeys.joined(separator: ", "))")
+                throw EtaError(
+                    .usage,
+                    "malformed part '\(part)' in SPEC '\(spec)': expected key=value; valid keys for \(optimizer): \(validKeys.joined(separator: ", "))"
+                )
             }
             let key = pieces[0].trimmingCharacters(in: .whitespaces).lowercased()
             guard validKeys.contains(key) else {
                 let hint = key == "betas" ? " (tuples are split: use beta1= and beta2=)" : ""
-                throw EtaError(.usage, "unknown key '\(key)' for \(optimizer) in SPEC '\(spec)'\(hint); valid keys: \(validKeys.joined(separator: ", "))")
+                throw EtaError(
+                    .usage,
+                    "unknown key '\(key)' for \(optimizer) in SPEC '\(spec)'\(hint); valid keys: \(validKeys.joined(separator: ", "))"
+                )
             }
-            guard !result.contains(where: { $0.0 == key }) else { throw EtaError(.usage, "key '\(key)' given twice in SPEC '\(spec)'") }
+            guard !result.contains(where: { $0.0 == key }) else {
+                throw EtaError(.usage, "key '\(key)' given twice in SPEC '\(spec)'")
+            }
             result.append((key, pieces[1].trimmingCharacters(in: .whitespaces)))
         }
         return result

@@ -35,18 +35,25 @@ public struct ParameterGroup: Equatable, Sendable {
     public init(spec: String) throws {
         let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let pattern = parts.first, !pattern.isEmpty else {
-            throw EtaError(.usage, "parameter group '\(spec)': expected PATTERN[:lr_scale=X,weight_decay=Y], e.g. '*.bias:weight_decay=0'")
+            throw EtaError(
+                .usage,
+                "parameter group '\(spec)': expected PATTERN[:lr_scale=X,weight_decay=Y], e.g. '*.bias:weight_decay=0'")
         }
         self.init(pattern: pattern)
         for pair in (parts.count > 1 ? parts[1] : "").split(separator: ",") {
             let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard kv.count == 2, let value = Double(kv[1]), value.isFinite, value >= 0 else {
-                throw EtaError(.usage, "parameter group '\(spec)': '\(pair)' must be lr_scale=X or weight_decay=Y with a finite number >= 0")
+                throw EtaError(
+                    .usage,
+                    "parameter group '\(spec)': '\(pair)' must be lr_scale=X or weight_decay=Y with a finite number >= 0"
+                )
             }
             switch kv[0] {
             case "lr_scale": lrScale = value
             case "weight_decay": weightDecay = value
-            default: throw EtaError(.usage, "parameter group '\(spec)': unknown key '\(kv[0])'; valid keys: lr_scale, weight_decay")
+            default:
+                throw EtaError(
+                    .usage, "parameter group '\(spec)': unknown key '\(kv[0])'; valid keys: lr_scale, weight_decay")
             }
         }
     }
@@ -74,7 +81,8 @@ extension Optimizer {
     func makeGroupLayout(_ arena: ParameterArena) throws -> GroupLayout {
         let layout = arena.layout, chunk = GroupLayout.chunk
         guard layout.entries.allSatisfy({ $0.offset % chunk == 0 }) else {
-            throw EtaError(.software, "parameter groups need tensors aligned to \(chunk) elements (TensorLayout alignment)")
+            throw EtaError(
+                .software, "parameter groups need tensors aligned to \(chunk) elements (TensorLayout alignment)")
         }
         guard groups.count < 255 else { throw EtaError(.usage, "at most 254 parameter groups (got \(groups.count))") }
         let assignment = ParameterGroup.assignment(groups, layout: layout)
@@ -97,12 +105,14 @@ extension Optimizer {
     func makeReplicaLayout(_ arena: ParameterArena, replicaSize: Int, replicas: Int) throws -> GroupLayout {
         let chunk = GroupLayout.chunk
         guard replicaSize % chunk == 0, replicas < 256, replicas > 0 else {
-            throw EtaError(.software, "replica groups need a replica size that is a multiple of \(chunk) and 1 to 255 replicas")
+            throw EtaError(
+                .software, "replica groups need a replica size that is a multiple of \(chunk) and 1 to 255 replicas")
         }
         let count = arena.layout.count
         let chunkGroups = (0..<((count + chunk - 1) / chunk)).map { UInt8(min(replicas - 1, $0 * chunk / replicaSize)) }
         let ranges = (0..<replicas).compactMap { r in
-            r * replicaSize < count ? GroupRange(offset: r * replicaSize, count: min(replicaSize, count - r * replicaSize), group: r) : nil
+            r * replicaSize < count
+                ? GroupRange(offset: r * replicaSize, count: min(replicaSize, count - r * replicaSize), group: r) : nil
         }
         return GroupLayout(chunkGroups: chunkGroups, ranges: ranges, groupCount: replicas)
     }

@@ -36,12 +36,16 @@ public struct Prodigy: OptimizerRule, StepSizeAdapting {
     public static let name = "prodigy"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2),
-         .number("beta3", \.beta3, -1...0.999999999, "in [0, 1), or -1 for sqrt(beta2)"), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .flag("decouple", \.decouple), .flag("use_bias_correction", \.useBiasCorrection),
-         .flag("safeguard_warmup", \.safeguardWarmup),
-         .number("d0", \.d0, Double.leastNormalMagnitude...Double.greatestFiniteMagnitude, "> 0"), .number("d_coef", \.dCoef),
-         .unbounded("growth_rate", \.growthRate, minimum: 0, ">= 0 (inf: unbounded)")]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2),
+            .number("beta3", \.beta3, -1...0.999999999, "in [0, 1), or -1 for sqrt(beta2)"), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .flag("decouple", \.decouple),
+            .flag("use_bias_correction", \.useBiasCorrection),
+            .flag("safeguard_warmup", \.safeguardWarmup),
+            .number("d0", \.d0, Double.leastNormalMagnitude...Double.greatestFiniteMagnitude, "> 0"),
+            .number("d_coef", \.dCoef),
+            .unbounded("growth_rate", \.growthRate, minimum: 0, ">= 0 (inf: unbounded)"),
+        ]
     }
     /// No parameter groups, sweep replicas or 16-bit storage: a step needs sums over the whole arena.
     public static var capabilities: OptimizerCapabilities {
@@ -74,13 +78,19 @@ public struct Prodigy: OptimizerRule, StepSizeAdapting {
         let (d, dlr) = adaptiveStepSize(lr: lr, host: host)
         let coupled = decouple ? 0 : weightDecay
         let sWeight = safeguardWarmup ? (d / d0) * d : (d / d0) * dlr
-        return UpdateScalars([Float(coupled), Float(beta1), Float(d * (1 - beta1)), Float(beta2), Float(d * d * (1 - beta2)),
-                              Float(effectiveBeta3), Float(sWeight)], flags: beta1 > 0 ? UpdateScalars.flagA : 0)
+        return UpdateScalars(
+            [
+                Float(coupled), Float(beta1), Float(d * (1 - beta1)), Float(beta2), Float(d * d * (1 - beta2)),
+                Float(effectiveBeta3), Float(sWeight),
+            ], flags: beta1 > 0 ? UpdateScalars.flagA : 0)
     }
 
     /// Two passes: `prodigy_accumulate` (the moments and two sums), then d on the host and `prodigy_update`.
     public var twoPass: TwoPass<Self>? {
-        TwoPass(accumulateKernel: "prodigy_accumulate", accumulateSlots: ["p0", "s", "exp_avg", "exp_avg_sq"], perTensor: false) {
+        TwoPass(
+            accumulateKernel: "prodigy_accumulate", accumulateSlots: ["p0", "s", "exp_avg", "exp_avg_sq"],
+            perTensor: false
+        ) {
             rule, sums, lr, host in rule.finish(sums: sums, lr: lr, host: &host)
         }
     }
@@ -101,8 +111,9 @@ public struct Prodigy: OptimizerRule, StepSizeAdapting {
         (host["d_numerator"], host["d"], host["d_max"], host["d_hat"]) = (numerator, next, dMax, dHat)
         host["k"] = (host["k"] ?? 0) + 1
         let decoupled = decouple && weightDecay != 0 ? -weightDecay * dlr : 0
-        return UpdateScalars([Float(decouple ? 0 : weightDecay), Float(-dlr), Float(next * eps), Float(decoupled), Float(-dlr * next)],
-                             flags: beta1 > 0 ? UpdateScalars.flagA : 0)
+        return UpdateScalars(
+            [Float(decouple ? 0 : weightDecay), Float(-dlr), Float(next * eps), Float(decoupled), Float(-dlr * next)],
+            flags: beta1 > 0 ? UpdateScalars.flagA : 0)
     }
 
     /// One step of the Reference's Prodigy.

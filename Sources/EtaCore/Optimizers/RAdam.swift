@@ -24,9 +24,11 @@ public struct RAdam: OptimizerRule {
     public static let name = "radam"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .flag("decoupled_weight_decay", \.decoupledWeightDecay),
-         .flag("maximize", \.maximize)]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .flag("decoupled_weight_decay", \.decoupledWeightDecay),
+            .flag("maximize", \.maximize),
+        ]
     }
     /// A momentum-cycling schedule drives `beta1`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.beta1 }
@@ -52,10 +54,13 @@ public struct RAdam: OptimizerRule {
         let rhoInf = 2 / (1 - beta2) - 1
         let rhoT = rhoInf - 2 * step * pow(beta2, step) / bc2
         let rect = rhoT > 5 ? ((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)).squareRoot() : 0
-        return UpdateScalars([Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(1 - pow(beta1, step)), Float(lr),
-                              Float(bc2.squareRoot()), Float(rect), Float(eps), Float(weightDecay), Float(1 - lr * weightDecay)],
-                             flags: (maximize ? UpdateScalars.maximize : 0) | (decoupledWeightDecay ? UpdateScalars.flagA : 0)
-                                 | (rhoT > 5 ? UpdateScalars.flagB : 0))
+        return UpdateScalars(
+            [
+                Float(1 - beta1), Float(beta2), Float(1 - beta2), Float(1 - pow(beta1, step)), Float(lr),
+                Float(bc2.squareRoot()), Float(rect), Float(eps), Float(weightDecay), Float(1 - lr * weightDecay),
+            ],
+            flags: (maximize ? UpdateScalars.maximize : 0) | (decoupledWeightDecay ? UpdateScalars.flagA : 0)
+                | (rhoT > 5 ? UpdateScalars.flagB : 0))
     }
 
     /// One step of the Reference's RAdam.

@@ -22,9 +22,11 @@ public struct RMSprop: OptimizerRule {
     public static let name = "rmsprop"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .number("alpha", \.alpha, 0...1, "in [0, 1]"), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .number("momentum", \.momentum), .flag("centered", \.centered),
-         .flag("maximize", \.maximize)]
+        [
+            .number("lr", \.lr), .number("alpha", \.alpha, 0...1, "in [0, 1]"), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .number("momentum", \.momentum), .flag("centered", \.centered),
+            .flag("maximize", \.maximize),
+        ]
     }
     /// A momentum-cycling schedule drives `momentum`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.momentum }
@@ -34,7 +36,9 @@ public struct RMSprop: OptimizerRule {
     /// The kernel's state arguments: `square_avg`, `momentum_buffer`, `grad_avg`.
     public var kernelSlots: [String] { ["square_avg", "momentum_buffer", "grad_avg"] }
     /// The state kept: `square_avg`, `momentum_buffer` when momentum > 0, and `grad_avg` when centered.
-    public var stateSlots: [String] { ["square_avg"] + (momentum > 0 ? ["momentum_buffer"] : []) + (centered ? ["grad_avg"] : []) }
+    public var stateSlots: [String] {
+        ["square_avg"] + (momentum > 0 ? ["momentum_buffer"] : []) + (centered ? ["grad_avg"] : [])
+    }
 
     /// c0 lr, c1 alpha, c2 1-alpha, c3 eps, c4 weight_decay, c5 momentum; flag A centered, B momentum.
     ///
@@ -44,9 +48,10 @@ public struct RMSprop: OptimizerRule {
     ///   - host: Host state between steps (unused).
     /// - Returns: The kernel's scalars and flags.
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
-        UpdateScalars([Float(lr), Float(alpha), Float(1 - alpha), Float(eps), Float(weightDecay), Float(momentum)],
-                      flags: (maximize ? UpdateScalars.maximize : 0) | (centered ? UpdateScalars.flagA : 0)
-                          | (momentum > 0 ? UpdateScalars.flagB : 0))
+        UpdateScalars(
+            [Float(lr), Float(alpha), Float(1 - alpha), Float(eps), Float(weightDecay), Float(momentum)],
+            flags: (maximize ? UpdateScalars.maximize : 0) | (centered ? UpdateScalars.flagA : 0)
+                | (momentum > 0 ? UpdateScalars.flagB : 0))
     }
 
     /// One step of the Reference's RMSprop.

@@ -28,8 +28,10 @@ public struct SGD: OptimizerRule, Codable {
     ///   - weightDecay: The L2 penalty added to the gradient.
     ///   - nesterov: Nesterov momentum (needs momentum > 0 and dampening 0; see ``validate(spec:)``).
     ///   - maximize: Maximize the objective instead of minimizing it.
-    public init(lr: Double = 1e-3, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
-                nesterov: Bool = false, maximize: Bool = false) {
+    public init(
+        lr: Double = 1e-3, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
+        nesterov: Bool = false, maximize: Bool = false
+    ) {
         (self.lr, self.momentum, self.dampening, self.weightDecay) = (lr, momentum, dampening, weightDecay)
         (self.nesterov, self.maximize) = (nesterov, maximize)
     }
@@ -38,9 +40,12 @@ public struct SGD: OptimizerRule, Codable {
     public static let name = "sgd"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .number("momentum", \.momentum),
-         .number("dampening", \.dampening, -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, "finite"),
-         .number("weight_decay", \.weightDecay), .flag("nesterov", \.nesterov), .flag("maximize", \.maximize)]
+        [
+            .number("lr", \.lr), .number("momentum", \.momentum),
+            .number(
+                "dampening", \.dampening, -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, "finite"),
+            .number("weight_decay", \.weightDecay), .flag("nesterov", \.nesterov), .flag("maximize", \.maximize),
+        ]
     }
     /// A momentum-cycling schedule drives `momentum`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.momentum }
@@ -58,7 +63,10 @@ public struct SGD: OptimizerRule, Codable {
     /// - Throws: `EtaError` `.usage` naming both values.
     public func validate(spec: String) throws {
         if nesterov && (momentum <= 0 || dampening != 0) {
-            throw EtaError(.usage, "invalid SPEC '\(spec)': nesterov=true requires momentum > 0 and dampening = 0 (got momentum=\(momentum), dampening=\(dampening))")
+            throw EtaError(
+                .usage,
+                "invalid SPEC '\(spec)': nesterov=true requires momentum > 0 and dampening = 0 (got momentum=\(momentum), dampening=\(dampening))"
+            )
         }
     }
 
@@ -71,7 +79,8 @@ public struct SGD: OptimizerRule, Codable {
     ///   - host: Host state between steps (unused).
     /// - Returns: The kernel's scalars and flags.
     public func scalars(step t: Int, lr: Double, host: inout [String: Double]) -> UpdateScalars {
-        let flags = (maximize ? UpdateScalars.maximize : 0) | (momentum != 0 ? UpdateScalars.flagA : 0)
+        let flags =
+            (maximize ? UpdateScalars.maximize : 0) | (momentum != 0 ? UpdateScalars.flagA : 0)
             | (nesterov ? UpdateScalars.flagB : 0) | (t == 1 ? UpdateScalars.flagC : 0)
         return UpdateScalars([Float(lr), Float(weightDecay), Float(momentum), Float(1 - dampening)], flags: flags)
     }

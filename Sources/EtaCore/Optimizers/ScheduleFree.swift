@@ -28,9 +28,11 @@ public struct ScheduleFreeAdamW: OptimizerRule, ScheduleFreeRule {
     public static let name = "schedulefree_adamw"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
-         .number("weight_decay", \.weightDecay), .number("warmup_steps", \.warmupSteps), .number("r", \.r),
-         .number("weight_lr_power", \.weightLRPower)]
+        [
+            .number("lr", \.lr), .beta("beta1", \.beta1), .beta("beta2", \.beta2), .number("eps", \.eps),
+            .number("weight_decay", \.weightDecay), .number("warmup_steps", \.warmupSteps), .number("r", \.r),
+            .number("weight_lr_power", \.weightLRPower),
+        ]
     }
     /// No 16-bit storage: x and y are both read from z.
     public static var capabilities: OptimizerCapabilities { OptimizerCapabilities(compactStorage: false) }
@@ -55,8 +57,10 @@ public struct ScheduleFreeAdamW: OptimizerRule, ScheduleFreeRule {
     /// - Returns: The kernel's scalars and flags.
     public func scalars(step t: Int, lr base: Double, host: inout [String: Double]) -> UpdateScalars {
         let (lr, ckp1) = averagingWeight(step: t, lr: base, host: &host)
-        return UpdateScalars([Float(lr), Float(beta2), Float(1 - beta2), Float(1 - pow(beta2, Double(t))), Float(eps),
-                              Float(weightDecay), Float(ckp1), Float(lr * (beta1 * (1 - ckp1) - 1))])
+        return UpdateScalars([
+            Float(lr), Float(beta2), Float(1 - beta2), Float(1 - pow(beta2, Double(t))), Float(eps),
+            Float(weightDecay), Float(ckp1), Float(lr * (beta1 * (1 - ckp1) - 1)),
+        ])
     }
 
     /// One step of the Reference's ScheduleFreeAdamW.
@@ -93,8 +97,10 @@ public struct ScheduleFreeSGD: OptimizerRule, ScheduleFreeRule {
     public static let name = "schedulefree_sgd"
     /// The SPEC keys, bound to the properties above, in the order `spec` prints them.
     public static var keys: [HyperparameterKey<Self>] {
-        [.number("lr", \.lr), .beta("momentum", \.momentum), .number("weight_decay", \.weightDecay),
-         .number("warmup_steps", \.warmupSteps), .number("r", \.r), .number("weight_lr_power", \.weightLRPower)]
+        [
+            .number("lr", \.lr), .beta("momentum", \.momentum), .number("weight_decay", \.weightDecay),
+            .number("warmup_steps", \.warmupSteps), .number("r", \.r), .number("weight_lr_power", \.weightLRPower),
+        ]
     }
     /// No 16-bit storage: x and y are both read from z.
     public static var capabilities: OptimizerCapabilities { OptimizerCapabilities(compactStorage: false) }

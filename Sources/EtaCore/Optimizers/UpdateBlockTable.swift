@@ -13,8 +13,10 @@ extension UpdateBlocks {
             let first = table.count / 4
             let blocks = (count + blockSize - 1) / blockSize
             for b in 0..<blocks {
-                table += [UInt32(offset + b * blockSize), UInt32(offset + min(count, (b + 1) * blockSize)), UInt32(first),
-                          UInt32(first + blocks)]
+                table += [
+                    UInt32(offset + b * blockSize), UInt32(offset + min(count, (b + 1) * blockSize)), UInt32(first),
+                    UInt32(first + blocks),
+                ]
             }
         }
         return table

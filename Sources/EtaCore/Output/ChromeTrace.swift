@@ -10,11 +10,15 @@ extension TraceEvent {
     public static func chromeTrace(_ events: [TraceEvent], metadata: [(String, JSON)]) -> String {
         let origin = events.map(\.start).min() ?? 0
         let records: [JSON] = events.map { event in
-            .object([("name", .string(event.name)), ("cat", .string("eta")), ("ph", .string("X")),
-                     ("ts", .double(Double(event.start - origin) / 1000)), ("dur", .double(Double(event.duration) / 1000)),
-                     ("pid", .int(1)), ("tid", .int(1))])
+            .object([
+                ("name", .string(event.name)), ("cat", .string("eta")), ("ph", .string("X")),
+                ("ts", .double(Double(event.start - origin) / 1000)), ("dur", .double(Double(event.duration) / 1000)),
+                ("pid", .int(1)), ("tid", .int(1)),
+            ])
         }
-        return JSON.object([("traceEvents", .array(records)), ("displayTimeUnit", .string("ms")),
-                            ("otherData", .object(metadata))]).pretty()
+        return JSON.object([
+            ("traceEvents", .array(records)), ("displayTimeUnit", .string("ms")),
+            ("otherData", .object(metadata)),
+        ]).pretty()
     }
 }

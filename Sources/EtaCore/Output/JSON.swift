@@ -44,7 +44,8 @@ public indirect enum JSON: Equatable, Sendable {
         case .double(let value): return value.isFinite ? "\(value)" : JSON.nonFinite(value)
         case .string(let value): return JSON.quote(value)
         case .array(let values): return "[" + values.map(\.rendered).joined(separator: ", ") + "]"
-        case .object(let pairs): return "{" + pairs.map { JSON.quote($0.0) + ": " + $0.1.rendered }.joined(separator: ", ") + "}"
+        case .object(let pairs):
+            return "{" + pairs.map { JSON.quote($0.0) + ": " + $0.1.rendered }.joined(separator: ", ") + "}"
         }
     }
 
@@ -58,7 +59,9 @@ public indirect enum JSON: Equatable, Sendable {
         case .array(let values) where !values.isEmpty:
             return "[\n" + values.map { inner + $0.pretty(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
         case .object(let pairs) where !pairs.isEmpty:
-            return "{\n" + pairs.map { inner + JSON.quote($0.0) + ": " + $0.1.pretty(indent: inner) }.joined(separator: ",\n") + "\n\(indent)}"
+            return "{\n"
+                + pairs.map { inner + JSON.quote($0.0) + ": " + $0.1.pretty(indent: inner) }.joined(separator: ",\n")
+                + "\n\(indent)}"
         default:
             return rendered
         }
@@ -84,4 +87,3 @@ public indirect enum JSON: Equatable, Sendable {
         return out + "\""
     }
 }
-

@@ -74,7 +74,9 @@ public final class OutputFile: @unchecked Sendable {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !closedAtStart else { throw EtaError(.ioError, "cannot write to \(name): it is closed") }
         guard descriptor >= 0 else { throw EtaError(.ioError, "cannot write to \(name): already closed") }
-        if let code = writeAll(descriptor, bytes) { throw EtaError(.ioError, "cannot write to \(name): \(Self.reason(code))") }
+        if let code = writeAll(descriptor, bytes) {
+            throw EtaError(.ioError, "cannot write to \(name): \(Self.reason(code))")
+        }
     }
 
     /// Flushes to the disk (`fsync`) and closes; a deferred write error (NFS, a full disk) surfaces here.
@@ -133,7 +135,9 @@ public final class OutputFile: @unchecked Sendable {
             throw EtaError(.ioError, "cannot write \(what): the folder \(folder) cannot be created: \(reason(code))")
         }
         // A random name: a probe left by a killed run (same PID in a container) must not block the next one.
-        let probe = URL(fileURLWithPath: folder).appendingPathComponent(".eta-write-check.\(getpid()).\(UInt64.random(in: 0...UInt64.max))").path
+        let probe = URL(fileURLWithPath: folder).appendingPathComponent(
+            ".eta-write-check.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+        ).path
         let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw EtaError(.ioError, "cannot write \(what): \(folder): \(reason(errno))") }
         Foundation.close(fd)
@@ -143,7 +147,9 @@ public final class OutputFile: @unchecked Sendable {
     /// `mkdir -p`: nil when `folder` exists as a folder or was made, else the errno of the step that failed.
     static func makeFolders(_ folder: String) -> Int32? {
         var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) { return isFolder.boolValue ? nil : ENOTDIR }
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
+            return isFolder.boolValue ? nil : ENOTDIR
+        }
         let parent = URL(fileURLWithPath: folder).deletingLastPathComponent().path
         if parent != folder, let code = makeFolders(parent) { return code }
         return mkdir(folder, 0o755) == 0 || errno == EEXIST ? nil : errno

@@ -80,7 +80,9 @@ public struct SVGChart {
     }
 
     /// Colours for successive series (matplotlib's tab10 colours).
-    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+    public static let palette = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
+    ]
 
     /// One SVG document stacking `charts` vertically.
     ///
@@ -91,7 +93,8 @@ public struct SVGChart {
     /// - Returns: The SVG document.
     public static func document(_ charts: [SVGChart], width: Int = 760, chartHeight: Int = 300) -> String {
         let height = chartHeight * charts.count
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\" font-size=\"11\">\n"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         for (index, chart) in charts.enumerated() {
             svg += chart.render(x: 0, y: index * chartHeight, width: width, height: chartHeight)
@@ -103,34 +106,47 @@ public struct SVGChart {
         let left = 70.0, right = 150.0, top = 28.0, bottom = 42.0
         let plotWidth = Double(width) - left - right, plotHeight = Double(height) - top - bottom
         func usable(_ value: Double, log: Bool) -> Bool { value.isFinite && (!log || value > 0) }
-        let xs = series.flatMap { $0.points.map(\.x) }.filter { usable($0, log: logX) } + markers.map(\.x).filter { usable($0, log: logX) }
-        let ys = yRange.map { [$0.lowerBound, $0.upperBound] } ?? series.flatMap { $0.points.map(\.y) }.filter { usable($0, log: logY) }
+        let xs =
+            series.flatMap { $0.points.map(\.x) }.filter { usable($0, log: logX) }
+            + markers.map(\.x).filter { usable($0, log: logX) }
+        let ys =
+            yRange.map { [$0.lowerBound, $0.upperBound] }
+            ?? series.flatMap { $0.points.map(\.y) }.filter { usable($0, log: logY) }
         var svg = "<g transform=\"translate(\(originX),\(originY))\">\n"
         svg += "<text x=\"\(Int(left))\" y=\"18\" font-size=\"13\" font-weight=\"bold\">\(escape(title))</text>\n"
         guard let xMin = xs.min(), let xMax = xs.max(), let yMin = ys.min(), let yMax = ys.max() else {
             return svg + "<text x=\"\(Int(left + 10))\" y=\"\(Int(top + 20))\">no finite data to plot</text>\n</g>\n"
         }
-        let xScale = Axis(minimum: xMin, maximum: xMax, log: logX), yScale = Axis(minimum: yMin, maximum: yMax, log: logY)
+        let xScale = Axis(minimum: xMin, maximum: xMax, log: logX),
+            yScale = Axis(minimum: yMin, maximum: yMax, log: logY)
         func px(_ v: Double) -> Double { left + xScale.fraction(v) * plotWidth }
         func py(_ v: Double) -> Double { top + (1 - min(1, max(0, yScale.fraction(v)))) * plotHeight }
-        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
+        svg +=
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
         for tick in xScale.ticks() {
             let x = px(tick)
-            svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"#ddd\"/>"
-            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 14))\" text-anchor=\"middle\">\(label(tick))</text>\n"
+            svg +=
+                "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"#ddd\"/>"
+            svg +=
+                "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 14))\" text-anchor=\"middle\">\(label(tick))</text>\n"
         }
         for tick in yScale.ticks() {
             let y = py(tick)
-            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#ddd\"/>"
+            svg +=
+                "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#ddd\"/>"
             svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label(tick))</text>\n"
         }
-        svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(Double(height) - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        svg += "<text transform=\"translate(14,\(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        svg +=
+            "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(Double(height) - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        svg +=
+            "<text transform=\"translate(14,\(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         for (index, marker) in markers.enumerated() where usable(marker.x, log: logX) {
             let x = px(marker.x)
-            svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"5,3\"/>"
+            svg +=
+                "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"5,3\"/>"
             // Staggered, so markers close together keep readable labels.
-            svg += "<text x=\"\(f(x + 3))\" y=\"\(f(top + 12 + 13 * Double(index)))\" fill=\"\(marker.color)\">\(escape(marker.label))</text>\n"
+            svg +=
+                "<text x=\"\(f(x + 3))\" y=\"\(f(top + 12 + 13 * Double(index)))\" fill=\"\(marker.color)\">\(escape(marker.label))</text>\n"
         }
         for (index, line) in series.enumerated() {
             // Break the line at non-finite points.
@@ -146,12 +162,15 @@ public struct SVGChart {
                 let path = segment.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " ")
                 svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
                 if line.dots || segment.count == 1 {
-                    for point in segment { svg += "<circle cx=\"\(f(point.0))\" cy=\"\(f(point.1))\" r=\"2.5\" fill=\"\(line.color)\"/>" }
+                    for point in segment {
+                        svg += "<circle cx=\"\(f(point.0))\" cy=\"\(f(point.1))\" r=\"2.5\" fill=\"\(line.color)\"/>"
+                    }
                     svg += "\n"
                 }
             }
             let legendY = top + 14 + Double(index) * 16
-            svg += "<line x1=\"\(f(left + plotWidth + 10))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotWidth + 28))\" y2=\"\(f(legendY - 4))\" stroke=\"\(line.color)\" stroke-width=\"2\"/>"
+            svg +=
+                "<line x1=\"\(f(left + plotWidth + 10))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotWidth + 28))\" y2=\"\(f(legendY - 4))\" stroke=\"\(line.color)\" stroke-width=\"2\"/>"
             svg += "<text x=\"\(f(left + plotWidth + 32))\" y=\"\(f(legendY))\">\(escape(line.name))</text>\n"
         }
         return svg + "</g>\n"
@@ -163,7 +182,8 @@ public struct SVGChart {
         return String(format: "%.3g", value)
     }
     private func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 
     /// A linear or logarithmic axis over [minimum, maximum] with round ticks.
@@ -188,14 +208,18 @@ public struct SVGChart {
 
         func ticks() -> [Double] {
             if log {
-                return (Int(low.rounded(.up))...max(Int(low.rounded(.up)), Int(high.rounded(.down)))).map { pow(10, Double($0)) }
+                return (Int(low.rounded(.up))...max(Int(low.rounded(.up)), Int(high.rounded(.down)))).map {
+                    pow(10, Double($0))
+                }
             }
             let rough = (high - low) / 5
             let power = pow(10, (Foundation.log10(rough)).rounded(.down))
             let step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? power * 10
             var ticks: [Double] = []
             var value = (low / step).rounded(.up) * step
-            while value <= high && ticks.count < 20 { ticks.append(abs(value) < step * 1e-9 ? 0 : value); value += step }
+            while value <= high && ticks.count < 20 {
+                ticks.append(abs(value) < step * 1e-9 ? 0 : value); value += step
+            }
             return ticks
         }
     }

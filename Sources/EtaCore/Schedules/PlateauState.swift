@@ -26,7 +26,9 @@ public struct PlateauState: Equatable, Sendable, Codable {
     ///   - p: The schedule's settings.
     ///   - learningRate: The starting learning rate (the optimizer's).
     public init(_ p: Schedule.Plateau, learningRate: Double) {
-        (mode, thresholdMode, factor, threshold, minLR, eps) = (p.mode, p.thresholdMode, p.factor, p.threshold, p.minLR, p.eps)
+        (mode, thresholdMode, factor, threshold, minLR, eps) = (
+            p.mode, p.thresholdMode, p.factor, p.threshold, p.minLR, p.eps
+        )
         (patience, cooldown) = (p.patience, p.cooldown)
         self.learningRate = learningRate
         best = p.mode == "min" ? .infinity : -.infinity

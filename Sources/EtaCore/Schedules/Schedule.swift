@@ -157,7 +157,8 @@ public enum Schedule: Equatable, Sendable {
     public func momentum(at k: Int, base: Double, totalSteps: Int? = nil) -> Double? {
         switch self {
         case .cyclic(let c): return c.cycleMomentum ? cyclic(c, k: k, base: base).momentum : nil
-        case .onecycle(let o): return o.cycleMomentum ? oneCycle(o, k: k, base: base, totalSteps: totalSteps).momentum : nil
+        case .onecycle(let o):
+            return o.cycleMomentum ? oneCycle(o, k: k, base: base, totalSteps: totalSteps).momentum : nil
         default: return nil
         }
     }
@@ -176,7 +177,10 @@ public enum Schedule: Equatable, Sendable {
         default: factor = 1
         }
         let baseLR = c.baseLR ?? base
-        return (baseLR + (c.maxLR - baseLR) * scale * factor, c.maxMomentum - (c.maxMomentum - c.baseMomentum) * scale * factor)
+        return (
+            baseLR + (c.maxLR - baseLR) * scale * factor,
+            c.maxMomentum - (c.maxMomentum - c.baseMomentum) * scale * factor
+        )
     }
 
     private func oneCycle(_ o: OneCycle, k: Int, base: Double, totalSteps: Int?) -> (lr: Double, momentum: Double) {
@@ -184,12 +188,17 @@ public enum Schedule: Equatable, Sendable {
         let maxLR = o.maxLR ?? base
         let initial = maxLR / o.divFactor, minimum = initial / o.finalDivFactor
         typealias Phase = (end: Double, lr: (Double, Double), momentum: (Double, Double))
-        let phases: [Phase] = o.threePhase
-            ? [(o.pctStart * total - 1, (initial, maxLR), (o.maxMomentum, o.baseMomentum)),
-               (2 * o.pctStart * total - 2, (maxLR, initial), (o.baseMomentum, o.maxMomentum)),
-               (total - 1, (initial, minimum), (o.maxMomentum, o.maxMomentum))]
-            : [(o.pctStart * total - 1, (initial, maxLR), (o.maxMomentum, o.baseMomentum)),
-               (total - 1, (maxLR, minimum), (o.baseMomentum, o.maxMomentum))]
+        let phases: [Phase] =
+            o.threePhase
+            ? [
+                (o.pctStart * total - 1, (initial, maxLR), (o.maxMomentum, o.baseMomentum)),
+                (2 * o.pctStart * total - 2, (maxLR, initial), (o.baseMomentum, o.maxMomentum)),
+                (total - 1, (initial, minimum), (o.maxMomentum, o.maxMomentum)),
+            ]
+            : [
+                (o.pctStart * total - 1, (initial, maxLR), (o.maxMomentum, o.baseMomentum)),
+                (total - 1, (maxLR, minimum), (o.baseMomentum, o.maxMomentum)),
+            ]
         func anneal(_ range: (Double, Double), _ pct: Double) -> Double {
             o.annealStrategy == "linear"
                 ? (range.1 - range.0) * pct + range.0

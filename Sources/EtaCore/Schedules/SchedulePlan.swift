@@ -35,7 +35,9 @@ public struct SequentialSchedule: LearningRateFunction {
     ///   - schedules: The schedules, in order.
     ///   - milestones: The steps at which the next schedule starts, `schedules.count − 1` of them (a precondition).
     public init(_ schedules: [any LearningRateFunction], milestones: [Int]) {
-        precondition(milestones.count == schedules.count - 1, "SequentialSchedule needs one milestone between each pair of schedules")
+        precondition(
+            milestones.count == schedules.count - 1,
+            "SequentialSchedule needs one milestone between each pair of schedules")
         self.schedules = schedules
         self.milestones = milestones
     }
@@ -106,7 +108,9 @@ public struct SchedulePlan: Sendable {
     public init(main: Schedule, warmup: Schedule? = nil, base: Double, totalSteps: Int?) throws {
         if let warmup {
             guard warmup.warmupLength != nil else {
-                throw EtaError(.usage, "a warmup must be a constant, linear or polynomial schedule (its total_iters is the warmup length)")
+                throw EtaError(
+                    .usage,
+                    "a warmup must be a constant, linear or polynomial schedule (its total_iters is the warmup length)")
             }
         }
         self.main = main
@@ -114,8 +118,13 @@ public struct SchedulePlan: Sendable {
         self.base = base
         self.totalSteps = totalSteps
         if case .plateau(let p) = main { plateau = PlateauState(p, learningRate: base) }
-        if case .onecycle(let o) = main, let explicit = o.totalSteps, let total = totalSteps, total - warmupLength > explicit + 1 {
-            throw EtaError(.usage, "onecycle total_steps=\(explicit) is shorter than the \(total - warmupLength) steps it would run (PyTorch's OneCycleLR raises 'Tried to step ... times')")
+        if case .onecycle(let o) = main, let explicit = o.totalSteps, let total = totalSteps,
+            total - warmupLength > explicit + 1
+        {
+            throw EtaError(
+                .usage,
+                "onecycle total_steps=\(explicit) is shorter than the \(total - warmupLength) steps it would run (PyTorch's OneCycleLR raises 'Tried to step ... times')"
+            )
         }
     }
 

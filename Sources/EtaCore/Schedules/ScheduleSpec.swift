@@ -16,9 +16,14 @@ extension Schedule {
         "cosine_restarts": ["t_0", "t_mult", "eta_min"],
         "linear": ["start_factor", "end_factor", "total_iters"],
         "polynomial": ["total_iters", "power"],
-        "cyclic": ["base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma", "cycle_momentum", "base_momentum", "max_momentum"],
-        "onecycle": ["max_lr", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor", "three_phase",
-                     "cycle_momentum", "base_momentum", "max_momentum"],
+        "cyclic": [
+            "base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma", "cycle_momentum", "base_momentum",
+            "max_momentum",
+        ],
+        "onecycle": [
+            "max_lr", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor", "three_phase",
+            "cycle_momentum", "base_momentum", "max_momentum",
+        ],
         "plateau": ["mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"],
     ]
 
@@ -32,19 +37,30 @@ extension Schedule {
     ///   out of range.
     public init(spec: String) throws {
         let trimmed = spec.trimmingCharacters(in: .whitespaces)
-        let (rawName, body) = trimmed.firstIndex(of: ":").map { (String(trimmed[..<$0]), String(trimmed[trimmed.index(after: $0)...])) } ?? (trimmed, "")
+        let (rawName, body) =
+            trimmed.firstIndex(of: ":").map { (String(trimmed[..<$0]), String(trimmed[trimmed.index(after: $0)...])) }
+            ?? (trimmed, "")
         let name = rawName.lowercased()
         guard let valid = Self.keys[name] else {
-            throw EtaError(.usage, "unknown schedule '\(rawName)' in '\(spec)'; valid: \(Self.names.joined(separator: ", "))")
+            throw EtaError(
+                .usage, "unknown schedule '\(rawName)' in '\(spec)'; valid: \(Self.names.joined(separator: ", "))")
         }
         var values: [String: String] = [:]
         for part in body.split(separator: ",", omittingEmptySubsequences: false) where !body.isEmpty {
-            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard pieces.count == 2, !pieces[0].isEmpty else {
-                throw EtaError(.usage, "malformed part '\(part)' in schedule '\(spec)': expected key=value; valid keys for \(name): \(valid.joined(separator: ", "))")
+                throw EtaError(
+                    .usage,
+                    "malformed part '\(part)' in schedule '\(spec)': expected key=value; valid keys for \(name): \(valid.joined(separator: ", "))"
+                )
             }
             guard valid.contains(pieces[0].lowercased()) else {
-                throw EtaError(.usage, "unknown key '\(pieces[0])' for \(name) in schedule '\(spec)'; valid keys: \(valid.isEmpty ? "(none)" : valid.joined(separator: ", "))")
+                throw EtaError(
+                    .usage,
+                    "unknown key '\(pieces[0])' for \(name) in schedule '\(spec)'; valid keys: \(valid.isEmpty ? "(none)" : valid.joined(separator: ", "))"
+                )
             }
             values[pieces[0].lowercased()] = pieces[1]
         }
@@ -52,22 +68,36 @@ extension Schedule {
         switch name {
         case "none": self = .none
         case "constant":
-            self = .constant(factor: try reader.number("factor", 1.0 / 3, in: 0...1), totalIters: try reader.integer("total_iters", 5, minimum: 0))
+            self = .constant(
+                factor: try reader.number("factor", 1.0 / 3, in: 0...1),
+                totalIters: try reader.integer("total_iters", 5, minimum: 0))
         case "step":
-            self = .step(stepSize: try reader.integer("step_size", nil, minimum: 1), gamma: try reader.number("gamma", 0.1, minimum: 0))
+            self = .step(
+                stepSize: try reader.integer("step_size", nil, minimum: 1),
+                gamma: try reader.number("gamma", 0.1, minimum: 0))
         case "multistep":
-            self = .multistep(milestones: try reader.list("milestones"), gamma: try reader.number("gamma", 0.1, minimum: 0))
+            self = .multistep(
+                milestones: try reader.list("milestones"), gamma: try reader.number("gamma", 0.1, minimum: 0))
         case "exponential": self = .exponential(gamma: try reader.number("gamma", nil, minimum: 0))
-        case "cosine": self = .cosine(tMax: try reader.integer("t_max", nil, minimum: 1), etaMin: try reader.number("eta_min", 0, minimum: 0))
+        case "cosine":
+            self = .cosine(
+                tMax: try reader.integer("t_max", nil, minimum: 1), etaMin: try reader.number("eta_min", 0, minimum: 0))
         case "cosine_restarts":
-            self = .cosineRestarts(t0: try reader.integer("t_0", nil, minimum: 1), tMult: try reader.integer("t_mult", 1, minimum: 1),
-                                   etaMin: try reader.number("eta_min", 0, minimum: 0))
+            self = .cosineRestarts(
+                t0: try reader.integer("t_0", nil, minimum: 1), tMult: try reader.integer("t_mult", 1, minimum: 1),
+                etaMin: try reader.number("eta_min", 0, minimum: 0))
         case "linear":
-            let start = try reader.number("start_factor", 1.0 / 3, minimum: 0), end = try reader.number("end_factor", 1, in: 0...1)
-            guard start > 0 && start <= 1 else { throw EtaError(.usage, "start_factor \(start) in '\(spec)' must be in (0, 1] (PyTorch's LinearLR)") }
-            self = .linear(startFactor: start, endFactor: end, totalIters: try reader.integer("total_iters", 5, minimum: 1))
+            let start = try reader.number("start_factor", 1.0 / 3, minimum: 0),
+                end = try reader.number("end_factor", 1, in: 0...1)
+            guard start > 0 && start <= 1 else {
+                throw EtaError(.usage, "start_factor \(start) in '\(spec)' must be in (0, 1] (PyTorch's LinearLR)")
+            }
+            self = .linear(
+                startFactor: start, endFactor: end, totalIters: try reader.integer("total_iters", 5, minimum: 1))
         case "polynomial":
-            self = .polynomial(totalIters: try reader.integer("total_iters", 5, minimum: 1), power: try reader.number("power", 1, minimum: 0))
+            self = .polynomial(
+                totalIters: try reader.integer("total_iters", 5, minimum: 1),
+                power: try reader.number("power", 1, minimum: 0))
         case "cyclic":
             var c = Cyclic(maxLR: try reader.number("max_lr", nil, minimum: 0))
             c.baseLR = try reader.optionalNumber("base_lr", minimum: 0)
@@ -88,7 +118,8 @@ extension Schedule {
             // Both divide the lr: 0 would make it infinite.
             o.divFactor = try reader.number("div_factor", 25, minimum: 0)
             o.finalDivFactor = try reader.number("final_div_factor", 1e4, minimum: 0)
-            for (key, value) in [("div_factor", o.divFactor), ("final_div_factor", o.finalDivFactor)] where !(value > 0) {
+            for (key, value) in [("div_factor", o.divFactor), ("final_div_factor", o.finalDivFactor)] where !(value > 0)
+            {
                 throw reader.bad(key, "\(value)", "a number > 0 (the lr is divided by it)")
             }
             o.threePhase = try reader.flag("three_phase", false)
@@ -100,7 +131,9 @@ extension Schedule {
             var p = Plateau()
             p.mode = try reader.choice("mode", "min", ["min", "max"])
             p.factor = try reader.number("factor", 0.1, minimum: 0)
-            guard p.factor < 1 else { throw EtaError(.usage, "factor \(p.factor) in '\(spec)' must be < 1 (ReduceLROnPlateau)") }
+            guard p.factor < 1 else {
+                throw EtaError(.usage, "factor \(p.factor) in '\(spec)' must be < 1 (ReduceLROnPlateau)")
+            }
             p.patience = try reader.integer("patience", 10, minimum: 0)
             p.threshold = try reader.number("threshold", 1e-4, minimum: 0)
             p.thresholdMode = try reader.choice("threshold_mode", "rel", ["rel", "abs"])
@@ -133,7 +166,9 @@ struct SpecReader {
 
     func optionalNumber(_ key: String, minimum: Double) throws -> Double? {
         guard let text = values[key] else { return nil }
-        guard let value = Double(text), value.isFinite, value >= minimum else { throw bad(key, text, "a finite number >= \(minimum)") }
+        guard let value = Double(text), value.isFinite, value >= minimum else {
+            throw bad(key, text, "a finite number >= \(minimum)")
+        }
         return value
     }
 
@@ -145,7 +180,9 @@ struct SpecReader {
 
     func number(_ key: String, _ fallback: Double, in range: ClosedRange<Double>) throws -> Double {
         let value = try number(key, fallback, minimum: range.lowerBound)
-        guard range.contains(value) else { throw bad(key, values[key] ?? "", "a number in [\(range.lowerBound), \(range.upperBound)]") }
+        guard range.contains(value) else {
+            throw bad(key, values[key] ?? "", "a number in [\(range.lowerBound), \(range.upperBound)]")
+        }
         return value
     }
 

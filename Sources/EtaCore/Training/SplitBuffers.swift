@@ -52,7 +52,8 @@ public final class SplitBuffers {
     /// - Throws: The backend's error.
     public func trainingStep(_ network: Network, first: Int, rows: Int) throws {
         let d = split.dataset.featureCount, t = split.dataset.targetWidth
-        try network.trainingStep(input: trainFeatures, inputOffset: first * d, targets: trainTargets, targetsOffset: first * t, rows: rows)
+        try network.trainingStep(
+            input: trainFeatures, inputOffset: first * d, targets: trainTargets, targetsOffset: first * t, rows: rows)
     }
 
     /// The validation pass: loss and correct counts of every replica summed into the network's validation stats, in
@@ -74,8 +75,9 @@ public final class SplitBuffers {
         while first < rows {
             let count = min(batchSize, rows - first)
             try network.forward(input: features, inputOffset: first * d, rows: count)
-            try network.lossAndGradient(targets: targets, targetsOffset: first * t, rows: count,
-                                        lossSum: .validationLossSum, correct: .validationCorrect)
+            try network.lossAndGradient(
+                targets: targets, targetsOffset: first * t, rows: count,
+                lossSum: .validationLossSum, correct: .validationCorrect)
             first += count
         }
         let stats = try network.readReplicaStats()

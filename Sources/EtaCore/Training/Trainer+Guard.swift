@@ -72,23 +72,27 @@ extension Trainer {
     /// The skip or abort of a step whose gradients are not finite. Skipping touches nothing on the device.
     func handleNonFiniteGradients(step: Int, batches: Int, observer: TrainingObserver?) throws -> GuardOutcome {
         var action = configuration.nonFiniteGradients
-        if action == .skip && consecutiveGradientSkips >= configuration.divergenceGuard.maxConsecutiveSkips { action = .abort }
+        if action == .skip && consecutiveGradientSkips >= configuration.divergenceGuard.maxConsecutiveSkips {
+            action = .abort
+        }
         var tensor: String?
         if action == .abort {
             // The rare path: find which tensor, from the gradients on the host.
             let gradients = try network.arena.download(.gradients)
-            tensor = network.arena.layout.entries.first { entry in
-                gradients[entry.offset..<(entry.offset + entry.count)].contains { !$0.isFinite }
-            }?.name
+            tensor =
+                network.arena.layout.entries.first { entry in
+                    gradients[entry.offset..<(entry.offset + entry.count)].contains { !$0.isFinite }
+                }?.name
         } else {
             consecutiveGradientSkips += 1
             position.skippedSteps += 1
             position.step = step
             position.batchInEpoch += batches
         }
-        var record = AnomalyRecord(step: step, epoch: position.epoch + 1, kind: "non_finite_gradient", loss: .nan,
-                                   runningAverage: runningLoss, action: action == .abort ? "abort" : "skip",
-                                   learningRateScale: position.learningRateScale, restoredStep: nil)
+        var record = AnomalyRecord(
+            step: step, epoch: position.epoch + 1, kind: "non_finite_gradient", loss: .nan,
+            runningAverage: runningLoss, action: action == .abort ? "abort" : "skip",
+            learningRateScale: position.learningRateScale, restoredStep: nil)
         record.tensor = tensor
         observer?.trainer(self, didDetect: record)
         return action == .abort ? .abort : .skipped
@@ -97,13 +101,17 @@ extension Trainer {
     /// The anomaly a checked loss shows, if any.
     func anomaly(_ loss: Float) -> String? {
         if !loss.isFinite { return "non_finite_loss" }
-        if let factor = configuration.divergenceGuard.spikeFactor, let average = runningLoss, Double(loss) > factor * average {
+        if let factor = configuration.divergenceGuard.spikeFactor, let average = runningLoss,
+            Double(loss) > factor * average
+        {
             return "loss_spike"
         }
         return nil
     }
 
-    func handleAnomaly(_ kind: String, loss: Float, step: Int, batches: Int, observer: TrainingObserver?) throws -> GuardOutcome {
+    func handleAnomaly(
+        _ kind: String, loss: Float, step: Int, batches: Int, observer: TrainingObserver?
+    ) throws -> GuardOutcome {
         let rule = configuration.divergenceGuard
         var action = rule.policy
         if action == .skip && consecutiveSkips >= rule.maxConsecutiveSkips { action = .abort }
@@ -124,9 +132,12 @@ extension Trainer {
             restoredStep = position.step
             runningLoss = nil
         }
-        observer?.trainer(self, didDetect: AnomalyRecord(step: step, epoch: position.epoch + 1, kind: kind, loss: loss,
-                                                          runningAverage: runningLoss, action: action.rawValue,
-                                                          learningRateScale: position.learningRateScale, restoredStep: restoredStep))
+        observer?.trainer(
+            self,
+            didDetect: AnomalyRecord(
+                step: step, epoch: position.epoch + 1, kind: kind, loss: loss,
+                runningAverage: runningLoss, action: action.rawValue,
+                learningRateScale: position.learningRateScale, restoredStep: restoredStep))
         switch action {
         case .abort: return .abort
         case .skip: return .skipped
@@ -142,8 +153,11 @@ extension Trainer {
     }
 
     func reportNonFiniteEpoch(_ record: EpochRecord, loss: Float, observer: TrainingObserver?) {
-        observer?.trainer(self, didDetect: AnomalyRecord(step: position.step, epoch: record.epoch, kind: "non_finite_epoch_loss",
-                                                          loss: loss, runningAverage: runningLoss, action: "abort",
-                                                          learningRateScale: position.learningRateScale, restoredStep: nil))
+        observer?.trainer(
+            self,
+            didDetect: AnomalyRecord(
+                step: position.step, epoch: record.epoch, kind: "non_finite_epoch_loss",
+                loss: loss, runningAverage: runningLoss, action: "abort",
+                learningRateScale: position.learningRateScale, restoredStep: nil))
     }
 }

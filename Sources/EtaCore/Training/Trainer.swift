@@ -39,9 +39,13 @@ public final class Trainer {
     var consecutiveGradientSkips = 0
 
     /// Mini-batches per epoch (the last may be partial).
-    public var batchesPerEpoch: Int { TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize) }
+    public var batchesPerEpoch: Int {
+        TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize)
+    }
     /// Optimizer steps per epoch: one per `accumulationSteps` mini-batches (the last may gather fewer).
-    public var stepsPerEpoch: Int { TrainingConfiguration.batchCount(rows: batchesPerEpoch, batchSize: configuration.accumulationSteps) }
+    public var stepsPerEpoch: Int {
+        TrainingConfiguration.batchCount(rows: batchesPerEpoch, batchSize: configuration.accumulationSteps)
+    }
     /// Optimizer steps of the whole run.
     public var totalSteps: Int { stepsPerEpoch.multipliedReportingOverflow(by: configuration.epochs).partialValue }
 
@@ -52,7 +56,8 @@ public final class Trainer {
     ///   - backend: The backend to train on.
     /// - Throws: `EtaError` from loading the dataset (`.usage`, `.missingInput`, `.dataError`) or building the trainer.
     public convenience init(configuration: TrainingConfiguration, backend: Backend) throws {
-        let dataset = try Dataset.load(configuration.dataset, labelColumn: configuration.labelColumn, task: configuration.task)
+        let dataset = try Dataset.load(
+            configuration.dataset, labelColumn: configuration.labelColumn, task: configuration.task)
         try self.init(configuration: configuration, dataset: dataset, backend: backend)
     }
 
@@ -66,61 +71,86 @@ public final class Trainer {
     ///   allow, parameter groups the optimizer cannot take or that match no tensor, a momentum cycle the optimizer
     ///   cannot follow, an invalid schedule or memory the device lacks), or the backend's error.
     public init(configuration: TrainingConfiguration, dataset: Dataset, backend: Backend) throws {
-        guard configuration.epochs >= 0 else { throw EtaError(.usage, "epochs must be >= 0 (got \(configuration.epochs))") }
-        guard configuration.batchSize > 0 else { throw EtaError(.usage, "the batch size must be >= 1 (got \(configuration.batchSize))") }
-        guard configuration.logEvery > 0 else { throw EtaError(.usage, "the log interval must be >= 1 step (got \(configuration.logEvery))") }
+        guard configuration.epochs >= 0 else {
+            throw EtaError(.usage, "epochs must be >= 0 (got \(configuration.epochs))")
+        }
+        guard configuration.batchSize > 0 else {
+            throw EtaError(.usage, "the batch size must be >= 1 (got \(configuration.batchSize))")
+        }
+        guard configuration.logEvery > 0 else {
+            throw EtaError(.usage, "the log interval must be >= 1 step (got \(configuration.logEvery))")
+        }
         guard configuration.accumulationSteps >= 1 else {
             throw EtaError(.usage, "accumulation steps must be >= 1 (got \(configuration.accumulationSteps))")
         }
         self.configuration = configuration
         self.backend = backend
-        split = try DataSplit(dataset: dataset, validationFraction: configuration.validationFraction, seed: configuration.seed)
+        split = try DataSplit(
+            dataset: dataset, validationFraction: configuration.validationFraction, seed: configuration.seed)
         let loss: LossKind
         let outputs: Int
         switch dataset.task {
         case .classification(let classes):
             loss = configuration.loss ?? .crossEntropy
-            guard loss != .mse else { throw EtaError(.usage, "the mse loss needs a regression dataset; \(dataset.name) has class labels") }
+            guard loss != .mse else {
+                throw EtaError(.usage, "the mse loss needs a regression dataset; \(dataset.name) has class labels")
+            }
             outputs = loss == .bce ? 1 : classes
             if loss == .bce && classes != 2 {
                 throw EtaError(.usage, "the bce loss needs two classes; \(dataset.name) has \(classes)")
             }
             guard classes >= 2 else {
-                throw EtaError(.usage, "\(dataset.name) has labels of one class only: classification needs at least two")
+                throw EtaError(
+                    .usage, "\(dataset.name) has labels of one class only: classification needs at least two")
             }
         case .regression(let width):
             loss = configuration.loss ?? .mse
-            guard loss == .mse else { throw EtaError(.usage, "the \(loss.rawValue) loss needs class labels; \(dataset.name) is a regression dataset") }
+            guard loss == .mse else {
+                throw EtaError(
+                    .usage, "the \(loss.rawValue) loss needs class labels; \(dataset.name) is a regression dataset")
+            }
             outputs = width
         }
         let architecture = try configuration.model.architecture(inputs: dataset.featureCount, outputs: outputs)
-        let steps = TrainingConfiguration.batchCount(rows: TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize),
-                                                     batchSize: configuration.accumulationSteps)
+        let steps = TrainingConfiguration.batchCount(
+            rows: TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize),
+            batchSize: configuration.accumulationSteps)
         guard !steps.multipliedReportingOverflow(by: configuration.epochs).overflow else {
             throw EtaError(.usage, "\(configuration.epochs) epochs x \(steps) steps per epoch overflows the step count")
         }
-        network = try Network(architecture: architecture, loss: loss, optimizer: configuration.optimizer,
-                              maxBatch: configuration.bufferRows(split), backend: backend, stateType: configuration.stateType)
+        network = try Network(
+            architecture: architecture, loss: loss, optimizer: configuration.optimizer,
+            maxBatch: configuration.bufferRows(split), backend: backend, stateType: configuration.stateType)
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
         if !configuration.parameterGroups.isEmpty {
             if !configuration.optimizer.capabilities.parameterGroups {
-                throw EtaError(.usage, "parameter groups are not supported by \(configuration.optimizer.name) yet (its step depends on sums over all parameters)")
+                throw EtaError(
+                    .usage,
+                    "parameter groups are not supported by \(configuration.optimizer.name) yet (its step depends on sums over all parameters)"
+                )
             }
             let names = architecture.layout.entries.map(\.name)
             for group in configuration.parameterGroups where !names.contains(where: group.matches) {
-                throw EtaError(.usage, "parameter group pattern '\(group.pattern)' matches no tensor; this model's tensors: \(names.joined(separator: ", "))")
+                throw EtaError(
+                    .usage,
+                    "parameter group pattern '\(group.pattern)' matches no tensor; this model's tensors: \(names.joined(separator: ", "))"
+                )
             }
             network.optimizer.groups = configuration.parameterGroups
         }
-        schedulePlan = try SchedulePlan(main: configuration.schedule, warmup: configuration.warmup,
-                                        base: configuration.optimizer.learningRate,
-                                        totalSteps: configuration.scheduleInterval == .step ? steps * configuration.epochs : configuration.epochs)
+        schedulePlan = try SchedulePlan(
+            main: configuration.schedule, warmup: configuration.warmup,
+            base: configuration.optimizer.learningRate,
+            totalSteps: configuration.scheduleInterval == .step ? steps * configuration.epochs : configuration.epochs)
         if schedulePlan.momentum(at: schedulePlan.warmupLength) != nil {
             let optimizer = configuration.optimizer
             let cycled = try optimizer.cycled(momentum: 0.5)
             // SGD and RMSprop keep a momentum buffer only when momentum > 0: cycling cannot start one mid-run.
             if cycled.stateSlots != optimizer.stateSlots {
-                throw EtaError(.usage, "the schedule cycles momentum but \(optimizer.name) has momentum=0: give \(optimizer.name) a momentum or set cycle_momentum=false")
+                throw EtaError(
+                    .usage,
+                    "the schedule cycles momentum but \(optimizer.name) has momentum=0: give \(optimizer.name) a momentum or set cycle_momentum=false"
+                )
             }
         }
         data = try SplitBuffers(split: split, backend: backend)
@@ -135,7 +165,9 @@ public final class Trainer {
     ///
     /// - Parameter step: The step, from 1.
     /// - Returns: The schedule's lr times the divergence guard's scale.
-    public func learningRate(step: Int) -> Double { schedulePlan.learningRate(at: scheduleIndex(step: step)) * position.learningRateScale }
+    public func learningRate(step: Int) -> Double {
+        schedulePlan.learningRate(at: scheduleIndex(step: step)) * position.learningRateScale
+    }
 
     /// The cycled momentum / beta1 of step `step`, if the schedule cycles it.
     ///
@@ -166,7 +198,9 @@ public final class Trainer {
                 guard epoch < epochs else { return nil }
                 let first = batch * self.configuration.batchSize
                 batch += 1
-                return Batch(epoch: epoch, first: first, rows: min(self.configuration.batchSize, self.split.trainRows.count - first))
+                return Batch(
+                    epoch: epoch, first: first,
+                    rows: min(self.configuration.batchSize, self.split.trainRows.count - first))
             }
         }
     }
@@ -221,7 +255,7 @@ public final class Trainer {
                 let stepNumber = position.step + 1
                 switch try step(observer: observer, steps: &steps, samples: &samples) {
                 case .diverged: status = .diverged; break training
-                case .rolledBack: continue training   // reloads the restored epoch's data
+                case .rolledBack: continue training  // reloads the restored epoch's data
                 case .continued: break
                 }
                 observer?.trainer(self, didStep: stepNumber, of: totalSteps, epoch: position.epoch + 1)
@@ -240,12 +274,16 @@ public final class Trainer {
             // The guard samples every logEvery steps and can miss the step that went bad: a non-finite training loss
             // means damaged parameters under any policy; a non-finite validation loss ends the run under abort (the
             // default), while skip and rollback keep their own budget and the run's end is checked below.
-            if let loss = nonFiniteEpochLoss(record), configuration.divergenceGuard.policy == .abort || !record.trainLoss.isFinite {
+            if let loss = nonFiniteEpochLoss(record),
+                configuration.divergenceGuard.policy == .abort || !record.trainLoss.isFinite
+            {
                 reportNonFiniteEpoch(record, loss: loss, observer: observer)
                 status = .diverged
                 break
             }
-            if let every = checkpointEvery, every > 0, position.epoch % every == 0, position.epoch < configuration.epochs {
+            if let every = checkpointEvery, every > 0, position.epoch % every == 0,
+                position.epoch < configuration.epochs
+            {
                 try checkpointHandler?(self)
             }
             if observer?.stopRequested == true && position.epoch < configuration.epochs {
@@ -262,76 +300,9 @@ public final class Trainer {
         // A diverged run keeps its last checkpoint: the state it stopped in may hold NaNs.
         if status != .diverged { try checkpointHandler?(self) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        return TrainingResult(status: status, steps: steps, epochs: epochs, seconds: seconds,
-                              samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
-    }
-
-    /// How one step ended.
-    private enum StepOutcome { case continued, diverged, rolledBack }
-
-    /// One optimizer step: its micro-batches, clipping, the guard's check (every `logEvery` steps, before the update)
-    /// and the update; a logged step is appended to `steps`, and the rows seen are added to `samples`.
-    private func step(observer: TrainingObserver?, steps: inout [StepRecord], samples: inout Int) throws -> StepOutcome {
-        let batch = configuration.batchSize
-        let d = split.dataset.featureCount, t = split.dataset.targetWidth
-        let stepNumber = position.step + 1
-        let checking = stepNumber % configuration.logEvery == 0 || stepNumber == 1
-        // Gradient accumulation: `micro` mini-batches add into the gradient arena before one update.
-        let micro = min(configuration.accumulationSteps, batchesPerEpoch - position.batchInEpoch)
-        var rows = 0
-        for index in 0..<micro {
-            let first = (position.batchInEpoch + index) * batch
-            rows = min(batch, split.trainRows.count - first)
-            samples += rows
-            try network.trainingStep(input: data.trainFeatures, inputOffset: first * d, targets: data.trainTargets,
-                                     targetsOffset: first * t, rows: rows, accumulate: !checking || index < micro - 1,
-                                     microBatches: configuration.accumulationMean ? micro : 1, accumulateGradients: index > 0)
-        }
-        let lr = learningRate(step: stepNumber)
-        try network.clipGradients(maxNorm: configuration.clipGradNorm.map(Float.init), maxValue: configuration.clipGradValue.map(Float.init))
-        // With the gradient check on, the stats (norm and loss) are read once per step, here.
-        let checkedStats = configuration.nonFiniteGradients == .off ? nil : try gradientStats()
-        if let checkedStats, !checkedStats[.gradNormSquared]!.isFinite {
-            if try handleNonFiniteGradients(step: stepNumber, batches: micro, observer: observer) == .abort {
-                return .diverged
-            }
-        } else if checking {
-            // The guard's check: the loss is read before the update is applied. With clipping by norm the
-            // logged norm is the pre-clip one, as clip_grad_norm_ returns.
-            if configuration.clipGradNorm == nil && checkedStats == nil { try network.measureGradientNorm() }
-            let stats = try checkedStats ?? network.readStats()
-            let loss = stats[.batchLoss]!
-            let record = StepRecord(step: stepNumber, epoch: position.epoch + 1, learningRate: lr,
-                                    loss: loss, gradNorm: stats[.gradNormSquared]!.squareRoot(),
-                                    stepSizeEstimate: network.optimizer.stepSizeEstimate)
-            steps.append(record)
-            observer?.trainer(self, didLog: record)
-            if let kind = anomaly(loss) {
-                switch try handleAnomaly(kind, loss: loss, step: stepNumber, batches: micro, observer: observer) {
-                case .abort: return .diverged
-                case .rolledBack: return .rolledBack
-                case .skipped: break
-                }
-            } else {
-                // The last good state is this one, whose loss was just checked: a rollback re-runs this
-                // step with a smaller lr.
-                if configuration.divergenceGuard.policy == .rollback { goodSnapshot = try TrainerSnapshot(self) }
-                try network.accumulateLastBatch(rows: rows)
-                try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
-                consecutiveSkips = 0
-                consecutiveGradientSkips = 0
-                let average = runningLoss.map { 0.9 * $0 + 0.1 * Double(loss) } ?? Double(loss)
-                runningLoss = average
-                position.step = stepNumber
-                position.batchInEpoch += micro
-            }
-        } else {
-            try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
-            position.step = stepNumber
-            position.batchInEpoch += micro
-            consecutiveGradientSkips = 0
-        }
-        return .continued
+        return TrainingResult(
+            status: status, steps: steps, epochs: epochs, seconds: seconds,
+            samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
     }
 
     /// Writes the epoch's shuffled rows to the device once (not per step) and restores its running sums.
@@ -350,9 +321,10 @@ public final class Trainer {
         let stats = try network.readStats()
         let n = Float(split.trainRows.count)
         let classification = network.loss != .mse
-        let record = EpochRecord(epoch: position.epoch + 1, step: position.step, trainLoss: stats[.trainLossSum]! / n,
-                                 trainAccuracy: classification ? stats[.trainCorrect]! / n : nil,
-                                 validationLoss: validationLoss, validationAccuracy: validationAccuracy, seconds: seconds)
+        let record = EpochRecord(
+            epoch: position.epoch + 1, step: position.step, trainLoss: stats[.trainLossSum]! / n,
+            trainAccuracy: classification ? stats[.trainCorrect]! / n : nil,
+            validationLoss: validationLoss, validationAccuracy: validationAccuracy, seconds: seconds)
         // plateau watches the validation loss (the training loss without a validation split) once per epoch.
         let afterIndex = configuration.scheduleInterval == .step ? position.step - 1 : position.epoch
         schedulePlan.observe(metric: Double(validationLoss ?? record.trainLoss), afterStep: afterIndex)

@@ -42,7 +42,8 @@ public final class TrainingLog {
     private let start = Date()
 
     /// The CSV header line.
-    public static let csvColumns = "event,step,epoch,lr,loss,grad_norm,train_loss,train_accuracy,val_loss,val_accuracy,wall_time"
+    public static let csvColumns =
+        "event,step,epoch,lr,loss,grad_norm,train_loss,train_accuracy,val_loss,val_accuracy,wall_time"
 
     /// Opens the files (exit 74 if they cannot be created).
     ///
@@ -63,8 +64,11 @@ public final class TrainingLog {
     /// - Parameter configuration: The run's settings, appended to the record in order.
     /// - Throws: `EtaError` `.ioError` when the file cannot be written.
     public func runStart(configuration: [(String, JSON)]) throws {
-        try jsonl?.write(JSON.object([("event", .string("run_start")), ("schema", .int(1)), ("version", .string(EtaVersion.current))]
-            + configuration).rendered)
+        try jsonl?.write(
+            JSON.object(
+                [("event", .string("run_start")), ("schema", .int(1)), ("version", .string(EtaVersion.current))]
+                    + configuration
+            ).rendered)
     }
 
     /// A logged step (JSONL and CSV); throws `EtaError(.ioError)` when a file cannot be written.
@@ -72,13 +76,21 @@ public final class TrainingLog {
     /// - Parameter record: The step.
     /// - Throws: `EtaError` `.ioError` when a file cannot be written.
     public func step(_ record: StepRecord) throws {
-        try jsonl?.write(JSON.object([("event", .string("step")), ("step", .int(record.step)), ("epoch", .int(record.epoch)),
-                                  ("lr", .double(record.learningRate)), ("loss", .float(record.loss)),
-                                  ("grad_norm", .float(record.gradNorm))]
-                                 + (record.stepSizeEstimate.map { [("d", JSON.double($0))] } ?? [])
-                                 + [("t", .double(elapsed))]).rendered)
-        try csv?.write(["step", "\(record.step)", "\(record.epoch)", "\(record.learningRate)", csvNumber(record.loss),
-                    csvNumber(record.gradNorm), "", "", "", "", String(format: "%.3f", elapsed)].joined(separator: ","))
+        try jsonl?.write(
+            JSON.object(
+                [
+                    ("event", .string("step")), ("step", .int(record.step)), ("epoch", .int(record.epoch)),
+                    ("lr", .double(record.learningRate)), ("loss", .float(record.loss)),
+                    ("grad_norm", .float(record.gradNorm)),
+                ]
+                    + (record.stepSizeEstimate.map { [("d", JSON.double($0))] } ?? [])
+                    + [("t", .double(elapsed))]
+            ).rendered)
+        try csv?.write(
+            [
+                "step", "\(record.step)", "\(record.epoch)", "\(record.learningRate)", csvNumber(record.loss),
+                csvNumber(record.gradNorm), "", "", "", "", String(format: "%.3f", elapsed),
+            ].joined(separator: ","))
     }
 
     /// A finished epoch (JSONL and CSV).
@@ -87,13 +99,19 @@ public final class TrainingLog {
     /// - Throws: `EtaError` `.ioError` when a file cannot be written.
     public func epoch(_ record: EpochRecord) throws {
         func optional(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
-        try jsonl?.write(JSON.object([("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
-                                  ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
-                                  ("val_loss", optional(record.validationLoss)), ("val_accuracy", optional(record.validationAccuracy)),
-                                  ("seconds", .double(record.seconds)), ("t", .double(elapsed))]).rendered)
-        try csv?.write(["epoch", "\(record.step)", "\(record.epoch)", "", "", "", csvNumber(record.trainLoss),
-                    record.trainAccuracy.map(csvNumber) ?? "", record.validationLoss.map(csvNumber) ?? "",
-                    record.validationAccuracy.map(csvNumber) ?? "", String(format: "%.3f", elapsed)].joined(separator: ","))
+        try jsonl?.write(
+            JSON.object([
+                ("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
+                ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
+                ("val_loss", optional(record.validationLoss)), ("val_accuracy", optional(record.validationAccuracy)),
+                ("seconds", .double(record.seconds)), ("t", .double(elapsed)),
+            ]).rendered)
+        try csv?.write(
+            [
+                "epoch", "\(record.step)", "\(record.epoch)", "", "", "", csvNumber(record.trainLoss),
+                record.trainAccuracy.map(csvNumber) ?? "", record.validationLoss.map(csvNumber) ?? "",
+                record.validationAccuracy.map(csvNumber) ?? "", String(format: "%.3f", elapsed),
+            ].joined(separator: ","))
     }
 
     /// Any other event (anomalies, checkpoints), JSONL only.
@@ -117,8 +135,11 @@ public final class TrainingLog {
     public func runEnd(status: String, exitCode: Int32, fields: [(String, JSON)] = []) throws {
         var failure: Error?
         do {
-            try jsonl?.write(JSON.object([("event", .string("run_end")), ("status", .string(status)), ("exit_code", .int(Int(exitCode)))]
-                + fields + [("t", .double(elapsed))]).rendered)
+            try jsonl?.write(
+                JSON.object(
+                    [("event", .string("run_end")), ("status", .string(status)), ("exit_code", .int(Int(exitCode)))]
+                        + fields + [("t", .double(elapsed))]
+                ).rendered)
         } catch { failure = error }
         do { try Self.closeAll([jsonl, csv]) } catch { failure = failure ?? error }
         if let failure { throw failure }
@@ -165,15 +186,16 @@ extension TrainingLog {
         /// - Throws: `EtaError` `.ioError` when a file cannot be written.
         public func write(_ values: [JSON]) throws {
             try jsonl?.write(JSON.object(Array(zip(columns, values))).rendered)
-            try csv?.write(values.map { value in
-                switch value {
-                case .string(let text): return text
-                case .null: return ""
-                default:
-                    let rendered = value.rendered
-                    return rendered.hasPrefix("\"") ? String(rendered.dropFirst().dropLast()) : rendered
-                }
-            }.joined(separator: ","))
+            try csv?.write(
+                values.map { value in
+                    switch value {
+                    case .string(let text): return text
+                    case .null: return ""
+                    default:
+                        let rendered = value.rendered
+                        return rendered.hasPrefix("\"") ? String(rendered.dropFirst().dropLast()) : rendered
+                    }
+                }.joined(separator: ","))
         }
 
         /// Closes and renames both files (each is finalised even when the other fails).

@@ -45,54 +45,73 @@ public enum Bench {
     ///   - trace: Called once per operation after timing, with its label and a closure that runs it (for a trace).
     /// - Returns: One result per operation timed, the bandwidth references last.
     /// - Throws: `EtaError` `.usage` for an invalid count, SPEC or memory the device lacks, or the backend's error.
-    public static func updates(optimizers specs: [String], parameters: Int, tensors: Int = 1, repeats: Int, backend: Backend,
-                               storages: [Verify.Storage] = [Verify.Storage()],
-                               trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> [BenchResult] {
+    public static func updates(
+        optimizers specs: [String], parameters: Int, tensors: Int = 1, repeats: Int, backend: Backend,
+        storages: [Verify.Storage] = [Verify.Storage()],
+        trace: ((String, () throws -> Void) throws -> Void)? = nil
+    ) throws -> [BenchResult] {
         guard parameters > 0 else { throw EtaError(.usage, "parameters must be >= 1 (got \(parameters))") }
         try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "repeats")
-        guard tensors >= 1, tensors <= parameters else { throw EtaError(.usage, "tensors must be in 1...\(parameters) (got \(tensors))") }
+        guard tensors >= 1, tensors <= parameters else {
+            throw EtaError(.usage, "tensors must be in 1...\(parameters) (got \(tensors))")
+        }
         let configurations = try specs.map { (try OptimizerConfiguration(spec: $0), $0) }
         // Every arena below lives until the timing rounds end: parameters, gradients and state per optimizer and
         // storage (twice with a split layout), plus the bandwidth kernels' five buffers; on the host, the values
         // and their scaled copy.
         let what = "benchmarking \(parameters) parameters"
         let buffer = try MemoryBudget.floatBytes(parameters, what: what)
-        let arenas = configurations.map { 2 + $0.0.stateSlots.count + 1 }.reduce(0, +) * storages.count * (tensors > 1 ? 2 : 1)
-        try MemoryBudget.check(what: what, hostBytes: try MemoryBudget.floatBytes(parameters, copies: 3, what: what),
-                               deviceBuffers: Array(repeating: buffer, count: arenas + 5), on: backend)
+        let arenas =
+            configurations.map { 2 + $0.0.stateSlots.count + 1 }.reduce(0, +) * storages.count * (tensors > 1 ? 2 : 1)
+        try MemoryBudget.check(
+            what: what, hostBytes: try MemoryBudget.floatBytes(parameters, copies: 3, what: what),
+            deviceBuffers: Array(repeating: buffer, count: arenas + 5), on: backend)
         var layouts = [try TensorLayout([("x", [parameters])])]
         if tensors > 1 {
-            layouts.append(try TensorLayout(mixedSizes(total: parameters, tensors: tensors).enumerated().map { ("t\($0.offset)", [$0.element]) }))
+            layouts.append(
+                try TensorLayout(
+                    mixedSizes(total: parameters, tensors: tensors).enumerated().map { ("t\($0.offset)", [$0.element]) }
+                ))
         }
         var random = SplitMix64(seed: 1)
         let values = random.uniforms(parameters)
         var operations: [(String, Int, Int, () throws -> Void)] = []
         for (configuration, spec) in configurations {
             for storage in storages {
-                do {   // float32-only optimizers are timed in float32 only
+                do {  // float32-only optimizers are timed in float32 only
                     try Optimizer.checkStateType(storage.state, for: configuration)
                     try Optimizer.checkStateType(storage.parameters, for: configuration)
                 } catch { continue }
                 for layout in layouts {
-                    let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend, stateType: storage.state,
-                                                   parameterType: storage.parameters, masterCopy: storage.master)
+                    let arena = try ParameterArena(
+                        layout: layout, stateSlots: configuration.stateSlots, backend: backend,
+                        stateType: storage.state,
+                        parameterType: storage.parameters, masterCopy: storage.master)
                     try arena.upload(values, to: .parameters)
                     try arena.upload(values.map { $0 * 1e-3 }, to: .gradients)
                     let optimizer = Optimizer(configuration)
                     try optimizer.initializeState(arena)
                     var label = layout.entries.count > 1 ? "\(spec) x\(layout.entries.count) tensors" : spec
                     if storage != Verify.Storage() { label += " [\(storage.label)]" }
-                    let bytes = configuration.bytesPerParameter(stateType: storage.state, parameterType: storage.parameters, master: storage.master)
+                    let bytes = configuration.bytesPerParameter(
+                        stateType: storage.state, parameterType: storage.parameters, master: storage.master)
                     operations.append((label, layout.entries.count, bytes, { try optimizer.step(arena) }))
                 }
             }
         }
         let scratch = try (0..<4).map { _ in try backend.makeBuffer(count: parameters) }
         for buffer in scratch { try backend.write(values, to: buffer) }
-        operations.append(("copy", 1, 8, { try backend.run(.copy(source: scratch[0], destination: scratch[1], count: parameters)) }))
-        operations.append(("stream28", 1, 28, {
-            try backend.run(.stream28(a: scratch[0], b: scratch[1], c: scratch[2], d: scratch[3], count: parameters, scale: 1e-7))
-        }))
+        operations.append(
+            ("copy", 1, 8, { try backend.run(.copy(source: scratch[0], destination: scratch[1], count: parameters)) }))
+        operations.append(
+            (
+                "stream28", 1, 28,
+                {
+                    try backend.run(
+                        .stream28(
+                            a: scratch[0], b: scratch[1], c: scratch[2], d: scratch[3], count: parameters, scale: 1e-7))
+                }
+            ))
         var times = [[Double]](repeating: [], count: operations.count)
         for round in 0...repeats {
             for (index, operation) in operations.enumerated() {
@@ -105,7 +124,9 @@ public enum Bench {
         }
         if let trace { for operation in operations { try trace(operation.0, operation.3) } }
         return operations.enumerated().map { index, operation in
-            var result = BenchResult(name: operation.0, parameters: parameters, bytesPerParameter: operation.2, seconds: times[index].sorted())
+            var result = BenchResult(
+                name: operation.0, parameters: parameters, bytesPerParameter: operation.2,
+                seconds: times[index].sorted())
             result.tensors = operation.1
             return result
         }
@@ -156,16 +177,21 @@ public enum Bench {
     ///   - trace: Called once after timing, with a label and a closure that runs one step (for a trace).
     /// - Returns: The sorted times.
     /// - Throws: `EtaError` `.usage` for an invalid count or memory the device lacks, or the backend's error.
-    public static func trainingSteps(architecture: ModelArchitecture, optimizer: OptimizerConfiguration, batch: Int, repeats: Int,
-                                     backend: Backend, trace: ((String, () throws -> Void) throws -> Void)? = nil) throws -> StepResult {
+    public static func trainingSteps(
+        architecture: ModelArchitecture, optimizer: OptimizerConfiguration, batch: Int, repeats: Int,
+        backend: Backend, trace: ((String, () throws -> Void) throws -> Void)? = nil
+    ) throws -> StepResult {
         guard batch > 0 else { throw EtaError(.usage, "the batch size must be >= 1 (got \(batch))") }
         try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "repeats")
         // Activations, their gradients and the inputs: a few batch-by-width arrays per layer.
         let what = "benchmarking training steps at batch size \(batch)"
         let widest = architecture.layers.map { max($0.inputs, $0.outputs) }.max() ?? 1
         let perBatch = try MemoryBudget.floatBytes(batch, copies: widest, what: what)
-        try MemoryBudget.check(what: what, hostBytes: perBatch, deviceBuffers: Array(repeating: perBatch, count: 4 * architecture.layers.count + 2), on: backend)
-        let network = try Network(architecture: architecture, loss: .crossEntropy, optimizer: optimizer, maxBatch: batch, backend: backend)
+        try MemoryBudget.check(
+            what: what, hostBytes: perBatch,
+            deviceBuffers: Array(repeating: perBatch, count: 4 * architecture.layers.count + 2), on: backend)
+        let network = try Network(
+            architecture: architecture, loss: .crossEntropy, optimizer: optimizer, maxBatch: batch, backend: backend)
         try network.arena.upload(architecture.initialParameters(seed: 0), to: .parameters)
         var random = SplitMix64(seed: 5)
         let inputs = architecture.layers[0].inputs, classes = architecture.layers.last!.outputs
@@ -176,7 +202,7 @@ public enum Bench {
             try network.trainingStep(input: x, inputOffset: 0, targets: y, targetsOffset: 0, rows: batch)
             try network.optimizer.step(network.arena)
         }
-        for _ in 0..<3 { try step() }   // warm-up: first-call compiles and allocations
+        for _ in 0..<3 { try step() }  // warm-up: first-call compiles and allocations
         var times: [Double] = []
         for _ in 0..<repeats {
             try backend.synchronize()

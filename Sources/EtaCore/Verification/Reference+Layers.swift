@@ -95,9 +95,11 @@ extension Reference {
     ///   - c: C's storage, updated in place.
     ///   - cOffset: C's first element.
     ///   - ldc: C's leading dimension.
-    public static func gemm<T: ReferenceReal>(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T,
-                                              a: [T], aOffset: Int = 0, lda: Int, b: [T], bOffset: Int = 0, ldb: Int,
-                                              beta: T, c: inout [T], cOffset: Int = 0, ldc: Int) {
+    public static func gemm<T: ReferenceReal>(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T,
+        a: [T], aOffset: Int = 0, lda: Int, b: [T], bOffset: Int = 0, ldb: Int,
+        beta: T, c: inout [T], cOffset: Int = 0, ldc: Int
+    ) {
         for i in 0..<m {
             for j in 0..<n {
                 var sum: T = 0
@@ -156,8 +158,10 @@ extension Reference {
     ///   - rows: Rows.
     ///   - cols: Columns.
     ///   - activation: The nonlinearity.
-    public static func biasActivationForward<T: ReferenceReal>(z: inout [T], bias: [T], a: inout [T], rows: Int, cols: Int,
-                                                                activation: Activation) {
+    public static func biasActivationForward<T: ReferenceReal>(
+        z: inout [T], bias: [T], a: inout [T], rows: Int, cols: Int,
+        activation: Activation
+    ) {
         for r in 0..<rows {
             for c in 0..<cols {
                 z[r * cols + c] += bias[c]
@@ -176,8 +180,10 @@ extension Reference {
     ///   - cols: Columns.
     ///   - activation: The nonlinearity.
     /// - Returns: dbias, [cols].
-    public static func biasActivationBackward<T: ReferenceReal>(gradA: [T], z: [T], gradZ: inout [T], rows: Int, cols: Int,
-                                                                 activation: Activation) -> [T] {
+    public static func biasActivationBackward<T: ReferenceReal>(
+        gradA: [T], z: [T], gradZ: inout [T], rows: Int, cols: Int,
+        activation: Activation
+    ) -> [T] {
         var gradBias = [T](repeating: 0, count: cols)
         for r in 0..<rows {
             for c in 0..<cols {
@@ -198,8 +204,11 @@ extension Reference {
     ///   - rows: Rows of the batch.
     ///   - cols: Outputs per row.
     /// - Returns: Each row's loss, 1 or 0 per row for a correct prediction, and the gradient [rows × cols].
-    public static func loss<T: ReferenceReal>(_ kind: LossKind, input: [T], targets: [T], rows: Int, cols: Int)
-        -> (rowLoss: [T], rowCorrect: [T], grad: [T]) {
+    public static func loss<T: ReferenceReal>(
+        _ kind: LossKind, input: [T], targets: [T], rows: Int, cols: Int
+    )
+        -> (rowLoss: [T], rowCorrect: [T], grad: [T])
+    {
         var rowLoss = [T](repeating: 0, count: rows), rowCorrect = rowLoss
         var grad = [T](repeating: 0, count: rows * cols)
         switch kind {

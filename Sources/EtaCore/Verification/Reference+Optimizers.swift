@@ -32,10 +32,11 @@ extension Reference {
             }
             avg = avg + Float(h.eps)
             if h.momentum > 0 {
-                x.state["momentum_buffer"]![i] = x.state["momentum_buffer"]![i] * Float(h.momentum) + g / avg   // mul_.addcdiv_
+                // mul_.addcdiv_
+                x.state["momentum_buffer"]![i] = x.state["momentum_buffer"]![i] * Float(h.momentum) + g / avg
                 x.param[i] = fma(Float(-lr), x.state["momentum_buffer"]![i], x.param[i])
             } else {
-                x.param[i] = x.param[i] + Float(-lr) * g / avg                                                // addcdiv_
+                x.param[i] = x.param[i] + Float(-lr) * g / avg  // addcdiv_
             }
         }
     }
@@ -44,7 +45,7 @@ extension Reference {
         let clr = lr / (1 + Double(t - 1) * h.lrDecay)
         for i in x.param.indices {
             let g = l2Gradient(grad[i], x.param[i], weightDecay: h.weightDecay, maximize: h.maximize)
-            x.state["sum"]![i] = fma(g, g, x.state["sum"]![i])                 // addcmul_(g, g, value=1)
+            x.state["sum"]![i] = fma(g, g, x.state["sum"]![i])  // addcmul_(g, g, value=1)
             x.param[i] = x.param[i] + Float(-clr) * g / (x.state["sum"]![i].squareRoot() + Float(h.eps))
         }
     }
@@ -54,7 +55,8 @@ extension Reference {
         for i in x.param.indices {
             let g = l2Gradient(grad[i], x.param[i], weightDecay: h.weightDecay, maximize: h.maximize)
             x.state["square_avg"]![i] = fma(Float(1 - rho) * g, g, x.state["square_avg"]![i] * Float(rho))
-            let delta = (x.state["acc_delta"]![i] + eps).squareRoot() / (x.state["square_avg"]![i] + eps).squareRoot() * g
+            let delta =
+                (x.state["acc_delta"]![i] + eps).squareRoot() / (x.state["square_avg"]![i] + eps).squareRoot() * g
             x.state["acc_delta"]![i] = fma(Float(1 - rho) * delta, delta, x.state["acc_delta"]![i] * Float(rho))
             x.param[i] = fma(Float(-lr), delta, x.param[i])
         }
@@ -71,8 +73,10 @@ extension Reference {
     }
 
     /// NAdam's and RAdam's shared opening: decoupled decay or the L2 gradient, then Adam's two moments.
-    private static func adamMoments(_ x: inout ReferenceOptimizerState, _ i: Int, grad: Float, beta1: Double, beta2: Double,
-                                    weightDecay wd: Double, decoupled: Bool, maximize: Bool, lr: Double) -> Float {
+    private static func adamMoments(
+        _ x: inout ReferenceOptimizerState, _ i: Int, grad: Float, beta1: Double, beta2: Double,
+        weightDecay wd: Double, decoupled: Bool, maximize: Bool, lr: Double
+    ) -> Float {
         if wd != 0 && decoupled { x.param[i] = x.param[i] * Float(1 - lr * wd) }
         let g = l2Gradient(grad, x.param[i], weightDecay: decoupled ? 0 : wd, maximize: maximize)
         x.state["exp_avg"]![i] = lerp(x.state["exp_avg"]![i], g, Float(1 - beta1))
@@ -82,13 +86,14 @@ extension Reference {
 
     static func nadam(_ h: NAdam, _ x: inout ReferenceOptimizerState, grad: [Float], step t: Int, lr: Double) {
         let (mu, muNext) = h.momentumSchedule(step: t)
-        let product = Double(Float(x.host["mu_product"] ?? 1) * Float(mu))     // a float32 tensor in PyTorch
+        let product = Double(Float(x.host["mu_product"] ?? 1) * Float(mu))  // a float32 tensor in PyTorch
         x.host["mu_product"] = product
         let productNext = product * muNext
         let bc2 = 1 - pow(h.beta2, Double(t))
         for i in x.param.indices {
-            let g = adamMoments(&x, i, grad: grad[i], beta1: h.beta1, beta2: h.beta2, weightDecay: h.weightDecay,
-                                decoupled: h.decoupledWeightDecay, maximize: h.maximize, lr: lr)
+            let g = adamMoments(
+                &x, i, grad: grad[i], beta1: h.beta1, beta2: h.beta2, weightDecay: h.weightDecay,
+                decoupled: h.decoupledWeightDecay, maximize: h.maximize, lr: lr)
             let denom = (x.state["exp_avg_sq"]![i] / Float(bc2)).squareRoot() + Float(h.eps)
             x.param[i] = x.param[i] + Float(-lr * (1 - mu) / (1 - product)) * g / denom
             x.param[i] = x.param[i] + Float(-lr * muNext / (1 - productNext)) * x.state["exp_avg"]![i] / denom
@@ -101,22 +106,25 @@ extension Reference {
         let rhoInf = 2 / (1 - h.beta2) - 1
         let rhoT = rhoInf - 2 * step * pow(h.beta2, step) / bc2
         for i in x.param.indices {
-            _ = adamMoments(&x, i, grad: grad[i], beta1: h.beta1, beta2: h.beta2, weightDecay: h.weightDecay,
-                            decoupled: h.decoupledWeightDecay, maximize: h.maximize, lr: lr)
+            _ = adamMoments(
+                &x, i, grad: grad[i], beta1: h.beta1, beta2: h.beta2, weightDecay: h.weightDecay,
+                decoupled: h.decoupledWeightDecay, maximize: h.maximize, lr: lr)
             var update = x.state["exp_avg"]![i] / Float(bc1) * Float(lr)
             if rhoT > 5 {
                 let rect = ((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)).squareRoot()
                 let adaptive = Float(bc2.squareRoot()) / (x.state["exp_avg_sq"]![i].squareRoot() + Float(h.eps))
                 update = update * adaptive * Float(rect)
             }
-            x.param[i] = x.param[i] - update                                       // add_(x, alpha=-1)
+            x.param[i] = x.param[i] - update  // add_(x, alpha=-1)
         }
     }
 
     /// Schedule-Free AdamW (`adam` holds beta2 and eps) or SGD (`adam` nil).
-    static func scheduleFree(_ h: some ScheduleFreeRule & OptimizerRule, adam: (beta2: Double, eps: Double)?,
-                             _ x: inout ReferenceOptimizerState, grad: [Float], step t: Int, lr: Double) {
-        if t == 1 { x.state["z"] = x.param }                                      // z = clone(p) at the first step
+    static func scheduleFree(
+        _ h: some ScheduleFreeRule & OptimizerRule, adam: (beta2: Double, eps: Double)?,
+        _ x: inout ReferenceOptimizerState, grad: [Float], step t: Int, lr: Double
+    ) {
+        if t == 1 { x.state["z"] = x.param }  // z = clone(p) at the first step
         let k = Double(t - 1)
         let lrK = lr * (k < h.warmupSteps ? (k + 1) / h.warmupSteps : 1)
         let lrMax = max(lrK, x.host["lr_max"] ?? -1)
@@ -129,13 +137,15 @@ extension Reference {
             var g = grad[i]
             if let adam {
                 let bc2 = 1 - pow(adam.beta2, Double(t))
-                x.state["exp_avg_sq"]![i] = fma(Float(1 - adam.beta2) * g, g, x.state["exp_avg_sq"]![i] * Float(adam.beta2))
-                g = g / ((x.state["exp_avg_sq"]![i] / Float(bc2)).squareRoot() + Float(adam.eps))   // grad.div_(denom)
+                x.state["exp_avg_sq"]![i] = fma(
+                    Float(1 - adam.beta2) * g, g, x.state["exp_avg_sq"]![i] * Float(adam.beta2))
+                g = g / ((x.state["exp_avg_sq"]![i] / Float(bc2)).squareRoot() + Float(adam.eps))  // grad.div_(denom)
             }
-            if wd != 0 { g = fma(Float(wd), x.param[i], g) }                       // add_(y, alpha=decay)
+            if wd != 0 { g = fma(Float(wd), x.param[i], g) }  // add_(y, alpha=decay)
             let z = x.state["z"]![i]
-            x.param[i] = fma(Float(lrK * (beta * (1 - ckp1) - 1)), g, lerp(x.param[i], z, Float(ckp1)))  // y.lerp_(z).add_
-            x.state["z"]![i] = fma(Float(-lrK), g, z)                              // z.sub_(grad, alpha=lr)
+            // y.lerp_(z).add_
+            x.param[i] = fma(Float(lrK * (beta * (1 - ckp1) - 1)), g, lerp(x.param[i], z, Float(ckp1)))
+            x.state["z"]![i] = fma(Float(-lrK), g, z)  // z.sub_(grad, alpha=lr)
         }
     }
 
@@ -143,11 +153,11 @@ extension Reference {
         // Python computes 1 - beta in double; the tensor op rounds it to float.
         let (b1, b2, w1, w2) = (Float(h.beta1), Float(h.beta2), Float(1 - h.beta1), Float(1 - h.beta2))
         for i in x.param.indices {
-            x.param[i] = x.param[i] * Float(1 - lr * h.weightDecay)               // p.mul_(1 - lr*wd)
+            x.param[i] = x.param[i] * Float(1 - lr * h.weightDecay)  // p.mul_(1 - lr*wd)
             let m = x.state["exp_avg"]![i]
-            let mixed = fma(w1, grad[i], m * b1)                                    // m.mul(b1).add(g, alpha=1-b1)
-            let update: Float = mixed > 0 ? 1 : mixed < 0 ? -1 : 0                  // sign_()
-            x.param[i] = fma(Float(-lr), update, x.param[i])                        // p.add_(update, alpha=-lr)
+            let mixed = fma(w1, grad[i], m * b1)  // m.mul(b1).add(g, alpha=1-b1)
+            let update: Float = mixed > 0 ? 1 : mixed < 0 ? -1 : 0  // sign_()
+            x.param[i] = fma(Float(-lr), update, x.param[i])  // p.add_(update, alpha=-lr)
             x.state["exp_avg"]![i] = fma(w2, grad[i], m * b2)
         }
     }

@@ -30,24 +30,28 @@ public enum Reference {
     ///   - h: The hyperparameters.
     ///   - t: The step, from 1.
     ///   - lr: The scheduled learning rate.
-    public static func sgd(param: inout [Float], grad: [Float], momentumBuffer: inout [Float],
-                           hyper h: SGDHyperparameters, step t: Int, lr: Double) {
+    public static func sgd(
+        param: inout [Float], grad: [Float], momentumBuffer: inout [Float],
+        hyper h: SGDHyperparameters, step t: Int, lr: Double
+    ) {
         for i in param.indices {
             var g = h.maximize ? -grad[i] : grad[i]
             if h.weightDecay != 0 {
-                g = fma(Float(h.weightDecay), param[i], g)                    // grad.add(param, alpha=wd)
+                g = fma(Float(h.weightDecay), param[i], g)  // grad.add(param, alpha=wd)
             }
             if h.momentum != 0 {
                 if t == 1 {
-                    momentumBuffer[i] = g                                     // buf = clone(grad)
+                    momentumBuffer[i] = g  // buf = clone(grad)
                 } else {
-                    let decayed = momentumBuffer[i] * Float(h.momentum)       // buf.mul_(momentum)
-                    momentumBuffer[i] = fma(Float(1 - h.dampening), g, decayed) //  .add_(grad, alpha=1-dampening)
+                    let decayed = momentumBuffer[i] * Float(h.momentum)  // buf.mul_(momentum)
+                    momentumBuffer[i] = fma(Float(1 - h.dampening), g, decayed)  //  .add_(grad, alpha=1-dampening)
                 }
-                g = h.nesterov ? fma(Float(h.momentum), momentumBuffer[i], g) // grad.add(buf, alpha=momentum)
-                               : momentumBuffer[i]
+                g =
+                    h.nesterov
+                    ? fma(Float(h.momentum), momentumBuffer[i], g)  // grad.add(buf, alpha=momentum)
+                    : momentumBuffer[i]
             }
-            param[i] = fma(Float(-lr), g, param[i])                           // param.add_(grad, alpha=-lr)
+            param[i] = fma(Float(-lr), g, param[i])  // param.add_(grad, alpha=-lr)
         }
     }
 
@@ -62,8 +66,10 @@ public enum Reference {
     ///   - h: The hyperparameters.
     ///   - t: The step, from 1.
     ///   - lr: The scheduled learning rate.
-    public static func adam(param: inout [Float], grad: [Float], expAvg: inout [Float], expAvgSq: inout [Float],
-                            maxExpAvgSq: inout [Float], hyper h: AdamHyperparameters, step t: Int, lr: Double) {
+    public static func adam(
+        param: inout [Float], grad: [Float], expAvg: inout [Float], expAvgSq: inout [Float],
+        maxExpAvgSq: inout [Float], hyper h: AdamHyperparameters, step t: Int, lr: Double
+    ) {
         let biasCorrection1 = 1 - pow(h.beta1, Double(t))
         let biasCorrection2 = 1 - pow(h.beta2, Double(t))
         let stepSize = lr / biasCorrection1
@@ -73,24 +79,25 @@ public enum Reference {
             var g = h.maximize ? -grad[i] : grad[i]
             if h.weightDecay != 0 {
                 if h.decoupledWeightDecay {
-                    param[i] = param[i] * Float(1 - lr * h.weightDecay)       // param.mul_(1 - lr*wd)
+                    param[i] = param[i] * Float(1 - lr * h.weightDecay)  // param.mul_(1 - lr*wd)
                 } else {
-                    g = fma(Float(h.weightDecay), param[i], g)                // grad.add(param, alpha=wd)
+                    g = fma(Float(h.weightDecay), param[i], g)  // grad.add(param, alpha=wd)
                 }
             }
             // exp_avg.lerp_(grad, 1-beta1): torch.lerp's forms for small and large weights.
-            expAvg[i] = abs(weight) < 0.5
+            expAvg[i] =
+                abs(weight) < 0.5
                 ? fma(weight, g - expAvg[i], expAvg[i])
                 : fma(weight - 1, g - expAvg[i], g)
             // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
             expAvgSq[i] = fma(Float(1 - h.beta2) * g, g, expAvgSq[i] * Float(h.beta2))
             var second = expAvgSq[i]
             if h.amsgrad {
-                maxExpAvgSq[i] = max(maxExpAvgSq[i], expAvgSq[i])            // torch.maximum(max_v, v)
+                maxExpAvgSq[i] = max(maxExpAvgSq[i], expAvgSq[i])  // torch.maximum(max_v, v)
                 second = maxExpAvgSq[i]
             }
             let denom = second.squareRoot() / Float(biasCorrection2Sqrt) + Float(h.eps)
-            param[i] = param[i] + Float(-stepSize) * expAvg[i] / denom      // addcdiv_(m, denom, value=-step_size)
+            param[i] = param[i] + Float(-stepSize) * expAvg[i] / denom  // addcdiv_(m, denom, value=-step_size)
         }
     }
 

@@ -19,7 +19,8 @@ extension Verify {
     ///   - progress: Called with each result as it is made.
     /// - Returns: Every result, in the order made.
     /// - Throws: The backend's error.
-    public static func runLayers(backend: Backend, progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult] {
+    public static func runLayers(backend: Backend, progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult]
+    {
         var results: [VerifyResult] = []
         func record(_ result: VerifyResult) { progress(result); results.append(result) }
         for (m, n, k) in gemmShapes {
@@ -29,12 +30,18 @@ extension Verify {
         }
         for activation in Activation.allCases {
             for rows in layerRows {
-                record(try checkBiasActivation(rows: rows, cols: 33, activation: activation, backward: false, backend: backend))
-                record(try checkBiasActivation(rows: rows, cols: 33, activation: activation, backward: true, backend: backend))
+                record(
+                    try checkBiasActivation(
+                        rows: rows, cols: 33, activation: activation, backward: false, backend: backend))
+                record(
+                    try checkBiasActivation(
+                        rows: rows, cols: 33, activation: activation, backward: true, backend: backend))
             }
         }
         for kind in LossKind.allCases {
-            for rows in layerRows { record(try checkLoss(kind, rows: rows, cols: kind == .bce ? 1 : 10, backend: backend)) }
+            for rows in layerRows {
+                record(try checkLoss(kind, rows: rows, cols: kind == .bce ? 1 : 10, backend: backend))
+            }
         }
         for size in reduceSizes {
             for squares in [false, true] { record(try checkReduce(count: size, squares: squares, backend: backend)) }
@@ -62,22 +69,30 @@ extension Verify {
     ///   - backend: The backend to check.
     /// - Returns: The result, within (k + 2)·2⁻²³ absolute.
     /// - Throws: The backend's error.
-    public static func checkGEMM(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, backend: Backend) throws -> VerifyResult {
+    public static func checkGEMM(
+        m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, backend: Backend
+    ) throws -> VerifyResult {
         var random = SplitMix64(seed: UInt64(m * 1000 + n * 10 + k))
         let a = random.uniforms(m * k), b = random.uniforms(k * n), c0 = random.uniforms(m * n)
         let lda = transposeA ? m : k, ldb = transposeB ? k : n
         let (alpha, beta): (Float, Float) = (0.75, 0.5)
         let buffers = try [a, b, c0].map { try upload($0, backend) }
-        try backend.run(.gemm(MatrixMultiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                                             a: buffers[0], lda: lda, b: buffers[1], ldb: ldb, beta: beta, c: buffers[2], ldc: n)))
+        try backend.run(
+            .gemm(
+                MatrixMultiply(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: buffers[0], lda: lda, b: buffers[1], ldb: ldb, beta: beta, c: buffers[2], ldc: n)))
         var expected = c0.map(Double.init)
-        Reference.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: Double(alpha),
-                       a: a.map(Double.init), lda: lda, b: b.map(Double.init), ldb: ldb, beta: Double(beta), c: &expected, ldc: n)
+        Reference.gemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: Double(alpha),
+            a: a.map(Double.init), lda: lda, b: b.map(Double.init), ldb: ldb, beta: Double(beta), c: &expected, ldc: n)
         var comparison = Comparison()
         comparison.add("C", try backend.read(buffers[2]), expected.map { Float($0) })
         // k products of magnitude < 1 summed in float32: |error| <= k·2⁻²³ bounds any summation order.
-        return comparison.result(kernel: "gemm", configuration: "m=\(m),n=\(n),k=\(k),trans=\(transposeA ? "T" : "N")\(transposeB ? "T" : "N")",
-                                 size: m * n, absoluteBound: Double(k + 2) * 0x1p-23)
+        return comparison.result(
+            kernel: "gemm",
+            configuration: "m=\(m),n=\(n),k=\(k),trans=\(transposeA ? "T" : "N")\(transposeB ? "T" : "N")",
+            size: m * n, absoluteBound: Double(k + 2) * 0x1p-23)
     }
 
     /// Checks the fused bias + activation kernel, forward or backward, against the Reference in float64.
@@ -90,32 +105,44 @@ extension Verify {
     ///   - backend: The backend to check.
     /// - Returns: The result.
     /// - Throws: The backend's error.
-    public static func checkBiasActivation(rows: Int, cols: Int, activation: Activation, backward: Bool, backend: Backend) throws -> VerifyResult {
+    public static func checkBiasActivation(
+        rows: Int, cols: Int, activation: Activation, backward: Bool, backend: Backend
+    ) throws -> VerifyResult {
         var random = SplitMix64(seed: UInt64(rows * 31 + cols) &+ UInt64(activation.rawValue))
-        let z = random.uniforms(rows * cols).map { $0 * 3 }, bias = random.uniforms(cols), upstream = random.uniforms(rows * cols)
+        let z = random.uniforms(rows * cols).map { $0 * 3 }, bias = random.uniforms(cols),
+            upstream = random.uniforms(rows * cols)
         var comparison = Comparison()
         let configuration = "\(activation.name),rows=\(rows),cols=\(cols)"
         if !backward {
-            let zBuffer = try upload(z, backend), biasBuffer = try upload(bias, backend), aBuffer = try backend.makeBuffer(count: rows * cols)
-            try backend.run(.biasActivationForward(z: zBuffer, zOffset: 0, bias: biasBuffer, biasOffset: 0, a: aBuffer, aOffset: 0,
-                                                   rows: rows, cols: cols, activation: activation))
+            let zBuffer = try upload(z, backend), biasBuffer = try upload(bias, backend),
+                aBuffer = try backend.makeBuffer(count: rows * cols)
+            try backend.run(
+                .biasActivationForward(
+                    z: zBuffer, zOffset: 0, bias: biasBuffer, biasOffset: 0, a: aBuffer, aOffset: 0,
+                    rows: rows, cols: cols, activation: activation))
             var zRef = z.map(Double.init), aRef = zRef
-            Reference.biasActivationForward(z: &zRef, bias: bias.map(Double.init), a: &aRef, rows: rows, cols: cols, activation: activation)
+            Reference.biasActivationForward(
+                z: &zRef, bias: bias.map(Double.init), a: &aRef, rows: rows, cols: cols, activation: activation)
             comparison.add("Z", try backend.read(zBuffer), zRef.map { Float($0) })
             comparison.add("A", try backend.read(aBuffer), aRef.map { Float($0) })
-            return comparison.result(kernel: "bias_activation_forward", configuration: configuration, size: rows * cols, absoluteBound: 1e-5)
+            return comparison.result(
+                kernel: "bias_activation_forward", configuration: configuration, size: rows * cols, absoluteBound: 1e-5)
         }
         let gradA = try upload(upstream, backend), zBuffer = try upload(z, backend)
         let gradZ = try backend.makeBuffer(count: rows * cols), gradBias = try backend.makeBuffer(count: cols)
-        try backend.run(.biasActivationBackward(gradA: gradA, gradAOffset: 0, z: zBuffer, zOffset: 0, gradZ: gradZ, gradZOffset: 0,
-                                                gradBias: gradBias, gradBiasOffset: 0, rows: rows, cols: cols, activation: activation))
+        try backend.run(
+            .biasActivationBackward(
+                gradA: gradA, gradAOffset: 0, z: zBuffer, zOffset: 0, gradZ: gradZ, gradZOffset: 0,
+                gradBias: gradBias, gradBiasOffset: 0, rows: rows, cols: cols, activation: activation))
         var gradZRef = [Double](repeating: 0, count: rows * cols)
-        let gradBiasRef = Reference.biasActivationBackward(gradA: upstream.map(Double.init), z: z.map(Double.init), gradZ: &gradZRef,
-                                                           rows: rows, cols: cols, activation: activation)
+        let gradBiasRef = Reference.biasActivationBackward(
+            gradA: upstream.map(Double.init), z: z.map(Double.init), gradZ: &gradZRef,
+            rows: rows, cols: cols, activation: activation)
         comparison.add("dZ", try backend.read(gradZ), gradZRef.map { Float($0) })
         comparison.add("dbias", try backend.read(gradBias), gradBiasRef.map { Float($0) })
-        return comparison.result(kernel: "bias_activation_backward", configuration: configuration, size: rows * cols,
-                                 absoluteBound: 1e-5 * Double(rows))
+        return comparison.result(
+            kernel: "bias_activation_backward", configuration: configuration, size: rows * cols,
+            absoluteBound: 1e-5 * Double(rows))
     }
 
     /// Checks one fused loss and gradient kernel against the Reference in float64.
@@ -137,17 +164,23 @@ extension Verify {
         case .mse: targets = random.uniforms(rows * cols)
         }
         let inputBuffer = try upload(input, backend), targetBuffer = try upload(targets, backend)
-        let grad = try backend.makeBuffer(count: rows * cols), loss = try backend.makeBuffer(count: rows), correct = try backend.makeBuffer(count: rows)
+        let grad = try backend.makeBuffer(count: rows * cols), loss = try backend.makeBuffer(count: rows),
+            correct = try backend.makeBuffer(count: rows)
         let scale = kind == .mse ? 1 / Float(rows * cols) : 1 / Float(rows)
-        try backend.run(.loss(LossCommand(kind: kind, input: inputBuffer, inputOffset: 0, targets: targetBuffer, targetsOffset: 0,
-                                          grad: grad, rowLoss: loss, rowCorrect: correct, rows: rows, cols: cols, scale: scale)))
-        let reference = Reference.loss(kind, input: input.map(Double.init), targets: targets.map(Double.init), rows: rows, cols: cols)
+        try backend.run(
+            .loss(
+                LossCommand(
+                    kind: kind, input: inputBuffer, inputOffset: 0, targets: targetBuffer, targetsOffset: 0,
+                    grad: grad, rowLoss: loss, rowCorrect: correct, rows: rows, cols: cols, scale: scale)))
+        let reference = Reference.loss(
+            kind, input: input.map(Double.init), targets: targets.map(Double.init), rows: rows, cols: cols)
         var comparison = Comparison()
         comparison.add("loss", try backend.read(loss), reference.rowLoss.map { Float($0) })
         comparison.add("correct", try backend.read(correct), reference.rowCorrect.map { Float($0) })
         comparison.add("grad", try backend.read(grad), reference.grad.map { Float($0) })
-        return comparison.result(kernel: kind == .crossEntropy ? "softmax_cross_entropy" : kind == .bce ? "bce_with_logits" : "mse",
-                                 configuration: "rows=\(rows),cols=\(cols)", size: rows * cols, absoluteBound: 1e-5 * Double(cols))
+        return comparison.result(
+            kernel: kind == .crossEntropy ? "softmax_cross_entropy" : kind == .bce ? "bce_with_logits" : "mse",
+            configuration: "rows=\(rows),cols=\(cols)", size: rows * cols, absoluteBound: 1e-5 * Double(cols))
     }
 
     /// Checks the reduction kernel (scaled, accumulated into an existing value) against a float64 sum.
@@ -162,13 +195,17 @@ extension Verify {
         var random = SplitMix64(seed: UInt64(count) &+ 99)
         let values = random.uniforms(count)
         let source = try upload(values, backend), destination = try upload([0.5, 0.25], backend)
-        try backend.run(.reduce(ReduceCommand(source: source, sourceOffset: 0, count: count, squares: squares,
-                                              destination: destination, index: 1, scale: 0.5, accumulate: true)))
+        try backend.run(
+            .reduce(
+                ReduceCommand(
+                    source: source, sourceOffset: 0, count: count, squares: squares,
+                    destination: destination, index: 1, scale: 0.5, accumulate: true)))
         let sum = values.reduce(0.0) { $0 + (squares ? Double($1) * Double($1) : Double($1)) }
         var comparison = Comparison()
         comparison.add("sum", try backend.read(destination), [0.5, Float(0.25 + 0.5 * sum)])
-        return comparison.result(kernel: "reduce", configuration: squares ? "sum_of_squares" : "sum", size: count,
-                                 absoluteBound: Double(count + 2) * 0x1p-24)
+        return comparison.result(
+            kernel: "reduce", configuration: squares ? "sum_of_squares" : "sum", size: count,
+            absoluteBound: Double(count + 2) * 0x1p-24)
     }
 }
 
@@ -187,8 +224,11 @@ extension Verify {
         let gradients = try upload(values, backend), stats = try upload([0, 0], backend)
         var expected = values
         if mode == "norm" {
-            try backend.run(.reduce(ReduceCommand(source: gradients, sourceOffset: 0, count: count, squares: true, destination: stats,
-                                                  index: 1, scale: 1, accumulate: false)))
+            try backend.run(
+                .reduce(
+                    ReduceCommand(
+                        source: gradients, sourceOffset: 0, count: count, squares: true, destination: stats,
+                        index: 1, scale: 1, accumulate: false)))
             try backend.run(.clipByNorm(gradients: gradients, count: count, stats: stats, normIndex: 1, maxNorm: 0.5))
             Reference.clipByNorm(&expected, maxNorm: 0.5)
         } else {
@@ -198,7 +238,8 @@ extension Verify {
         var comparison = Comparison()
         comparison.add("grad", try backend.read(gradients), expected)
         // By value is exact; by norm inherits the float32 norm's error (count·2⁻²⁴ relative) times |g| ≤ 3.
-        return comparison.result(kernel: mode == "norm" ? "clip_by_norm" : "clip_by_value", configuration: mode, size: count,
-                                 absoluteBound: mode == "norm" ? 3 * Double(count + 2) * 0x1p-24 : 0)
+        return comparison.result(
+            kernel: mode == "norm" ? "clip_by_norm" : "clip_by_value", configuration: mode, size: count,
+            absoluteBound: mode == "norm" ? 3 * Double(count + 2) * 0x1p-24 : 0)
     }
 }

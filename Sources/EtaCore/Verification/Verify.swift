@@ -45,105 +45,6 @@ public enum Verify {
     /// The ULP tolerance (see the type's documentation).
     public static let ulpTolerance: Int64 = 8
 
-    /// The optimizer configurations checked: all fifteen optimizers, at their defaults and with their options (every
-    /// option of SGD, Adam and AdamW alone and combined).
-    public static let optimizerSpecs = [
-        "sgd:lr=0.1",
-        "sgd:lr=0.1,weight_decay=0.01",
-        "sgd:lr=0.1,maximize=true",
-        "sgd:lr=0.1,momentum=0.9",
-        "sgd:lr=0.1,momentum=0.9,dampening=0.3",
-        "sgd:lr=0.1,momentum=0.9,nesterov=true",
-        "sgd:lr=0.05,momentum=0.8,dampening=0.1,weight_decay=0.1,maximize=true",
-        "sgd:lr=0.05,momentum=0.8,nesterov=true,weight_decay=0.1,maximize=true",
-        "adam:lr=0.01",
-        "adam:lr=0.01,weight_decay=0.1",
-        "adam:lr=0.01,amsgrad=true",
-        "adam:lr=0.01,maximize=true",
-        "adam:lr=0.01,beta1=0.3,beta2=0.9,eps=1e-6",
-        "adam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true",
-        "adam:lr=0.01,weight_decay=0.1,amsgrad=true,maximize=true",
-        "adamw:lr=0.01",
-        "adamw:lr=0.01,weight_decay=0.1,amsgrad=true",
-        "adamw:lr=0.01,maximize=true,beta1=0.6",
-        "rmsprop:lr=0.01",
-        "rmsprop:lr=0.01,centered=true,momentum=0.9,weight_decay=0.1,maximize=true",
-        "rmsprop:lr=0.01,momentum=0.5,alpha=0.3",
-        "rmsprop:lr=0.01,centered=true",
-        "adagrad:lr=0.1",
-        "adagrad:lr=0.1,lr_decay=0.01,weight_decay=0.1,initial_accumulator_value=0.5,maximize=true",
-        "adadelta",
-        "adadelta:lr=0.5,rho=0.3,eps=1e-4,weight_decay=0.1,maximize=true",
-        "adamax",
-        "adamax:lr=0.01,beta1=0.3,weight_decay=0.1,maximize=true",
-        "nadam",
-        "nadam:lr=0.01,weight_decay=0.1,momentum_decay=0.01",
-        "nadam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true,maximize=true",
-        "radam",
-        "radam:lr=0.01,weight_decay=0.1,beta2=0.9",
-        "radam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true,maximize=true,beta1=0.6",
-        "lion",
-        "lion:lr=0.001,weight_decay=0.1,beta1=0.95,beta2=0.98",
-        "schedulefree_adamw",
-        "schedulefree_adamw:lr=0.01,weight_decay=0.1,warmup_steps=2,r=0.5,weight_lr_power=1,beta1=0.6",
-        "schedulefree_sgd",
-        "schedulefree_sgd:lr=0.1,weight_decay=0.1,warmup_steps=2,momentum=0.5",
-        "lamb",
-        "lamb:lr=0.01,weight_decay=0.1,beta1=0.6,eps=1e-8",
-        "prodigy",
-        "prodigy:weight_decay=0.1,use_bias_correction=true,safeguard_warmup=true,d_coef=2",
-        "prodigy:beta1=0,weight_decay=0.1,decouple=false,beta3=0.9,growth_rate=1.5",
-        "dadapt_adam",
-        "dadapt_adam:weight_decay=0.1,decouple=true,use_bias_correction=true,growth_rate=2",
-        "dadapt_adam:weight_decay=0.1,beta1=0.5",
-    ]
-
-    /// Configurations checked again with 16-bit state storage (bf16 and fp16), against the Reference whose state
-    /// is rounded to the storage type after every step, exactly as the kernels store it.
-    public static let stateStorageSpecs = [
-        "sgd:lr=0.1,momentum=0.9,weight_decay=0.1",
-        "adam:lr=0.01,amsgrad=true",
-        "adamw:lr=0.01,weight_decay=0.1",
-        "rmsprop:lr=0.01,centered=true,momentum=0.9",
-        "adagrad:lr=0.1,initial_accumulator_value=0.5",
-        "adadelta",
-        "adamax",
-        "nadam",
-        "radam",
-        "lion",
-    ]
-
-    /// Configurations checked with 16-bit parameters, alone or with a float32 master copy (and once with bf16 state
-    /// too), against the Reference whose parameters are rounded after every step (or whose float32 parameters are the
-    /// master and their rounding the stored parameters).
-    public static let parameterStorageSpecs = [
-        "sgd:lr=0.1,momentum=0.9,weight_decay=0.1",
-        "adam:lr=0.01,amsgrad=true",
-        "adamw:lr=0.01,weight_decay=0.1",
-        "rmsprop:lr=0.01,centered=true,momentum=0.9",
-        "lion",
-    ]
-
-    /// State and parameter storage of a checked configuration.
-    public typealias Storage = StorageLayout
-
-    /// Every (SPEC, storage) pair `run` checks beyond the float32 ones.
-    public static var storageChecks: [(spec: String, storage: Storage)] {
-        [StorageType.bf16, .fp16].flatMap { type in stateStorageSpecs.map { ($0, Storage(state: type)) } }
-            + [Storage(parameters: .bf16), Storage(parameters: .bf16, master: true), Storage(parameters: .fp16, master: true)].flatMap { storage in
-                parameterStorageSpecs.map { ($0, storage) }
-            }
-            + [("adamw:lr=0.01,weight_decay=0.1", Storage(state: .bf16, parameters: .bf16, master: true))]
-    }
-
-    /// The label of a configuration checked with `storage`.
-    ///
-    /// - Parameters:
-    ///   - spec: The optimizer SPEC.
-    ///   - storage: The storage combination.
-    /// - Returns: `spec`, followed by the storage in brackets unless everything is float32.
-    public static func label(_ spec: String, _ storage: Storage) -> String { storage == Storage() ? spec : "\(spec) [\(storage.label)]" }
-
     /// The normwise bound for optimizers whose step depends on sums over the arena (LAMB's trust ratio, Prodigy's
     /// and D-Adaptation's d): the backends sum float32 partials per block of 16,384 elements, the Reference in double,
     /// so each block's sum carries a relative error of about √16384·2⁻²⁴ ≈ 7.6e-6 (random-walk rounding; the data here
@@ -164,7 +65,9 @@ public enum Verify {
             guard size >= 0 else { throw EtaError(.usage, "size \(size) is not a size (valid: integers >= 0)") }
             let host = try MemoryBudget.floatBytes(size, copies: hostArraysPerElement, what: what)
             let buffer = try MemoryBudget.floatBytes(size, what: what)
-            try MemoryBudget.check(what: what, hostBytes: host, deviceBuffers: Array(repeating: buffer, count: deviceArraysPerElement), on: backend)
+            try MemoryBudget.check(
+                what: what, hostBytes: host, deviceBuffers: Array(repeating: buffer, count: deviceArraysPerElement),
+                on: backend)
         }
     }
 
@@ -179,8 +82,10 @@ public enum Verify {
     ///   - progress: Called with each result as it is made.
     /// - Returns: Every result, in the order made.
     /// - Throws: `EtaError` `.usage` for a negative size or one the host or device cannot hold, or the backend's error.
-    public static func run(backend: Backend, sizes: [Int] = defaultSizes, steps: Int = 3, only: String? = nil,
-                           progress: (VerifyResult) -> Void = { _ in }) throws -> [VerifyResult] {
+    public static func run(
+        backend: Backend, sizes: [Int] = defaultSizes, steps: Int = 3, only: String? = nil,
+        progress: (VerifyResult) -> Void = { _ in }
+    ) throws -> [VerifyResult] {
         try checkMemory(sizes: sizes, backend: backend)
         let stored = storageChecks
         if let only {
@@ -188,14 +93,17 @@ public enum Verify {
             let matching = optimizerSpecs.map { (spec: $0, storage: Storage()) } + stored
             for (spec, storage) in matching where label(spec, storage).contains(only) {
                 for size in sizes {
-                    let result = try checkOptimizer(try OptimizerConfiguration(spec: spec), spec: spec, size: size, steps: steps,
-                                                    backend: backend, storage: storage)
+                    let result = try checkOptimizer(
+                        try OptimizerConfiguration(spec: spec), spec: spec, size: size, steps: steps,
+                        backend: backend, storage: storage)
                     progress(result)
                     kept.append(result)
                 }
             }
             if !kept.isEmpty || sizes.isEmpty { return kept }
-            return try run(backend: backend, sizes: sizes, steps: steps).filter { $0.kernel.contains(only) || $0.configuration.contains(only) }
+            return try run(backend: backend, sizes: sizes, steps: steps).filter {
+                $0.kernel.contains(only) || $0.configuration.contains(only)
+            }
         }
         var results: [VerifyResult] = []
         for spec in optimizerSpecs {
@@ -211,7 +119,8 @@ public enum Verify {
             // The storage variants share the float32 kernels' indexing, checked above up to > 2^22; up to 1,000,003
             // (past the CPU backend's threading threshold) they cover their own load and store paths.
             for size in sizes where size <= 1_000_003 || sizes.allSatisfy({ $0 > 1_000_003 }) {
-                let result = try checkOptimizer(configuration, spec: spec, size: size, steps: steps, backend: backend, storage: storage)
+                let result = try checkOptimizer(
+                    configuration, spec: spec, size: size, steps: steps, backend: backend, storage: storage)
                 progress(result)
                 results.append(result)
             }
@@ -237,15 +146,18 @@ public enum Verify {
     /// - Returns: The worst disagreement over the parameters (and master copy) and every state slot.
     /// - Throws: `EtaError` `.usage` for 16-bit storage the optimizer cannot keep or memory the device lacks, or the
     ///   backend's error.
-    public static func checkOptimizer(_ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
-                                      backend: Backend, storage: Storage = Storage()) throws -> VerifyResult {
+    public static func checkOptimizer(
+        _ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
+        backend: Backend, storage: Storage = Storage()
+    ) throws -> VerifyResult {
         let stateType = storage.state
         var random = SplitMix64(seed: UInt64(size) &* 0x9E37_79B9 &+ UInt64(spec.utf8.count))
         // Three tensors, so LAMB's per-tensor norms are checked across tensor boundaries.
         let layout = try TensorLayout([("x", [size / 2]), ("y", [size / 4]), ("z", [size - size / 2 - size / 4])])
         let tensors = layout.entries.map { $0.offset..<($0.offset + $0.count) }
-        let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend, stateType: stateType,
-                                       parameterType: storage.parameters, masterCopy: storage.master)
+        let arena = try ParameterArena(
+            layout: layout, stateSlots: configuration.stateSlots, backend: backend, stateType: stateType,
+            parameterType: storage.parameters, masterCopy: storage.master)
         let optimizer = Optimizer(configuration)
         try optimizer.initializeState(arena)
         var param = random.uniforms(size)
@@ -253,9 +165,15 @@ public enum Verify {
         // Without a master copy the parameters themselves are what 16-bit storage keeps.
         if !storage.master { param = param.map(storage.parameters.rounded) }
         var reference = ReferenceOptimizerState(
-            param: param, state: Dictionary(uniqueKeysWithValues: configuration.stateSlots.map { slot in
-                (slot, [Float](repeating: stateType.rounded(configuration.rule.initialValue(ofSlot: slot)), count: size))
-            }), tensors: tensors)
+            param: param,
+            state: Dictionary(
+                uniqueKeysWithValues: configuration.stateSlots.map { slot in
+                    (
+                        slot,
+                        [Float](
+                            repeating: stateType.rounded(configuration.rule.initialValue(ofSlot: slot)), count: size)
+                    )
+                }), tensors: tensors)
         // Optimizers that estimate a step size see one gradient direction (a consistent descent), so d grows.
         let adaptive = configuration.isTwoPass
         let direction = random.uniforms(size)
@@ -267,15 +185,20 @@ public enum Verify {
             try optimizer.step(arena)
             configuration.rule.referenceStep(&reference, grad: grad, step: t, lr: configuration.learningRate)
             // What 16-bit storage keeps of this step's state (and parameters, without a master copy).
-            if stateType != .fp32 { for (slot, values) in reference.state { reference.state[slot] = values.map(stateType.rounded) } }
+            if stateType != .fp32 {
+                for (slot, values) in reference.state { reference.state[slot] = values.map(stateType.rounded) }
+            }
             if !storage.master { reference.param = reference.param.map(storage.parameters.rounded) }
         }
         var comparison = Comparison()
         comparison.add("param", try arena.download(.parameters), reference.param.map(storage.parameters.rounded))
         if storage.master { comparison.add("master", try arena.downloadMaster(), reference.param) }
-        for slot in configuration.stateSlots { comparison.add(slot, try arena.download(.state(slot)), reference.state[slot]!) }
+        for slot in configuration.stateSlots {
+            comparison.add(slot, try arena.download(.state(slot)), reference.state[slot]!)
+        }
         if configuration.isTwoPass {
-            return comparison.result(kernel: configuration.kernelLabel, configuration: spec, size: size, normwiseBound: sumDependentBound)
+            return comparison.result(
+                kernel: configuration.kernelLabel, configuration: spec, size: size, normwiseBound: sumDependentBound)
         }
         return comparison.result(kernel: configuration.kernel, configuration: label(spec, storage), size: size)
     }
@@ -303,15 +226,18 @@ public enum Verify {
         copyComparison.add("destination", try backend.read(destination), copied)
 
         let scale: Float = 0.37
-        try backend.run(.stream28(a: buffers[0], b: buffers[1], c: buffers[2], d: buffers[3], count: size, scale: scale))
+        try backend.run(
+            .stream28(a: buffers[0], b: buffers[1], c: buffers[2], d: buffers[3], count: size, scale: scale))
         var (a, c, d) = (inputs[0], inputs[2], inputs[3])
         Reference.stream28(a: &a, b: inputs[1], c: &c, d: &d, scale: scale)
         var streamComparison = Comparison()
         streamComparison.add("a", try backend.read(buffers[0]), a)
         streamComparison.add("c", try backend.read(buffers[2]), c)
         streamComparison.add("d", try backend.read(buffers[3]), d)
-        return [copyComparison.result(kernel: "copy", configuration: "copy", size: size),
-                streamComparison.result(kernel: "stream28", configuration: "stream28", size: size)]
+        return [
+            copyComparison.result(kernel: "copy", configuration: "copy", size: size),
+            streamComparison.result(kernel: "stream28", configuration: "stream28", size: size),
+        ]
     }
 }
 
@@ -342,23 +268,28 @@ struct Comparison {
             let absolute = Double(abs(actual[i] - expected[i]))
             if absolute.isFinite {
                 maxAbsolute = max(maxAbsolute, absolute)
-                maxRelative = max(maxRelative, absolute / max(Double(abs(expected[i])), Double(Float.leastNormalMagnitude)))
+                maxRelative = max(
+                    maxRelative, absolute / max(Double(abs(expected[i])), Double(Float.leastNormalMagnitude)))
             }
         }
     }
 
     /// Passes within `Verify.ulpTolerance` ULP, or, for accumulating and transcendental kernels, within an
     /// absolute bound scaled to the data.
-    func result(kernel: String, configuration: String, size: Int, absoluteBound: Double? = nil, normwiseBound: Double? = nil) -> VerifyResult {
+    func result(
+        kernel: String, configuration: String, size: Int, absoluteBound: Double? = nil, normwiseBound: Double? = nil
+    ) -> VerifyResult {
         var passed = absoluteBound.map { maxAbsolute <= $0 && maxULP != .max } ?? (maxULP <= Verify.ulpTolerance)
         var tolerance = absoluteBound.map { "abs <= \(String(format: "%.1e", $0))" } ?? "ulp <= \(Verify.ulpTolerance)"
         if let normwiseBound {
             passed = maxNormwise <= normwiseBound
-            tolerance = "normwise <= \(String(format: "%.1e", normwiseBound)) (got \(String(format: "%.1e", maxNormwise)))"
+            tolerance =
+                "normwise <= \(String(format: "%.1e", normwiseBound)) (got \(String(format: "%.1e", maxNormwise)))"
         }
-        return VerifyResult(kernel: kernel, configuration: configuration, size: size, maxAbsoluteError: maxAbsolute,
-                            maxRelativeError: maxRelative, maxULP: maxULP, worstBuffer: maxULP > 0 ? worstBuffer : "-",
-                            passed: passed, tolerance: tolerance)
+        return VerifyResult(
+            kernel: kernel, configuration: configuration, size: size, maxAbsoluteError: maxAbsolute,
+            maxRelativeError: maxRelative, maxULP: maxULP, worstBuffer: maxULP > 0 ? worstBuffer : "-",
+            passed: passed, tolerance: tolerance)
     }
 }
 

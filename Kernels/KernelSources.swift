@@ -33,7 +33,8 @@ public enum KernelSources {
         var lines: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             guard let included = includedPath(line) else { lines.append(String(line)); continue }
-            guard let inner = resolve(normalize(folder.isEmpty ? included : folder + "/" + included), depth: depth + 1) else { return nil }
+            let path = normalize(folder.isEmpty ? included : folder + "/" + included)
+            guard let inner = resolve(path, depth: depth + 1) else { return nil }
             lines.append(inner)
         }
         return lines.joined(separator: "\n")

@@ -29,7 +29,8 @@ public struct DeviceSelection {
 
     /// The package to install when no OpenCL platform is present.
     public static let installHint =
-        "install an OpenCL driver: 'apt-get install pocl-opencl-icd' for the CPU device, or your GPU vendor's ICD (e.g. nvidia-opencl-icd)"
+        "install an OpenCL driver: 'apt-get install pocl-opencl-icd' for the CPU device, or your GPU vendor's ICD "
+        + "(e.g. nvidia-opencl-icd)"
 
     /// Every OpenCL device of every platform, in `eta devices` order. Empty when no platform is installed.
     ///
@@ -82,7 +83,8 @@ public struct DeviceSelection {
             let why =
                 devices.isEmpty
                 ? "no OpenCL platform is installed"
-                : "no OpenCL GPU among \(devices.count) device(s) (\(devices.map(\.name).joined(separator: ", "))); the CPU backend is the fast path on a CPU"
+                : "no OpenCL GPU among \(devices.count) device(s) (\(devices.map(\.name).joined(separator: ", "))); "
+                    + "the CPU backend is the fast path on a CPU"
                     + (devices.contains(where: \.isSimulator)
                         ? " (a simulator is picked only by name, e.g. oclgrind)" : "")
             return DeviceSelection(choice: .cpu, reason: "auto: \(why); using the CPU backend")
@@ -115,7 +117,8 @@ public struct DeviceSelection {
             ? "no OpenCL platform is installed (\(installHint))" : "OpenCL devices: \(validList(devices))"
         throw EtaError(
             .unavailable,
-            "\(label): no device matches; valid values are auto, cpu, opencl, opencl:N or a device-name substring; \(valid)"
+            "\(label): no device matches; valid values are auto, cpu, opencl, opencl:N or a device-name substring; "
+                + "\(valid)"
         )
     }
 

@@ -212,7 +212,8 @@ extension LayerCommand {
         switch self {
         case .gemm(let g):
             return
-                "gemm \(g.m)x\(g.n)x\(g.k)\(g.transposeA ? "T" : "N")\(g.transposeB ? "T" : "N")\(g.batch > 1 ? " x\(g.batch)" : "")"
+                "gemm \(g.m)x\(g.n)x\(g.k)\(g.transposeA ? "T" : "N")\(g.transposeB ? "T" : "N")"
+                + "\(g.batch > 1 ? " x\(g.batch)" : "")"
         case .biasActivationForward(_, _, _, _, _, _, _, _, let activation, _, _):
             return "bias_activation_forward \(activation.name)"
         case .biasActivationBackward(_, _, _, _, _, _, _, _, _, _, let activation, _, _, _):

@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time optimizer updates and training steps against same-run references.",
         discussion: """
             Updates: each is one fused pass over --params float32 parameters (a list: the small sizes show launch \
-            overhead). GB/s uses the documented bytes per parameter (Adam 28, SGD 12, SGD with momentum 20, AMSGrad 36); \
+            overhead). GB/s uses the documented bytes per parameter (Adam 28, SGD 12, SGD with momentum 20, \
+            AMSGrad 36); \
             copy (8 B) and stream28 (28 B, the bytes of an Adam update with trivial arithmetic) run interleaved in the \
             same loop, so "% of stream28" is a ratio measured in one run. --tensors K also times the same total split \
             into K tensors of mixed sizes, interleaved, and reports the ratio to one tensor.
@@ -151,7 +152,8 @@ struct BenchCommand: ParsableCommand {
                     if format == .table {
                         try Console.out("\n\(size) parameters")
                         try Console.out(
-                            "name                       B/param     min ms  median ms     max ms   Mparam/s     GB/s  % of stream28"
+                            "name                       B/param     min ms  median ms     max ms   Mparam/s     GB/s  "
+                                + "% of stream28"
                         )
                     }
                     for r in results {

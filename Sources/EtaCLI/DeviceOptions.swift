@@ -24,7 +24,10 @@ struct DeviceOptions: ParsableArguments {
             Console.note("backend: \(backend.info.summary)")
             if let opencl = backend as? OpenCLBackend {
                 Console.note(
-                    "programs: \(opencl.programOrigins.map { "\($0.file) \($0.origin.rawValue)" }.joined(separator: ", ")) in \(String(format: "%.3f", opencl.programLoadSeconds)) s; cache \(cache.directory?.path ?? "off")"
+                    "programs: "
+                        + "\(opencl.programOrigins.map { "\($0.file) \($0.origin.rawValue)" }.joined(separator: ", ")) "
+                        + "in \(String(format: "%.3f", opencl.programLoadSeconds)) s; cache "
+                        + "\(cache.directory?.path ?? "off")"
                 )
                 for event in cache.events { Console.note("program cache: \(event)") }
             }

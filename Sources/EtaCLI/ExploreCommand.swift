@@ -59,7 +59,8 @@ struct ExploreCommand: ParsableCommand {
         if let start, let function = try? Objective(name: objective.rawValue, curvatures: curvature?.values) {
             try OptionCheck.require(
                 start.values.count == function.dimension,
-                "--start has \(start.values.count) values; the \(objective.rawValue) objective needs \(function.dimension)"
+                "--start has \(start.values.count) values; the \(objective.rawValue) objective needs "
+                    + "\(function.dimension)"
             )
         }
     }
@@ -114,7 +115,8 @@ struct ExploreCommand: ParsableCommand {
         let distance = zip(end, function.minimum).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
         let best = run.steps.enumerated().min { $0.element.loss < $1.element.loss }
         try Console.out(
-            "end         \(format(end))   loss \(scientific(Double(run.finalLoss)))   distance to minimum \(scientific(distance))"
+            "end         \(format(end))   loss \(scientific(Double(run.finalLoss)))   distance to minimum "
+                + "\(scientific(distance))"
         )
         if let best {
             try Console.out("best loss   \(scientific(Double(best.element.loss))) before step \(best.element.step)")

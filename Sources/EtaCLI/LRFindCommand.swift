@@ -35,7 +35,8 @@ struct LRFindCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The suggestion printed first and used by the table's headline: \(SuggestionName.choices) (default: valley).",
+            "The suggestion printed first and used by the table's headline: \(SuggestionName.choices) "
+                + "(default: valley).",
             valueName: "name"), transform: SuggestionName.parser)
     var suggestion: SuggestionName = .valley
     @Option(name: .long, help: "The curve as JSONL.") var log: String?

@@ -32,7 +32,8 @@ struct NumberList: OptionValue {
             values: try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
                 guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite else {
                     throw ValidationError(
-                        "invalid number '\(part)': expected finite numbers separated by commas (a negative first value: --start=-1.5,2)"
+                        "invalid number '\(part)': expected finite numbers separated by commas (a negative first "
+                            + "value: --start=-1.5,2)"
                     )
                 }
                 return value
@@ -79,7 +80,8 @@ struct ScheduleArgument: OptionValue {
         guard let warmup else { return }
         try OptionCheck.require(
             warmup.schedule.warmupLength != nil,
-            "--warmup takes constant, linear or polynomial (their total_iters is the warmup length); got '\(warmup.spec)'"
+            "--warmup takes constant, linear or polynomial (their total_iters is the warmup length); got "
+                + "'\(warmup.spec)'"
         )
     }
 }
@@ -127,7 +129,8 @@ struct DeviceSelector: OptionValue {
     }
 }
 
-/// `--dataset`: a built-in name, `csv:PATH` or `idx:DIR`. Files are read (and their errors reported) when training starts.
+/// `--dataset`: a built-in name, `csv:PATH` or `idx:DIR`. Files are read (and their errors reported) when training
+/// starts.
 struct DatasetSource: OptionValue {
     let text: String
 
@@ -137,7 +140,8 @@ struct DatasetSource: OptionValue {
         guard text.hasPrefix("csv:") || text.hasPrefix("idx:") || Dataset.builtIn.contains(where: { $0.name == text })
         else {
             throw ValidationError(
-                "unknown dataset; valid values are \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH, idx:DIR"
+                "unknown dataset; valid values are \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH, "
+                    + "idx:DIR"
             )
         }
         return DatasetSource(text: text)

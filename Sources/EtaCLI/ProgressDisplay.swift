@@ -62,7 +62,8 @@ final class ProgressDisplay: TrainingObserver {
         failure.attempt { try log.epoch(epoch) }
         guard !quiet else { return }
         var line =
-            "epoch \(epoch.epoch)/\(trainer.configuration.epochs): train loss \(String(format: "%.4f", epoch.trainLoss))"
+            "epoch \(epoch.epoch)/\(trainer.configuration.epochs): train loss "
+            + "\(String(format: "%.4f", epoch.trainLoss))"
         if let accuracy = epoch.trainAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         if let loss = epoch.validationLoss { line += String(format: ", val loss %.4f", loss) }
         if let accuracy = epoch.validationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }

@@ -10,7 +10,8 @@ struct TrainCommand: ParsableCommand {
             With no arguments: an MLP (one hidden layer of 128, relu) on the built-in digits with Adam (lr 2e-3), \
             30 epochs of batches of 64, 20% held out for validation.
 
-            --dataset: \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH (header detected, --label-column \
+            --dataset: \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH (header detected, \
+            --label-column \
             NAME|INDEX, default the last column; features standardised with training-split statistics) or idx:DIR \
             (MNIST / Fashion-MNIST IDX files, gzipped or raw).
 

@@ -33,7 +33,8 @@ struct TrainingSession {
             if let note = resumed.dataMismatch(with: trainer) { Console.note("eta: note: \(note)") }
             if resumed.metadata["backend"] != backend.info.kind.rawValue {
                 Console.note(
-                    "eta: note: the checkpoint was written on the \(resumed.metadata["backend"] ?? "?") backend; bit-identical continuation holds on the same backend only"
+                    "eta: note: the checkpoint was written on the \(resumed.metadata["backend"] ?? "?") backend; "
+                        + "bit-identical continuation holds on the same backend only"
                 )
             }
         }
@@ -113,12 +114,17 @@ struct TrainingSession {
             }
             .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
             Console.note(
-                "eta: training diverged at step \(progress.lastAnomaly?.step ?? trainer.position.step + 1) and was aborted (\(progress.lastAnomaly?.kind ?? "non_finite_loss"); --on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), --on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))\(keptCheckpoint.map { "; the last good checkpoint, \($0), is kept" } ?? "")"
+                "eta: training diverged at step \(progress.lastAnomaly?.step ?? trainer.position.step + 1) "
+                    + "and was aborted (\(progress.lastAnomaly?.kind ?? "non_finite_loss"); "
+                    + "--on-nonfinite \(trainer.configuration.divergenceGuard.policy.rawValue), "
+                    + "--on-nonfinite-grad \(trainer.configuration.nonFiniteGradients.rawValue))"
+                    + "\(keptCheckpoint.map { "; the last good checkpoint, \($0), is kept" } ?? "")"
             )
         }
         if result.status == .interrupted && failure.error == nil {
             Console.note(
-                "eta: \(interrupt.signalName) at step \(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")"
+                "eta: \(interrupt.signalName) at step "
+                    + "\(trainer.position.step)\(command.checkpoint.map { "; checkpoint in \($0)" } ?? "")"
             )
         }
         if let error = failure.error { throw error }
@@ -154,7 +160,8 @@ struct TrainingSession {
         {
             // fp16's smallest subnormal is 6e-8: squared gradients below it are stored as 0 and the steps blow up.
             Console.note(
-                "eta: note: fp16 state flushes squared-gradient averages below 6e-8 to zero (\(c.optimizer.name) keeps one); bf16 has float32's range"
+                "eta: note: fp16 state flushes squared-gradient averages below 6e-8 to zero (\(c.optimizer.name) keeps "
+                    + "one); bf16 has float32's range"
             )
         }
         c.parameterGroups = command.paramGroup + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
@@ -179,7 +186,8 @@ struct TrainingSession {
     private func writePlot(result: TrainingResult, trainer: Trainer, path: String) throws {
         var loss = SVGChart(
             title:
-                "Loss (\(trainer.configuration.dataset), \(trainer.configuration.model.spec), \(trainer.configuration.optimizer.name))",
+                "Loss (\(trainer.configuration.dataset), \(trainer.configuration.model.spec), "
+                + "\(trainer.configuration.optimizer.name))",
             xLabel: "step", yLabel: "loss", logY: true)
         loss.series.append(
             .init(
@@ -225,7 +233,8 @@ struct TrainingSession {
             func percent(_ value: Float?) -> String { value.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
             func number(_ value: Float?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
             try Console.out(
-                "dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, \(trainer.split.validationRows.count) validation rows)"
+                "dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, "
+                    + "\(trainer.split.validationRows.count) validation rows)"
             )
             try Console.out("model        \(trainer.configuration.model.spec), loss \(trainer.network.loss.rawValue)")
             try Console.out("optimizer    \(trainer.configuration.optimizer.spec)")
@@ -234,7 +243,8 @@ struct TrainingSession {
             for (index, group) in trainer.configuration.parameterGroups.enumerated() {
                 let tensors = zip(layout.entries, assignment).filter { $0.1 == index + 1 }.map(\.0.name)
                 try Console.out(
-                    "  group      \(group.pattern): lr x\(group.lrScale), weight_decay \(group.weightDecay.map { "\($0)" } ?? "as optimizer") (\(tensors.joined(separator: ", ")))"
+                    "  group      \(group.pattern): lr x\(group.lrScale), weight_decay "
+                        + "\(group.weightDecay.map { "\($0)" } ?? "as optimizer") (\(tensors.joined(separator: ", ")))"
                 )
             }
             if let d = trainer.network.optimizer.stepSizeEstimate {
@@ -242,7 +252,8 @@ struct TrainingSession {
             }
             try Console.out("device       \(device)")
             try Console.out(
-                "status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, \(trainer.position.step) steps"
+                "status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, "
+                    + "\(trainer.position.step) steps"
             )
             try Console.out("train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))")
             try Console.out(

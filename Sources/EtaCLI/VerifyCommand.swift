@@ -11,7 +11,8 @@ struct VerifyCommand: ParsableCommand {
             configuration and size, the max absolute and relative error, the max ULP distance and pass/fail \
             (tolerance \(Verify.ulpTolerance) ULP; optimizers whose step depends on sums over the arena, lamb, \
             prodigy and dadapt_adam, are judged normwise within \(Verify.sumDependentBound)). --only checks the \
-            configurations whose optimizer SPEC or kernel name contains the text. Exit 0 when all pass, 70 when any fails.
+            configurations whose optimizer SPEC or kernel name contains the text. Exit 0 when all pass, 70 when any \
+            fails.
             """)
 
     static let formats: [OutputFormat] = [.table, .json]
@@ -73,7 +74,8 @@ struct VerifyCommand: ParsableCommand {
                     ]).pretty())
             } else {
                 try Console.out(
-                    "kernel        configuration                                                      size      max abs    max rel  ULP  result"
+                    "kernel        configuration                                                      size"
+                        + "      max abs    max rel  ULP  result"
                 )
                 for r in results {
                     try Console.out(

@@ -16,7 +16,8 @@ final class CPUBuffer: DeviceBuffer {
         if let available = MemoryBudget.hostAvailableBytes(), count * MemoryLayout<Float>.stride > available {
             throw EtaError(
                 .usage,
-                "a buffer of \(MemoryBudget.format(count * MemoryLayout<Float>.stride)) exceeds the host's available memory, \(MemoryBudget.format(available))"
+                "a buffer of \(MemoryBudget.format(count * MemoryLayout<Float>.stride)) exceeds the host's available "
+                    + "memory, \(MemoryBudget.format(available))"
             )
         }
         var raw: UnsafeMutableRawPointer?

@@ -57,7 +57,8 @@ enum OpenBLAS {
             return .failure(
                 EtaError(
                     .unavailable,
-                    "OpenBLAS could not be loaded (\(String(cString: dlerror()))); install it: apt-get install libopenblas-dev"
+                    "OpenBLAS could not be loaded (\(String(cString: dlerror()))); install it: apt-get install "
+                        + "libopenblas-dev"
                 ))
         }
         guard let sgemm = dlsym(handle, "cblas_sgemm"), let threads = dlsym(handle, "openblas_set_num_threads") else {

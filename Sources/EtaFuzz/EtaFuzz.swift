@@ -23,7 +23,8 @@ let libFuzzerTarget: FuzzTarget = {
     guard let target = FuzzTarget(rawValue: name) else {
         FileHandle.standardError.write(
             Data(
-                "EtaFuzz: set ETA_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n"
+                "EtaFuzz: set ETA_FUZZ_TARGET to one of "
+                    + "\(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n"
                     .utf8))
         exit(64)
     }

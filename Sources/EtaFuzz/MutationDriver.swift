@@ -25,7 +25,8 @@ enum MutationDriver {
         }
         guard positional.count == 2, let target = FuzzTarget(rawValue: positional[0]) else {
             print(
-                "usage: EtaFuzz TARGET CORPUS_DIR [--runs N] [--seed S]; TARGET: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))"
+                "usage: EtaFuzz TARGET CORPUS_DIR [--runs N] [--seed S]; TARGET: "
+                    + "\(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))"
             )
             return 64
         }
@@ -43,7 +44,8 @@ enum MutationDriver {
             target.run(input, scratch: scratch)
         }
         print(
-            "EtaFuzz \(target.rawValue): \(runs) runs from \(corpus.count) corpus files, seed \(seed), no failure (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)"
+            "EtaFuzz \(target.rawValue): \(runs) runs from \(corpus.count) corpus files, seed \(seed), no failure "
+                + "(\(String(format: "%.1f", Date().timeIntervalSince(start))) s)"
         )
         return 0
     }

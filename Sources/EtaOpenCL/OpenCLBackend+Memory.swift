@@ -66,7 +66,8 @@ extension OpenCLBackend {
         else { return error }
         return EtaError(
             .usage,
-            "\(info.device) could not allocate a buffer of \(MemoryBudget.format(bytes)) (\(cl.call): \(cl.statusName)); "
+            "\(info.device) could not allocate a buffer of \(MemoryBudget.format(bytes)) (\(cl.call): "
+                + "\(cl.statusName)); "
                 + "\(MemoryBudget.format(ledger.bytes)) were in use")
     }
 }

@@ -16,7 +16,10 @@ struct CheckpointCLITests {
     }
 
     @Test(
-        "a resume refuses a flipped metadata byte ('checksum') and, with a valid checksum, out-of-range fields naming them",
+        """
+        a resume refuses a flipped metadata byte ('checksum') and, with a valid checksum, \
+        out-of-range fields naming them
+        """,
         arguments: [
             ("lr_scale", "1.0", "checksum"), ("seed", "abc", "seed"), ("step", "9223372036854775807", "step"),
             ("epochs", "9223372036854775807", "epochs"), ("skipped_steps", "-100", "skipped_steps"),

@@ -59,12 +59,15 @@ struct HardeningCLITests {
     }
 
     @Test(
-        "a log that stops being writable mid-run: exit 74, the run stops, the CSV log and checkpoint are still finalised"
+        """
+        a log that stops being writable mid-run: exit 74, the run stops, \
+        the CSV log and checkpoint are still finalised
+        """
     )
     func lateLogFailure() throws {
         let dir = folder()
-        // A 16 KB file-size limit (SIGXFSZ ignored, so writes fail with EFBIG): the JSONL log, written every step, fills
-        // it first; the CSV rows are a third as long and the checkpoint is written before the limit is reached.
+        // A 16 KB file-size limit (SIGXFSZ ignored, so writes fail with EFBIG): the JSONL log, written every step,
+        // fills it first; the CSV rows are a third as long and the checkpoint is written before the limit is reached.
         let result = try shell(
             #"trap '' XFSZ; ulimit -f 16; exec "$0" "$@""#,
             [
@@ -188,7 +191,10 @@ struct HardeningCLITests {
     }
 
     @Test(
-        "smaller ones: ETA_DEVICE named as such, long echoed values cut, bce on one class, negative numbers read as values"
+        """
+        smaller ones: ETA_DEVICE named as such, long echoed values cut, \
+        bce on one class, negative numbers read as values
+        """
     )
     func smallerOnes() throws {
         let device = try CLI.run(["explore", "--steps", "1"], environment: ["ETA_DEVICE": "garbage"])

@@ -43,7 +43,10 @@ func folder() -> URL {
 @Suite("eta train")
 struct TrainCLITests {
     @Test(
-        "parameter groups, 16-bit state and the gradient check: a resume keeps the checkpoint's groups and state type; bad values exit 64"
+        """
+        parameter groups, 16-bit state and the gradient check: a resume keeps the checkpoint's groups \
+        and state type; bad values exit 64
+        """
     )
     func updateOptions() throws {
         let dir = folder()

@@ -104,7 +104,8 @@ struct RuntimeTests {
         try values.withUnsafeBytes { try a.write(from: $0) }
         let program = try Program(
             source:
-                "__kernel void twice(__global const float* a, __global float* b) { size_t i = get_global_id(0); if (i < 100) b[i] = 2 * a[i]; }",
+                "__kernel void twice(__global const float* a, __global float* b) { size_t i = get_global_id(0); "
+                + "if (i < 100) b[i] = 2 * a[i]; }",
             context: context)
         let kernel = try program.kernel(named: "twice")
         try kernel.setArgument(0, a)

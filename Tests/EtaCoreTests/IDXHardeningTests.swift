@@ -63,7 +63,8 @@ struct IDXHardeningTests {
         expectFailure(65, ["byte offset 8", "dimension 2", "is 0"]) { _ = try Dataset.load("idx:" + folder.path) }
     }
 
-    /// 100 MB of zeros (a 0.4 MB file) behind a header declaring 3 images of 2x2: reading stops one byte past the 28 declared.
+    /// 100 MB of zeros (a 0.4 MB file) behind a header declaring 3 images of 2x2: reading stops one byte past the 28
+    /// declared.
     @Test("a gzip bomb stops at the size the header declares")
     func gzipBomb() throws {
         let bomb = gzipped(IDXTests.header(0x0803, [3, 2, 2]), zeros: 100_000_000)

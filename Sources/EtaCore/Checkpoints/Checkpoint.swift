@@ -145,7 +145,8 @@ public struct Checkpoint {
         guard kind == trainer.configuration.optimizer.name else {
             throw EtaError(
                 .dataError,
-                "checkpoint check 'optimizer': the file holds \(kind) state; this run's optimizer is \(trainer.configuration.optimizer.name)"
+                "checkpoint check 'optimizer': the file holds \(kind) state; this run's optimizer is "
+                    + "\(trainer.configuration.optimizer.name)"
             )
         }
         let expected = Self.expectedTensors(network)
@@ -155,7 +156,8 @@ public struct Checkpoint {
         guard missing.isEmpty, unexpected.isEmpty else {
             throw EtaError(
                 .dataError,
-                "checkpoint check 'tensor names': missing [\(missing.joined(separator: ", "))], unexpected [\(unexpected.joined(separator: ", "))]"
+                "checkpoint check 'tensor names': missing [\(missing.joined(separator: ", "))], unexpected "
+                    + "[\(unexpected.joined(separator: ", "))]"
             )
         }
         for (name, shape) in expected where present[name]!.shape != shape {
@@ -177,7 +179,8 @@ public struct Checkpoint {
         guard position.batchInEpoch <= trainer.batchesPerEpoch else {
             throw EtaError(
                 .dataError,
-                "checkpoint check 'batch_in_epoch': the file's position is batch \(position.batchInEpoch) of an epoch; this run has \(trainer.batchesPerEpoch) batches per epoch"
+                "checkpoint check 'batch_in_epoch': the file's position is batch \(position.batchInEpoch) of an epoch; "
+                    + "this run has \(trainer.batchesPerEpoch) batches per epoch"
             )
         }
         var plateau: PlateauState?
@@ -359,7 +362,8 @@ public struct Checkpoint {
         default:
             throw fail(
                 "format_version",
-                "format version '\(version)' is not one this eta reads (1 and \(formatVersion)); a newer eta may read it"
+                "format version '\(version)' is not one this eta reads (1 and \(formatVersion)); "
+                    + "a newer eta may read it"
             )
         }
         try CheckpointMetadata.validate(metadata, source: url.path)

@@ -45,7 +45,8 @@ extension Checkpoint {
         let current = Self.dataDigest(of: trainer)
         guard recorded != current else { return nil }
         return
-            "the checkpoint was trained on data with SHA-256 \(recorded); this dataset's (\(trainer.split.dataset.name)) is \(current)"
+            "the checkpoint was trained on data with SHA-256 \(recorded); this dataset's "
+            + "(\(trainer.split.dataset.name)) is \(current)"
     }
 
     /// `trainer`'s dataset digest, computed once per trainer: a run checkpoints every epoch, and hashing a large

@@ -131,7 +131,8 @@ enum CheckpointMetadata {
                 !state.best.isNaN
             else {
                 return
-                    "a plateau state with mode min|max, threshold_mode rel|abs, counts in 0...\(maximumCount), finite non-negative rates"
+                    "a plateau state with mode min|max, threshold_mode rel|abs, counts in 0...\(maximumCount), finite "
+                    + "non-negative rates"
             }
             return nil
         default: return nil  // label_column, eta_version and keys a later release adds: free text
@@ -165,14 +166,16 @@ enum CheckpointMetadata {
             guard !overflow, !byteOverflow, byteCount <= payload.count else {
                 throw fail(
                     "shape",
-                    "tensor '\(name)' with shape \(shape) needs more bytes than the file's \(payload.count)-byte data section"
+                    "tensor '\(name)' with shape \(shape) needs more bytes than the file's \(payload.count)-byte data "
+                        + "section"
                 )
             }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= payload.count, end - begin == byteCount else {
                 throw fail(
                     "shape",
-                    "tensor '\(name)' with shape \(shape) does not match its data offsets \(offsets) in \(payload.count) bytes"
+                    "tensor '\(name)' with shape \(shape) does not match its data offsets \(offsets) in "
+                        + "\(payload.count) bytes"
                 )
             }
             let values = Array(payload[(payload.startIndex + begin)..<(payload.startIndex + end)]).withUnsafeBytes {
@@ -186,7 +189,8 @@ enum CheckpointMetadata {
             guard entry.begin == expectedBegin else {
                 throw fail(
                     "data_offsets",
-                    "tensor '\(entry.tensor.name)' begins at \(entry.begin), not at \(expectedBegin) where the previous one ends"
+                    "tensor '\(entry.tensor.name)' begins at \(entry.begin), not at \(expectedBegin) where the "
+                        + "previous one ends"
                 )
             }
             expectedBegin = entry.end

@@ -24,7 +24,8 @@ enum CSVDataset {
             } else {
                 throw EtaError(
                     .usage,
-                    "label column '\(labelColumn)': no such column in \(path); columns: \(table.header?.joined(separator: ", ") ?? "(no header) 1..\(table.columns)")"
+                    "label column '\(labelColumn)': no such column in \(path); columns: "
+                        + "\(table.header?.joined(separator: ", ") ?? "(no header) 1..\(table.columns)")"
                 )
             }
         } else {
@@ -69,7 +70,8 @@ enum CSVDataset {
         {
             let valid =
                 classes == nil
-                ? "class labels are integers 0..<\(limit) (at most \(limit) classes; use the regression task for real-valued targets)"
+                ? "class labels are integers 0..<\(limit) (at most \(limit) classes; use the regression task for "
+                    + "real-valued targets)"
                 : "expected a class index 0..\(limit - 1)"
             throw EtaError(.dataError, "\(file):\(table.lines[row]): label \(display(label)) is out of range: \(valid)")
         }

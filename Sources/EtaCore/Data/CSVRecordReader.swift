@@ -60,7 +60,8 @@ struct CSVRecordReader {
             } else if !whitespaceSeparated {
                 throw EtaError(
                     .dataError,
-                    "\(file):\(line): unexpected \(describe(cursor.pointee)) after a quoted field: a quoted field ends at its closing quote (write a quote inside one as \"\")"
+                    "\(file):\(line): unexpected \(describe(cursor.pointee)) after a quoted field: a quoted field ends "
+                        + "at its closing quote (write a quote inside one as \"\")"
                 )
             }
         }
@@ -121,7 +122,8 @@ struct CSVRecordReader {
     private func nulError(column: Int) -> EtaError {
         EtaError(
             .dataError,
-            "\(file):\(line): column \(column + 1): a NUL byte (0x00) inside a cell: CSV cells are UTF-8 text (is this a binary or UTF-16 file?)"
+            "\(file):\(line): column \(column + 1): a NUL byte (0x00) inside a cell: CSV cells are UTF-8 text (is this "
+                + "a binary or UTF-16 file?)"
         )
     }
 

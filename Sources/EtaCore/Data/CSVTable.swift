@@ -86,7 +86,8 @@ struct CSVTable {
     private static func ragged(_ file: String, _ line: Int, _ fields: Int, _ columns: Int) -> EtaError {
         EtaError(
             .dataError,
-            "\(file):\(line): ragged row: \(fields)\(fields > columns ? " or more" : "") fields, expected \(columns) like the first row"
+            "\(file):\(line): ragged row: \(fields)\(fields > columns ? " or more" : "") fields, expected \(columns) "
+                + "like the first row"
         )
     }
 
@@ -103,7 +104,8 @@ struct CSVTable {
         if field.isEmpty {
             throw EtaError(
                 .dataError,
-                "\(file):\(line): column \(column + 1) is empty: every cell must be a finite number (missing values are not supported)"
+                "\(file):\(line): column \(column + 1) is empty: every cell must be a finite number (missing values "
+                    + "are not supported)"
             )
         }
         let shown = String(decoding: field.prefix(40), as: UTF8.self) + (field.count > 40 ? "..." : "")

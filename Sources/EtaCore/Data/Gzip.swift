@@ -40,7 +40,8 @@ enum Gzip {
                 if output.count > allowed {
                     throw EtaError(
                         .dataError,
-                        "\(path): decompresses to more than \(allowed) bytes, the limit for this file (a damaged file or a decompression bomb)"
+                        "\(path): decompresses to more than \(allowed) bytes, the limit for this file (a damaged file "
+                            + "or a decompression bomb)"
                     )
                 }
                 switch status {

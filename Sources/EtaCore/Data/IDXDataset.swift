@@ -41,7 +41,8 @@ enum IDXDataset {
                 guard label < 10 else {
                     throw EtaError(
                         .dataError,
-                        "\(labelsPath): byte offset \(labelFile.dataOffset + index): label \(label) is out of range 0...9"
+                        "\(labelsPath): byte offset \(labelFile.dataOffset + index): label \(label) "
+                            + "is out of range 0...9"
                     )
                 }
                 labels.append(Float(label))
@@ -115,7 +116,8 @@ enum IDXDataset {
         guard found == magic else {
             throw EtaError(
                 .dataError,
-                "\(path): byte offset 0: wrong IDX magic 0x\(String(found, radix: 16, uppercase: true)), expected 0x\(String(magic, radix: 16, uppercase: true)) (\(dimensions == 3 ? "images" : "labels"))"
+                "\(path): byte offset 0: wrong IDX magic 0x\(String(found, radix: 16, uppercase: true)), expected "
+                    + "0x\(String(magic, radix: 16, uppercase: true)) (\(dimensions == 3 ? "images" : "labels"))"
             )
         }
         let shape = try (0..<dimensions).map { Int(try word(4 + 4 * $0)) }
@@ -124,14 +126,16 @@ enum IDXDataset {
             guard size > 0 else {
                 throw EtaError(
                     .dataError,
-                    "\(path): byte offset \(4 + 4 * index): dimension \(index + 1) of shape \(shape) is 0; every dimension must be at least 1"
+                    "\(path): byte offset \(4 + 4 * index): dimension \(index + 1) of shape \(shape) is 0; every "
+                        + "dimension must be at least 1"
                 )
             }
             let (product, overflow) = byteCount.multipliedReportingOverflow(by: size)
             guard !overflow, product <= maximumDataBytes else {
                 throw EtaError(
                     .dataError,
-                    "\(path): shape \(shape) declares more than \(maximumDataBytes) bytes (4 GiB), the limit for an IDX file: a damaged header?"
+                    "\(path): shape \(shape) declares more than \(maximumDataBytes) bytes (4 GiB), the limit for an "
+                        + "IDX file: a damaged header?"
                 )
             }
             byteCount = product

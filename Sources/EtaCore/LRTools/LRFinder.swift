@@ -65,7 +65,8 @@ public struct LRFinder: Sendable {
     public var growth = Growth.exponential
     /// EMA factor of the bias-corrected smoothing.
     public var beta = 0.98
-    /// Stop when the smoothed loss exceeds the best by (divergeFactor − 1)·|best| (divergeFactor × best for positive losses).
+    /// Stop when the smoothed loss exceeds the best by (divergeFactor − 1)·|best| (divergeFactor × best for
+    /// positive losses).
     public var divergeFactor = 4.0
     /// Passes over the training data at most; running out stops with `data_exhausted`.
     public var maxEpochs = 10
@@ -179,7 +180,9 @@ public struct LRFinder: Sendable {
         let kept = Array(finite.dropFirst(head).dropLast(tail))
         guard kept.count >= minimumPoints else {
             let why =
-                "too few points (\(kept.count) after trimming \(head) at the start and \(tail) at the end of \(finite.count) finite); need \(minimumPoints): run more iterations, lower the start lr or raise the divergence factor"
+                "too few points (\(kept.count) after trimming \(head) at the start and \(tail) at the end of "
+                + "\(finite.count) finite); need \(minimumPoints): run more iterations, lower the start lr or "
+                + "raise the divergence factor"
             return ["valley", "steep", "minimum"].map {
                 Suggestion(name: $0, learningRate: nil, reason: why, index: nil)
             }

@@ -52,7 +52,8 @@ public struct ModelSpec: Equatable, Sendable {
         guard Self.kinds.contains(kind) else {
             throw EtaError(
                 .usage,
-                "unknown model '\(name)' in '\(text)'; valid: mlp:hidden=128/64,act=relu,init=kaiming | softmax | linear"
+                "unknown model '\(name)' in '\(text)'; valid: "
+                    + "mlp:hidden=128/64,act=relu,init=kaiming | softmax | linear"
             )
         }
         self.init(kind: kind, hidden: kind == "mlp" ? [128] : [])
@@ -62,7 +63,8 @@ public struct ModelSpec: Equatable, Sendable {
             guard pieces.count == 2, validKeys.contains(pieces[0]) else {
                 throw EtaError(
                     .usage,
-                    "invalid part '\(part)' in model '\(text)'; valid keys for \(kind): \(validKeys.joined(separator: ", "))"
+                    "invalid part '\(part)' in model '\(text)'; valid keys for \(kind): "
+                        + "\(validKeys.joined(separator: ", "))"
                 )
             }
             switch pieces[0] {
@@ -72,7 +74,8 @@ public struct ModelSpec: Equatable, Sendable {
                     guard let width = Int($0), width > 0, width <= 1 << 24 else {
                         throw EtaError(
                             .usage,
-                            "invalid hidden width '\($0)' in '\(text)': expected integers in 1...\(1 << 24) like hidden=128/64"
+                            "invalid hidden width '\($0)' in '\(text)': expected integers in 1...\(1 << 24) like "
+                                + "hidden=128/64"
                         )
                     }
                     return width
@@ -82,7 +85,8 @@ public struct ModelSpec: Equatable, Sendable {
                 guard let value = WeightInit(rawValue: pieces[1]) else {
                     throw EtaError(
                         .usage,
-                        "invalid init '\(pieces[1])' in '\(text)'; valid: \(WeightInit.allCases.map(\.rawValue).joined(separator: ", "))"
+                        "invalid init '\(pieces[1])' in '\(text)'; valid: "
+                            + "\(WeightInit.allCases.map(\.rawValue).joined(separator: ", "))"
                     )
                 }
                 weightInit = value
@@ -93,7 +97,8 @@ public struct ModelSpec: Equatable, Sendable {
     /// The canonical SPEC.
     public var spec: String {
         kind == "mlp"
-            ? "mlp:hidden=\(hidden.map(String.init).joined(separator: "/")),act=\(activation.name),init=\(weightInit.rawValue)"
+            ? "mlp:hidden=\(hidden.map(String.init).joined(separator: "/")),"
+                + "act=\(activation.name),init=\(weightInit.rawValue)"
             : "\(kind):init=\(weightInit.rawValue)"
     }
 

@@ -3,7 +3,8 @@
 /// reads back to the host: losses, correct counts and the squared gradient norm accumulate in `stats`.
 ///
 /// ```swift
-/// let network = try Network(architecture: model, loss: .crossEntropy, optimizer: configuration, maxBatch: 64, backend: backend)
+/// let network = try Network(
+///     architecture: model, loss: .crossEntropy, optimizer: configuration, maxBatch: 64, backend: backend)
 /// try network.arena.upload(model.initialParameters(seed: 0), to: .parameters)
 /// try network.trainingStep(input: x, inputOffset: 0, targets: y, targetsOffset: 0, rows: 64)
 /// try network.optimizer.step(network.arena)

@@ -8,7 +8,8 @@
 public enum Objective: Equatable, Sendable {
     /// f(x, y) = (1 − x)² + 100 (y − x²)², minimum 0 at (1, 1).
     case rosenbrock
-    /// f(x) = ½ Σ cᵢ xᵢ², minimum 0 at the origin; the curvatures cᵢ set how large a stable lr may be (2/max c for SGD).
+    /// f(x) = ½ Σ cᵢ xᵢ², minimum 0 at the origin; the curvatures cᵢ set how large a stable lr may be (2/max c
+    /// for SGD).
     case quadratic(curvatures: [Float])
 
     /// The names `init(name:curvatures:)` accepts.

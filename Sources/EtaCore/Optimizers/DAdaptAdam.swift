@@ -53,7 +53,8 @@ public struct DAdaptAdam: OptimizerRule, StepSizeAdapting {
     /// g s m v [p] → s m v, then p m v → p.
     public var twoPassBytesPerParameter: Int? { (16 + (decouple ? 0 : 4) + 12) + (12 + 4) }
 
-    /// Pass 1: c0 coupled weight decay, c1 eps, c2 beta1, c3 dlr(1-beta1), c4 beta2, c5 1-beta2, c6 √beta2, c7 dlr(1-√beta2).
+    /// Pass 1: c0 coupled weight decay, c1 eps, c2 beta1, c3 dlr(1-beta1), c4 beta2, c5 1-beta2, c6 √beta2, c7
+    /// dlr(1-√beta2).
     ///
     /// - Parameters:
     ///   - t: The step, from 1.

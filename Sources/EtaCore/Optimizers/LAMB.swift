@@ -1,9 +1,9 @@
 import Foundation
 
 /// LAMB (You et al., "Large Batch Optimization for Deep Learning", ICLR 2020) in Optax's form (`optax.lamb`):
-/// u = m̂/(√v̂ + ε) + λθ with PyTorch Adam's moment roundings, then θ ← θ − lr·(‖θ‖/‖u‖)·u per tensor (ratio 1
-/// when either norm is 0). Optax's defaults: eps 1e-6, weight_decay 0. Two passes: the moments and per-tensor
-/// sums, then the update, both block kernels, the sums never leaving the device.
+/// u = m̂/(√v̂ + ε) + λθ with PyTorch Adam's moment roundings, then θ ← θ − lr·(‖θ‖/‖u‖)·u per
+/// tensor (ratio 1 when either norm is 0). Optax's defaults: eps 1e-6, weight_decay 0. Two passes: the moments and
+/// per-tensor sums, then the update, both block kernels, the sums never leaving the device.
 public struct LAMB: OptimizerRule {
     /// The learning rate, `lr`.
     public var lr = 1e-3

@@ -133,7 +133,8 @@ public final class Optimizer {
         guard configuration.stateSlots.allSatisfy(arena.state.keys.contains) else {
             throw EtaError(
                 .software,
-                "arena lacks state slots for \(configuration.name): needs \(configuration.stateSlots), has \(arena.stateSlots)"
+                "arena lacks state slots for \(configuration.name): needs \(configuration.stateSlots), has "
+                    + "\(arena.stateSlots)"
             )
         }
         let lr = learningRate ?? configuration.learningRate
@@ -197,7 +198,8 @@ public final class Optimizer {
         let compact = OptimizerConfiguration.rules.filter { $0.capabilities.compactStorage }.map { $0.name }
         throw EtaError(
             .usage,
-            "\(configuration.name) keeps float32 \(what)s; \(type.rawValue) \(what) storage is for \(compact.dropLast().joined(separator: ", ")) and \(compact.last ?? "")"
+            "\(configuration.name) keeps float32 \(what)s; \(type.rawValue) \(what) storage is for "
+                + "\(compact.dropLast().joined(separator: ", ")) and \(compact.last ?? "")"
         )
     }
 
@@ -245,7 +247,8 @@ public final class Optimizer {
 
     private var replicaCache: (arena: ParameterArena, layout: GroupLayout)?
 
-    /// Runs `body` on the host state kept under `prefix` (a parameter group's or a sweep replica's own), saving it back.
+    /// Runs `body` on the host state kept under `prefix` (a parameter group's or a sweep replica's own), saving it
+    /// back.
     private func withHostState<T>(prefix: String, _ body: (inout [String: Double]) -> T) -> T {
         var host = Dictionary(
             uniqueKeysWithValues: hostState.filter { $0.key.hasPrefix(prefix) }.map {

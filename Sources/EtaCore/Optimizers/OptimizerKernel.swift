@@ -39,7 +39,8 @@ extension OptimizerConfiguration {
         guard let cycled = rule.withCycledMomentum(momentum) else {
             throw EtaError(
                 .usage,
-                "the schedule cycles momentum, which \(name) does not take (no momentum or beta1): set cycle_momentum=false"
+                "the schedule cycles momentum, which \(name) does not take (no momentum or beta1): set "
+                    + "cycle_momentum=false"
             )
         }
         return Self(cycled)

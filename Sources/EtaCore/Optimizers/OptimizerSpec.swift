@@ -34,7 +34,8 @@ extension OptimizerConfiguration {
             guard pieces.count == 2, !pieces[0].isEmpty else {
                 throw EtaError(
                     .usage,
-                    "malformed part '\(part)' in SPEC '\(spec)': expected key=value; valid keys for \(optimizer): \(validKeys.joined(separator: ", "))"
+                    "malformed part '\(part)' in SPEC '\(spec)': expected key=value; valid keys for \(optimizer): "
+                        + "\(validKeys.joined(separator: ", "))"
                 )
             }
             let key = pieces[0].trimmingCharacters(in: .whitespaces).lowercased()
@@ -42,7 +43,8 @@ extension OptimizerConfiguration {
                 let hint = key == "betas" ? " (tuples are split: use beta1= and beta2=)" : ""
                 throw EtaError(
                     .usage,
-                    "unknown key '\(key)' for \(optimizer) in SPEC '\(spec)'\(hint); valid keys: \(validKeys.joined(separator: ", "))"
+                    "unknown key '\(key)' for \(optimizer) in SPEC '\(spec)'\(hint); valid keys: "
+                        + "\(validKeys.joined(separator: ", "))"
                 )
             }
             guard !result.contains(where: { $0.0 == key }) else {

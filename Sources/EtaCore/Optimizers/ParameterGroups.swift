@@ -45,7 +45,8 @@ public struct ParameterGroup: Equatable, Sendable {
             guard kv.count == 2, let value = Double(kv[1]), value.isFinite, value >= 0 else {
                 throw EtaError(
                     .usage,
-                    "parameter group '\(spec)': '\(pair)' must be lr_scale=X or weight_decay=Y with a finite number >= 0"
+                    "parameter group '\(spec)': '\(pair)' must be lr_scale=X or weight_decay=Y "
+                        + "with a finite number >= 0"
                 )
             }
             switch kv[0] {
@@ -101,7 +102,8 @@ extension Optimizer {
         return GroupLayout(chunkGroups: chunkGroups, ranges: ranges, groupCount: groups.count + 1)
     }
 
-    /// Sweep replicas as groups: replica r is [r·replicaSize, (r+1)·replicaSize) (replicaSize a multiple of the chunk).
+    /// Sweep replicas as groups: replica r is [r·replicaSize, (r+1)·replicaSize) (replicaSize a multiple of the
+    /// chunk).
     func makeReplicaLayout(_ arena: ParameterArena, replicaSize: Int, replicas: Int) throws -> GroupLayout {
         let chunk = GroupLayout.chunk
         guard replicaSize % chunk == 0, replicas < 256, replicas > 0 else {

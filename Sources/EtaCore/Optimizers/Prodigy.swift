@@ -66,8 +66,8 @@ public struct Prodigy: OptimizerRule, StepSizeAdapting {
     /// Prodigy's β3 (√β2 unless given).
     var effectiveBeta3: Double { beta3 < 0 ? beta2.squareRoot() : beta3 }
 
-    /// Pass 1: c0 coupled weight decay, c1 beta1, c2 d(1-beta1), c3 beta2, c4 d²(1-beta2), c5 beta3, c6 (d/d0)·dlr (or
-    /// (d/d0)·d with safeguard_warmup); flag A beta1 > 0.
+    /// Pass 1: c0 coupled weight decay, c1 beta1, c2 d(1-beta1), c3 beta2, c4 d²(1-beta2), c5 beta3, c6 (d/d0)·dlr
+    /// (or (d/d0)·d with safeguard_warmup); flag A beta1 > 0.
     ///
     /// - Parameters:
     ///   - t: The step, from 1.

@@ -65,7 +65,8 @@ public struct SGD: OptimizerRule, Codable {
         if nesterov && (momentum <= 0 || dampening != 0) {
             throw EtaError(
                 .usage,
-                "invalid SPEC '\(spec)': nesterov=true requires momentum > 0 and dampening = 0 (got momentum=\(momentum), dampening=\(dampening))"
+                "invalid SPEC '\(spec)': nesterov=true requires momentum > 0 and dampening = 0 (got "
+                    + "momentum=\(momentum), dampening=\(dampening))"
             )
         }
     }

@@ -153,8 +153,8 @@ public protocol ScheduleFreeRule {
 }
 
 extension ScheduleFreeRule {
-    /// The averaging weight of step t (1-based) at scheduled lr `base`: its warmup, lr_max, (k+1)^r · lr_max^weight_lr_power
-    /// and the running weight sum, kept in `host` (saved with checkpoints).
+    /// The averaging weight of step t (1-based) at scheduled lr `base`: its warmup, lr_max, (k+1)^r ·
+    /// lr_max^weight_lr_power and the running weight sum, kept in `host` (saved with checkpoints).
     func averagingWeight(step t: Int, lr base: Double, host: inout [String: Double]) -> (lr: Double, ckp1: Double) {
         let k = Double(t - 1)
         let lr = base * (k < warmupSteps ? (k + 1) / warmupSteps : 1)

@@ -94,7 +94,8 @@ public struct SVGChart {
     public static func document(_ charts: [SVGChart], width: Int = 760, chartHeight: Int = 300) -> String {
         let height = chartHeight * charts.count
         var svg =
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\" font-size=\"11\">\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) "
+            + "\(height)\" font-family=\"sans-serif\" font-size=\"11\">\n"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         for (index, chart) in charts.enumerated() {
             svg += chart.render(x: 0, y: index * chartHeight, width: width, height: chartHeight)
@@ -122,7 +123,8 @@ public struct SVGChart {
         func px(_ v: Double) -> Double { left + xScale.fraction(v) * plotWidth }
         func py(_ v: Double) -> Double { top + (1 - min(1, max(0, yScale.fraction(v)))) * plotHeight }
         svg +=
-            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" "
+            + "stroke=\"#444\"/>\n"
         for tick in xScale.ticks() {
             let x = px(tick)
             svg +=
@@ -137,16 +139,20 @@ public struct SVGChart {
             svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label(tick))</text>\n"
         }
         svg +=
-            "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(Double(height) - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+            "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(Double(height) - 8))\" "
+            + "text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         svg +=
-            "<text transform=\"translate(14,\(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+            "<text transform=\"translate(14,\(f(top + plotHeight / 2))) rotate(-90)\" "
+            + "text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         for (index, marker) in markers.enumerated() where usable(marker.x, log: logX) {
             let x = px(marker.x)
             svg +=
-                "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"5,3\"/>"
+                "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" "
+                + "stroke=\"\(marker.color)\" stroke-dasharray=\"5,3\"/>"
             // Staggered, so markers close together keep readable labels.
             svg +=
-                "<text x=\"\(f(x + 3))\" y=\"\(f(top + 12 + 13 * Double(index)))\" fill=\"\(marker.color)\">\(escape(marker.label))</text>\n"
+                "<text x=\"\(f(x + 3))\" y=\"\(f(top + 12 + 13 * Double(index)))\" "
+                + "fill=\"\(marker.color)\">\(escape(marker.label))</text>\n"
         }
         for (index, line) in series.enumerated() {
             // Break the line at non-finite points.
@@ -170,7 +176,8 @@ public struct SVGChart {
             }
             let legendY = top + 14 + Double(index) * 16
             svg +=
-                "<line x1=\"\(f(left + plotWidth + 10))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotWidth + 28))\" y2=\"\(f(legendY - 4))\" stroke=\"\(line.color)\" stroke-width=\"2\"/>"
+                "<line x1=\"\(f(left + plotWidth + 10))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotWidth + 28))\" "
+                + "y2=\"\(f(legendY - 4))\" stroke=\"\(line.color)\" stroke-width=\"2\"/>"
             svg += "<text x=\"\(f(left + plotWidth + 32))\" y=\"\(f(legendY))\">\(escape(line.name))</text>\n"
         }
         return svg + "</g>\n"

@@ -81,7 +81,8 @@ public struct ChainedSchedule: LearningRateFunction {
 ///
 /// ```swift
 /// var plan = try SchedulePlan(main: try Schedule(spec: "plateau:patience=2"),
-///                             warmup: try Schedule(spec: "linear:start_factor=0.1,total_iters=5"), base: 0.1, totalSteps: 100)
+///                             warmup: try Schedule(spec: "linear:start_factor=0.1,total_iters=5"),
+///                             base: 0.1, totalSteps: 100)
 /// plan.learningRate(at: 0)   // 0.01
 /// ```
 public struct SchedulePlan: Sendable {
@@ -123,7 +124,8 @@ public struct SchedulePlan: Sendable {
         {
             throw EtaError(
                 .usage,
-                "onecycle total_steps=\(explicit) is shorter than the \(total - warmupLength) steps it would run (PyTorch's OneCycleLR raises 'Tried to step ... times')"
+                "onecycle total_steps=\(explicit) is shorter than the \(total - warmupLength) steps it would run "
+                    + "(PyTorch's OneCycleLR raises 'Tried to step ... times')"
             )
         }
     }

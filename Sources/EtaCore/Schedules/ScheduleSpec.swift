@@ -53,13 +53,15 @@ extension Schedule {
             guard pieces.count == 2, !pieces[0].isEmpty else {
                 throw EtaError(
                     .usage,
-                    "malformed part '\(part)' in schedule '\(spec)': expected key=value; valid keys for \(name): \(valid.joined(separator: ", "))"
+                    "malformed part '\(part)' in schedule '\(spec)': expected key=value; valid keys for \(name): "
+                        + "\(valid.joined(separator: ", "))"
                 )
             }
             guard valid.contains(pieces[0].lowercased()) else {
                 throw EtaError(
                     .usage,
-                    "unknown key '\(pieces[0])' for \(name) in schedule '\(spec)'; valid keys: \(valid.isEmpty ? "(none)" : valid.joined(separator: ", "))"
+                    "unknown key '\(pieces[0])' for \(name) in schedule '\(spec)'; valid keys: "
+                        + "\(valid.isEmpty ? "(none)" : valid.joined(separator: ", "))"
                 )
             }
             values[pieces[0].lowercased()] = pieces[1]

@@ -43,7 +43,8 @@ public struct AnomalyRecord: Sendable {
     public let step: Int
     /// The epoch, from 1.
     public let epoch: Int
-    /// `non_finite_loss`, `loss_spike`, `non_finite_gradient` or `non_finite_epoch_loss` (an epoch whose mean loss is NaN or infinite).
+    /// `non_finite_loss`, `loss_spike`, `non_finite_gradient` or `non_finite_epoch_loss` (an epoch whose mean loss is
+    /// NaN or infinite).
     public let kind: String
     /// The checked loss (NaN for a non-finite gradient).
     public let loss: Float

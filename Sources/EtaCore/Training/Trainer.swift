@@ -126,14 +126,16 @@ public final class Trainer {
             if !configuration.optimizer.capabilities.parameterGroups {
                 throw EtaError(
                     .usage,
-                    "parameter groups are not supported by \(configuration.optimizer.name) yet (its step depends on sums over all parameters)"
+                    "parameter groups are not supported by \(configuration.optimizer.name) yet (its step depends on "
+                        + "sums over all parameters)"
                 )
             }
             let names = architecture.layout.entries.map(\.name)
             for group in configuration.parameterGroups where !names.contains(where: group.matches) {
                 throw EtaError(
                     .usage,
-                    "parameter group pattern '\(group.pattern)' matches no tensor; this model's tensors: \(names.joined(separator: ", "))"
+                    "parameter group pattern '\(group.pattern)' matches no tensor; this model's tensors: "
+                        + "\(names.joined(separator: ", "))"
                 )
             }
             network.optimizer.groups = configuration.parameterGroups
@@ -149,7 +151,8 @@ public final class Trainer {
             if cycled.stateSlots != optimizer.stateSlots {
                 throw EtaError(
                     .usage,
-                    "the schedule cycles momentum but \(optimizer.name) has momentum=0: give \(optimizer.name) a momentum or set cycle_momentum=false"
+                    "the schedule cycles momentum but \(optimizer.name) has momentum=0: give \(optimizer.name) a "
+                        + "momentum or set cycle_momentum=false"
                 )
             }
         }

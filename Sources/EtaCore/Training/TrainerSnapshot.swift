@@ -14,7 +14,8 @@ struct TrainerSnapshot {
         state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
         stats = try trainer.backend.read(trainer.network.stats)
         var position = trainer.position
-        // The epoch's running sums live on the device; keep them with the position so reloading the epoch restores them.
+        // The epoch's running sums live on the device; keep them with the position so reloading the epoch restores
+        // them.
         position.trainLossSum = stats[Network.Stat.trainLossSum.rawValue]
         position.trainCorrect = stats[Network.Stat.trainCorrect.rawValue]
         self.position = position

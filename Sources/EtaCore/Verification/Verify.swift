@@ -47,10 +47,10 @@ public enum Verify {
 
     /// The normwise bound for optimizers whose step depends on sums over the arena (LAMB's trust ratio, Prodigy's
     /// and D-Adaptation's d): the backends sum float32 partials per block of 16,384 elements, the Reference in double,
-    /// so each block's sum carries a relative error of about √16384·2⁻²⁴ ≈ 7.6e-6 (random-walk rounding; the data here
-    /// has no cancellation: squares, and a gradient of one direction), which reaches every element through the step
-    /// size. Observed: at most 4e-7 on the CPU backend and PoCL. Elementwise arithmetic is still the Reference's
-    /// operation for operation: a wrong formula is off by O(1).
+    /// so each block's sum carries a relative error of about √16384·2⁻²⁴ ≈ 7.6e-6 (random-walk rounding; the
+    /// data here has no cancellation: squares, and a gradient of one direction), which reaches every element through
+    /// the step size. Observed: at most 4e-7 on the CPU backend and PoCL. Elementwise arithmetic is still the
+    /// Reference's operation for operation: a wrong formula is off by O(1).
     public static let sumDependentBound = 1e-5
 
     /// The most float32 arrays of one size a check holds at once: on the host the Reference's parameters,

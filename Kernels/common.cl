@@ -62,7 +62,12 @@ inline void eta_store_bf16(__global ushort* data, ulong base, ulong n, floatV va
         const uintV bits = as_uintV(value);
         const uintV rounded = (bits + (uintV)0x7fffu + ((bits >> 16) & (uintV)1u)) >> 16;
         const uintV out = select(rounded, (bits >> 16) | (uintV)0x40u, isnan(value));
-        ETA_CAT(vstore, ETA_VEC)(convert_ushortV(out), 0, data + base);
+        // Two bf16 per 32-bit word, written as ETA_VEC / 2 words: converting the whole vector to ushort is the slow
+        // part on PoCL. The lanes go through a private array (no vector swizzle, which Oclgrind misreads).
+        uint lanes[ETA_VEC];
+        ETA_CAT(vstore, ETA_VEC)(out, 0, lanes);
+        __global uint* words = (__global uint*)(data + base);
+        for (int i = 0; i < ETA_VEC / 2; i++) words[i] = lanes[2 * i] | (lanes[2 * i + 1] << 16);
         return;
     }
     float lanes[ETA_VEC];

@@ -93,6 +93,17 @@ public final class Program: @unchecked Sendable {
         return infoString(bytes ?? []).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The names of the kernels the program defines (`CL_PROGRAM_KERNEL_NAMES`), so a caller needs no list of them.
+    ///
+    /// - Returns: The names, in the driver's order.
+    /// - Throws: `CLError` naming `clGetProgramInfo`.
+    public func kernelNames() throws -> [String] {
+        let bytes = try queryInfo("clGetProgramInfo") {
+            clGetProgramInfo(handle, cl_program_info(CL_PROGRAM_KERNEL_NAMES), $0, $1, $2)
+        }
+        return infoString(bytes).split(separator: ";").map(String.init).filter { !$0.isEmpty }
+    }
+
     /// The device binary of a single-device program (`CL_PROGRAM_BINARIES`), for the on-disk cache.
     ///
     /// - Returns: The binary's bytes.

@@ -55,16 +55,20 @@ public final class OpenCLBackend: Backend {
         let blocks: Program?
         var kernels: [String: Kernel] = [:]
 
-        init(elementwise: Program, blocks: Program?) { (self.elementwise, self.blocks) = (elementwise, blocks) }
+        /// The kernels of `blocks`, as the program names them.
+        let blockKernelNames: Set<String>
+
+        init(elementwise: Program, blocks: Program?) throws {
+            (self.elementwise, self.blocks) = (elementwise, blocks)
+            blockKernelNames = Set(try blocks?.kernelNames() ?? [])
+        }
 
         func kernel(_ name: String) throws -> Kernel {
             if let kernel = kernels[name] { return kernel }
-            let kernel: Kernel
-            if let made = try? elementwise.kernel(named: name) {
-                kernel = made
-            } else if let blocks, let made = try? blocks.kernel(named: name) {
-                kernel = made
-            } else {
+            // The program that defines the name, so no lookup fails on the way (drivers such as Oclgrind report every
+            // failed clCreateKernel).
+            let program = blocks.flatMap { blockKernelNames.contains(name) ? $0 : nil } ?? elementwise
+            guard let kernel = try? program.kernel(named: name) else {
                 throw EtaError(.software, "no OpenCL update kernel named \(name) in this build of Kernels/")
             }
             kernels[name] = kernel
@@ -160,21 +164,18 @@ public final class OpenCLBackend: Backend {
             return program
         }
         let elementwise = try build("optimizers.cl", sentinel: "lerp_toward")
-        guard plain else { return UpdatePrograms(elementwise: elementwise, blocks: nil) }
+        guard plain else { return try UpdatePrograms(elementwise: elementwise, blocks: nil) }
         // The block kernels' work-group size is compiled in (a local-memory tree), as for the reductions.
         var local = Kernel.powerOfTwo(atMost: min(64, max(1, context.device.maxWorkGroupSize)))
         var blocks = try build("adaptive.cl", sentinel: "lamb_moments", extraOptions: " -DBLOCK_LOCAL=\(local)")
-        let kernelLimit = try Self.blockKernelNames.map { try blocks.kernel(named: $0).maxWorkGroupSize }.min() ?? local
+        let kernelLimit = try blocks.kernelNames().map { try blocks.kernel(named: $0).maxWorkGroupSize }.min() ?? local
         if kernelLimit < local {
             local = Kernel.powerOfTwo(atMost: kernelLimit)
             blocks = try build("adaptive.cl", sentinel: "lamb_moments", extraOptions: " -DBLOCK_LOCAL=\(local)")
         }
         blockLocalSize = local
-        return UpdatePrograms(elementwise: elementwise, blocks: blocks)
+        return try UpdatePrograms(elementwise: elementwise, blocks: blocks)
     }
-
-    /// The kernels of `Kernels/adaptive.cl` that run one work-group per block (their limits set BLOCK_LOCAL).
-    static let blockKernelNames = ["lamb_moments", "lamb_update", "prodigy_accumulate", "dadapt_adam_accumulate"]
 
     /// The update programs for a storage combination (call under `launchLock`).
     func updatePrograms(_ storage: UpdateStorage) throws -> UpdatePrograms {

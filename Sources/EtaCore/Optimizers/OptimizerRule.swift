@@ -83,6 +83,11 @@ public struct OptimizerCapabilities: Sendable, Equatable {
 
     /// A plain one-pass optimizer: groups, replicas and 16-bit storage.
     public static let all = OptimizerCapabilities()
+
+    /// A two-pass optimizer whose step depends on sums over the whole arena (LAMB, Prodigy, D-Adaptation): one
+    /// launch per step over one float32 arena, so no groups, replicas or 16-bit storage.
+    public static let wholeArena = OptimizerCapabilities(
+        parameterGroups: false, sweepReplicas: false, compactStorage: false)
 }
 
 /// The first pass of a two-pass optimizer (block kernels): it updates the moments and writes two partial sums per

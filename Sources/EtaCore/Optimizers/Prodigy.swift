@@ -48,9 +48,7 @@ public struct Prodigy: OptimizerRule, StepSizeAdapting {
         ]
     }
     /// No parameter groups, sweep replicas or 16-bit storage: a step needs sums over the whole arena.
-    public static var capabilities: OptimizerCapabilities {
-        OptimizerCapabilities(parameterGroups: false, sweepReplicas: false, compactStorage: false)
-    }
+    public static var capabilities: OptimizerCapabilities { .wholeArena }
     /// A momentum-cycling schedule drives `beta1`.
     public static var cycledMomentum: WritableKeyPath<Self, Double>? { \.beta1 }
     /// The weight decay key, `weight_decay` (no parameter groups: see ``capabilities``).

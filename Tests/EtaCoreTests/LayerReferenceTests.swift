@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+@testable import EtaCore
+
+/// PyTorch's outputs and autograd gradients for the convolutional and normalisation layers
+/// (`tools/make_layer_fixtures.py`, float64).
+struct TorchLayerFixtures: Decodable {
+    struct Case: Decodable {
+        let kind: String
+        let batch: Int?, channels: Int?, outputs: Int?, size: Int?, kernel: Int?, stride: Int?, padding: Int?
+        let rows: Int?, cols: Int?
+        let inputs: [String: [Double]]
+        let output: [Double]
+        let upstream: [Double]
+        let grads: [String: [Double]]
+
+        var geometry: WindowGeometry {
+            WindowGeometry(
+                channels: channels!, height: size!, width: size!, kernel: kernel!, stride: stride!, padding: padding!)
+        }
+    }
+    let cases: [Case]
+
+    static let loaded: TorchLayerFixtures = {
+        let url = Bundle.module.url(forResource: "torch_layers", withExtension: "json", subdirectory: "Fixtures")!
+        return try! JSONDecoder().decode(TorchLayerFixtures.self, from: Data(contentsOf: url))
+    }()
+}
+
+/// The Reference's layer, in Double: its output and the gradients of its inputs for an upstream gradient.
+func referenceLayer(
+    _ c: TorchLayerFixtures.Case, inputs: [String: [Double]], upstream: [Double]
+) -> (
+    output: [Double], grads: [String: [Double]]
+) {
+    switch c.kind {
+    case "conv2d":
+        let (x, w, b) = (inputs["input"]!, inputs["weight"]!, inputs["bias"])
+        let y = Reference.conv2d(
+            input: x, weight: w, bias: b, outputs: c.outputs!, batch: c.batch!, geometry: c.geometry)
+        let g = Reference.conv2dBackward(
+            gradOutput: upstream, input: x, weight: w, outputs: c.outputs!, batch: c.batch!, geometry: c.geometry)
+        var grads = ["input": g.input, "weight": g.weight]
+        if b != nil { grads["bias"] = g.bias }
+        return (y, grads)
+    case "max_pool2d":
+        let (y, indices) = Reference.maxPool2d(input: inputs["input"]!, batch: c.batch!, geometry: c.geometry)
+        let g = Reference.maxPool2dBackward(gradOutput: upstream, indices: indices, inputCount: inputs["input"]!.count)
+        return (y, ["input": g])
+    case "avg_pool2d":
+        let y = Reference.avgPool2d(input: inputs["input"]!, batch: c.batch!, geometry: c.geometry)
+        return (y, ["input": Reference.avgPool2dBackward(gradOutput: upstream, batch: c.batch!, geometry: c.geometry)])
+    default:  // layer_norm
+        let (x, gamma, beta) = (inputs["input"]!, inputs["gamma"]!, inputs["beta"]!)
+        let f = Reference.layerNorm(input: x, gamma: gamma, beta: beta, cols: c.cols!)
+        let g = Reference.layerNormBackward(
+            gradOutput: upstream, input: x, gamma: gamma, mean: f.mean, inverseStd: f.inverseStd, cols: c.cols!)
+        return (f.output, ["input": g.input, "gamma": g.gamma, "beta": g.beta])
+    }
+}
+
+@Suite("Reference convolution, pooling and layer norm")
+struct LayerReferenceTests {
+    static let cases = TorchLayerFixtures.loaded.cases.indices.map { $0 }
+
+    /// The largest |a − b| over both arrays.
+    static func deviation(_ a: [Double], _ b: [Double]) -> Double {
+        precondition(a.count == b.count, "lengths \(a.count) and \(b.count) differ")
+        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    // Float64 against float64: the sums run in another order than PyTorch's, so agreement is to a few ULPs of the
+    // largest partial sums (|values| <= ~50 here): 1e-12 absolute.
+    @Test("outputs and gradients match PyTorch (float64, 1e-12)", arguments: cases)
+    func matchesTorch(index: Int) {
+        let c = TorchLayerFixtures.loaded.cases[index]
+        let (output, grads) = referenceLayer(c, inputs: c.inputs, upstream: c.upstream)
+        #expect(Self.deviation(output, c.output) <= 1e-12, "\(c.kind) #\(index) output")
+        #expect(Set(grads.keys) == Set(c.grads.keys))
+        for (name, expected) in c.grads {
+            #expect(Self.deviation(grads[name]!, expected) <= 1e-12, "\(c.kind) #\(index) d\(name)")
+        }
+    }
+
+    // Central differences with h = 1e-6 on L = Σ upstream · output: truncation O(h²·|f'''|) ~ 1e-12 and rounding
+    // ~ 1e-16·|L|/h ~ 1e-9, so 1e-6 absolute separates a right gradient from a wrong one (off by O(1)).
+    // Max pooling is piecewise linear: the random inputs have no ties within h, so its derivative exists.
+    @Test("gradients match float64 central finite differences", arguments: cases)
+    func finiteDifferences(index: Int) {
+        let c = TorchLayerFixtures.loaded.cases[index]
+        let (_, grads) = referenceLayer(c, inputs: c.inputs, upstream: c.upstream)
+        func loss(_ inputs: [String: [Double]]) -> Double {
+            zip(referenceLayer(c, inputs: inputs, upstream: c.upstream).output, c.upstream).reduce(0) {
+                $0 + $1.0 * $1.1
+            }
+        }
+        let h = 1e-6
+        for (name, values) in c.inputs {
+            // Every element of small tensors, a stride through larger ones.
+            for i in stride(from: 0, to: values.count, by: max(1, values.count / 40)) {
+                var plus = c.inputs, minus = c.inputs
+                plus[name]![i] += h
+                minus[name]![i] -= h
+                let numeric = (loss(plus) - loss(minus)) / (2 * h)
+                #expect(
+                    abs(numeric - grads[name]![i]) <= 1e-6,
+                    "\(c.kind) #\(index) d\(name)[\(i)]: \(numeric) vs \(grads[name]![i])")
+            }
+        }
+    }
+
+    @Test("window geometry follows PyTorch's output-size formula")
+    func geometry() {
+        let g = WindowGeometry(channels: 1, height: 28, width: 28, kernel: 3, stride: 1, padding: 1)
+        #expect(g.outputHeight == 28 && g.outputWidth == 28)
+        let pool = WindowGeometry(channels: 32, height: 28, width: 28, kernel: 2, stride: 2)
+        #expect(pool.outputHeight == 14)
+        #expect(WindowGeometry(channels: 1, height: 7, width: 7, kernel: 3, stride: 2, padding: 1).outputHeight == 4)
+    }
+
+    @Test("the float32 Reference agrees with the float64 one (single-precision accumulation, 1e-5)")
+    func float32() {
+        for c in TorchLayerFixtures.loaded.cases where c.kind == "conv2d" {
+            let x = c.inputs["input"]!.map(Float.init), w = c.inputs["weight"]!.map(Float.init)
+            let b = c.inputs["bias"].map { $0.map(Float.init) }
+            let y = Reference.conv2d(
+                input: x, weight: w, bias: b, outputs: c.outputs!, batch: c.batch!, geometry: c.geometry)
+            // At most C·k² = 36 products of magnitude <= 1 summed in float32: |error| <= 36 · 2⁻²⁴ · 36 < 1e-4;
+            // observed far less. 1e-5 is a bound the inputs here (uniform in [-1, 1]) respect with margin.
+            #expect(Self.deviation(y.map(Double.init), c.output) <= 1e-5)
+        }
+    }
+}

@@ -62,6 +62,27 @@ for rows, cols in [(3, 8), (1, 5), (4, 16)]:
     y = F.layer_norm(x, (cols,), gamma, beta, eps=1e-5)
     record("layer_norm", {"rows": rows, "cols": cols}, {"input": x, "gamma": gamma, "beta": beta}, y)
 
+for batch, channels, size in [(2, 3, 4), (4, 2, 3)]:
+    x, gamma, beta = tensor(batch, channels, size, size), tensor(channels), tensor(channels)
+    running_mean, running_var = torch.zeros(channels), torch.ones(channels)
+    y = F.batch_norm(x, running_mean, running_var, gamma, beta, training=True, momentum=0.1, eps=1e-5)
+    record("batch_norm2d", {"batch": batch, "channels": channels, "size": size,
+                            "running_mean": flat(running_mean), "running_var": flat(running_var)},
+           {"input": x, "gamma": gamma, "beta": beta}, y)
+
+# Embedding: the gradient is of the table; tokens repeat, so rows accumulate.
+vocabulary, dim = 7, 4
+table = tensor(vocabulary, dim)
+tokens = [3, 0, 6, 3, 1, 3]
+y = F.embedding(torch.tensor(tokens), table)
+record("embedding", {"vocabulary": vocabulary, "dim": dim, "tokens": tokens}, {"table": table}, y)
+
+for heads, length, dim in [(2, 5, 4), (3, 1, 2), (1, 8, 8)]:
+    q, k, v = tensor(heads, length, dim), tensor(heads, length, dim), tensor(heads, length, dim)
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    record("causal_attention", {"heads": heads, "length": length, "dim": dim},
+           {"query": q, "key": k, "value": v}, y)
+
 path = pathlib.Path(__file__).resolve().parent.parent / "Tests/EtaCoreTests/Fixtures/torch_layers.json"
 path.write_text(json.dumps({"torch": torch.__version__, "cases": cases}, indent=1) + "\n")
 print(f"wrote {len(cases)} cases to {path}")

@@ -10,6 +10,15 @@ struct TorchLayerFixtures: Decodable {
         let kind: String
         let batch: Int?, channels: Int?, outputs: Int?, size: Int?, kernel: Int?, stride: Int?, padding: Int?
         let rows: Int?, cols: Int?
+        let runningMean: [Double]?, runningVar: [Double]?
+        let vocabulary: Int?, dim: Int?, tokens: [Int]?
+        let heads: Int?, length: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, batch, channels, outputs, size, kernel, stride, padding, rows, cols, vocabulary, dim, tokens,
+                heads, length, inputs, output, upstream, grads
+            case runningMean = "running_mean", runningVar = "running_var"
+        }
         let inputs: [String: [Double]]
         let output: [Double]
         let upstream: [Double]
@@ -51,6 +60,28 @@ func referenceLayer(
     case "avg_pool2d":
         let y = Reference.avgPool2d(input: inputs["input"]!, batch: c.batch!, geometry: c.geometry)
         return (y, ["input": Reference.avgPool2dBackward(gradOutput: upstream, batch: c.batch!, geometry: c.geometry)])
+    case "batch_norm2d":
+        let (x, gamma, beta) = (inputs["input"]!, inputs["gamma"]!, inputs["beta"]!)
+        var running = Reference.BatchNormRunning<Double>(channels: c.channels!)
+        let f = Reference.batchNorm2d(
+            input: x, gamma: gamma, beta: beta, running: &running, batch: c.batch!, channels: c.channels!,
+            training: true)
+        let g = Reference.batchNorm2dBackward(
+            gradOutput: upstream, input: x, gamma: gamma, mean: f.mean, inverseStd: f.inverseStd, batch: c.batch!,
+            channels: c.channels!)
+        return (f.output, ["input": g.input, "gamma": g.gamma, "beta": g.beta])
+    case "embedding":
+        let y = Reference.embedding(tokens: c.tokens!, table: inputs["table"]!, dim: c.dim!)
+        let g = Reference.embeddingBackward(
+            gradOutput: upstream, tokens: c.tokens!, vocabulary: c.vocabulary!, dim: c.dim!)
+        return (y, ["table": g])
+    case "causal_attention":
+        let (q, k, v) = (inputs["query"]!, inputs["key"]!, inputs["value"]!)
+        let f = Reference.causalAttention(query: q, key: k, value: v, heads: c.heads!, length: c.length!)
+        let g = Reference.causalAttentionBackward(
+            gradOutput: upstream, query: q, key: k, value: v, probabilities: f.probabilities, heads: c.heads!,
+            length: c.length!)
+        return (f.output, ["query": g.query, "key": g.key, "value": g.value])
     default:  // layer_norm
         let (x, gamma, beta) = (inputs["input"]!, inputs["gamma"]!, inputs["beta"]!)
         let f = Reference.layerNorm(input: x, gamma: gamma, beta: beta, cols: c.cols!)
@@ -107,6 +138,26 @@ struct LayerReferenceTests {
                     abs(numeric - grads[name]![i]) <= 1e-6,
                     "\(c.kind) #\(index) d\(name)[\(i)]: \(numeric) vs \(grads[name]![i])")
             }
+        }
+    }
+
+    @Test("BatchNorm2d's running statistics move as PyTorch's (momentum 0.1, unbiased variance); evaluation uses them")
+    func runningStatistics() {
+        for c in TorchLayerFixtures.loaded.cases where c.kind == "batch_norm2d" {
+            var running = Reference.BatchNormRunning<Double>(channels: c.channels!)
+            let (x, gamma, beta) = (c.inputs["input"]!, c.inputs["gamma"]!, c.inputs["beta"]!)
+            _ = Reference.batchNorm2d(
+                input: x, gamma: gamma, beta: beta, running: &running, batch: c.batch!, channels: c.channels!,
+                training: true)
+            #expect(Self.deviation(running.mean, c.runningMean!) <= 1e-14)
+            #expect(Self.deviation(running.variance, c.runningVar!) <= 1e-14)
+            // Evaluation: the running statistics normalise, and nothing moves.
+            let frozen = running
+            let evaluated = Reference.batchNorm2d(
+                input: x, gamma: gamma, beta: beta, running: &running, batch: c.batch!, channels: c.channels!,
+                training: false)
+            #expect(running == frozen)
+            #expect(abs(evaluated.mean[0] - running.mean[0]) == 0)
         }
     }
 

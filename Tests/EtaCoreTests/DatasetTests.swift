@@ -94,13 +94,14 @@ struct IDXTests {
 
     /// Writes a 3-image 2x2 set; `labels`/`images` override the file bytes.
     static func write(
-        folder: URL, images: [UInt8]? = nil, labels: [UInt8]? = nil, gzip: Bool = false, prefix: String = "train"
+        folder: URL, images: [UInt8]? = nil, labels: [UInt8]? = nil, gzip: Bool = false, prefix: String = "train",
+        dotted: Bool = false
     ) throws {
         let imageBytes = images ?? header(0x0803, [3, 2, 2]) + (0..<12).map { UInt8($0 * 20) }
         let labelBytes = labels ?? header(0x0801, [3]) + [7, 0, 9]
         for (name, bytes) in [("\(prefix)-images-idx3-ubyte", imageBytes), ("\(prefix)-labels-idx1-ubyte", labelBytes)]
         {
-            let url = folder.appendingPathComponent(name)
+            let url = folder.appendingPathComponent(dotted ? name.replacingOccurrences(of: "-idx", with: ".idx") : name)
             try Data(bytes).write(to: url)
             if gzip {
                 let process = Process()
@@ -122,6 +123,17 @@ struct IDXTests {
         #expect(dataset.targets == [7, 0, 9, 7, 0, 9])
         #expect(dataset.features[1] == Float(20) / 255)
         #expect(dataset.task == .classification(classes: 10))
+    }
+
+    @Test(
+        "both file namings load: train-images-idx3-ubyte and train-images.idx3-ubyte (raw or gzipped)",
+        arguments: [false, true])
+    func dottedNames(gzip: Bool) throws {
+        let folder = scratchFolder()
+        try Self.write(folder: folder, gzip: gzip, dotted: true)
+        try Self.write(folder: folder, gzip: gzip, prefix: "t10k", dotted: true)
+        let dataset = try Dataset.load("idx:" + folder.path)
+        #expect(dataset.rows == 6 && dataset.targets == [7, 0, 9, 7, 0, 9])
     }
 
     @Test("bad IDX files exit 65 with the file and byte offset")

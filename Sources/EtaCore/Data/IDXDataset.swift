@@ -1,8 +1,8 @@
 import CZlib
 import Foundation
 
-/// MNIST-style IDX files in a folder: `train-images-idx3-ubyte` and `train-labels-idx1-ubyte` (optionally
-/// `.gz`), plus the `t10k-` pair when present (appended after the training rows). Images are unsigned bytes
+/// MNIST-style IDX files in a folder: `train-images-idx3-ubyte` and `train-labels-idx1-ubyte` (or
+/// `train-images.idx3-ubyte` and `train-labels.idx1-ubyte`; optionally `.gz`), plus the `t10k-` pair when present (appended after the training rows). Images are unsigned bytes
 /// scaled to [0, 1]; labels must be 0...9.
 ///
 /// Layout (big-endian): magic `00 00 08 03` (images: ubyte, 3 dims) or `00 00 08 01` (labels), then one
@@ -55,7 +55,9 @@ enum IDXDataset {
     }
 
     private static func find(_ directory: String, _ base: String, required: Bool) throws -> String? {
-        for candidate in [base, base + ".gz"] {
+        // Both namings in circulation: `train-images-idx3-ubyte` (the original files) and `train-images.idx3-ubyte`.
+        let dotted = base.replacingOccurrences(of: "-idx", with: ".idx")
+        for candidate in [base, base + ".gz", dotted, dotted + ".gz"] {
             let path = (directory as NSString).appendingPathComponent(candidate)
             if FileManager.default.fileExists(atPath: path) { return path }
         }

@@ -183,3 +183,58 @@ struct LayerReferenceTests {
         }
     }
 }
+
+@Suite("Reference dropout (counter-based mask)")
+struct DropoutReferenceTests {
+    @Test(
+        "keeps 1 − p of the elements (within 5 standard deviations) and scales them by 1/(1 − p)",
+        arguments: [0.1, 0.5, 0.9])
+    func keepFraction(p: Double) {
+        let n = 200_000
+        let (output, mask) = Reference.dropout(
+            input: [Double](repeating: 1, count: n), p: p, seed: 42, stream: 0, step: 1)
+        let kept = Double(mask.filter { $0 }.count)
+        let sigma = (Double(n) * p * (1 - p)).squareRoot()
+        #expect(abs(kept - Double(n) * (1 - p)) <= 5 * sigma, "kept \(kept) of \(n) at p = \(p)")
+        #expect(zip(output, mask).allSatisfy { $1 ? abs($0 - 1 / (1 - p)) < 1e-12 : $0 == 0 })
+    }
+
+    @Test("p = 0 keeps everything unscaled; p = 1 drops everything")
+    func edges() {
+        let input: [Double] = [1, -2, 3, 0.5]
+        #expect(Reference.dropout(input: input, p: 0, seed: 1, stream: 0, step: 1).output == input)
+        #expect(Reference.dropout(input: input, p: 1, seed: 1, stream: 0, step: 1).output == [0, 0, 0, 0])
+    }
+
+    @Test("the mask depends on the seed, the stream and the step, and on nothing else")
+    func determinism() {
+        let input = [Float](repeating: 1, count: 4096)
+        let a = Reference.dropout(input: input, p: 0.5, seed: 7, stream: 2, step: 3).mask
+        #expect(a == Reference.dropout(input: input, p: 0.5, seed: 7, stream: 2, step: 3).mask)
+        #expect(a == Reference.dropout(input: input.map(Double.init), p: 0.5, seed: 7, stream: 2, step: 3).mask)
+        for other in [(8, 2, 3), (7, 3, 3), (7, 2, 4)] {
+            let b = Reference.dropout(
+                input: input, p: 0.5, seed: UInt64(other.0), stream: UInt64(other.1), step: UInt64(other.2)
+            ).mask
+            // Independent masks agree on about half the elements; equal ones on all.
+            let agree = zip(a, b).filter { $0 == $1 }.count
+            #expect(agree < 2300 && agree > 1800, "\(other): \(agree) of 4096 agree")
+        }
+        // A prefix of a longer layer draws the same mask: element i's draw depends on i alone.
+        let long = Reference.dropout(input: [Float](repeating: 1, count: 8192), p: 0.5, seed: 7, stream: 2, step: 3)
+            .mask
+        #expect(Array(long.prefix(4096)) == a)
+    }
+
+    @Test("backward applies the forward mask and scale (the exact gradient of a linear map)")
+    func backward() {
+        let input: [Double] = (0..<64).map { Double($0) / 10 - 3 }
+        let (_, mask) = Reference.dropout(input: input, p: 0.3, seed: 5, stream: 1, step: 9)
+        let upstream: [Double] = (0..<64).map { sin(Double($0)) }
+        let grad = Reference.dropoutBackward(gradOutput: upstream, mask: mask, p: 0.3)
+        for i in input.indices {
+            // PyTorch multiplies by scale = 1/(1 − p) (native_dropout: input · mask · scale).
+            #expect(grad[i] == (mask[i] ? upstream[i] * (1 / 0.7) : 0))
+        }
+    }
+}

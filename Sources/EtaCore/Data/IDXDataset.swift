@@ -2,8 +2,8 @@ import CZlib
 import Foundation
 
 /// MNIST-style IDX files in a folder: `train-images-idx3-ubyte` and `train-labels-idx1-ubyte` (or
-/// `train-images.idx3-ubyte` and `train-labels.idx1-ubyte`; optionally `.gz`), plus the `t10k-` pair when present (appended after the training rows). Images are unsigned bytes
-/// scaled to [0, 1]; labels must be 0...9.
+/// `train-images.idx3-ubyte` and `train-labels.idx1-ubyte`; optionally `.gz`), plus the `t10k-` pair when present
+/// (appended after the training rows). Images are unsigned bytes scaled to [0, 1]; labels must be 0...9.
 ///
 /// Layout (big-endian): magic `00 00 08 03` (images: ubyte, 3 dims) or `00 00 08 01` (labels), then one
 /// 32-bit count per dimension, then the bytes.

@@ -25,30 +25,26 @@ enum CSVNumber {
         var exponent = 0
         var sawDigit = false
         var exact = true
-        while cursor < end, cursor.pointee &- UInt8(ascii: "0") < 10 {
-            let digit = UInt64(cursor.pointee &- UInt8(ascii: "0"))
+        // One digit into the mantissa: the first 19 significant ones exactly, later ones only mark it inexact.
+        func take(_ character: UInt8) {
+            let digit = UInt64(character &- UInt8(ascii: "0"))
             sawDigit = true
-            if mantissa != 0 || digit != 0 {
-                if significantDigits < 19 {
-                    mantissa = mantissa &* 10 &+ digit; significantDigits += 1
-                } else {
-                    exact = false
-                }
+            guard mantissa != 0 || digit != 0 else { return }
+            if significantDigits < 19 {
+                mantissa = mantissa &* 10 &+ digit
+                significantDigits += 1
+            } else {
+                exact = false
             }
+        }
+        while cursor < end, cursor.pointee &- UInt8(ascii: "0") < 10 {
+            take(cursor.pointee)
             cursor += 1
         }
         if cursor < end, cursor.pointee == UInt8(ascii: ".") {
             cursor += 1
             while cursor < end, cursor.pointee &- UInt8(ascii: "0") < 10 {
-                let digit = UInt64(cursor.pointee &- UInt8(ascii: "0"))
-                sawDigit = true
-                if mantissa != 0 || digit != 0 {
-                    if significantDigits < 19 {
-                        mantissa = mantissa &* 10 &+ digit; significantDigits += 1
-                    } else {
-                        exact = false
-                    }
-                }
+                take(cursor.pointee)
                 if exact { exponent -= 1 }
                 cursor += 1
             }

@@ -54,11 +54,13 @@ __kernel void bias_activation_forward(__global float* restrict z,
                                       const uint cols,
                                       const int activation,
                                       const uint replicas,
-                                      const ulong bias_stride) {
+                                      const ulong bias_stride,
+                                      const int has_bias) {
     const size_t i = get_global_id(0);
     const size_t block = (size_t)rows * cols;
     if (i >= block * replicas) return;
-    const float value = z[z_offset + i] + bias[bias_offset + (i / block) * bias_stride + i % cols];
+    const float value =
+        has_bias ? z[z_offset + i] + bias[bias_offset + (i / block) * bias_stride + i % cols] : z[z_offset + i];
     z[z_offset + i] = value;
     a[a_offset + i] = eta_activate(value, activation);
 }
@@ -76,7 +78,8 @@ __kernel void bias_activation_backward(__global const float* grad_a,
                                        const int activation,
                                        const uint replicas,
                                        const ulong bias_stride,
-                                       const int accumulate) {
+                                       const int accumulate,
+                                       const int has_bias) {
     // Dimension 0 is the column, dimension 1 the replica (no div/mod pair: see the banner).
     const uint column = get_global_id(0), replica = get_global_id(1);
     if (column >= cols || replica >= replicas) return;
@@ -88,6 +91,7 @@ __kernel void bias_activation_backward(__global const float* grad_a,
         grad_z[grad_z_offset + i] = g;
         sum += g;
     }
+    if (!has_bias) return;   // an activation without a bias (grad_bias is any valid buffer)
     const ulong target = grad_bias_offset + replica * bias_stride + column;
     grad_bias[target] = accumulate ? grad_bias[target] + sum : sum;
 }

@@ -31,7 +31,7 @@ void eta_bias_activation_forward(float *z, const float *bias, float *a, size_t r
     for (size_t r = 0; r < rows; r++) {
         float *zr = z + r * cols, *ar = a + r * cols;
         for (size_t c = 0; c < cols; c++) {
-            const float value = zr[c] + bias[c];
+            const float value = bias ? zr[c] + bias[c] : zr[c];
             zr[c] = value;
             ar[c] = activate(value, activation);
         }
@@ -52,6 +52,7 @@ void eta_bias_activation_backward(const float *grad_a, const float *z, float *gr
             sums[c] += g;
         }
     }
+    if (grad_bias == NULL) return;   // an activation without a bias
     for (size_t c = 0; c < cols; c++) grad_bias[c] = accumulate ? grad_bias[c] + sums[c] : sums[c];
 }
 

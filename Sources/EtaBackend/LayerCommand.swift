@@ -178,22 +178,77 @@ public struct ReduceCommand {
     }
 }
 
+/// Z += bias (broadcast over rows), A = act(Z) (forward); dZ = dA · act'(Z) and dbias = Σ_rows dZ (backward), for each
+/// of `replicas` consecutive `[rows × cols]` blocks, replica r's bias `biasStride`·r further on.
+public struct BiasActivationCommand {
+    /// Forward or backward.
+    public var pass: LayerPass
+    /// Forward: Z, the bias added in place. Backward: Z as the forward pass left it.
+    public var z: DeviceSlice
+    /// The bias (forward) or its gradient (backward); nil for an activation without a bias.
+    public var bias: DeviceSlice?
+    /// Forward: A, written. Backward: dA, read.
+    public var activations: DeviceSlice
+    /// Backward: dZ, written (may be `activations`: each element is read, then written, by one work-item).
+    public var gradZ: DeviceSlice?
+    /// Rows and columns of one replica's block.
+    public var rows: Int, cols: Int
+    /// The nonlinearity.
+    public var activation: Activation
+    /// Consecutive blocks, each with its own bias.
+    public var replicas: Int
+    /// Elements between consecutive replicas' biases.
+    public var biasStride: Int
+    /// Backward: add to the bias gradient (gradient accumulation) instead of overwriting it.
+    public var accumulate: Bool
+
+    /// - Parameters:
+    ///   - pass: Forward or backward.
+    ///   - z: Z (the pre-activation).
+    ///   - bias: The bias or its gradient; nil for none.
+    ///   - activations: A (forward) or dA (backward).
+    ///   - gradZ: Backward: dZ.
+    ///   - rows: Rows per replica.
+    ///   - cols: Columns.
+    ///   - activation: The nonlinearity.
+    ///   - replicas: Blocks with their own bias.
+    ///   - biasStride: Elements between replicas' biases.
+    ///   - accumulate: Backward: add to the bias gradient.
+    public init(
+        pass: LayerPass, z: DeviceSlice, bias: DeviceSlice?, activations: DeviceSlice, gradZ: DeviceSlice? = nil,
+        rows: Int, cols: Int, activation: Activation, replicas: Int = 1, biasStride: Int = 0, accumulate: Bool = false
+    ) {
+        (self.pass, self.z, self.bias, self.activations, self.gradZ) = (pass, z, bias, activations, gradZ)
+        (self.rows, self.cols, self.activation, self.replicas, self.biasStride, self.accumulate) = (
+            rows, cols, activation, replicas, biasStride, accumulate
+        )
+    }
+}
+
 /// The operations of a training step besides the optimizer update.
 public enum LayerCommand {
     /// A matrix multiply (CLBlast on OpenCL).
     case gemm(MatrixMultiply)
-    /// Z += bias (broadcast over rows), A = act(Z); for each of `replicas` consecutive [rows × cols] blocks,
-    /// replica r's bias `biasStride`·r further on.
-    case biasActivationForward(
-        z: DeviceBuffer, zOffset: Int, bias: DeviceBuffer, biasOffset: Int,
-        a: DeviceBuffer, aOffset: Int, rows: Int, cols: Int, activation: Activation,
-        replicas: Int = 1, biasStride: Int = 0)
-    /// dZ = dA · act'(Z) and dbias = Σ_rows dZ (per replica, as above). dZ may be dA.
-    case biasActivationBackward(
-        gradA: DeviceBuffer, gradAOffset: Int, z: DeviceBuffer, zOffset: Int,
-        gradZ: DeviceBuffer, gradZOffset: Int, gradBias: DeviceBuffer, gradBiasOffset: Int,
-        rows: Int, cols: Int, activation: Activation, replicas: Int = 1, biasStride: Int = 0,
-        accumulate: Bool = false)
+    /// A bias and a nonlinearity, fused.
+    case biasActivation(BiasActivationCommand)
+    /// im2col or its adjoint.
+    case patches(PatchCommand)
+    /// Max or average pooling.
+    case pool(PoolCommand)
+    /// Batched matrix transposition (flatten).
+    case transpose(TransposeCommand)
+    /// Batch normalisation.
+    case batchNorm(BatchNormCommand)
+    /// Layer normalisation.
+    case layerNorm(LayerNormCommand)
+    /// Token and position embeddings.
+    case embedding(EmbeddingCommand)
+    /// Causal multi-head attention.
+    case attention(AttentionCommand)
+    /// Seeded inverted dropout.
+    case dropout(DropoutCommand)
+    /// Elementwise sum or copy.
+    case add(AddCommand)
     /// A loss fused with its gradient.
     case loss(LossCommand)
     /// A deterministic sum.
@@ -214,10 +269,19 @@ extension LayerCommand {
             return
                 "gemm \(g.m)x\(g.n)x\(g.k)\(g.transposeA ? "T" : "N")\(g.transposeB ? "T" : "N")"
                 + "\(g.batch > 1 ? " x\(g.batch)" : "")"
-        case .biasActivationForward(_, _, _, _, _, _, _, _, let activation, _, _):
-            return "bias_activation_forward \(activation.name)"
-        case .biasActivationBackward(_, _, _, _, _, _, _, _, _, _, let activation, _, _, _):
-            return "bias_activation_backward \(activation.name)"
+        case .biasActivation(let c):
+            return "bias_activation_\(c.pass == .forward ? "forward" : "backward") \(c.activation.name)"
+        case .patches(let c): return c.pass == .forward ? "im2col" : "col2im"
+        case .pool(let c):
+            return "\(c.kind == .max ? "max" : "avg")_pool_\(c.pass == .forward ? "forward" : "backward")"
+        case .transpose: return "transpose"
+        case .batchNorm(let c):
+            return c.mode == .backward ? "batch_norm_backward" : "batch_norm_forward"
+        case .layerNorm(let c): return c.pass == .forward ? "layer_norm_forward" : "layer_norm_backward"
+        case .embedding(let c): return c.pass == .forward ? "embedding_forward" : "embedding_backward"
+        case .attention(let c): return c.pass == .forward ? "attention_forward" : "attention_backward"
+        case .dropout: return "dropout"
+        case .add: return "add"
         case .loss(let l):
             return l.kind == .crossEntropy ? "softmax_cross_entropy" : l.kind == .bce ? "bce_with_logits" : "mse"
         case .reduce(let r): return r.segments > 1 ? "reduce_segments" : "reduce"

@@ -34,28 +34,27 @@ extension CPUBackend {
                 concurrentPerform(g.batch, multiply)
                 blas.setThreads(Int32(threads))
             }
-        case .biasActivationForward(
-            let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
-            let replicas, let biasStride):
-            let (zp, bp, ap) = (pointer(z), pointer(bias), pointer(a))
-            replicasInParallel(replicas) { r in
-                let block = r * rows * cols
-                eta_bias_activation_forward(
-                    zp + zOffset + block, bp + biasOffset + r * biasStride,
-                    ap + aOffset + block, rows, cols, activation.rawValue)
+        case .biasActivation(let c):
+            let (zp, ap) = (pointer(c.z.buffer) + c.z.offset, pointer(c.activations.buffer) + c.activations.offset)
+            let bp = c.bias.map { pointer($0.buffer) + $0.offset }
+            if c.pass == .forward {
+                replicasInParallel(c.replicas) { r in
+                    let block = r * c.rows * c.cols
+                    eta_bias_activation_forward(
+                        zp + block, bp.map { $0 + r * c.biasStride }, ap + block, c.rows, c.cols,
+                        c.activation.rawValue)
+                }
+            } else {
+                let gzp = pointer(c.gradZ!.buffer) + c.gradZ!.offset
+                replicasInParallel(c.replicas) { r in
+                    let block = r * c.rows * c.cols
+                    eta_bias_activation_backward(
+                        ap + block, zp + block, gzp + block, bp.map { $0 + r * c.biasStride }, c.rows, c.cols,
+                        c.activation.rawValue, c.accumulate ? 1 : 0)
+                }
             }
-        case .biasActivationBackward(
-            let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
-            let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
-            let accumulate):
-            let (gap, zp, gzp, gbp) = (pointer(gradA), pointer(z), pointer(gradZ), pointer(gradBias))
-            replicasInParallel(replicas) { r in
-                let block = r * rows * cols
-                eta_bias_activation_backward(
-                    gap + gradAOffset + block, zp + zOffset + block,
-                    gzp + gradZOffset + block, gbp + gradBiasOffset + r * biasStride,
-                    rows, cols, activation.rawValue, accumulate ? 1 : 0)
-            }
+        case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .attention, .dropout, .add:
+            runDeep(layer)
         case .loss(let l):
             let targets = pointer(l.targets) + l.targetsOffset
             let (inputs, grads, losses, corrects) = (

@@ -55,35 +55,37 @@ extension OpenCLBackend {
                 withEvent: tracedEvents != nil)
             LaunchClock.noteLaunch()  // after: CLBlast builds its program inside the call
             if let event { tracedEvents?.append((layer.kernelName, event)) }
-        case .biasActivationForward(
-            let z, let zOffset, let bias, let biasOffset, let a, let aOffset, let rows, let cols, let activation,
-            let replicas, let biasStride):
-            try set(k.forward, [z, bias, a], [UInt64(zOffset), UInt64(biasOffset), UInt64(aOffset)])
-            try k.forward.setArgument(6, UInt32(rows))
-            try k.forward.setArgument(7, UInt32(cols))
-            try k.forward.setArgument(8, activation.rawValue)
-            try k.forward.setArgument(9, UInt32(replicas))
-            try k.forward.setArgument(10, UInt64(biasStride))
-            try enqueue(
-                k.forward, global: rows * cols * replicas, local: k.forward.localSize(preferred: 64),
-                name: layer.kernelName)
-        case .biasActivationBackward(
-            let gradA, let gradAOffset, let z, let zOffset, let gradZ, let gradZOffset,
-            let gradBias, let gradBiasOffset, let rows, let cols, let activation, let replicas, let biasStride,
-            let accumulate):
+        case .biasActivation(let c) where c.pass == .forward:
+            let bias = c.bias ?? c.z
             try set(
-                k.backward, [gradA, z, gradZ, gradBias],
-                [UInt64(gradAOffset), UInt64(zOffset), UInt64(gradZOffset), UInt64(gradBiasOffset)])
-            try k.backward.setArgument(8, UInt32(rows))
-            try k.backward.setArgument(9, UInt32(cols))
-            try k.backward.setArgument(10, activation.rawValue)
-            try k.backward.setArgument(11, UInt32(replicas))
-            try k.backward.setArgument(12, UInt64(biasStride))
-            try k.backward.setArgument(13, Int32(accumulate ? 1 : 0))
+                k.forward, [c.z.buffer, bias.buffer, c.activations.buffer], [c.z, bias, c.activations].map(\.offset))
+            try k.forward.setArgument(6, UInt32(c.rows))
+            try k.forward.setArgument(7, UInt32(c.cols))
+            try k.forward.setArgument(8, c.activation.rawValue)
+            try k.forward.setArgument(9, UInt32(c.replicas))
+            try k.forward.setArgument(10, UInt64(c.biasStride))
+            try k.forward.setArgument(11, Int32(c.bias == nil ? 0 : 1))
+            try enqueue(
+                k.forward, global: c.rows * c.cols * c.replicas, local: k.forward.localSize(preferred: 64),
+                name: layer.kernelName)
+        case .biasActivation(let c):
+            let bias = c.bias ?? c.z, gradZ = c.gradZ!
+            try set(
+                k.backward, [c.activations.buffer, c.z.buffer, gradZ.buffer, bias.buffer],
+                [c.activations, c.z, gradZ, bias].map(\.offset))
+            try k.backward.setArgument(8, UInt32(c.rows))
+            try k.backward.setArgument(9, UInt32(c.cols))
+            try k.backward.setArgument(10, c.activation.rawValue)
+            try k.backward.setArgument(11, UInt32(c.replicas))
+            try k.backward.setArgument(12, UInt64(c.biasStride))
+            try k.backward.setArgument(13, Int32(c.accumulate ? 1 : 0))
+            try k.backward.setArgument(14, Int32(c.bias == nil ? 0 : 1))
             // Columns x replicas (a 2-D range: see Kernels/layers.cl).
             try enqueue(
-                k.backward, global: [cols, replicas], local: [k.backward.localSize(preferred: 32), 1],
+                k.backward, global: [c.cols, c.replicas], local: [k.backward.localSize(preferred: 32), 1],
                 name: layer.kernelName)
+        case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .attention, .dropout, .add:
+            try runDeep(layer)
         case .loss(let l):
             let kernel: Kernel
             switch l.kind {
@@ -155,6 +157,11 @@ extension OpenCLBackend {
             try k.reduceFinish.setArgument(4, Int32(r.accumulate ? 1 : 0))
             try enqueue(k.reduceFinish, global: k.reduceLocal, local: k.reduceLocal)
         }
+    }
+
+    /// Sets buffer arguments 0..<buffers.count, then the offsets after them.
+    private func set(_ kernel: Kernel, _ buffers: [DeviceBuffer], _ offsets: [Int]) throws {
+        try set(kernel, buffers, offsets.map { UInt64($0) })
     }
 
     /// Sets buffer arguments 0..<buffers.count, then the offsets after them.

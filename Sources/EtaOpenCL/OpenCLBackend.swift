@@ -83,6 +83,8 @@ public final class OpenCLBackend: Backend {
     private let copy: Kernel
     private let stream28: Kernel
     let layerKernels: LayerKernels
+    /// The kernels of `Kernels/deep.cl`, by name.
+    let deepKernels: [String: Kernel]
     /// Schedule-Free's y ↔ x switch (`Kernels/optimizers.cl`).
     var lerpToward: Kernel { try! updateProgramsByVariant[StorageLayout()]!.kernel("lerp_toward") }
     /// CLBlast's GEMM scratch memory, grown on demand (see `run(_: LayerCommand)`).
@@ -117,6 +119,7 @@ public final class OpenCLBackend: Backend {
         let layers = try kernels("layers.cl", ["bias_activation_forward", "bias_activation_backward"])
         let losses = try kernels("losses.cl", ["softmax_cross_entropy", "bce_with_logits", "mse"])
         let clip = try kernels("clip.cl", ["clip_by_norm", "clip_by_value"])
+        deepKernels = try kernels("deep.cl", Self.deepKernelNames)
         // The reductions' work-group size is compiled in (a local-memory tree): the largest power of two up to 256
         // that the device, then each kernel, allows.
         let reduceNames = ["reduce_partial", "reduce_finish", "reduce_segments"]

@@ -53,4 +53,14 @@ void eta_clip_by_value(float *g, size_t n, float clip);
 
 /// The instruction set the dispatcher picked for these loops ("x86-64-v4", "x86-64-v3", "baseline").
 const char *eta_cpu_dispatch_target(void);
+
+// The deep-model layers (Kernels/deep/, bodies shared with the OpenCL kernels): eta_NAME(begin, end, NAME_PARAMS) runs
+// indices [begin, end) of a kernel of ETA_DEEP_KERNELS; the parameters are listed once, in deep/signatures.cl.
+typedef uint64_t ulong;
+typedef uint32_t uint;
+#define ETA_GLOBAL
+#include "../../../Kernels/deep/signatures.cl"
+#define ETA_DEEP_C_DECLARATION(NAME) void eta_##NAME(ulong eta_begin, ulong eta_end, NAME##_PARAMS);
+ETA_DEEP_KERNELS(ETA_DEEP_C_DECLARATION)
+
 #endif

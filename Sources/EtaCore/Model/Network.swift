@@ -116,10 +116,11 @@ public final class Network {
                         c: z[i], ldc: layer.outputs, batch: replicas, strideA: sourceStride,
                         strideB: replicaSize, strideC: rows * layer.outputs)))
             try backend.run(
-                .biasActivationForward(
-                    z: z[i], zOffset: 0, bias: arena.parameters, biasOffset: bias,
-                    a: a[i], aOffset: 0, rows: rows, cols: layer.outputs, activation: layer.activation,
-                    replicas: replicas, biasStride: replicaSize))
+                .biasActivation(
+                    BiasActivationCommand(
+                        pass: .forward, z: DeviceSlice(z[i]), bias: DeviceSlice(arena.parameters, offset: bias),
+                        activations: DeviceSlice(a[i]), rows: rows, cols: layer.outputs,
+                        activation: layer.activation, replicas: replicas, biasStride: replicaSize)))
         }
     }
 
@@ -185,12 +186,12 @@ public final class Network {
             let (weight, bias) = architecture.offsets(i)
             // dZ = dA ⊙ act'(Z) in place, and db = Σ rows dZ, in one pass.
             try backend.run(
-                .biasActivationBackward(
-                    gradA: gradients[current], gradAOffset: 0, z: z[i], zOffset: 0,
-                    gradZ: gradients[current], gradZOffset: 0,
-                    gradBias: arena.gradients, gradBiasOffset: bias,
-                    rows: rows, cols: layer.outputs, activation: layer.activation,
-                    replicas: replicas, biasStride: replicaSize, accumulate: accumulateGradients))
+                .biasActivation(
+                    BiasActivationCommand(
+                        pass: .backward, z: DeviceSlice(z[i]), bias: DeviceSlice(arena.gradients, offset: bias),
+                        activations: DeviceSlice(gradients[current]), gradZ: DeviceSlice(gradients[current]),
+                        rows: rows, cols: layer.outputs, activation: layer.activation, replicas: replicas,
+                        biasStride: replicaSize, accumulate: accumulateGradients)))
             let (previous, previousOffset, previousStride) =
                 i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
             // dW = dZᵀ · A_prev, written straight into the gradient arena.

@@ -117,9 +117,10 @@ extension Verify {
             let zBuffer = try upload(z, backend), biasBuffer = try upload(bias, backend),
                 aBuffer = try backend.makeBuffer(count: rows * cols)
             try backend.run(
-                .biasActivationForward(
-                    z: zBuffer, zOffset: 0, bias: biasBuffer, biasOffset: 0, a: aBuffer, aOffset: 0,
-                    rows: rows, cols: cols, activation: activation))
+                .biasActivation(
+                    BiasActivationCommand(
+                        pass: .forward, z: DeviceSlice(zBuffer), bias: DeviceSlice(biasBuffer),
+                        activations: DeviceSlice(aBuffer), rows: rows, cols: cols, activation: activation)))
             var zRef = z.map(Double.init), aRef = zRef
             Reference.biasActivationForward(
                 z: &zRef, bias: bias.map(Double.init), a: &aRef, rows: rows, cols: cols, activation: activation)
@@ -131,9 +132,11 @@ extension Verify {
         let gradA = try upload(upstream, backend), zBuffer = try upload(z, backend)
         let gradZ = try backend.makeBuffer(count: rows * cols), gradBias = try backend.makeBuffer(count: cols)
         try backend.run(
-            .biasActivationBackward(
-                gradA: gradA, gradAOffset: 0, z: zBuffer, zOffset: 0, gradZ: gradZ, gradZOffset: 0,
-                gradBias: gradBias, gradBiasOffset: 0, rows: rows, cols: cols, activation: activation))
+            .biasActivation(
+                BiasActivationCommand(
+                    pass: .backward, z: DeviceSlice(zBuffer), bias: DeviceSlice(gradBias),
+                    activations: DeviceSlice(gradA), gradZ: DeviceSlice(gradZ), rows: rows, cols: cols,
+                    activation: activation)))
         var gradZRef = [Double](repeating: 0, count: rows * cols)
         let gradBiasRef = Reference.biasActivationBackward(
             gradA: upstream.map(Double.init), z: z.map(Double.init), gradZ: &gradZRef,

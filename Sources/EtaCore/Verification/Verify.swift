@@ -132,6 +132,9 @@ public enum Verify {
             }
         }
         return results + (try runLayers(backend: backend, progress: progress))
+            + (try runImageLayers(backend: backend, progress: progress))
+            + (try runNormalizationLayers(backend: backend, progress: progress))
+            + (try runSequenceLayers(backend: backend, progress: progress))
     }
 
     /// Checks one optimizer configuration at one size.

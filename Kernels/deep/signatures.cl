@@ -1,0 +1,186 @@
+// deep/signatures.cl — the parameters of the deep-layer kernels, written once for both backends.
+//
+// What: ETA_DEEP_KERNELS(K) lists every kernel; NAME_PARAMS is its parameter list and NAME_ARGS the same names as
+//       arguments. The bodies (deep/*.cl) define `NAME_item(i, NAME_PARAMS)`, the work of index i < count (the first
+//       parameter of every kernel). Two preambles turn each into a kernel:
+//         deep/opencl.cl: `__kernel void NAME(NAME_PARAMS)`, one work-item per index;
+//         Sources/CEtaCPU/eta_deep.c: `void eta_NAME(begin, end, NAME_PARAMS)`, a loop over [begin, end) that the
+//           Swift CPUBackend runs on all cores in chunks (prototypes in eta_cpu.h, generated from this file).
+// Vocabulary: ETA_GLOBAL (__global or nothing), ulong (64-bit unsigned), long, int. Offsets are in floats; every
+//       buffer is float32 (token ids and max-pool winners are stored as floats, exact below 2^24).
+// Assumptions: no work-item writes what another reads in the same launch; sums run in a fixed order, so both backends
+//       are deterministic run to run. Layouts: see the Swift commands (Sources/EtaBackend/ImageCommands.swift,
+//       SequenceCommands.swift).
+
+#define ETA_DEEP_KERNELS(K) \
+    K(im2col) K(col2im) K(pool_forward) K(pool_backward) K(transpose) \
+    K(batch_norm_statistics) K(batch_norm_normalize) K(batch_norm_backward_sums) K(batch_norm_backward_input) \
+    K(layer_norm_forward) K(layer_norm_backward_input) K(layer_norm_backward_parameters) \
+    K(embedding_forward) K(embedding_backward_tokens) K(embedding_backward_positions) \
+    K(attention_forward) K(attention_backward_query) K(attention_backward_key) \
+    K(dropout) K(add)
+
+// A square window over [N, H, W, C] (or [N, C, H, W] for im2col's source): input shape, window, output shape.
+#define ETA_WINDOW_PARAMS \
+    const ulong channels, const ulong height, const ulong width, const ulong kernel_size, const ulong stride, \
+    const ulong padding, const ulong out_height, const ulong out_width
+#define ETA_WINDOW_ARGS channels, height, width, kernel_size, stride, padding, out_height, out_width
+
+// count = images·OH·OW·C·k·k, one patch element each.
+#define im2col_PARAMS \
+    const ulong count, ETA_GLOBAL const float* image, const ulong image_offset, ETA_GLOBAL float* patches, \
+    const ulong patches_offset, ETA_WINDOW_PARAMS, const int channels_last
+#define im2col_ARGS count, image, image_offset, patches, patches_offset, ETA_WINDOW_ARGS, channels_last
+
+// count = images·H·W·C, one image element each (in the image's layout).
+#define col2im_PARAMS \
+    const ulong count, ETA_GLOBAL float* image, const ulong image_offset, ETA_GLOBAL const float* patches, \
+    const ulong patches_offset, ETA_WINDOW_PARAMS, const int channels_last, const int accumulate
+#define col2im_ARGS count, image, image_offset, patches, patches_offset, ETA_WINDOW_ARGS, channels_last, accumulate
+
+// count = images·OH·OW·C. is_max: 1 max (winners into `indices`), 0 average.
+#define pool_forward_PARAMS \
+    const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL float* output, \
+    const ulong output_offset, ETA_GLOBAL float* indices, const ulong indices_offset, ETA_WINDOW_PARAMS, \
+    const int is_max
+#define pool_forward_ARGS \
+    count, input, input_offset, output, output_offset, indices, indices_offset, ETA_WINDOW_ARGS, is_max
+
+// count = images·H·W·C.
+#define pool_backward_PARAMS \
+    const ulong count, ETA_GLOBAL const float* grad_output, const ulong grad_output_offset, \
+    ETA_GLOBAL float* grad_input, const ulong grad_input_offset, ETA_GLOBAL const float* indices, \
+    const ulong indices_offset, ETA_WINDOW_PARAMS, const int is_max, const int accumulate
+#define pool_backward_ARGS \
+    count, grad_output, grad_output_offset, grad_input, grad_input_offset, indices, indices_offset, ETA_WINDOW_ARGS, \
+    is_max, accumulate
+
+// count = matrices·rows·cols: destination [m][c][r] = source [m][r][c].
+#define transpose_PARAMS \
+    const ulong count, ETA_GLOBAL const float* source, const ulong source_offset, ETA_GLOBAL float* destination, \
+    const ulong destination_offset, const ulong rows, const ulong cols, const int accumulate
+#define transpose_ARGS count, source, source_offset, destination, destination_offset, rows, cols, accumulate
+
+// Batch norm over [replicas][rows][channels]. saved: per replica [mean | inverse std | Σdy | Σdy·x̂], 4·channels.
+// Parameters, running statistics and their gradients: replica r at offset + r·parameter_stride.
+#define ETA_BN_PARAMS \
+    const ulong rows, const ulong channels, ETA_GLOBAL float* parameters, const ulong weight_offset, \
+    const ulong bias_offset, const ulong parameter_stride, ETA_GLOBAL float* saved, const ulong saved_offset, \
+    const float epsilon
+#define ETA_BN_ARGS rows, channels, parameters, weight_offset, bias_offset, parameter_stride, saved, saved_offset, epsilon
+
+// count = replicas·channels: batch statistics into `saved`, then the running statistics updated.
+#define batch_norm_statistics_PARAMS \
+    const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_BN_PARAMS, \
+    ETA_GLOBAL float* running, const ulong mean_offset, const ulong variance_offset, const float momentum
+#define batch_norm_statistics_ARGS \
+    count, input, input_offset, ETA_BN_ARGS, running, mean_offset, variance_offset, momentum
+
+// count = replicas·rows·channels. use_running: 1 normalises with the running statistics (evaluation).
+#define batch_norm_normalize_PARAMS \
+    const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL float* output, \
+    const ulong output_offset, ETA_BN_PARAMS, ETA_GLOBAL const float* running, const ulong mean_offset, \
+    const ulong variance_offset, const int use_running
+#define batch_norm_normalize_ARGS \
+    count, input, input_offset, output, output_offset, ETA_BN_ARGS, running, mean_offset, variance_offset, \
+    use_running
+
+// count = replicas·channels: Σdy and Σdy·x̂ into `saved`, and dβ, dγ into `gradients`.
+#define batch_norm_backward_sums_PARAMS \
+    const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL const float* grad_output, \
+    const ulong grad_output_offset, ETA_BN_PARAMS, ETA_GLOBAL float* gradients, const int accumulate
+#define batch_norm_backward_sums_ARGS \
+    count, input, input_offset, grad_output, grad_output_offset, ETA_BN_ARGS, gradients, accumulate
+
+// count = replicas·rows·channels.
+#define batch_norm_backward_input_PARAMS \
+    const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL const float* grad_output, \
+    const ulong grad_output_offset, ETA_GLOBAL float* grad_input, const ulong grad_input_offset, ETA_BN_PARAMS, \
+    const int accumulate
+#define batch_norm_backward_input_ARGS \
+    count, input, input_offset, grad_output, grad_output_offset, grad_input, grad_input_offset, ETA_BN_ARGS, \
+    accumulate
+
+// Layer norm over [rows][cols]; saved: [rows means | rows inverse deviations]; weight and bias in `parameters`.
+#define ETA_LN_PARAMS \
+    const ulong rows, const ulong cols, ETA_GLOBAL const float* parameters, const ulong weight_offset, \
+    const ulong bias_offset, ETA_GLOBAL float* saved, const ulong saved_offset, const float epsilon
+#define ETA_LN_ARGS rows, cols, parameters, weight_offset, bias_offset, saved, saved_offset, epsilon
+
+// count = rows.
+#define layer_norm_forward_PARAMS \
+    const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL float* output, \
+    const ulong output_offset, ETA_LN_PARAMS
+#define layer_norm_forward_ARGS count, input, input_offset, output, output_offset, ETA_LN_ARGS
+
+// count = rows.
+#define layer_norm_backward_input_PARAMS \
+    const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL const float* grad_output, \
+    const ulong grad_output_offset, ETA_GLOBAL float* grad_input, const ulong grad_input_offset, ETA_LN_PARAMS, \
+    const int accumulate
+#define layer_norm_backward_input_ARGS \
+    count, input, input_offset, grad_output, grad_output_offset, grad_input, grad_input_offset, ETA_LN_ARGS, \
+    accumulate
+
+// count = cols: dγ and dβ into `gradients` (at the weight and bias offsets).
+#define layer_norm_backward_parameters_PARAMS \
+    const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL const float* grad_output, \
+    const ulong grad_output_offset, ETA_LN_PARAMS, ETA_GLOBAL float* gradients, const int accumulate
+#define layer_norm_backward_parameters_ARGS \
+    count, input, input_offset, grad_output, grad_output_offset, ETA_LN_ARGS, gradients, accumulate
+
+// Embeddings: `tables` holds the token table at token_offset and the position table at position_offset.
+#define ETA_EMBEDDING_PARAMS \
+    ETA_GLOBAL const float* ids, const ulong ids_offset, const ulong rows, const ulong sequence_length, \
+    const ulong embed_width, const ulong vocabulary, const ulong token_offset, const ulong position_offset
+#define ETA_EMBEDDING_ARGS \
+    ids, ids_offset, rows, sequence_length, embed_width, vocabulary, token_offset, position_offset
+
+// count = rows·width.
+#define embedding_forward_PARAMS \
+    const ulong count, ETA_EMBEDDING_PARAMS, ETA_GLOBAL const float* tables, ETA_GLOBAL float* output, \
+    const ulong output_offset
+#define embedding_forward_ARGS count, ETA_EMBEDDING_ARGS, tables, output, output_offset
+
+// count = width (one column of the token table's gradient each).
+#define embedding_backward_tokens_PARAMS \
+    const ulong count, ETA_EMBEDDING_PARAMS, ETA_GLOBAL float* gradients, ETA_GLOBAL const float* grad_output, \
+    const ulong grad_output_offset, const int accumulate
+#define embedding_backward_tokens_ARGS \
+    count, ETA_EMBEDDING_ARGS, gradients, grad_output, grad_output_offset, accumulate
+
+// count = sequence_length·width.
+#define embedding_backward_positions_PARAMS embedding_backward_tokens_PARAMS
+#define embedding_backward_positions_ARGS embedding_backward_tokens_ARGS
+
+// Attention: qkv [sequences·T][3E], output [sequences·T][E], lse [sequences][heads][T]; count = sequences·heads·T.
+#define ETA_ATTENTION_PARAMS \
+    const ulong count, const ulong sequence_length, const ulong heads, const ulong head_width, const float scale, \
+    ETA_GLOBAL const float* qkv, const ulong qkv_offset, ETA_GLOBAL float* output, const ulong output_offset, \
+    ETA_GLOBAL float* lse, const ulong lse_offset
+#define ETA_ATTENTION_ARGS \
+    count, sequence_length, heads, head_width, scale, qkv, qkv_offset, output, output_offset, lse, lse_offset
+
+#define attention_forward_PARAMS ETA_ATTENTION_PARAMS
+#define attention_forward_ARGS ETA_ATTENTION_ARGS
+#define attention_backward_query_PARAMS \
+    ETA_ATTENTION_PARAMS, ETA_GLOBAL const float* grad_output, const ulong grad_output_offset, \
+    ETA_GLOBAL float* grad_qkv, const ulong grad_qkv_offset
+#define attention_backward_query_ARGS ETA_ATTENTION_ARGS, grad_output, grad_output_offset, grad_qkv, grad_qkv_offset
+#define attention_backward_key_PARAMS attention_backward_query_PARAMS
+#define attention_backward_key_ARGS attention_backward_query_ARGS
+
+// count elements; keep when the 24-bit draw of (seed, stream, step, i) < threshold; kept ones scaled.
+#define dropout_PARAMS \
+    const ulong count, ETA_GLOBAL const float* source, const ulong source_offset, ETA_GLOBAL float* destination, \
+    const ulong destination_offset, const uint threshold, const float scale, const ulong seed, const ulong stream, \
+    const ulong step, const int accumulate
+#define dropout_ARGS \
+    count, source, source_offset, destination, destination_offset, threshold, scale, seed, stream, step, accumulate
+
+// count elements: destination (+)= a (+ b when has_b).
+#define add_PARAMS \
+    const ulong count, ETA_GLOBAL const float* a, const ulong a_offset, ETA_GLOBAL const float* b, \
+    const ulong b_offset, const int has_b, ETA_GLOBAL float* destination, const ulong destination_offset, \
+    const int accumulate
+#define add_ARGS count, a, a_offset, b, b_offset, has_b, destination, destination_offset, accumulate

@@ -1,0 +1,23 @@
+// The deep-layer loops of the CPU backend: the C preamble of Kernels/deep/ (see deep/signatures.cl), so both backends
+// run the same bodies. Each exported eta_NAME(begin, end, ...) runs NAME_item for i in [begin, end); CPUBackend
+// splits [0, count) into chunks over all cores.
+#include "eta_cpu.h"
+#include <math.h>
+
+#pragma clang fp contract(off)
+
+#define ETA_INLINE static inline __attribute__((always_inline))
+#define eta_sqrt(x) __builtin_sqrtf(x)
+#define eta_exp(x) expf(x)
+#define eta_log(x) logf(x)
+#define eta_fmax(a, b) fmaxf(a, b)
+
+#include "../../Kernels/deep/image.cl"
+#include "../../Kernels/deep/norm.cl"
+#include "../../Kernels/deep/sequence.cl"
+
+#define ETA_DEEP_C_LOOP(NAME) \
+    void eta_##NAME(ulong eta_begin, ulong eta_end, NAME##_PARAMS) { \
+        for (ulong i = eta_begin; i < eta_end; i++) NAME##_item(i, NAME##_ARGS); \
+    }
+ETA_DEEP_KERNELS(ETA_DEEP_C_LOOP)

@@ -1,0 +1,97 @@
+import CEtaCPU
+import EtaBackend
+
+/// The deep-model layers: each command runs the C loops of `Kernels/deep/` (the bodies the OpenCL kernels run) over
+/// its index range, split into chunks on all cores.
+extension CPUBackend {
+    /// The float at a slice's first element, as the C loops take buffers (base pointer and offset separately).
+    private func base(_ slice: DeviceSlice) -> UnsafeMutablePointer<Float> { pointer(slice.buffer) }
+
+    private static let elementwiseGrain = 16_384
+
+    func runDeep(_ layer: LayerCommand) {
+        switch layer {
+        case .patches(let c): runPatches(c)
+        case .pool(let c): runPool(c)
+        case .transpose(let c):
+            let (source, destination) = (base(c.source), base(c.destination))
+            deepItems(c.matrices * c.rows * c.cols, grain: Self.elementwiseGrain) { b, e in
+                eta_transpose(
+                    b, e, ulong(c.matrices * c.rows * c.cols), source, ulong(c.source.offset), destination,
+                    ulong(c.destination.offset), ulong(c.rows), ulong(c.cols), c.accumulate ? 1 : 0)
+            }
+        case .batchNorm(let c): runBatchNorm(c)
+        case .layerNorm(let c): runLayerNorm(c)
+        case .embedding(let c): runEmbedding(c)
+        case .attention(let c): runAttention(c)
+        case .dropout(let c):
+            let (source, destination) = (base(c.source), base(c.destination))
+            deepItems(c.count, grain: Self.elementwiseGrain) { b, e in
+                eta_dropout(
+                    b, e, ulong(c.count), source, ulong(c.source.offset), destination, ulong(c.destination.offset),
+                    c.threshold, c.scale, c.seed, c.stream, c.step, c.accumulate ? 1 : 0)
+            }
+        case .add(let c):
+            let a = base(c.a), b = c.b.map(base) ?? a, destination = base(c.destination)
+            deepItems(c.count, grain: Self.elementwiseGrain) { begin, end in
+                eta_add(
+                    begin, end, ulong(c.count), a, ulong(c.a.offset), b, ulong(c.b?.offset ?? 0), c.b == nil ? 0 : 1,
+                    destination, ulong(c.destination.offset), c.accumulate ? 1 : 0)
+            }
+        default: preconditionFailure("runDeep got \(layer.kernelName)")
+        }
+    }
+
+    private func runPatches(_ c: PatchCommand) {
+        let g = c.geometry
+        let (image, patches) = (base(c.image), base(c.patches))
+        let window = (
+            ulong(g.channels), ulong(g.height), ulong(g.width), ulong(g.kernel), ulong(g.stride), ulong(g.padding),
+            ulong(g.outputHeight), ulong(g.outputWidth)
+        )
+        let last: Int32 = c.layout == .channelsLast ? 1 : 0
+        if c.pass == .forward {
+            let count = c.images * g.outputHeight * g.outputWidth * g.channels * g.kernel * g.kernel
+            deepItems(count, grain: Self.elementwiseGrain) { b, e in
+                eta_im2col(
+                    b, e, ulong(count), image, ulong(c.image.offset), patches, ulong(c.patches.offset), window.0,
+                    window.1, window.2, window.3, window.4, window.5, window.6, window.7, last)
+            }
+        } else {
+            let count = c.images * g.height * g.width * g.channels
+            deepItems(count, grain: Self.elementwiseGrain / 4) { b, e in
+                eta_col2im(
+                    b, e, ulong(count), image, ulong(c.image.offset), patches, ulong(c.patches.offset), window.0,
+                    window.1, window.2, window.3, window.4, window.5, window.6, window.7, last, c.accumulate ? 1 : 0)
+            }
+        }
+    }
+
+    private func runPool(_ c: PoolCommand) {
+        let g = c.geometry
+        let (source, destination) = (base(c.source), base(c.destination))
+        let indices = c.indices.map(base) ?? destination, indicesOffset = ulong(c.indices?.offset ?? 0)
+        let isMax: Int32 = c.kind == .max ? 1 : 0
+        let window = (
+            ulong(g.channels), ulong(g.height), ulong(g.width), ulong(g.kernel), ulong(g.stride), ulong(g.padding),
+            ulong(g.outputHeight), ulong(g.outputWidth)
+        )
+        if c.pass == .forward {
+            let count = c.images * g.outputHeight * g.outputWidth * g.channels
+            deepItems(count, grain: Self.elementwiseGrain / 4) { b, e in
+                eta_pool_forward(
+                    b, e, ulong(count), source, ulong(c.source.offset), destination, ulong(c.destination.offset),
+                    indices, indicesOffset, window.0, window.1, window.2, window.3, window.4, window.5, window.6,
+                    window.7, isMax)
+            }
+        } else {
+            let count = c.images * g.height * g.width * g.channels
+            deepItems(count, grain: Self.elementwiseGrain / 4) { b, e in
+                eta_pool_backward(
+                    b, e, ulong(count), source, ulong(c.source.offset), destination, ulong(c.destination.offset),
+                    indices, indicesOffset, window.0, window.1, window.2, window.3, window.4, window.5, window.6,
+                    window.7, isMax, c.accumulate ? 1 : 0)
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import CEtaCPU
+import EtaBackend
+
+/// Normalisation, embeddings and attention on the CPU: the C loops of `Kernels/deep/norm.cl` and `sequence.cl`.
+extension CPUBackend {
+    /// Runs `body(begin, end)` over [0, count) in chunks of at least `grain` indices on all cores.
+    func deepItems(_ count: Int, grain: Int, _ body: (ulong, ulong) -> Void) {
+        guard count > 0 else { return }
+        let chunks = min(threads * 4, (count + grain - 1) / grain)
+        if chunks <= 1 || threads == 1 { body(0, ulong(count)); return }
+        let size = (count + chunks - 1) / chunks
+        concurrentPerform(chunks) { chunk in
+            let begin = chunk * size, end = min(count, begin + size)
+            if begin < end { body(ulong(begin), ulong(end)) }
+        }
+    }
+
+    func runBatchNorm(_ c: BatchNormCommand) {
+        let parameters = pointer(c.weight.buffer), saved = pointer(c.saved.buffer)
+        let running = pointer(c.runningMean.buffer)
+        let (input, output) = (pointer(c.input.buffer), pointer(c.output.buffer))
+        let (rows, channels) = (ulong(c.rows), ulong(c.channels))
+        let (weight, bias, stride) = (ulong(c.weight.offset), ulong(c.bias.offset), ulong(c.parameterStride))
+        let (savedOffset, mean, variance) = (
+            ulong(c.saved.offset), ulong(c.runningMean.offset), ulong(c.runningVariance.offset)
+        )
+        let columns = c.replicas * c.channels, elements = columns * c.rows
+        switch c.mode {
+        case .trainingForward, .evaluationForward:
+            if c.mode == .trainingForward {
+                deepItems(columns, grain: 1) { b, e in
+                    eta_batch_norm_statistics(
+                        b, e, ulong(columns), input, ulong(c.input.offset), rows, channels, parameters, weight, bias,
+                        stride, saved, savedOffset, c.epsilon, running, mean, variance, c.momentum)
+                }
+            }
+            deepItems(elements, grain: 16_384) { b, e in
+                eta_batch_norm_normalize(
+                    b, e, ulong(elements), input, ulong(c.input.offset), output, ulong(c.output.offset), rows,
+                    channels, parameters, weight, bias, stride, saved, savedOffset, c.epsilon, running, mean, variance,
+                    c.mode == .evaluationForward ? 1 : 0)
+            }
+        case .backward:
+            let gradOutput = pointer(c.gradOutput!.buffer), gradients = pointer(c.gradWeight!.buffer)
+            deepItems(columns, grain: 1) { b, e in
+                eta_batch_norm_backward_sums(
+                    b, e, ulong(columns), input, ulong(c.input.offset), gradOutput, ulong(c.gradOutput!.offset), rows,
+                    channels, parameters, weight, bias, stride, saved, savedOffset, c.epsilon, gradients,
+                    c.accumulateParameters ? 1 : 0)
+            }
+            deepItems(elements, grain: 16_384) { b, e in
+                eta_batch_norm_backward_input(
+                    b, e, ulong(elements), input, ulong(c.input.offset), gradOutput, ulong(c.gradOutput!.offset),
+                    output, ulong(c.output.offset), rows, channels, parameters, weight, bias, stride, saved,
+                    savedOffset, c.epsilon, c.accumulateInput ? 1 : 0)
+            }
+        }
+    }
+
+    func runLayerNorm(_ c: LayerNormCommand) {
+        let parameters = pointer(c.weight.buffer), saved = pointer(c.saved.buffer)
+        let (input, output) = (pointer(c.input.buffer), pointer(c.output.buffer))
+        let (rows, cols) = (ulong(c.rows), ulong(c.cols))
+        let (weight, bias, savedOffset) = (ulong(c.weight.offset), ulong(c.bias.offset), ulong(c.saved.offset))
+        let grain = max(1, 4096 / max(1, c.cols))
+        guard c.pass == .backward else {
+            deepItems(c.rows, grain: grain) { b, e in
+                eta_layer_norm_forward(
+                    b, e, rows, input, ulong(c.input.offset), output, ulong(c.output.offset), rows, cols, parameters,
+                    weight, bias, saved, savedOffset, c.epsilon)
+            }
+            return
+        }
+        let gradOutput = pointer(c.gradOutput!.buffer), gradients = pointer(c.gradWeight!.buffer)
+        deepItems(c.rows, grain: grain) { b, e in
+            eta_layer_norm_backward_input(
+                b, e, rows, input, ulong(c.input.offset), gradOutput, ulong(c.gradOutput!.offset), output,
+                ulong(c.output.offset), rows, cols, parameters, weight, bias, saved, savedOffset, c.epsilon,
+                c.accumulateInput ? 1 : 0)
+        }
+        deepItems(c.cols, grain: 1) { b, e in
+            eta_layer_norm_backward_parameters(
+                b, e, cols, input, ulong(c.input.offset), gradOutput, ulong(c.gradOutput!.offset), rows, cols,
+                parameters, ulong(c.gradWeight!.offset), ulong(c.gradBias!.offset), saved, savedOffset, c.epsilon,
+                gradients, c.accumulateParameters ? 1 : 0)
+        }
+    }
+
+    func runEmbedding(_ c: EmbeddingCommand) {
+        let ids = pointer(c.ids.buffer), tables = pointer(c.tokenTable.buffer), output = pointer(c.output.buffer)
+        let shape = (
+            ulong(c.ids.offset), ulong(c.rows), ulong(c.sequenceLength), ulong(c.width), ulong(c.vocabulary),
+            ulong(c.tokenTable.offset), ulong(c.positionTable.offset)
+        )
+        if c.pass == .forward {
+            let count = c.rows * c.width
+            deepItems(count, grain: 16_384) { b, e in
+                eta_embedding_forward(
+                    b, e, ulong(count), ids, shape.0, shape.1, shape.2, shape.3, shape.4, shape.5, shape.6, tables,
+                    output, ulong(c.output.offset))
+            }
+            return
+        }
+        let accumulate: Int32 = c.accumulate ? 1 : 0
+        deepItems(c.width, grain: 1) { b, e in
+            eta_embedding_backward_tokens(
+                b, e, ulong(c.width), ids, shape.0, shape.1, shape.2, shape.3, shape.4, shape.5, shape.6, tables,
+                output, ulong(c.output.offset), accumulate)
+        }
+        let positions = c.sequenceLength * c.width
+        deepItems(positions, grain: 64) { b, e in
+            eta_embedding_backward_positions(
+                b, e, ulong(positions), ids, shape.0, shape.1, shape.2, shape.3, shape.4, shape.5, shape.6, tables,
+                output, ulong(c.output.offset), accumulate)
+        }
+    }
+
+    func runAttention(_ c: AttentionCommand) {
+        let count = c.sequences * c.heads * c.sequenceLength
+        let (qkv, output, lse) = (pointer(c.qkv.buffer), pointer(c.output.buffer), pointer(c.logSumExp.buffer))
+        let shape = (ulong(count), ulong(c.sequenceLength), ulong(c.heads), ulong(c.headWidth))
+        let offsets = (ulong(c.qkv.offset), ulong(c.output.offset), ulong(c.logSumExp.offset))
+        if c.pass == .forward {
+            deepItems(count, grain: 8) { b, e in
+                eta_attention_forward(
+                    b, e, shape.0, shape.1, shape.2, shape.3, c.scale, qkv, offsets.0, output, offsets.1, lse,
+                    offsets.2)
+            }
+            return
+        }
+        let gradOutput = pointer(c.gradOutput!.buffer), gradQKV = pointer(c.gradQKV!.buffer)
+        let gradOffsets = (ulong(c.gradOutput!.offset), ulong(c.gradQKV!.offset))
+        deepItems(count, grain: 8) { b, e in
+            eta_attention_backward_query(
+                b, e, shape.0, shape.1, shape.2, shape.3, c.scale, qkv, offsets.0, output, offsets.1, lse, offsets.2,
+                gradOutput, gradOffsets.0, gradQKV, gradOffsets.1)
+        }
+        deepItems(count, grain: 8) { b, e in
+            eta_attention_backward_key(
+                b, e, shape.0, shape.1, shape.2, shape.3, c.scale, qkv, offsets.0, output, offsets.1, lse, offsets.2,
+                gradOutput, gradOffsets.0, gradQKV, gradOffsets.1)
+        }
+    }
+}

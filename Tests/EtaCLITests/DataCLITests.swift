@@ -93,5 +93,12 @@ struct DataCLITests {
             #expect(result.status == code, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
+        let bench = try CLI.run([
+            "bench", "--device", "cpu", "--model", "mlp:hidden=32", "--input-shape", "1x8x8", "--repeat", "1",
+            "--format", "json",
+        ])
+        #expect(bench.status == 0 && bench.stdout.contains("\"model\": \"64-32-10\""), "\(bench.stdout)")
+        let disagree = try CLI.run(["bench", "--model", "mlp", "--inputs", "10", "--input-shape", "1x2x2"])
+        #expect(disagree.status == 64 && disagree.stderr.contains("(4 values) disagree"), "\(disagree.stderr)")
     }
 }

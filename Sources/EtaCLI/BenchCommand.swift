@@ -14,8 +14,9 @@ struct BenchCommand: ParsableCommand {
             same loop, so "% of stream28" is a ratio measured in one run. --tensors K also times the same total split \
             into K tensors of mixed sizes, interleaved, and reports the ratio to one tensor.
 
-            Training steps: --model SPEC [--inputs N --outputs C --batch-size B] times forward, loss, backward and the \
-            update on random data: samples/s and GFLOP/s (6 flops per multiply-add per sample).
+            Training steps: --model SPEC [--inputs N | --input-shape CxHxW] [--outputs C --batch-size B] times \
+            forward, loss, backward and the update on random data: samples/s and GFLOP/s (6 flops per multiply-add \
+            per sample).
 
             --trace FILE.json writes a Chrome trace (Perfetto, chrome://tracing) of a few more repetitions with \
             per-kernel times (OpenCL event profiling, which is otherwise off because it slows queues).
@@ -40,7 +41,12 @@ struct BenchCommand: ParsableCommand {
         name: .long, help: ArgumentHelp("Model SPEC to time training steps of, instead of updates.", valueName: "spec"),
         transform: ModelSpec.parser)
     var model: ModelSpec?
-    @Option(name: .long, parsing: .unconditional, help: "Model inputs (features).") var inputs: Int = 64
+    @Option(name: .long, parsing: .unconditional, help: "Model inputs (features; default: 64).") var inputs: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Model input shape CxHxW, e.g. 1x28x28 (the inputs are C*H*W).", valueName: "shape"),
+        transform: InputShape.parser)
+    var inputShape: InputShape?
     @Option(name: .long, parsing: .unconditional, help: "Model outputs (classes).") var outputs: Int = 10
     @Option(name: .long, parsing: .unconditional, help: "Batch size of the training steps.") var batchSize: Int = 64
     @Option(name: .long, parsing: .unconditional, help: "Timed repetitions of each operation.") var `repeat`: Int = 20
@@ -70,6 +76,13 @@ struct BenchCommand: ParsableCommand {
         if model != nil {
             try OptionCheck.atLeast("--batch-size", batchSize, 1)
             try OptionCheck.atLeast("--inputs", inputs, 1)
+            if let inputShape, let inputs {
+                let values = inputShape.shape.reduce(1, *)
+                try OptionCheck.require(
+                    inputs == values,
+                    "--inputs \(inputs) and --input-shape \(Dataset.shapeText(inputShape.shape)) (\(values) values) "
+                        + "disagree: give one")
+            }
             try OptionCheck.atLeast("--outputs", outputs, 1)
             if case .specs(let specs) = optimizer {
                 try OptionCheck.require(specs.count == 1, "--model times one optimizer; got \(specs.count)")
@@ -101,6 +114,7 @@ struct BenchCommand: ParsableCommand {
                 ("repeat", .int(`repeat`)),
             ]
             if let model {
+                let inputs = inputShape?.shape.reduce(1, *) ?? inputs ?? 64
                 let architecture = try model.architecture(inputs: inputs, outputs: outputs)
                 // One optimizer (validate() checked): `all` means adam here.
                 var spec = "adam"

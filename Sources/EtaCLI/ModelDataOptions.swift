@@ -6,11 +6,26 @@ struct ModelDataOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "\(Dataset.builtIn.map(\.name).joined(separator: " | ")) | csv:PATH | idx:DIR (default: digits).",
+            "\(Dataset.builtIn.map(\.name).joined(separator: " | ")) | csv:PATH | idx:DIR | cifar:DIR (default: "
+                + "digits).",
             valueName: "dataset"), transform: DatasetSource.parser)
     var dataset: DatasetSource?
     @Option(name: .long, help: "CSV label column: a header name or a 1-based index (default: the last column).")
     var labelColumn: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read each row as a CxHxW image, e.g. 1x28x28 for CSV rows of 784 pixels (C*H*W must equal the feature "
+                + "count; default: the dataset's shape).", valueName: "shape"),
+        transform: InputShape.parser)
+    var inputShape: InputShape?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Feature scaling: \(Normalization.choices): standard uses the training rows' mean and deviation, pixels "
+                + "divides by 255 (default: pixels for idx: and cifar:, standard for csv:).", valueName: "mode"),
+        transform: Normalization.parser)
+    var normalize: Normalization?
     @Option(
         name: .long, help: ArgumentHelp("CSV task: \(TaskChoice.choices) (default: auto).", valueName: "task"),
         transform: TaskChoice.parser)
@@ -57,6 +72,8 @@ struct ModelDataOptions: ParsableArguments {
         var c = TrainingConfiguration()
         c.dataset = dataset?.text ?? metadata["dataset"] ?? c.dataset
         c.labelColumn = labelColumn ?? metadata["label_column"]
+        c.inputShape = try inputShape?.shape ?? metadata["input_shape"].map(Dataset.parseShape)
+        c.normalization = try normalize ?? metadata["normalize"].map { try savedChoice($0, key: "normalize") }
         c.task = task?.rawValue ?? metadata["task"] ?? c.task
         if let model {
             c.model = model

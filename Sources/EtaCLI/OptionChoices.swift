@@ -139,3 +139,7 @@ extension NonFiniteGradientPolicy: ExpressibleByArgument, OptionChoice {
 extension StorageType: ExpressibleByArgument, OptionChoice {
     static let noun = "storage type"
 }
+
+extension Normalization: ExpressibleByArgument, OptionChoice {
+    static let noun = "normalization"
+}

@@ -129,22 +129,35 @@ struct DeviceSelector: OptionValue {
     }
 }
 
-/// `--dataset`: a built-in name, `csv:PATH` or `idx:DIR`. Files are read (and their errors reported) when training
-/// starts.
+/// `--dataset`: a built-in name, `csv:PATH`, `idx:DIR` or `cifar:DIR`. Files are read (and their errors reported)
+/// when training starts.
 struct DatasetSource: OptionValue {
     let text: String
 
     var isCSV: Bool { text.hasPrefix("csv:") }
 
     static func parse(_ text: String) throws -> DatasetSource {
-        guard text.hasPrefix("csv:") || text.hasPrefix("idx:") || Dataset.builtIn.contains(where: { $0.name == text })
+        guard
+            ["csv:", "idx:", "cifar:"].contains(where: text.hasPrefix)
+                || Dataset.builtIn.contains(where: { $0.name == text })
         else {
             throw ValidationError(
                 "unknown dataset; valid values are \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH, "
-                    + "idx:DIR"
+                    + "idx:DIR, cifar:DIR"
             )
         }
         return DatasetSource(text: text)
+    }
+}
+
+/// `--input-shape 1x28x28`: the shape each row's features are read in (checked against the data when it loads).
+struct InputShape: OptionValue {
+    let shape: [Int]
+
+    static func parse(_ text: String) throws -> InputShape {
+        do { return InputShape(shape: try Dataset.parseShape(text)) } catch let error as EtaError {
+            throw ValidationError(error.message)
+        }
     }
 }
 

@@ -62,15 +62,15 @@ final class ProgressDisplay: TrainingObserver {
         failure.attempt { try log.epoch(epoch) }
         guard !quiet else { return }
         var line =
-            "epoch \(epoch.epoch)/\(trainer.configuration.epochs): train loss "
+            "epoch \(epoch.epoch)/\(trainer.plannedEpochs): train loss "
             + "\(String(format: "%.4f", epoch.trainLoss))"
         if let accuracy = epoch.trainAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         if let loss = epoch.validationLoss { line += String(format: ", val loss %.4f", loss) }
         if let accuracy = epoch.validationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
-        line += String(format: " (%.2f s)", epoch.seconds)
+        line += String(format: " (%.2f s)", epoch.seconds) + (epoch.partial ? " (partial: --steps)" : "")
         if terminal && drewBar { Console.err("\r\u{1B}[2K") }
-        if !terminal || epoch.epoch == trainer.configuration.epochs
-            || epoch.epoch % max(1, trainer.configuration.epochs / 20) == 0
+        if !terminal || epoch.epoch == trainer.plannedEpochs
+            || epoch.epoch % max(1, trainer.plannedEpochs / 20) == 0
         {
             Console.note(line)
         }
@@ -91,7 +91,7 @@ final class ProgressDisplay: TrainingObserver {
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let loss = lastLoss.map { String(format: "%.4f", $0) } ?? "-"
         let text =
-            "\r\u{1B}[2Kepoch \(epoch)/\(trainer.configuration.epochs) [\(bar)] \(step)/\(totalSteps) loss \(loss) lr "
+            "\r\u{1B}[2Kepoch \(epoch)/\(trainer.plannedEpochs) [\(bar)] \(step)/\(totalSteps) loss \(loss) lr "
             + String(format: "%.2e %.0f samples/s ", lastRate, samplesPerSecond) + clock(elapsed) + "<"
             + clock(remaining)
         Console.err(text)

@@ -100,6 +100,8 @@ struct SweepCommand: ParsableCommand {
                                         ("best_val_loss", number(run.bestValidationLoss)),
                                         ("final_val_accuracy", number(run.finalValidationAccuracy)),
                                         ("diverged_at_step", run.divergedAtStep.map(JSON.int) ?? .null),
+                                        ("test_loss", number(run.testLoss)),
+                                        ("test_accuracy", number(run.testAccuracy)),
                                     ])
                                 })
                         ),
@@ -113,8 +115,10 @@ struct SweepCommand: ParsableCommand {
                 func cell(_ value: Float?) -> String {
                     value.map { $0.isFinite ? String(format: "%.4f", $0) : "\($0)" } ?? "-"
                 }
+                let tested = result.runs.contains { $0.testLoss != nil }
                 try Console.out(
-                    "        lr   final train    best train     final val      best val   val acc   diverged")
+                    "        lr   final train    best train     final val      best val   val acc   diverged"
+                        + (tested ? "     test loss  test acc" : ""))
                 for (index, run) in result.runs.enumerated() {
                     try Console.out(
                         String(format: "%10.3e", run.learningRate) + right(cell(run.finalTrainLoss), 14)
@@ -122,6 +126,10 @@ struct SweepCommand: ParsableCommand {
                             + right(cell(run.finalValidationLoss), 14) + right(cell(run.bestValidationLoss), 14)
                             + right(run.finalValidationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "-", 10)
                             + right(run.divergedAtStep.map { "step \($0)" } ?? "-", 11)
+                            + (tested
+                                ? right(cell(run.testLoss), 14)
+                                    + right(run.testAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "-", 10)
+                                : "")
                             + (index == result.recommended ? "  <- recommended" : ""))
                 }
                 try Console.out(

@@ -12,8 +12,16 @@ struct TrainCommand: ParsableCommand {
 
             --dataset: \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH (header detected, \
             --label-column \
-            NAME|INDEX, default the last column; features standardised with training-split statistics) or idx:DIR \
-            (MNIST / Fashion-MNIST IDX files, gzipped or raw).
+            NAME|INDEX, default the last column; features standardised with training-split statistics), idx:DIR \
+            (MNIST / Fashion-MNIST IDX files, gzipped or raw; eta data fetch mnist downloads them) or cifar:DIR (the \
+            CIFAR-10 binary batches). idx: and cifar: keep the official split: training and validation rows come from \
+            the training files, and the test files (t10k-*, test_batch.bin) are never trained on: a completed run \
+            reports their loss and accuracy (test_loss, test_accuracy). --input-shape CxHxW reads each row as an \
+            image (1x28x28 for CSV rows of 784 pixels); --normalize standard|pixels|none (pixels: divide by 255, the \
+            default for images; standard: the default for CSV files).
+
+            Length: --epochs N, --steps N (optimizer steps; with both, whichever comes first; --steps alone counts \
+            steps only, the last epoch stopping part-way).
 
             --model SPEC, one of:
               mlp:hidden=128/64,act=relu|tanh|sigmoid|gelu|identity,init=kaiming|xavier
@@ -54,7 +62,12 @@ struct TrainCommand: ParsableCommand {
             "When the schedule advances: \(ScheduleInterval.choices) (default: step).", valueName: "interval"),
         transform: ScheduleInterval.parser)
     var scheduleInterval: ScheduleInterval?
-    @Option(name: .long, parsing: .unconditional, help: "Epochs (default: 30).") var epochs: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Epochs (default: 30; with --steps: no limit).")
+    var epochs: Int?
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Stop after N optimizer steps (with --epochs, whichever comes first; default: epochs alone).")
+    var steps: Int?
     @Option(name: .long, parsing: .unconditional, help: "Read the loss and gradient norm every N steps (default: 10).")
     var logEvery: Int?
     @Option(name: .long, help: "JSONL log file.") var log: String?
@@ -134,6 +147,7 @@ struct TrainCommand: ParsableCommand {
     /// Range checks of the values given; a resumed run's own values were checked when its checkpoint was read.
     func validate() throws {
         try OptionCheck.atLeast("--epochs", epochs, 0)
+        try OptionCheck.atLeast("--steps", steps, 1)
         try OptionCheck.atLeast("--log-every", logEvery, 1)
         try OptionCheck.atLeast("--checkpoint-every", checkpointEvery, 1)
         try OptionCheck.require(

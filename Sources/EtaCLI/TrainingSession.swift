@@ -46,9 +46,13 @@ struct TrainingSession {
             ("schedule", .string(configuration.scheduleSpec ?? "none")),
             ("warmup", configuration.warmupSpec.map(JSON.string) ?? .null),
             ("schedule_interval", .string(configuration.scheduleInterval.rawValue)),
-            ("epochs", .int(configuration.epochs)), ("batch_size", .int(configuration.batchSize)),
+            ("epochs", .int(trainer.plannedEpochs)), ("steps", configuration.steps.map(JSON.int) ?? .null),
+            ("batch_size", .int(configuration.batchSize)),
             ("seed", .int(Int(configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
             ("train_rows", .int(trainer.split.trainRows.count)), ("val_rows", .int(trainer.split.validationRows.count)),
+            ("test_rows", .int(trainer.split.testRows.count)),
+            ("sample_shape", .array(trainer.split.dataset.sampleShape.map(JSON.int))),
+            ("normalize", .string(trainer.split.normalization.rawValue)),
             ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
             ("resumed_from", command.resume.map(JSON.string) ?? .null), ("start_step", .int(trainer.position.step)),
         ])
@@ -103,11 +107,13 @@ struct TrainingSession {
         }
         if failure.error != nil { exitCode = 74 }
         let status = failure.error != nil ? "output_failed" : result.status.rawValue
-        failure.attempt {
-            try log.runEnd(
-                status: status, exitCode: exitCode,
-                fields: [("steps", .int(trainer.position.step)), ("seconds", .double(result.seconds))])
+        var endFields: [(String, JSON)] = [
+            ("steps", .int(trainer.position.step)), ("seconds", .double(result.seconds)),
+        ]
+        if let loss = result.testLoss {
+            endFields += [("test_loss", .float(loss)), ("test_accuracy", result.testAccuracy.map(JSON.float) ?? .null)]
         }
+        failure.attempt { try log.runEnd(status: status, exitCode: exitCode, fields: endFields) }
         if result.status == .diverged {
             let keptCheckpoint = command.checkpoint.map {
                 URL(fileURLWithPath: $0).appendingPathComponent("checkpoint-latest.safetensors").path
@@ -148,7 +154,11 @@ struct TrainingSession {
                 try savedChoice($0, key: "schedule_interval")
             }
             ?? c.scheduleInterval
-        c.epochs = command.epochs ?? metadata["epochs"].flatMap(Int.init) ?? c.epochs
+        c.steps = command.steps ?? metadata["steps"].flatMap(Int.init)
+        // --steps without --epochs counts in steps alone, on a resume too.
+        c.epochs =
+            command.epochs ?? (command.steps != nil ? Int(Int32.max) : metadata["epochs"].flatMap(Int.init))
+            ?? c.epochs
         c.divergenceGuard.policy = command.onNonfinite
         c.nonFiniteGradients = command.onNonfiniteGrad
         c.divergenceGuard.maxConsecutiveSkips = command.maxSkips
@@ -225,6 +235,7 @@ struct TrainingSession {
                     ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
                     ("train_loss", number(last?.trainLoss)), ("train_accuracy", number(last?.trainAccuracy)),
                     ("val_loss", number(last?.validationLoss)), ("val_accuracy", number(last?.validationAccuracy)),
+                    ("test_loss", number(result.testLoss)), ("test_accuracy", number(result.testAccuracy)),
                     ("wall_seconds", .double(result.seconds)), ("samples_per_second", .double(result.samplesPerSecond)),
                     ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
                     ("version", .string(EtaVersion.current)),
@@ -232,9 +243,10 @@ struct TrainingSession {
         } else {
             func percent(_ value: Float?) -> String { value.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
             func number(_ value: Float?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
+            let testRows = trainer.split.testRows.count
             try Console.out(
                 "dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, "
-                    + "\(trainer.split.validationRows.count) validation rows)"
+                    + "\(trainer.split.validationRows.count) validation\(testRows > 0 ? ", \(testRows) test" : "") rows)"
             )
             try Console.out("model        \(trainer.configuration.model.spec), loss \(trainer.network.loss.rawValue)")
             try Console.out("optimizer    \(trainer.configuration.optimizer.spec)")
@@ -258,6 +270,10 @@ struct TrainingSession {
             try Console.out("train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))")
             try Console.out(
                 "validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))")
+            if testRows > 0 {
+                try Console.out(
+                    "test         loss \(number(result.testLoss))   accuracy \(percent(result.testAccuracy))")
+            }
             try Console.out(
                 String(format: "time         %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
         }

@@ -11,6 +11,7 @@ enum FuzzTarget: String, CaseIterable {
     case parameterGroupSpec = "param-group-spec"
     case csv
     case idx
+    case cifar
     case checkpoint
     case programCache = "program-cache"
 
@@ -37,6 +38,16 @@ enum FuzzTarget: String, CaseIterable {
                 _ = try Dataset.load("csv:" + file.path, task: task)
             case .idx:
                 try runIDX(bytes, scratch: scratch)
+            case .cifar:
+                // The input is data_batch_1.bin; the test batch is one valid record.
+                let folder = scratch.appendingPathComponent("cifar")
+                try? FileManager.default.removeItem(at: folder)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                _ = try Self.write(bytes[...], to: folder.appendingPathComponent("data_batch_1.bin"))
+                _ = try Self.write(
+                    ArraySlice([3] + [UInt8](repeating: 128, count: 3072)),
+                    to: folder.appendingPathComponent("test_batch.bin"))
+                _ = try Dataset.load("cifar:" + folder.path)
             case .checkpoint:
                 _ = try Checkpoint.read(
                     from: try Self.write(bytes[...], to: scratch.appendingPathComponent("input.safetensors")))
@@ -50,8 +61,8 @@ enum FuzzTarget: String, CaseIterable {
         }
     }
 
-    /// Input layout: a flags byte (bit 0: the images file is gzipped), a 16-bit big-endian length L, L bytes of
-    /// the labels file, then the images file.
+    /// Input layout: a flags byte (bit 0: the images file is gzipped; bit 1: the same pair is the t10k test split
+    /// too), a 16-bit big-endian length L, L bytes of the labels file, then the images file.
     private func runIDX(_ bytes: [UInt8], scratch: URL) throws {
         let folder = scratch.appendingPathComponent("idx")
         try? FileManager.default.removeItem(at: folder)
@@ -59,10 +70,13 @@ enum FuzzTarget: String, CaseIterable {
         guard bytes.count >= 3 else { return }
         let gzipped = bytes[0] & 1 == 1
         let labelCount = min(Int(bytes[1]) << 8 | Int(bytes[2]), bytes.count - 3)
-        _ = try Self.write(bytes[3..<(3 + labelCount)], to: folder.appendingPathComponent("train-labels-idx1-ubyte"))
-        _ = try Self.write(
-            bytes[(3 + labelCount)...],
-            to: folder.appendingPathComponent("train-images-idx3-ubyte" + (gzipped ? ".gz" : "")))
+        for prefix in bytes[0] & 2 == 2 ? ["train", "t10k"] : ["train"] {
+            _ = try Self.write(
+                bytes[3..<(3 + labelCount)], to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+            _ = try Self.write(
+                bytes[(3 + labelCount)...],
+                to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte" + (gzipped ? ".gz" : "")))
+        }
         _ = try Dataset.load("idx:" + folder.path)
     }
 

@@ -256,7 +256,7 @@ struct CheckpointIntegrityTests {
         features[5] += 0.5
         let changed = Dataset(
             name: dataset.name, rows: dataset.rows, featureCount: dataset.featureCount, features: features,
-            targets: dataset.targets, task: dataset.task, standardize: dataset.standardize)
+            targets: dataset.targets, task: dataset.task, normalization: dataset.normalization)
         let other = try Trainer(configuration: trainer.configuration, dataset: changed, backend: Backends.cpu)
         try checkpoint.restore(into: other)
         let note = try #require(checkpoint.dataMismatch(with: other))

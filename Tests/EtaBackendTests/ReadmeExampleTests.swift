@@ -57,6 +57,22 @@ func readmeAdaptiveExample() throws -> (d: Double, accuracy: Float?) {
     return (d, accuracy)
 }
 
+/// The README's example of an image dataset with a test set, on a small IDX folder in MNIST's format.
+func readmeDataExample(mnistFolder: String) throws -> (steps: Int, test: Float?) {
+    // README-DATA-BEGIN
+    let mnist = try Dataset.load("idx:" + mnistFolder)  // e.g. ~/.cache/eta/mnist, from `eta data fetch mnist`
+    print(mnist.sampleShape, mnist.testRowCount)  // [1, 28, 28] 10000: the t10k images, never trained on
+    var configuration = TrainingConfiguration()
+    configuration.optimizer = try OptimizerConfiguration(spec: "adamw:lr=1e-3")
+    configuration.epochs = Int(Int32.max)
+    configuration.steps = 500  // count in optimizer steps
+    let trainer = try Trainer(configuration: configuration, dataset: mnist, backend: CPUBackend())
+    let result = try trainer.run()
+    print(result.epochs.last!.validationAccuracy!, result.testLoss!, result.testAccuracy!)
+    // README-DATA-END
+    return (trainer.position.step, result.testAccuracy)
+}
+
 @Suite("README")
 struct ReadmeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -89,7 +105,16 @@ struct ReadmeTests {
         #expect(try #require(accuracy) >= 0.9)
     }
 
-    @Test("the README shows exactly the examples this file compiles", arguments: ["EXAMPLE", "TRAINING", "ADAPTIVE"])
+    @Test("the data example trains for its steps and reports test accuracy")
+    func data() throws {
+        let (steps, accuracy) = try readmeDataExample(mnistFolder: try writeIDX().path)
+        let testAccuracy = try #require(accuracy)
+        #expect(steps == 500 && testAccuracy > 0.5)
+    }
+
+    @Test(
+        "the README shows exactly the examples this file compiles",
+        arguments: ["EXAMPLE", "TRAINING", "ADAPTIVE", "DATA"])
     func readmeMatches(marker: String) throws {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)

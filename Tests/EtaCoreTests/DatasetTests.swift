@@ -113,16 +113,36 @@ struct IDXTests {
         }
     }
 
-    @Test("raw and gzipped files load, scaled to [0, 1]", arguments: [false, true])
+    @Test(
+        "raw and gzipped files load with the official split: t10k is the test part, pixels scaled to [0, 1]",
+        arguments: [false, true])
     func load(gzip: Bool) throws {
         let folder = scratchFolder()
         try Self.write(folder: folder, gzip: gzip)
-        try Self.write(folder: folder, gzip: gzip, prefix: "t10k")
+        try Self.write(
+            folder: folder, labels: Self.header(0x0801, [3]) + [1, 2, 3], gzip: gzip, prefix: "t10k")
         let dataset = try Dataset.load("idx:" + folder.path)
-        #expect(dataset.rows == 6 && dataset.featureCount == 4)
-        #expect(dataset.targets == [7, 0, 9, 7, 0, 9])
-        #expect(dataset.features[1] == Float(20) / 255)
+        #expect(dataset.rows == 6 && dataset.featureCount == 4 && dataset.sampleShape == [1, 2, 2])
+        #expect(dataset.testRowCount == 3 && dataset.trainingRowCount == 3)
+        #expect(dataset.targets == [7, 0, 9, 1, 2, 3])
+        #expect(dataset.features[1] == 20, "stored as loaded; the split scales")
+        #expect(dataset.normalization == .pixels)
         #expect(dataset.task == .classification(classes: 10))
+        let split = try DataSplit(dataset: dataset, validationFraction: 1.0 / 3, seed: 0)
+        #expect(split.testRows == [3, 4, 5])
+        #expect(Set(split.trainRows + split.validationRows) == [0, 1, 2], "the t10k rows are never trained on")
+        #expect(split.validationRows.count == 1)
+        #expect(split.features[1] == Float(20) / 255)
+        #expect(split.gather(split.testRows).targets == [1, 2, 3])
+    }
+
+    @Test("without t10k files there is no test split")
+    func trainOnly() throws {
+        let folder = scratchFolder()
+        try Self.write(folder: folder)
+        let dataset = try Dataset.load("idx:" + folder.path)
+        #expect(dataset.rows == 3 && dataset.testRowCount == 0)
+        #expect(try DataSplit(dataset: dataset, validationFraction: 0, seed: 0).testRows.isEmpty)
     }
 
     @Test(
@@ -133,7 +153,7 @@ struct IDXTests {
         try Self.write(folder: folder, gzip: gzip, dotted: true)
         try Self.write(folder: folder, gzip: gzip, prefix: "t10k", dotted: true)
         let dataset = try Dataset.load("idx:" + folder.path)
-        #expect(dataset.rows == 6 && dataset.targets == [7, 0, 9, 7, 0, 9])
+        #expect(dataset.rows == 6 && dataset.targets == [7, 0, 9, 7, 0, 9] && dataset.testRowCount == 3)
     }
 
     @Test("bad IDX files exit 65 with the file and byte offset")
@@ -163,6 +183,22 @@ struct IDXTests {
         bytes.removeLast(bytes.count / 2)
         try Data(bytes).write(to: gz)
         expectFailure(65, ["gzip"]) { _ = try Dataset.load("idx:" + corrupt.path) }
+
+        let otherSize = scratchFolder()
+        try Self.write(folder: otherSize)
+        try Self.write(
+            folder: otherSize, images: Self.header(0x0803, [3, 1, 4]) + [UInt8](repeating: 0, count: 12),
+            prefix: "t10k")
+        expectFailure(65, ["t10k-images-idx3-ubyte", "images are 1x4, unlike the training images (2x2)"]) {
+            _ = try Dataset.load("idx:" + otherSize.path)
+        }
+
+        let testRange = scratchFolder()
+        try Self.write(folder: testRange)
+        try Self.write(folder: testRange, labels: Self.header(0x0801, [3]) + [1, 2, 10], prefix: "t10k")
+        expectFailure(65, ["t10k-labels-idx1-ubyte", "byte offset 10", "label 10 is out of range"]) {
+            _ = try Dataset.load("idx:" + testRange.path)
+        }
 
         let noLabels = scratchFolder()
         try Self.write(folder: noLabels)

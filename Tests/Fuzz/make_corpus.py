@@ -38,6 +38,11 @@ labels = idx(0x0801, [3], [7, 0, 9])
 images = idx(0x0803, [3, 2, 2], range(0, 240, 20))
 put("idx", "raw", b"\0" + struct.pack(">H", len(labels)) + labels + images)
 put("idx", "gzipped", b"\1" + struct.pack(">H", len(labels)) + labels + gzip.compress(images, mtime=0))
+put("idx", "with-test", b"\2" + struct.pack(">H", len(labels)) + labels + images)
+
+# CIFAR-10 input: data_batch_1.bin, records of a label byte and 3,072 pixel bytes (the test batch is fixed).
+put("cifar", "two-records", bytes([3] + [i % 256 for i in range(3072)] + [9] + [255 - i % 256 for i in range(3072)]))
+put("cifar", "truncated", bytes([1] + [7] * 3000))
 
 # Program cache entry: magic, key bytes, payload length (little-endian), SHA-256 of the payload, payload.
 key = hashlib.sha256(b"eta-fuzz").digest()

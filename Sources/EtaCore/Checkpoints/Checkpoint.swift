@@ -105,6 +105,9 @@ public struct Checkpoint {
             "backend": trainer.backend.info.kind.rawValue, "data_sha256": dataDigest(of: trainer),
         ]
         if let label = c.labelColumn { metadata["label_column"] = label }
+        if let shape = c.inputShape { metadata["input_shape"] = Dataset.shapeText(shape) }
+        if let normalization = c.normalization { metadata["normalize"] = normalization.rawValue }
+        if let steps = c.steps { metadata["steps"] = String(steps) }
         metadata["state_dtype"] = c.stateType.rawValue
         if !c.parameterGroups.isEmpty {
             metadata["param_groups"] = c.parameterGroups.map { g in

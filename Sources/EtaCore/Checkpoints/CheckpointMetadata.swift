@@ -85,6 +85,9 @@ enum CheckpointMetadata {
             return integer(0...step)
         case "epochs": return integer(0...maximumCount)
         case "batch_size", "log_every", "accumulate": return integer(1...maximumCount)
+        case "steps": return integer(0...maximumPosition)
+        case "normalize": return oneOf(Normalization.allCases.map(\.rawValue))
+        case "input_shape": return parses { _ = try Dataset.parseShape($0) }
         case "seed":
             // Not all of UInt64: `eta train` logs the seed as a JSON integer (an Int), and no run with a larger
             // seed gets as far as writing a checkpoint.

@@ -1,9 +1,11 @@
-/// A seeded train/validation split with feature standardisation from the training rows only, and the
-/// per-epoch shuffled order.
+/// A seeded train/validation split with the features normalised (standardised with the training rows' statistics
+/// only, scaled from pixels, or left as loaded), and the per-epoch shuffled order. A dataset's official test rows
+/// stay out of both parts: they are ``testRows``.
 ///
 /// ```swift
 /// let split = try DataSplit(dataset: digits, validationFraction: 0.2, seed: 0)
 /// let order = split.epochOrder(epoch: 3)   // a permutation of split.trainRows, the same for every run with seed 0
+/// split.testRows                           // []: digits has no official test split
 /// ```
 public struct DataSplit: Sendable {
     /// The dataset split.
@@ -12,9 +14,14 @@ public struct DataSplit: Sendable {
     public let seed: UInt64
     /// Dataset rows used for training, in a fixed order.
     public let trainRows: [Int]
-    /// Dataset rows held out for validation.
+    /// Dataset rows held out for validation (from the rows before the official test rows).
     public let validationRows: [Int]
-    /// Features after standardisation (or as loaded when the dataset opts out).
+    /// The dataset's official test rows (its last ``Dataset/testRowCount`` rows), in order: never trained or
+    /// validated on; empty when the dataset has none.
+    public let testRows: [Int]
+    /// How the features were scaled.
+    public let normalization: Normalization
+    /// Every row's features after ``normalization``.
     public let features: [Float]
     /// Per-feature mean and standard deviation of the training rows (empty without standardisation).
     public let mean: [Float]
@@ -25,25 +32,34 @@ public struct DataSplit: Sendable {
     ///   - dataset: The dataset to split.
     ///   - validationFraction: The share of rows held out, in [0, 1) (rounded to whole rows).
     ///   - seed: The seed of the split and of the epoch orders.
+    ///   - normalization: How to scale the features; nil: the dataset's default (``Dataset/normalization``).
     /// - Throws: `EtaError` `.usage` for a fraction outside [0, 1) or one that leaves no training rows.
-    public init(dataset: Dataset, validationFraction: Double, seed: UInt64) throws {
+    public init(
+        dataset: Dataset, validationFraction: Double, seed: UInt64, normalization: Normalization? = nil
+    ) throws {
         guard (0..<1).contains(validationFraction) else {
             throw EtaError(.usage, "the validation fraction must be in [0, 1) (got \(validationFraction))")
         }
         self.dataset = dataset
         self.seed = seed
         var random = SplitMix64(seed: seed ^ 0x5_9_1_1_7)
-        let permutation = Self.shuffled(Array(0..<dataset.rows), &random)
-        let validationCount = Int((Double(dataset.rows) * validationFraction).rounded())
+        let available = dataset.trainingRowCount
+        let permutation = Self.shuffled(Array(0..<available), &random)
+        let validationCount = Int((Double(available) * validationFraction).rounded())
         validationRows = Array(permutation.prefix(validationCount))
         trainRows = Array(permutation.dropFirst(validationCount))
+        testRows = Array(available..<dataset.rows)
         guard !trainRows.isEmpty else {
             throw EtaError(
-                .usage, "a validation fraction of \(validationFraction) leaves no training rows out of \(dataset.rows)")
+                .usage,
+                "a validation fraction of \(validationFraction) leaves no training rows out of \(available)"
+                    + (dataset.testRowCount > 0 ? " (the \(dataset.testRowCount) test rows are never trained on)" : ""))
         }
         let d = dataset.featureCount
-        guard dataset.standardize else {
-            features = dataset.features
+        self.normalization = normalization ?? dataset.normalization
+        guard self.normalization == .standard else {
+            // Pixels: bytes to [0, 1], each value divided as the loaders of earlier releases did.
+            features = self.normalization == .pixels ? dataset.features.map { $0 / 255 } : dataset.features
             mean = []
             standardDeviation = []
             return

@@ -9,33 +9,47 @@ public enum LearningTask: Equatable, Sendable {
     case regression(outputs: Int)
 }
 
-/// A table of float32 features and targets in memory.
+/// A table of float32 features and targets in memory, with the shape of one sample and, for datasets that ship
+/// one, an official test split.
 ///
-/// Sources: a built-in name (`digits`, `iris`, `breast_cancer`, `wine`, `diabetes`), `csv:PATH` or
-/// `idx:DIR` (MNIST / Fashion-MNIST IDX files, gzipped or raw). A bad file throws `EtaError` with exit 65
-/// (66 when missing), naming the file and the line or byte offset.
+/// Sources: a built-in name (`digits`, `iris`, `breast_cancer`, `wine`, `diabetes`), `csv:PATH`, `idx:DIR`
+/// (MNIST / Fashion-MNIST IDX files, gzipped or raw) or `cifar:DIR` (the CIFAR-10 binary batches). A bad file throws
+/// `EtaError` with exit 65 (66 when missing), naming the file and the line or byte offset.
+///
+/// The official test rows (MNIST's `t10k-*` files, CIFAR-10's `test_batch.bin`) are the last ``testRowCount`` rows:
+/// ``DataSplit`` never trains or validates on them, and a ``Trainer`` reports their loss and accuracy at the end.
 ///
 /// ```swift
 /// let digits = try Dataset.load("digits")
-/// digits.rows      // 1797
-/// digits.task      // .classification(classes: 10)
+/// digits.rows          // 1797
+/// digits.task          // .classification(classes: 10)
+/// digits.sampleShape   // [64]: a table row
+/// let mnist = try Dataset.load("idx:data/mnist")
+/// mnist.sampleShape    // [1, 28, 28]
+/// mnist.testRowCount   // 10000 (rows 60000..<70000)
 /// ```
 public struct Dataset: Sendable {
     /// The built-in name, or the file or folder's base name.
     public let name: String
-    /// The number of samples.
+    /// The number of samples, the official test rows included.
     public let rows: Int
-    /// Features per sample.
+    /// Features per sample (the product of ``sampleShape``).
     public let featureCount: Int
+    /// The shape of one sample, outermost first: `[channels, height, width]` for images (`[1, 28, 28]` for MNIST,
+    /// `[3, 32, 32]` for CIFAR-10), `[featureCount]` for a table row. Each row's features are the sample in this
+    /// shape, row-major (NCHW for a batch).
+    public let sampleShape: [Int]
     /// Row-major [rows × featureCount].
     public let features: [Float]
     /// Row-major [rows × targetWidth]: class indices for classification.
     public let targets: [Float]
     /// What the targets are.
     public let task: LearningTask
-    /// Whether features should be standardised with training-split statistics (pixels, in digits and IDX
-    /// images, are scaled to [0, 1] instead).
-    public let standardize: Bool
+    /// How training scales the features unless told otherwise (`--normalize`).
+    public let normalization: Normalization
+    /// The official test rows, the last `testRowCount` of ``rows``: never trained or validated on; 0 when the
+    /// dataset has no official test split.
+    public let testRowCount: Int
 
     /// Target values per row: 1 for classification, `outputs` for regression.
     public var targetWidth: Int {
@@ -43,6 +57,44 @@ public struct Dataset: Sendable {
         return 1
     }
 
+    /// Rows available for training and validation: every row before the official test rows.
+    public var trainingRowCount: Int { rows - testRowCount }
+
+    /// Whether the features are standardised with training-split statistics by default.
+    public var standardize: Bool { normalization == .standard }
+
+    /// - Parameters:
+    ///   - name: The dataset's name, for reports.
+    ///   - rows: The number of samples, test rows included.
+    ///   - featureCount: Features per sample.
+    ///   - features: Row-major [rows × featureCount].
+    ///   - targets: Row-major [rows × targetWidth]: class indices for classification.
+    ///   - task: What the targets are.
+    ///   - normalization: How training scales the features by default.
+    ///   - sampleShape: The shape of one sample, whose product is `featureCount`; nil: `[featureCount]`.
+    ///   - testRowCount: How many of the last rows are an official test split, in 0...rows.
+    public init(
+        name: String, rows: Int, featureCount: Int, features: [Float], targets: [Float], task: LearningTask,
+        normalization: Normalization = .standard, sampleShape: [Int]? = nil, testRowCount: Int = 0
+    ) {
+        let shape = sampleShape ?? [featureCount]
+        precondition(shape.reduce(1, *) == featureCount, "sample shape \(shape) != \(featureCount) features")
+        precondition((0...rows).contains(testRowCount), "test rows \(testRowCount) outside 0...\(rows)")
+        self.name = name
+        self.rows = rows
+        self.featureCount = featureCount
+        self.sampleShape = shape
+        self.features = features
+        self.targets = targets
+        self.task = task
+        self.normalization = normalization
+        self.testRowCount = testRowCount
+    }
+
+    /// A table whose features training standardises (`standardize` true) or takes as they are (false), as
+    /// ``init(name:rows:featureCount:features:targets:task:normalization:sampleShape:testRowCount:)`` with
+    /// `.standard` or `.raw`.
+    ///
     /// - Parameters:
     ///   - name: The dataset's name, for reports.
     ///   - rows: The number of samples.
@@ -50,18 +102,14 @@ public struct Dataset: Sendable {
     ///   - features: Row-major [rows × featureCount].
     ///   - targets: Row-major [rows × targetWidth]: class indices for classification.
     ///   - task: What the targets are.
-    ///   - standardize: Whether training should standardise the features (false for pixels already in [0, 1]).
+    ///   - standardize: Whether training should standardise the features (false for values already in [0, 1]).
     public init(
         name: String, rows: Int, featureCount: Int, features: [Float], targets: [Float], task: LearningTask,
-        standardize: Bool = true
+        standardize: Bool
     ) {
-        self.name = name
-        self.rows = rows
-        self.featureCount = featureCount
-        self.features = features
-        self.targets = targets
-        self.task = task
-        self.standardize = standardize
+        self.init(
+            name: name, rows: rows, featureCount: featureCount, features: features, targets: targets, task: task,
+            normalization: standardize ? .standard : .raw)
     }
 
     /// The built-in datasets and what they are.
@@ -83,18 +131,30 @@ public struct Dataset: Sendable {
     /// Loads a dataset from a source string; `labelColumn` and `task` apply to CSV files.
     ///
     /// - Parameters:
-    ///   - source: A built-in name, `csv:PATH` or `idx:DIR`.
+    ///   - source: A built-in name, `csv:PATH`, `idx:DIR` or `cifar:DIR`.
     ///   - labelColumn: The CSV's label column, a header name or a 1-based index; nil: the last column.
     ///   - task: `auto`, `classification` or `regression` (CSV only; `auto` decides from the labels).
+    ///   - inputShape: Read each row as a sample of this shape (``reshaped(to:)``); nil: the source's own shape.
     /// - Returns: The dataset in memory.
-    /// - Throws: `EtaError` `.usage` for an unknown source, task or label column; `.missingInput` for a missing file
-    ///   or folder; `.dataError` for a malformed file, naming the file and the line or byte offset.
-    public static func load(_ source: String, labelColumn: String? = nil, task: String = "auto") throws -> Dataset {
+    /// - Throws: `EtaError` `.usage` for an unknown source, task or label column or an input shape that does not fit;
+    ///   `.missingInput` for a missing file or folder; `.dataError` for a malformed file, naming the file and the
+    ///   line or byte offset.
+    public static func load(
+        _ source: String, labelColumn: String? = nil, task: String = "auto", inputShape: [Int]? = nil
+    ) throws -> Dataset {
+        let dataset = try loadSource(source, labelColumn: labelColumn, task: task)
+        return try inputShape.map { try dataset.reshaped(to: $0) } ?? dataset
+    }
+
+    private static func loadSource(_ source: String, labelColumn: String?, task: String) throws -> Dataset {
         if source.hasPrefix("csv:") {
             return try CSVDataset.load(path: String(source.dropFirst(4)), labelColumn: labelColumn, task: task)
         }
         if source.hasPrefix("idx:") {
             return try IDXDataset.load(directory: String(source.dropFirst(4)))
+        }
+        if source.hasPrefix("cifar:") {
+            return try CIFARDataset.load(directory: String(source.dropFirst(6)))
         }
         if let labelColumn {
             throw EtaError(
@@ -107,7 +167,7 @@ public struct Dataset: Sendable {
             return Dataset(
                 name: "digits", rows: digits.rows, featureCount: digits.featureCount,
                 features: digits.features.map { $0 / 16 },
-                targets: digits.targets, task: digits.task, standardize: false)
+                targets: digits.targets, task: digits.task, normalization: .raw)
         case "iris": return try embedded("iris.csv", name: "iris", header: true, classes: 3)
         case "breast_cancer": return try embedded("breast_cancer.csv", name: "breast_cancer", header: true, classes: 2)
         case "wine": return try embedded("wine_data.csv", name: "wine", header: true, classes: 3)
@@ -115,7 +175,8 @@ public struct Dataset: Sendable {
         default:
             throw EtaError(
                 .usage,
-                "unknown dataset '\(source)'; valid: \(builtIn.map(\.name).joined(separator: ", ")), csv:PATH, idx:DIR")
+                "unknown dataset '\(source)'; valid: \(builtIn.map(\.name).joined(separator: ", ")), csv:PATH, idx:DIR, "
+                    + "cifar:DIR")
         }
     }
 

@@ -2,8 +2,10 @@ import CZlib
 import Foundation
 
 /// MNIST-style IDX files in a folder: `train-images-idx3-ubyte` and `train-labels-idx1-ubyte` (or
-/// `train-images.idx3-ubyte` and `train-labels.idx1-ubyte`; optionally `.gz`), plus the `t10k-` pair when present
-/// (appended after the training rows). Images are unsigned bytes scaled to [0, 1]; labels must be 0...9.
+/// `train-images.idx3-ubyte` and `train-labels.idx1-ubyte`; optionally `.gz`) for training and validation, plus the
+/// `t10k-` pair, when present, as the official test split (the dataset's last rows, never trained on). Images are
+/// unsigned bytes, kept as 0...255 (`Normalization.pixels` scales them), of shape [1, rows, columns]; labels must be
+/// 0...9.
 ///
 /// Layout (big-endian): magic `00 00 08 03` (images: ubyte, 3 dims) or `00 00 08 01` (labels), then one
 /// 32-bit count per dimension, then the bytes.
@@ -15,13 +17,12 @@ enum IDXDataset {
         }
         var features: [Float] = []
         var labels: [Float] = []
-        var featureCount = 0
-        var foundAny = false
+        var imageShape: [Int] = []
+        var testRows = 0
         for prefix in ["train", "t10k"] {
             let imagesPath = try find(directory, "\(prefix)-images-idx3-ubyte", required: prefix == "train")
             let labelsPath = try find(directory, "\(prefix)-labels-idx1-ubyte", required: imagesPath != nil)
             guard let imagesPath, let labelsPath else { continue }
-            foundAny = true
             let images = try read(imagesPath, dimensions: 3, magic: 0x0803)
             let labelFile = try read(labelsPath, dimensions: 1, magic: 0x0801)
             guard images.shape[0] == labelFile.shape[0] else {
@@ -29,14 +30,16 @@ enum IDXDataset {
                     .dataError,
                     "\(imagesPath) has \(images.shape[0]) images but \(labelsPath) has \(labelFile.shape[0]) labels")
             }
-            let pixels = images.shape[1] * images.shape[2]
-            if featureCount != 0 && featureCount != pixels {
+            let shape = [1, images.shape[1], images.shape[2]]
+            if !imageShape.isEmpty && imageShape != shape {
                 throw EtaError(
                     .dataError,
-                    "\(imagesPath): images are \(images.shape[1])x\(images.shape[2]), unlike the training images")
+                    "\(imagesPath): images are \(images.shape[1])x\(images.shape[2]), unlike the training images "
+                        + "(\(imageShape[1])x\(imageShape[2]))"
+                )
             }
-            featureCount = pixels
-            features += images.bytes.map { Float($0) / 255 }
+            imageShape = shape
+            features += images.bytes.map { Float($0) }
             for (index, label) in labelFile.bytes.enumerated() {
                 guard label < 10 else {
                     throw EtaError(
@@ -47,11 +50,12 @@ enum IDXDataset {
                 }
                 labels.append(Float(label))
             }
+            if prefix == "t10k" { testRows = labelFile.shape[0] }
         }
-        guard foundAny else { throw EtaError(.missingInput, "\(directory): no train-images-idx3-ubyte[.gz]") }
         return Dataset(
-            name: URL(fileURLWithPath: directory).lastPathComponent, rows: labels.count, featureCount: featureCount,
-            features: features, targets: labels, task: .classification(classes: 10), standardize: false)
+            name: URL(fileURLWithPath: directory).lastPathComponent, rows: labels.count,
+            featureCount: imageShape[1] * imageShape[2], features: features, targets: labels,
+            task: .classification(classes: 10), normalization: .pixels, sampleShape: imageShape, testRowCount: testRows)
     }
 
     private static func find(_ directory: String, _ base: String, required: Bool) throws -> String? {

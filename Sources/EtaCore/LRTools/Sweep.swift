@@ -33,6 +33,10 @@ public final class Sweep {
         public let epochLosses: [Float]
         /// (step, batch loss) at every logged step.
         public let stepLosses: [(step: Int, loss: Float)]
+        /// The loss on the dataset's official test rows after the last epoch; nil without a test split.
+        public var testLoss: Float?
+        /// The accuracy on the official test rows; nil for regression or without a test split.
+        public var testAccuracy: Float?
     }
 
     /// Every replica's run, and the recommendation.
@@ -166,8 +170,9 @@ public final class Sweep {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        let test = try data.test(network, batchSize: batch)
         let runs = (0..<k).map { r in
-            Run(
+            var run = Run(
                 learningRate: learningRates[r], finalTrainLoss: epochLosses[r].last ?? .nan,
                 bestTrainLoss: epochLosses[r].filter(\.isFinite).min() ?? .nan,
                 finalValidationLoss: validationLosses[r].last,
@@ -175,6 +180,8 @@ public final class Sweep {
                 finalValidationAccuracy: validationAccuracy[r], divergedAtStep: diverged[r],
                 epochLosses: epochLosses[r],
                 stepLosses: stepLosses[r])
+            (run.testLoss, run.testAccuracy) = (test?[r].loss, test?[r].accuracy)
+            return run
         }
         let candidates = runs.indices.filter {
             runs[$0].divergedAtStep == nil && (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss).isFinite

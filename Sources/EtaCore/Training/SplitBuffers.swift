@@ -1,5 +1,6 @@
 /// A data split on the device, as the Trainer and a Sweep both hold it: the current epoch's shuffled training rows
-/// (written once per epoch, not per step) and the validation rows (written once), with the validation pass.
+/// (written once per epoch, not per step), the validation rows and the official test rows (each written once), with
+/// the validation and test passes.
 public final class SplitBuffers {
     /// The split whose rows these buffers hold.
     public let split: DataSplit
@@ -9,9 +10,11 @@ public final class SplitBuffers {
     public let trainTargets: DeviceBuffer
     /// The validation rows; nil without a validation split.
     public let validation: (features: DeviceBuffer, targets: DeviceBuffer)?
+    /// The official test rows (``DataSplit/testRows``); nil when the dataset has none.
+    public let test: (features: DeviceBuffer, targets: DeviceBuffer)?
     private let backend: Backend
 
-    /// Allocates the buffers and writes the validation rows.
+    /// Allocates the buffers and writes the validation and test rows.
     ///
     /// - Parameters:
     ///   - split: The split.
@@ -22,15 +25,20 @@ public final class SplitBuffers {
         self.backend = backend
         trainFeatures = try backend.makeBuffer(count: split.trainRows.count * split.dataset.featureCount)
         trainTargets = try backend.makeBuffer(count: split.trainRows.count * split.dataset.targetWidth)
-        if split.validationRows.isEmpty {
-            validation = nil
-        } else {
-            let (x, y) = split.gather(split.validationRows)
-            let features = try backend.makeBuffer(count: x.count), targets = try backend.makeBuffer(count: y.count)
-            try backend.write(x, to: features)
-            try backend.write(y, to: targets)
-            validation = (features, targets)
-        }
+        validation = try Self.upload(split.validationRows, of: split, to: backend)
+        test = try Self.upload(split.testRows, of: split, to: backend)
+    }
+
+    /// Writes `rows` once; nil for no rows.
+    private static func upload(
+        _ rows: [Int], of split: DataSplit, to backend: Backend
+    ) throws -> (features: DeviceBuffer, targets: DeviceBuffer)? {
+        guard !rows.isEmpty else { return nil }
+        let (x, y) = split.gather(rows)
+        let features = try backend.makeBuffer(count: x.count), targets = try backend.makeBuffer(count: y.count)
+        try backend.write(x, to: features)
+        try backend.write(y, to: targets)
+        return (features, targets)
     }
 
     /// Writes epoch `epoch`'s shuffled training rows (the split's seeded order).
@@ -66,11 +74,35 @@ public final class SplitBuffers {
     /// - Returns: Each replica's mean loss and accuracy, or nil without validation rows.
     /// - Throws: The backend's error.
     public func validate(_ network: Network, batchSize: Int) throws -> [(loss: Float, accuracy: Float?)]? {
-        guard let (features, targets) = validation else { return nil }
+        guard let validation else { return nil }
+        return try evaluate(network, validation, rows: split.validationRows.count, batchSize: batchSize)
+    }
+
+    /// The test pass, as ``validate(_:batchSize:)`` but over the official test rows (the network's validation stats
+    /// hold its sums): each replica's mean loss and accuracy, or nil when the dataset has no test split.
+    ///
+    /// ```swift
+    /// if let (loss, accuracy) = try data.test(network, batchSize: 256)?.first { print(loss, accuracy ?? .nan) }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - network: The network to evaluate (its validation stats are reset).
+    ///   - batchSize: Rows per forward pass, at most the network's `maxBatch`.
+    /// - Returns: Each replica's mean loss and accuracy (nil for regression), or nil without test rows.
+    /// - Throws: The backend's error.
+    public func test(_ network: Network, batchSize: Int) throws -> [(loss: Float, accuracy: Float?)]? {
+        guard let test else { return nil }
+        return try evaluate(network, test, rows: split.testRows.count, batchSize: batchSize)
+    }
+
+    private func evaluate(
+        _ network: Network, _ buffers: (features: DeviceBuffer, targets: DeviceBuffer), rows: Int, batchSize: Int
+    ) throws -> [(loss: Float, accuracy: Float?)] {
+        let (features, targets) = buffers
         try network.optimizer.evaluationMode(network.arena)
         defer { try? network.optimizer.trainingMode(network.arena) }
         try network.resetStats([.validationLossSum, .validationCorrect])
-        let rows = split.validationRows.count, d = split.dataset.featureCount, t = split.dataset.targetWidth
+        let d = split.dataset.featureCount, t = split.dataset.targetWidth
         var first = 0
         while first < rows {
             let count = min(batchSize, rows - first)

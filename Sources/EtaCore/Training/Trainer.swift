@@ -1,7 +1,8 @@
 import Dispatch
 
 /// Trains a model on a dataset on one backend: seeded shuffling, a train/validation split, mini-batches
-/// (the last partial batch included), one fused optimizer launch per step, losses read every `logEvery` steps.
+/// (the last partial batch included), one fused optimizer launch per step, losses read every `logEvery` steps; at
+/// the end of a completed run, the loss and accuracy on the dataset's official test rows, if it has them.
 ///
 /// ```swift
 /// var configuration = TrainingConfiguration()
@@ -46,8 +47,18 @@ public final class Trainer {
     public var stepsPerEpoch: Int {
         TrainingConfiguration.batchCount(rows: batchesPerEpoch, batchSize: configuration.accumulationSteps)
     }
-    /// Optimizer steps of the whole run.
-    public var totalSteps: Int { stepsPerEpoch.multipliedReportingOverflow(by: configuration.epochs).partialValue }
+    /// Optimizer steps of the whole run: every epoch's, or `configuration.steps` when that ends the run first.
+    public var totalSteps: Int { Self.runLength(stepsPerEpoch: stepsPerEpoch, configuration).steps }
+    /// Epochs the run starts: `configuration.epochs`, or fewer when `configuration.steps` ends the run first (the
+    /// last may then stop part-way).
+    public var plannedEpochs: Int { Self.runLength(stepsPerEpoch: stepsPerEpoch, configuration).epochs }
+
+    /// The run's steps and the epochs they touch, whichever of `epochs` and `steps` ends it first.
+    static func runLength(stepsPerEpoch: Int, _ configuration: TrainingConfiguration) -> (steps: Int, epochs: Int) {
+        let all = stepsPerEpoch.multipliedReportingOverflow(by: configuration.epochs).partialValue
+        guard let limit = configuration.steps, limit < all else { return (all, configuration.epochs) }
+        return (limit, TrainingConfiguration.batchCount(rows: limit, batchSize: stepsPerEpoch))
+    }
 
     /// Loads the configured dataset, then builds the trainer as ``init(configuration:dataset:backend:)`` does.
     ///
@@ -57,7 +68,8 @@ public final class Trainer {
     /// - Throws: `EtaError` from loading the dataset (`.usage`, `.missingInput`, `.dataError`) or building the trainer.
     public convenience init(configuration: TrainingConfiguration, backend: Backend) throws {
         let dataset = try Dataset.load(
-            configuration.dataset, labelColumn: configuration.labelColumn, task: configuration.task)
+            configuration.dataset, labelColumn: configuration.labelColumn, task: configuration.task,
+            inputShape: configuration.inputShape)
         try self.init(configuration: configuration, dataset: dataset, backend: backend)
     }
 
@@ -65,11 +77,12 @@ public final class Trainer {
     ///
     /// - Parameters:
     ///   - configuration: The run.
-    ///   - dataset: The data, already loaded.
+    ///   - dataset: The data, already loaded (`configuration.inputShape`, when set, reshapes its samples).
     ///   - backend: The backend to train on.
     /// - Throws: `EtaError` `.usage` for an invalid setting (a count below its minimum, a loss the task does not
-    ///   allow, parameter groups the optimizer cannot take or that match no tensor, a momentum cycle the optimizer
-    ///   cannot follow, an invalid schedule or memory the device lacks), or the backend's error.
+    ///   allow, an input shape that does not fit the data, parameter groups the optimizer cannot take or that match
+    ///   no tensor, a momentum cycle the optimizer cannot follow, an invalid schedule or memory the device lacks), or
+    ///   the backend's error.
     public init(configuration: TrainingConfiguration, dataset: Dataset, backend: Backend) throws {
         guard configuration.epochs >= 0 else {
             throw EtaError(.usage, "epochs must be >= 0 (got \(configuration.epochs))")
@@ -83,10 +96,17 @@ public final class Trainer {
         guard configuration.accumulationSteps >= 1 else {
             throw EtaError(.usage, "accumulation steps must be >= 1 (got \(configuration.accumulationSteps))")
         }
+        if let steps = configuration.steps, steps < 0 {
+            throw EtaError(.usage, "steps must be >= 0 (got \(steps))")
+        }
         self.configuration = configuration
         self.backend = backend
+        let dataset =
+            try configuration.inputShape.map { $0 == dataset.sampleShape ? dataset : try dataset.reshaped(to: $0) }
+            ?? dataset
         split = try DataSplit(
-            dataset: dataset, validationFraction: configuration.validationFraction, seed: configuration.seed)
+            dataset: dataset, validationFraction: configuration.validationFraction, seed: configuration.seed,
+            normalization: configuration.normalization)
         let loss: LossKind
         let outputs: Int
         switch dataset.task {
@@ -140,10 +160,11 @@ public final class Trainer {
             }
             network.optimizer.groups = configuration.parameterGroups
         }
+        let length = Self.runLength(stepsPerEpoch: steps, configuration)
         schedulePlan = try SchedulePlan(
             main: configuration.schedule, warmup: configuration.warmup,
             base: configuration.optimizer.learningRate,
-            totalSteps: configuration.scheduleInterval == .step ? steps * configuration.epochs : configuration.epochs)
+            totalSteps: configuration.scheduleInterval == .step ? length.steps : length.epochs)
         if schedulePlan.momentum(at: schedulePlan.warmupLength) != nil {
             let optimizer = configuration.optimizer
             let cycled = try optimizer.cycled(momentum: 0.5)
@@ -238,10 +259,15 @@ public final class Trainer {
         try network.optimizer.setStep(position.step - position.skippedSteps)
     }
 
-    /// Trains until the configured epoch count, or until the observer asks to stop.
+    /// Trains until the configured epoch count or step count, whichever comes first, or until the observer asks to
+    /// stop; a completed run then evaluates the official test rows, if the dataset has them.
+    ///
+    /// A step count that ends the run part-way through an epoch ends it with that epoch's partial record (the mean
+    /// training loss over the rows seen, and a validation pass) and keeps the position within the epoch, so a
+    /// checkpoint resumed with a larger step count continues exactly as a longer run would.
     ///
     /// - Parameter observer: Receives logged steps, epochs and anomalies, and can ask the run to stop; nil: none.
-    /// - Returns: How the run ended, its logged steps and epochs, and its speed.
+    /// - Returns: How the run ended, its logged steps and epochs, its test loss and accuracy, and its speed.
     /// - Throws: The backend's error, the checkpoint handler's error (e.g. `EtaError` `.ioError`), or `EtaError` from
     ///   an optimizer step.
     public func run(observer: TrainingObserver? = nil) throws -> TrainingResult {
@@ -252,9 +278,18 @@ public final class Trainer {
         var status = TrainingStatus.completed
         var epochStart = DispatchTime.now().uptimeNanoseconds
         if configuration.divergenceGuard.policy == .rollback { goodSnapshot = try TrainerSnapshot(self) }
-        training: while position.epoch < configuration.epochs {
+        let (stepLimit, epochLimit) = (totalSteps, plannedEpochs)
+        training: while position.epoch < epochLimit {
             if loadedEpoch != position.epoch { try loadEpoch(position.epoch) }
             while position.batchInEpoch < batchesPerEpoch {
+                if position.step >= stepLimit {
+                    // The step count ends the run within this epoch.
+                    if let record = try finishPartialEpoch(seconds: Self.seconds(since: epochStart)) {
+                        epochs.append(record)
+                        observer?.trainer(self, didFinish: record)
+                    }
+                    break training
+                }
                 let stepNumber = position.step + 1
                 switch try step(observer: observer, steps: &steps, samples: &samples) {
                 case .diverged: status = .diverged; break training
@@ -270,7 +305,7 @@ public final class Trainer {
                     break training
                 }
             }
-            let record = try finishEpoch(seconds: Double(DispatchTime.now().uptimeNanoseconds - epochStart) * 1e-9)
+            let record = try finishEpoch(seconds: Self.seconds(since: epochStart))
             epochStart = DispatchTime.now().uptimeNanoseconds
             epochs.append(record)
             observer?.trainer(self, didFinish: record)
@@ -284,12 +319,10 @@ public final class Trainer {
                 status = .diverged
                 break
             }
-            if let every = checkpointEvery, every > 0, position.epoch % every == 0,
-                position.epoch < configuration.epochs
-            {
+            if let every = checkpointEvery, every > 0, position.epoch % every == 0, position.epoch < epochLimit {
                 try checkpointHandler?(self)
             }
-            if observer?.stopRequested == true && position.epoch < configuration.epochs {
+            if observer?.stopRequested == true && position.epoch < epochLimit {
                 status = .interrupted
                 break
             }
@@ -302,10 +335,15 @@ public final class Trainer {
         try backend.synchronize()
         // A diverged run keeps its last checkpoint: the state it stopped in may hold NaNs.
         if status != .diverged { try checkpointHandler?(self) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        return TrainingResult(
+        let seconds = Self.seconds(since: start)
+        var result = TrainingResult(
             status: status, steps: steps, epochs: epochs, seconds: seconds,
             samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
+        // The test rows are seen once, after training and its timing, by the model as it ends.
+        if status == .completed, let test = try data.test(network, batchSize: configuration.batchSize)?.first {
+            (result.testLoss, result.testAccuracy) = (test.loss, test.accuracy)
+        }
+        return result
     }
 
     /// Writes the epoch's shuffled rows to the device once (not per step) and restores its running sums.

@@ -1,7 +1,12 @@
 /// Everything that defines a training run.
 public struct TrainingConfiguration: Sendable {
-    /// `digits` (default), another built-in name, `csv:PATH` or `idx:DIR`.
+    /// `digits` (default), another built-in name, `csv:PATH`, `idx:DIR` or `cifar:DIR`.
     public var dataset = "digits"
+    /// Read each row's features as a sample of this shape, e.g. `[1, 28, 28]` for CSV rows of 784 pixels
+    /// (`--input-shape 1x28x28`); nil: the dataset's own ``Dataset/sampleShape``.
+    public var inputShape: [Int]?
+    /// How to scale the features; nil: the dataset's default (`pixels` for images, `standard` for CSV files).
+    public var normalization: Normalization?
     /// The CSV label column, a header name or a 1-based index; nil: the last column.
     public var labelColumn: String?
     /// `auto`, `classification` or `regression` (CSV only).
@@ -14,6 +19,10 @@ public struct TrainingConfiguration: Sendable {
     public var loss: LossKind?
     /// Passes over the training rows.
     public var epochs = 30
+    /// Stop after this many optimizer steps, mid-epoch if need be; the run ends at whichever of `epochs` and `steps`
+    /// comes first (set `epochs` to `Int(Int32.max)` to count in steps alone, as `eta train --steps N` does without
+    /// `--epochs`). nil: epochs alone.
+    public var steps: Int?
     /// Rows per mini-batch.
     public var batchSize = 64
     /// The seed of the split, the shuffles and the initial weights.
@@ -69,12 +78,12 @@ extension TrainingConfiguration {
     /// - Returns: ⌈rows / batchSize⌉, 0 for no rows.
     public static func batchCount(rows: Int, batchSize: Int) -> Int { rows <= 0 ? 0 : (rows - 1) / batchSize + 1 }
 
-    /// The rows a batch buffer holds: the batch size, but never more than the larger split has (a batch size of
-    /// ten million on 150 rows allocates for 150).
+    /// The rows a batch buffer holds: the batch size, but never more than the largest part of the split has (a
+    /// batch size of ten million on 150 rows allocates for 150).
     ///
     /// - Parameter split: The run's split.
     /// - Returns: Rows to allocate for, at least 1.
     public func bufferRows(_ split: DataSplit) -> Int {
-        max(1, min(batchSize, max(split.trainRows.count, split.validationRows.count)))
+        max(1, min(batchSize, max(split.trainRows.count, split.validationRows.count, split.testRows.count)))
     }
 }

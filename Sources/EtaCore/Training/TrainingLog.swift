@@ -100,12 +100,15 @@ public final class TrainingLog {
     public func epoch(_ record: EpochRecord) throws {
         func optional(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
         try jsonl?.write(
-            JSON.object([
-                ("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
-                ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
-                ("val_loss", optional(record.validationLoss)), ("val_accuracy", optional(record.validationAccuracy)),
-                ("seconds", .double(record.seconds)), ("t", .double(elapsed)),
-            ]).rendered)
+            JSON.object(
+                [
+                    ("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
+                    ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
+                    ("val_loss", optional(record.validationLoss)),
+                    ("val_accuracy", optional(record.validationAccuracy)),
+                    ("seconds", .double(record.seconds)),
+                ] + (record.partial ? [("partial", JSON.bool(true))] : []) + [("t", .double(elapsed))]
+            ).rendered)
         try csv?.write(
             [
                 "epoch", "\(record.step)", "\(record.epoch)", "", "", "", csvNumber(record.trainLoss),

@@ -30,6 +30,9 @@ public struct EpochRecord: Sendable {
     public let validationAccuracy: Float?
     /// Wall time of the epoch, validation included.
     public let seconds: Double
+    /// Whether the epoch was cut short by the run's step count (`TrainingConfiguration.steps`): its training loss and
+    /// accuracy are then means over the rows it trained on.
+    public var partial = false
 }
 
 /// Where a run is: enough, with the parameters and optimizer state, to continue it bit for bit.
@@ -69,4 +72,9 @@ public struct TrainingResult: Sendable {
     public let seconds: Double
     /// Training rows processed per second.
     public let samplesPerSecond: Double
+    /// The mean loss on the dataset's official test rows after a completed run; nil without a test split (or when
+    /// the run did not complete).
+    public var testLoss: Float?
+    /// The accuracy on the official test rows after a completed run; nil for regression or without a test split.
+    public var testAccuracy: Float?
 }

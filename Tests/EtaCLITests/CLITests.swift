@@ -126,7 +126,8 @@ struct CLITests {
                     "sgd_update", "adam_update", "copy", "stream28", "gemm",
                     "bias_activation_forward", "bias_activation_backward",
                     "softmax_cross_entropy", "bce_with_logits", "mse", "reduce",
-                    "clip_by_norm", "clip_by_value",
+                    "clip_by_norm", "clip_by_value", "conv2d", "max_pool2d", "avg_pool2d", "transpose", "batch_norm",
+                    "layer_norm", "embedding", "attention", "dropout", "add",
                 ]))
         for key in ["max_abs_error", "max_rel_error", "max_ulp", "size", "passed"] { #expect(results[0][key] != nil) }
     }

@@ -25,10 +25,10 @@ ETA_INLINE void batch_norm_statistics_item(const ulong i, batch_norm_statistics_
     ETA_GLOBAL float* s = saved + saved_offset + replica * 4 * channels;
     s[c] = mean;
     s[channels + c] = 1.0f / eta_sqrt(variance + epsilon);
-    const ulong p = replica * parameter_stride + c;
+    const ulong q = replica * running_stride + c;
     const float unbiased = rows > 1 ? squares / (float)(rows - 1) : variance;
-    running[mean_offset + p] = (1.0f - momentum) * running[mean_offset + p] + momentum * mean;
-    running[variance_offset + p] = (1.0f - momentum) * running[variance_offset + p] + momentum * unbiased;
+    running[mean_offset + q] = (1.0f - momentum) * running[mean_offset + q] + momentum * mean;
+    running[variance_offset + q] = (1.0f - momentum) * running[variance_offset + q] + momentum * unbiased;
 }
 
 ETA_INLINE void batch_norm_normalize_item(const ulong i, batch_norm_normalize_PARAMS) {
@@ -37,8 +37,9 @@ ETA_INLINE void batch_norm_normalize_item(const ulong i, batch_norm_normalize_PA
     const ulong p = replica * parameter_stride + c;
     float mean, inverse;
     if (use_running) {
-        mean = running[mean_offset + p];
-        inverse = 1.0f / eta_sqrt(running[variance_offset + p] + epsilon);
+        const ulong q = replica * running_stride + c;
+        mean = running[mean_offset + q];
+        inverse = 1.0f / eta_sqrt(running[variance_offset + q] + epsilon);
     } else {
         ETA_GLOBAL const float* s = saved + saved_offset + replica * 4 * channels;
         mean = s[c];

@@ -62,7 +62,8 @@
 #define transpose_ARGS count, source, source_offset, destination, destination_offset, rows, cols, accumulate
 
 // Batch norm over [replicas][rows][channels]. saved: per replica [mean | inverse std | Σdy | Σdy·x̂], 4·channels.
-// Parameters, running statistics and their gradients: replica r at offset + r·parameter_stride.
+// Parameters and their gradients: replica r at offset + r·parameter_stride; running statistics at offset +
+// r·running_stride.
 #define ETA_BN_PARAMS \
     const ulong rows, const ulong channels, ETA_GLOBAL float* parameters, const ulong weight_offset, \
     const ulong bias_offset, const ulong parameter_stride, ETA_GLOBAL float* saved, const ulong saved_offset, \
@@ -72,18 +73,19 @@
 // count = replicas·channels: batch statistics into `saved`, then the running statistics updated.
 #define batch_norm_statistics_PARAMS \
     const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_BN_PARAMS, \
-    ETA_GLOBAL float* running, const ulong mean_offset, const ulong variance_offset, const float momentum
+    ETA_GLOBAL float* running, const ulong mean_offset, const ulong variance_offset, const ulong running_stride, \
+    const float momentum
 #define batch_norm_statistics_ARGS \
-    count, input, input_offset, ETA_BN_ARGS, running, mean_offset, variance_offset, momentum
+    count, input, input_offset, ETA_BN_ARGS, running, mean_offset, variance_offset, running_stride, momentum
 
 // count = replicas·rows·channels. use_running: 1 normalises with the running statistics (evaluation).
 #define batch_norm_normalize_PARAMS \
     const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL float* output, \
     const ulong output_offset, ETA_BN_PARAMS, ETA_GLOBAL const float* running, const ulong mean_offset, \
-    const ulong variance_offset, const int use_running
+    const ulong variance_offset, const ulong running_stride, const int use_running
 #define batch_norm_normalize_ARGS \
     count, input, input_offset, output, output_offset, ETA_BN_ARGS, running, mean_offset, variance_offset, \
-    use_running
+    running_stride, use_running
 
 // count = replicas·channels: Σdy and Σdy·x̂ into `saved`, and dβ, dγ into `gradients`.
 #define batch_norm_backward_sums_PARAMS \

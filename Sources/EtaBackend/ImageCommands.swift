@@ -179,6 +179,8 @@ public struct BatchNormCommand {
     public var parameterStride: Int
     /// Running mean and variance of replica 0 (`running_mean`, `running_var`).
     public var runningMean: DeviceSlice, runningVariance: DeviceSlice
+    /// Elements between consecutive replicas' running statistics.
+    public var runningStride: Int
     /// Per replica and channel, the batch mean then 1/√(var+eps): `[replicas × 2 × channels]`.
     public var saved: DeviceSlice
     /// Added to the variance (PyTorch: 1e-5).
@@ -205,6 +207,7 @@ public struct BatchNormCommand {
     ///   - parameterStride: Elements between replicas' parameters.
     ///   - runningMean: The running mean.
     ///   - runningVariance: The running variance.
+    ///   - runningStride: Elements between replicas' running statistics.
     ///   - saved: Batch mean and 1/√(var+eps) per replica and channel.
     ///   - epsilon: Added to the variance.
     ///   - momentum: The running statistics' update weight.
@@ -214,13 +217,15 @@ public struct BatchNormCommand {
         mode: Mode, rows: Int, channels: Int, replicas: Int = 1, input: DeviceSlice, output: DeviceSlice,
         gradOutput: DeviceSlice? = nil, weight: DeviceSlice, bias: DeviceSlice, gradWeight: DeviceSlice? = nil,
         gradBias: DeviceSlice? = nil, parameterStride: Int = 0, runningMean: DeviceSlice,
-        runningVariance: DeviceSlice, saved: DeviceSlice, epsilon: Float = 1e-5, momentum: Float = 0.1,
+        runningVariance: DeviceSlice, runningStride: Int = 0, saved: DeviceSlice, epsilon: Float = 1e-5,
+        momentum: Float = 0.1,
         accumulateParameters: Bool = false, accumulateInput: Bool = false
     ) {
         (self.mode, self.rows, self.channels, self.replicas) = (mode, rows, channels, replicas)
         (self.input, self.output, self.gradOutput) = (input, output, gradOutput)
         (self.weight, self.bias, self.gradWeight, self.gradBias) = (weight, bias, gradWeight, gradBias)
         (self.parameterStride, self.runningMean, self.runningVariance) = (parameterStride, runningMean, runningVariance)
+        self.runningStride = runningStride
         (self.saved, self.epsilon, self.momentum) = (saved, epsilon, momentum)
         (self.accumulateParameters, self.accumulateInput) = (accumulateParameters, accumulateInput)
     }

@@ -31,14 +31,15 @@ extension CPUBackend {
                 deepItems(columns, grain: 1) { b, e in
                     eta_batch_norm_statistics(
                         b, e, ulong(columns), input, ulong(c.input.offset), rows, channels, parameters, weight, bias,
-                        stride, saved, savedOffset, c.epsilon, running, mean, variance, c.momentum)
+                        stride, saved, savedOffset, c.epsilon, running, mean, variance, ulong(c.runningStride),
+                        c.momentum)
                 }
             }
             deepItems(elements, grain: 16_384) { b, e in
                 eta_batch_norm_normalize(
                     b, e, ulong(elements), input, ulong(c.input.offset), output, ulong(c.output.offset), rows,
                     channels, parameters, weight, bias, stride, saved, savedOffset, c.epsilon, running, mean, variance,
-                    c.mode == .evaluationForward ? 1 : 0)
+                    ulong(c.runningStride), c.mode == .evaluationForward ? 1 : 0)
             }
         case .backward:
             let gradOutput = pointer(c.gradOutput!.buffer), gradients = pointer(c.gradWeight!.buffer)

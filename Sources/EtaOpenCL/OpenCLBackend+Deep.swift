@@ -128,6 +128,7 @@ extension OpenCLBackend {
             ] + slice(c.saved) + [.number(c.epsilon)]
         let running: [KernelArgument] = [
             .buffer(device(c.runningMean.buffer)), .index(c.runningMean.offset), .index(c.runningVariance.offset),
+            .index(c.runningStride),
         ]
         switch c.mode {
         case .trainingForward, .evaluationForward:

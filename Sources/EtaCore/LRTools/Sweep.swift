@@ -99,7 +99,7 @@ public final class Sweep {
         network = try Network(
             architecture: template.network.architecture, loss: template.network.loss,
             optimizer: configuration.optimizer, maxBatch: configuration.bufferRows(template.split), backend: backend,
-            replicas: learningRates.count)
+            replicas: learningRates.count, seed: configuration.seed)
         let steps = template.stepsPerEpoch * configuration.epochs
         plans = try learningRates.map {
             try SchedulePlan(

@@ -26,7 +26,9 @@ struct GraphBuilder {
         return nodes.count - 1
     }
 
-    private static func pytorchBound(fanIn: Int) -> ParameterInit { .uniform(bound: Float(1 / Double(fanIn).squareRoot())) }
+    private static func pytorchBound(fanIn: Int) -> ParameterInit {
+        .uniform(bound: Float(1 / Double(fanIn).squareRoot()))
+    }
 
     mutating func dense(
         _ name: String, _ x: Int, outputs: Int, activation: Activation, weight: ParameterInit? = nil,
@@ -54,13 +56,18 @@ struct GraphBuilder {
             initialization == .pytorch
             ? Self.pytorchBound(fanIn: fanIn)
             : .normal(standardDeviation: (2 / Double(outputs * kernel * kernel)).squareRoot())
-        var parameters = [ParameterTensor(name: "\(name).weight", shape: [outputs, s.channels, kernel, kernel], initialization: weight)]
+        var parameters = [
+            ParameterTensor(
+                name: "\(name).weight", shape: [outputs, s.channels, kernel, kernel], initialization: weight)
+        ]
         if bias {
             parameters.append(
-                ParameterTensor(name: "\(name).bias", shape: [outputs], initialization: Self.pytorchBound(fanIn: fanIn)))
+                ParameterTensor(name: "\(name).bias", shape: [outputs], initialization: Self.pytorchBound(fanIn: fanIn))
+            )
         }
         let output = FeatureShape(
-            height: (s.height + 2 * padding - kernel) / stride + 1, width: (s.width + 2 * padding - kernel) / stride + 1,
+            height: (s.height + 2 * padding - kernel) / stride + 1,
+            width: (s.width + 2 * padding - kernel) / stride + 1,
             channels: outputs)
         return append(
             name,
@@ -73,7 +80,8 @@ struct GraphBuilder {
         _ name: String, _ x: Int, _ kind: PoolCommand.Kind, kernel: Int, stride: Int, padding: Int
     ) throws -> Int {
         let s = shape(x)
-        let height = (s.height + 2 * padding - kernel) / stride + 1, width = (s.width + 2 * padding - kernel) / stride + 1
+        let height = (s.height + 2 * padding - kernel) / stride + 1,
+            width = (s.width + 2 * padding - kernel) / stride + 1
         guard s.height + 2 * padding >= kernel, s.width + 2 * padding >= kernel, height >= 1, width >= 1 else {
             throw EtaError(
                 .usage,
@@ -123,7 +131,8 @@ struct GraphBuilder {
     mutating func attention(_ name: String, _ x: Int, heads: Int) -> Int {
         let s = shape(x)
         return append(
-            name, .attention(heads: heads), [x], FeatureShape(height: s.height, width: s.width, channels: s.channels / 3))
+            name, .attention(heads: heads), [x],
+            FeatureShape(height: s.height, width: s.width, channels: s.channels / 3))
     }
 
     /// Token and position embeddings of the model's input ids, named as PyTorch's `token_embedding` and

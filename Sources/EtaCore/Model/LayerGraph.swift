@@ -132,7 +132,10 @@ public struct ModelArchitecture: Equatable, Sendable {
             nodes.flatMap { $0.parameters.map { ($0.name, $0.shape) } }, alignment: GroupLayout.chunk)
         buffers = try TensorLayout(
             nodes.filter { $0.operation == .batchNorm }.flatMap { node in
-                [("\(node.name).running_mean", [node.shape.channels]), ("\(node.name).running_var", [node.shape.channels])]
+                [
+                    ("\(node.name).running_mean", [node.shape.channels]),
+                    ("\(node.name).running_var", [node.shape.channels]),
+                ]
             })
     }
 

@@ -36,7 +36,11 @@ extension ModelSpec {
             }
             let image = FeatureShape(height: inputShape[1], width: inputShape[2], channels: inputShape[0])
             var graph = GraphBuilder(input: image)
-            if kind == "cnn" { try convolutional(&graph, outputs: outputs) } else { try residual(&graph, outputs: outputs) }
+            if kind == "cnn" {
+                try convolutional(&graph, outputs: outputs)
+            } else {
+                try residual(&graph, outputs: outputs)
+            }
             return try ModelArchitecture(nodes: graph.nodes, inputShape: image, inputChannelsFirst: true)
         case "gpt":
             guard inputShape == [context] else {
@@ -129,7 +133,8 @@ extension ModelSpec {
         let last = graph.shape(x)
         guard last.height == last.width else {
             throw EtaError(
-                .usage, "resnet's global average pooling needs square feature maps; these are \(last.height)x\(last.width)")
+                .usage,
+                "resnet's global average pooling needs square feature maps; these are \(last.height)x\(last.width)")
         }
         x = try graph.pool("avgpool", x, .average, kernel: last.height, stride: last.height, padding: 0)
         _ = graph.dense("fc", graph.flatten("flatten", x), outputs: outputs, activation: .identity)

@@ -107,7 +107,8 @@ public struct ModelSpec: Equatable, Sendable {
         func integer(_ range: ClosedRange<Int>) throws -> Int {
             guard let number = Int(value), range.contains(number) else {
                 throw EtaError(
-                    .usage, "invalid \(key) '\(value)' in '\(text)': expected an integer in \(range.lowerBound)..."
+                    .usage,
+                    "invalid \(key) '\(value)' in '\(text)': expected an integer in \(range.lowerBound)..."
                         + "\(range.upperBound)")
             }
             return number
@@ -116,8 +117,9 @@ public struct ModelSpec: Equatable, Sendable {
             try value.split(separator: "/", omittingEmptySubsequences: false).map {
                 guard let number = Int($0), range.contains(number) else {
                     throw EtaError(
-                        .usage, "invalid \(key) entry '\($0)' in '\(text)': expected integers in \(range.lowerBound)..."
-                            + "\(range.upperBound) like \(key)=\(example)")
+                        .usage,
+                        "invalid \(key == "hidden" ? "hidden width" : "\(key) entry") '\($0)' in '\(text)': expected "
+                            + "integers in \(range.lowerBound)...\(range.upperBound) like \(key)=\(example)")
                 }
                 return number
             }

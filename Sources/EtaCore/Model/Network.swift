@@ -1,6 +1,7 @@
-/// A model on a backend: its parameter arena, the workspace of one batch, and the launch sequence of a
-/// training step (forward, fused loss and gradient, backward). Nothing in a step allocates, and nothing
-/// reads back to the host: losses, correct counts and the squared gradient norm accumulate in `stats`.
+/// A model on a backend: its parameter arena, the activations of one batch (planned once, at construction), and the
+/// launch sequence of a training step (forward, fused loss and gradient, backward) emitted layer by layer from the
+/// model's graph. Nothing in a step allocates, and nothing reads back to the host: losses, correct counts and the
+/// squared gradient norm accumulate in `stats`.
 ///
 /// ```swift
 /// let network = try Network(
@@ -32,7 +33,7 @@ public final class Network {
     public let arena: ParameterArena
     /// The optimizer run that steps `arena`.
     public let optimizer: Optimizer
-    /// The largest batch the workspace holds, in rows.
+    /// The largest batch the workspace holds, in samples.
     public let maxBatch: Int
     /// Models trained side by side (an LR sweep); 1 for a normal run.
     public let replicas: Int
@@ -41,98 +42,134 @@ public final class Network {
     public let replicaSize: Int
     /// Device-side accumulators: stat s of replica r at s·replicas + r.
     public let stats: DeviceBuffer
+    /// The non-trainable state (BatchNorm running statistics) of every replica, ``runningStride`` apart, laid out as
+    /// `architecture.buffers`; nil when the model has none.
+    public let runningStatistics: DeviceBuffer?
+    /// Floats between consecutive replicas' running statistics.
+    public let runningStride: Int
+    /// Device memory the network holds (arena, activations, statistics), in bytes: the run's peak, since nothing
+    /// is allocated after construction.
+    public let deviceBytes: Int
+    /// The seed of the dropout masks.
+    public let seed: UInt64
 
-    private let z: [DeviceBuffer]
-    private let a: [DeviceBuffer]
-    private let gradients: [DeviceBuffer]
-    private let rowLoss: DeviceBuffer
-    private let rowCorrect: DeviceBuffer
+    /// The activation buffers of each node, planned once.
+    let plan: ActivationPlan
+    let rowLoss: DeviceBuffer
+    let rowCorrect: DeviceBuffer
+    /// The dropout counter of the last training forward pass (the optimizer step and the micro-batch within it), so
+    /// the backward pass applies the same masks.
+    var dropoutCounter: UInt64 = 0
+    private var dropoutStep = -1
+    private var microBatch: UInt64 = 0
 
-    /// Target values per row: 1 (a class index or a 0/1 label) or the number of outputs (regression).
-    public var targetWidth: Int { loss == .mse ? architecture.layers.last!.outputs : 1 }
+    /// Positions per sample of the output (tokens for a GPT, 1 otherwise): each is a row of the loss.
+    public var outputPositions: Int { architecture.outputShape.positions }
+    /// Target values per sample: per output position 1 (a class index or a 0/1 label) or the number of outputs
+    /// (regression).
+    public var targetWidth: Int { (loss == .mse ? architecture.outputShape.channels : 1) * outputPositions }
 
     /// - Parameters:
     ///   - architecture: The layers.
     ///   - loss: The loss; `bce` needs a model with one output.
     ///   - optimizer: The optimizer and its hyperparameters.
-    ///   - maxBatch: The largest batch, in rows, at least 1.
+    ///   - maxBatch: The largest batch, in samples, at least 1.
     ///   - backend: The backend to allocate on.
     ///   - step: Steps the optimizer has already taken (a restored run).
     ///   - replicas: Models trained side by side (an LR sweep), at least 1.
     ///   - stateType: How the optimizer state is stored.
+    ///   - seed: The seed of the dropout masks.
     /// - Throws: `EtaError` `.usage` for a batch size or replica count below 1, `bce` with more than one output,
-    ///   16-bit state the optimizer cannot keep, or memory the device lacks; or the backend's error.
+    ///   16-bit state the optimizer cannot keep, replicas of a model with layers that cannot run them, or memory the
+    ///   device lacks (before anything is allocated, with the numbers); or the backend's error.
     public init(
         architecture: ModelArchitecture, loss: LossKind, optimizer: OptimizerConfiguration, maxBatch: Int,
-        backend: Backend, step: Int = 0, replicas: Int = 1, stateType: StorageType = .fp32
+        backend: Backend, step: Int = 0, replicas: Int = 1, stateType: StorageType = .fp32, seed: UInt64 = 0
     ) throws {
         guard maxBatch > 0 else { throw EtaError(.usage, "the batch size must be positive") }
-        if loss == .bce && architecture.layers.last!.outputs != 1 {
-            throw EtaError(
-                .usage, "bce needs a model with one output; this one has \(architecture.layers.last!.outputs)")
+        let outputs = architecture.outputShape.channels
+        if loss == .bce && outputs != 1 {
+            throw EtaError(.usage, "bce needs a model with one output; this one has \(outputs)")
         }
+        guard replicas >= 1 else { throw EtaError(.usage, "a network needs at least one replica") }
         self.architecture = architecture
         self.loss = loss
         self.backend = backend
-        guard replicas >= 1 else { throw EtaError(.usage, "a network needs at least one replica") }
         self.maxBatch = maxBatch
         self.replicas = replicas
+        self.seed = seed
         replicaSize = replicas == 1 ? architecture.layout.count : (architecture.layout.count + 15) / 16 * 16
+        runningStride = replicas == 1 ? architecture.buffers.count : (architecture.buffers.count + 15) / 16 * 16
         self.optimizer = Optimizer(optimizer, step: step)
+        let plan = try ActivationPlan(architecture: architecture, maxBatch: maxBatch, replicas: replicas)
+        let rows = replicas * maxBatch * architecture.outputShape.positions
+        let statistics = replicas * runningStride
+        let slotBytes = replicas * replicaSize * stateType.bytes
+        let stateBytes = optimizer.stateSlots.map { _ in slotBytes }
+        let floats = plan.bufferSizes + [replicas * replicaSize, replicas * replicaSize, statistics, rows, rows]
+        let bytes = floats.map { $0 * MemoryLayout<Float>.size } + stateBytes
+        try MemoryBudget.check(
+            what: "this model at batch \(maxBatch)\(replicas > 1 ? " with \(replicas) replicas" : "")",
+            hostBytes: 0, deviceBuffers: bytes, on: backend)
+        deviceBytes = MemoryBudget.sum(bytes)
         let layout = replicas == 1 ? architecture.layout : try TensorLayout([("replicas", [replicas * replicaSize])])
         try Optimizer.checkStateType(stateType, for: optimizer)
         arena = try ParameterArena(
             layout: layout, stateSlots: optimizer.stateSlots, backend: backend, stateType: stateType)
         try self.optimizer.initializeState(arena)
-        let k = replicas
-        z = try architecture.layers.map { try backend.makeBuffer(count: k * maxBatch * $0.outputs) }
-        a = try architecture.layers.map { try backend.makeBuffer(count: k * maxBatch * $0.outputs) }
-        let widest = architecture.layers.map { max($0.inputs, $0.outputs) }.max()!
-        gradients = try (0..<2).map { _ in try backend.makeBuffer(count: k * maxBatch * widest) }
-        rowLoss = try backend.makeBuffer(count: k * maxBatch)
-        rowCorrect = try backend.makeBuffer(count: k * maxBatch)
-        stats = try backend.makeBuffer(count: Stat.allCases.count * k)
-    }
-
-    /// The forward pass of `rows` samples starting at row `inputOffset / inputs` of `input` (every replica sees
-    /// the same input; replica r's activations are the r-th [rows × width] block of each workspace).
-    ///
-    /// - Parameters:
-    ///   - input: The samples, `inputs` floats per row.
-    ///   - inputOffset: The first sample's first float.
-    ///   - rows: Samples in the batch, 1...``maxBatch``.
-    /// - Throws: The backend's error (`EtaError`, or `CLError` on OpenCL).
-    public func forward(input: DeviceBuffer, inputOffset: Int, rows: Int) throws {
-        for (i, layer) in architecture.layers.enumerated() {
-            let (weight, bias) = architecture.offsets(i)
-            let (source, sourceOffset, sourceStride) =
-                i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
-            try backend.run(
-                .gemm(
-                    MatrixMultiply(
-                        transposeB: true, m: rows, n: layer.outputs, k: layer.inputs,
-                        a: source, aOffset: sourceOffset, lda: layer.inputs,
-                        b: arena.parameters, bOffset: weight, ldb: layer.inputs,
-                        c: z[i], ldc: layer.outputs, batch: replicas, strideA: sourceStride,
-                        strideB: replicaSize, strideC: rows * layer.outputs)))
-            try backend.run(
-                .biasActivation(
-                    BiasActivationCommand(
-                        pass: .forward, z: DeviceSlice(z[i]), bias: DeviceSlice(arena.parameters, offset: bias),
-                        activations: DeviceSlice(a[i]), rows: rows, cols: layer.outputs,
-                        activation: layer.activation, replicas: replicas, biasStride: replicaSize)))
+        try plan.allocate(on: backend)
+        self.plan = plan
+        rowLoss = try backend.makeBuffer(count: rows)
+        rowCorrect = try backend.makeBuffer(count: rows)
+        stats = try backend.makeBuffer(count: Stat.allCases.count * replicas)
+        if statistics > 0 {
+            let buffer = try backend.makeBuffer(count: statistics)
+            var initial = [Float](repeating: 0, count: statistics)
+            for r in 0..<replicas {
+                initial.replaceSubrange(
+                    (r * runningStride)..<(r * runningStride + architecture.buffers.count),
+                    with: architecture.initialBuffers)
+            }
+            try backend.write(initial, to: buffer)
+            runningStatistics = buffer
+        } else {
+            runningStatistics = nil
         }
     }
 
-    /// The loss of the last forward pass against `targets`, its gradient (into the backward workspace), and the
-    /// row sums accumulated into `stats` (`lossSum`, `correct`; the batch mean into `batchLoss` when given).
-    /// `microBatches` > 1 divides the gradient by it (the mean over micro-batches of gradient accumulation).
+    /// The forward pass of `rows` samples starting at float `inputOffset` of `input` (every replica sees the same
+    /// input; replica r's activations are the r-th block of each workspace). `training` selects batch statistics in
+    /// BatchNorm (updating the running ones) and active dropout; otherwise the evaluation behaviour.
     ///
     /// - Parameters:
-    ///   - targets: The targets, ``targetWidth`` floats per row.
-    ///   - targetsOffset: The first row's first target.
-    ///   - rows: Rows in the batch (as in the forward pass).
-    ///   - lossSum: The stat the summed row losses are added to.
+    ///   - input: The samples (features, channels-first images or token ids), one after another.
+    ///   - inputOffset: The first sample's first float.
+    ///   - rows: Samples in the batch, 1...``maxBatch``.
+    ///   - training: Whether this is a training pass.
+    /// - Throws: The backend's error (`EtaError`, or `CLError` on OpenCL).
+    public func forward(input: DeviceBuffer, inputOffset: Int, rows: Int, training: Bool = false) throws {
+        if training {
+            if optimizer.step != dropoutStep {
+                (dropoutStep, microBatch) = (optimizer.step, 0)
+            } else {
+                microBatch += 1
+            }
+            dropoutCounter = UInt64(optimizer.step + 1) << 16 | microBatch
+        }
+        let context = PassContext(input: DeviceSlice(input, offset: inputOffset), batch: rows, training: training)
+        for index in architecture.nodes.indices { try forward(node: index, context) }
+    }
+
+    /// The loss of the last forward pass against `targets`, its gradient (into the backward workspace), and the
+    /// sample sums accumulated into `stats` (`lossSum`, `correct`; the batch mean into `batchLoss` when given). A
+    /// model with several output positions (a GPT) averages over them: the stats hold per-sample means of the
+    /// per-position loss and accuracy. `microBatches` > 1 divides the gradient by it (gradient accumulation).
+    ///
+    /// - Parameters:
+    ///   - targets: The targets, ``targetWidth`` floats per sample.
+    ///   - targetsOffset: The first sample's first target.
+    ///   - rows: Samples in the batch (as in the forward pass).
+    ///   - lossSum: The stat the summed sample losses are added to.
     ///   - correct: The stat the correct count is added to.
     ///   - batchLoss: The stat that receives the batch's mean loss; nil: none.
     ///   - accumulate: Whether to add to `lossSum` and `correct`.
@@ -142,32 +179,38 @@ public final class Network {
         targets: DeviceBuffer, targetsOffset: Int, rows: Int, lossSum: Stat, correct: Stat,
         batchLoss: Stat? = nil, accumulate: Bool = true, microBatches: Int = 1
     ) throws {
-        let outputs = architecture.layers.last!.outputs
-        let scale = (loss == .mse ? 1 / Float(rows * outputs) : 1 / Float(rows)) / Float(microBatches)
+        let outputs = architecture.outputShape.channels, lossRows = rows * outputPositions
+        let scale = (loss == .mse ? 1 / Float(lossRows * outputs) : 1 / Float(lossRows)) / Float(microBatches)
+        let last = plan.nodes.count - 1
         try backend.run(
             .loss(
                 LossCommand(
-                    kind: loss, input: a.last!, inputOffset: 0, targets: targets, targetsOffset: targetsOffset,
-                    grad: gradients[0], rowLoss: rowLoss, rowCorrect: rowCorrect,
-                    rows: rows, cols: outputs, scale: scale, replicas: replicas)))
-        let lossScale: Float = loss == .mse ? 1 / Float(outputs) : 1
+                    kind: loss, input: plan.nodes[last].value!, inputOffset: 0, targets: targets,
+                    targetsOffset: targetsOffset, grad: plan.nodes[last].gradient!, rowLoss: rowLoss,
+                    rowCorrect: rowCorrect, rows: lossRows, cols: outputs, scale: scale, replicas: replicas)))
         if let batchLoss {
-            try reduce(rowLoss, rows, into: batchLoss, scale: lossScale / Float(rows), accumulate: false)
+            try reduce(rowLoss, lossRows, into: batchLoss, scale: lossScale / Float(rows), accumulate: false)
         }
         if accumulate {
-            try reduce(rowLoss, rows, into: lossSum, scale: lossScale, accumulate: true)
-            try reduce(rowCorrect, rows, into: correct, scale: 1, accumulate: true)
+            try reduce(rowLoss, lossRows, into: lossSum, scale: lossScale, accumulate: true)
+            try reduce(rowCorrect, lossRows, into: correct, scale: 1 / Float(outputPositions), accumulate: true)
         }
+    }
+
+    /// Per loss row, the factor that makes the row sums per-sample means (MSE also averages over outputs).
+    private var lossScale: Float {
+        (loss == .mse ? 1 / Float(architecture.outputShape.channels) : 1) / Float(outputPositions)
     }
 
     /// Adds the last batch's row losses and correct counts to the epoch's training sums (after a guard accepted it).
     ///
-    /// - Parameter rows: Rows in the last batch.
+    /// - Parameter rows: Samples in the last batch.
     /// - Throws: The backend's error.
     public func accumulateLastBatch(rows: Int) throws {
-        let lossScale: Float = loss == .mse ? 1 / Float(architecture.layers.last!.outputs) : 1
-        try reduce(rowLoss, rows, into: .trainLossSum, scale: lossScale, accumulate: true)
-        try reduce(rowCorrect, rows, into: .trainCorrect, scale: 1, accumulate: true)
+        try reduce(rowLoss, rows * outputPositions, into: .trainLossSum, scale: lossScale, accumulate: true)
+        try reduce(
+            rowCorrect, rows * outputPositions, into: .trainCorrect, scale: 1 / Float(outputPositions),
+            accumulate: true)
     }
 
     /// Backpropagates the loss gradient of the last `lossAndGradient` into `arena.gradients` (added to what is
@@ -176,47 +219,14 @@ public final class Network {
     /// - Parameters:
     ///   - input: The samples of the forward pass.
     ///   - inputOffset: The first sample's first float.
-    ///   - rows: Rows in the batch.
+    ///   - rows: Samples in the batch.
     ///   - accumulateGradients: Whether to add to the gradient arena instead of overwriting it.
     /// - Throws: The backend's error.
     public func backward(input: DeviceBuffer, inputOffset: Int, rows: Int, accumulateGradients: Bool = false) throws {
-        var current = 0
-        for i in stride(from: architecture.layers.count - 1, through: 0, by: -1) {
-            let layer = architecture.layers[i]
-            let (weight, bias) = architecture.offsets(i)
-            // dZ = dA ⊙ act'(Z) in place, and db = Σ rows dZ, in one pass.
-            try backend.run(
-                .biasActivation(
-                    BiasActivationCommand(
-                        pass: .backward, z: DeviceSlice(z[i]), bias: DeviceSlice(arena.gradients, offset: bias),
-                        activations: DeviceSlice(gradients[current]), gradZ: DeviceSlice(gradients[current]),
-                        rows: rows, cols: layer.outputs, activation: layer.activation, replicas: replicas,
-                        biasStride: replicaSize, accumulate: accumulateGradients)))
-            let (previous, previousOffset, previousStride) =
-                i == 0 ? (input, inputOffset, 0) : (a[i - 1], 0, rows * layer.inputs)
-            // dW = dZᵀ · A_prev, written straight into the gradient arena.
-            try backend.run(
-                .gemm(
-                    MatrixMultiply(
-                        transposeA: true, m: layer.outputs, n: layer.inputs, k: rows,
-                        a: gradients[current], lda: layer.outputs,
-                        b: previous, bOffset: previousOffset, ldb: layer.inputs,
-                        beta: accumulateGradients ? 1 : 0,
-                        c: arena.gradients, cOffset: weight, ldc: layer.inputs, batch: replicas,
-                        strideA: rows * layer.outputs, strideB: previousStride, strideC: replicaSize)))
-            if i > 0 {
-                // dA_prev = dZ · W.
-                try backend.run(
-                    .gemm(
-                        MatrixMultiply(
-                            m: rows, n: layer.inputs, k: layer.outputs,
-                            a: gradients[current], lda: layer.outputs,
-                            b: arena.parameters, bOffset: weight, ldb: layer.inputs,
-                            c: gradients[1 - current], ldc: layer.inputs, batch: replicas,
-                            strideA: rows * layer.outputs, strideB: replicaSize, strideC: rows * layer.inputs)))
-                current = 1 - current
-            }
-        }
+        let context = PassContext(
+            input: DeviceSlice(input, offset: inputOffset), batch: rows, training: true,
+            accumulateGradients: accumulateGradients)
+        for index in architecture.nodes.indices.reversed() { try backward(node: index, context) }
     }
 
     /// Forward, loss and backward for one training batch; the optimizer step is the caller's.
@@ -224,11 +234,11 @@ public final class Network {
     /// `microBatches` and `accumulateGradients` implement gradient accumulation (see `lossAndGradient`, `backward`).
     ///
     /// - Parameters:
-    ///   - input: The samples, `inputs` floats per row.
+    ///   - input: The samples.
     ///   - inputOffset: The first sample's first float.
-    ///   - targets: The targets, ``targetWidth`` floats per row.
-    ///   - targetsOffset: The first row's first target.
-    ///   - rows: Rows in the batch, 1...``maxBatch``.
+    ///   - targets: The targets, ``targetWidth`` floats per sample.
+    ///   - targetsOffset: The first sample's first target.
+    ///   - rows: Samples in the batch, 1...``maxBatch``.
     ///   - accumulate: Whether to add the batch to the epoch's training sums now.
     ///   - microBatches: Micro-batches whose gradients make one step, at least 1.
     ///   - accumulateGradients: Whether to add to the gradient arena (every micro-batch after the first).
@@ -237,7 +247,7 @@ public final class Network {
         input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int,
         accumulate: Bool = true, microBatches: Int = 1, accumulateGradients: Bool = false
     ) throws {
-        try forward(input: input, inputOffset: inputOffset, rows: rows)
+        try forward(input: input, inputOffset: inputOffset, rows: rows, training: true)
         try lossAndGradient(
             targets: targets, targetsOffset: targetsOffset, rows: rows,
             lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss, accumulate: accumulate,
@@ -245,69 +255,7 @@ public final class Network {
         try backward(input: input, inputOffset: inputOffset, rows: rows, accumulateGradients: accumulateGradients)
     }
 
-    /// ‖g‖² of the gradient arena into `stats[gradNormSquared]`.
-    ///
-    /// - Throws: The backend's error.
-    public func measureGradientNorm() throws {
-        try backend.run(
-            .reduce(
-                ReduceCommand(
-                    source: arena.gradients, sourceOffset: 0, count: replicaSize, squares: true,
-                    destination: stats, index: Stat.gradNormSquared.rawValue * replicas, scale: 1,
-                    accumulate: false, segments: replicas)))
-    }
-
-    /// Clips the gradient arena on the device: by value, then by global norm (`clip_grad_norm_` semantics; the
-    /// pre-clip norm stays in `stats[gradNormSquared]`, squared). Nothing is read back.
-    ///
-    /// - Parameters:
-    ///   - maxNorm: The largest global L2 norm; nil: no norm clipping.
-    ///   - maxValue: The largest absolute value of any element; nil: no value clipping.
-    /// - Throws: The backend's error.
-    public func clipGradients(maxNorm: Float?, maxValue: Float?) throws {
-        if let maxValue {
-            try backend.run(.clipByValue(gradients: arena.gradients, count: arena.layout.count, clip: maxValue))
-        }
-        if let maxNorm {
-            try measureGradientNorm()
-            try backend.run(
-                .clipByNorm(
-                    gradients: arena.gradients, count: arena.layout.count, stats: stats,
-                    normIndex: Stat.gradNormSquared.rawValue * replicas, maxNorm: maxNorm))
-        }
-    }
-
-    /// Sets the given stats to zero (for every replica).
-    ///
-    /// - Parameter which: The stats to zero.
-    /// - Throws: The backend's error.
-    public func resetStats(_ which: [Stat]) throws {
-        var values = try backend.read(stats)
-        for stat in which { for r in 0..<replicas { values[stat.rawValue * replicas + r] = 0 } }
-        try backend.write(values, to: stats)
-    }
-
-    /// Reads every stat of replica 0 (waits for the queue).
-    ///
-    /// - Returns: Each stat's value for replica 0.
-    /// - Throws: The backend's error.
-    public func readStats() throws -> [Stat: Float] {
-        try readReplicaStats().mapValues { $0[0] }
-    }
-
-    /// Reads every stat of every replica (waits for the queue).
-    ///
-    /// - Returns: Each stat's values, one per replica.
-    /// - Throws: The backend's error.
-    public func readReplicaStats() throws -> [Stat: [Float]] {
-        let values = try backend.read(stats)
-        return Dictionary(
-            uniqueKeysWithValues: Stat.allCases.map { stat in
-                (stat, Array(values[(stat.rawValue * replicas)..<((stat.rawValue + 1) * replicas)]))
-            })
-    }
-
-    private func reduce(_ source: DeviceBuffer, _ count: Int, into stat: Stat, scale: Float, accumulate: Bool) throws {
+    func reduce(_ source: DeviceBuffer, _ count: Int, into stat: Stat, scale: Float, accumulate: Bool) throws {
         try backend.run(
             .reduce(
                 ReduceCommand(

@@ -131,7 +131,7 @@ public final class Trainer {
             }
             outputs = width
         }
-        let architecture = try configuration.model.architecture(inputs: dataset.featureCount, outputs: outputs)
+        let architecture = try configuration.model.architecture(inputShape: split.dataset.sampleShape, outputs: outputs)
         let steps = TrainingConfiguration.batchCount(
             rows: TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize),
             batchSize: configuration.accumulationSteps)
@@ -140,7 +140,8 @@ public final class Trainer {
         }
         network = try Network(
             architecture: architecture, loss: loss, optimizer: configuration.optimizer,
-            maxBatch: configuration.bufferRows(split), backend: backend, stateType: configuration.stateType)
+            maxBatch: configuration.bufferRows(split), backend: backend, stateType: configuration.stateType,
+            seed: configuration.seed)
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
         if !configuration.parameterGroups.isEmpty {
             if !configuration.optimizer.capabilities.parameterGroups {

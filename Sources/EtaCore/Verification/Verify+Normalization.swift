@@ -72,7 +72,7 @@ extension Verify {
                     bias: DeviceSlice(weights, offset: biasOffset), gradWeight: DeviceSlice(gradients),
                     gradBias: DeviceSlice(gradients, offset: biasOffset), parameterStride: stride,
                     runningMean: DeviceSlice(statistics),
-                    runningVariance: DeviceSlice(statistics, offset: varianceOffset),
+                    runningVariance: DeviceSlice(statistics, offset: varianceOffset), runningStride: stride,
                     saved: DeviceSlice(saved)))
         }
         try backend.run(command(.trainingForward, output))

@@ -1,0 +1,64 @@
+extension Network {
+    /// ‖g‖² of the gradient arena into `stats[gradNormSquared]`.
+    ///
+    /// - Throws: The backend's error.
+    public func measureGradientNorm() throws {
+        try backend.run(
+            .reduce(
+                ReduceCommand(
+                    source: arena.gradients, sourceOffset: 0, count: replicaSize, squares: true,
+                    destination: stats, index: Stat.gradNormSquared.rawValue * replicas, scale: 1,
+                    accumulate: false, segments: replicas)))
+    }
+
+    /// Clips the gradient arena on the device: by value, then by global norm (`clip_grad_norm_` semantics; the
+    /// pre-clip norm stays in `stats[gradNormSquared]`, squared). Nothing is read back.
+    ///
+    /// - Parameters:
+    ///   - maxNorm: The largest global L2 norm; nil: no norm clipping.
+    ///   - maxValue: The largest absolute value of any element; nil: no value clipping.
+    /// - Throws: The backend's error.
+    public func clipGradients(maxNorm: Float?, maxValue: Float?) throws {
+        if let maxValue {
+            try backend.run(.clipByValue(gradients: arena.gradients, count: arena.layout.count, clip: maxValue))
+        }
+        if let maxNorm {
+            try measureGradientNorm()
+            try backend.run(
+                .clipByNorm(
+                    gradients: arena.gradients, count: arena.layout.count, stats: stats,
+                    normIndex: Stat.gradNormSquared.rawValue * replicas, maxNorm: maxNorm))
+        }
+    }
+
+    /// Sets the given stats to zero (for every replica).
+    ///
+    /// - Parameter which: The stats to zero.
+    /// - Throws: The backend's error.
+    public func resetStats(_ which: [Stat]) throws {
+        var values = try backend.read(stats)
+        for stat in which { for r in 0..<replicas { values[stat.rawValue * replicas + r] = 0 } }
+        try backend.write(values, to: stats)
+    }
+
+    /// Reads every stat of replica 0 (waits for the queue).
+    ///
+    /// - Returns: Each stat's value for replica 0.
+    /// - Throws: The backend's error.
+    public func readStats() throws -> [Stat: Float] {
+        try readReplicaStats().mapValues { $0[0] }
+    }
+
+    /// Reads every stat of every replica (waits for the queue).
+    ///
+    /// - Returns: Each stat's values, one per replica.
+    /// - Throws: The backend's error.
+    public func readReplicaStats() throws -> [Stat: [Float]] {
+        let values = try backend.read(stats)
+        return Dictionary(
+            uniqueKeysWithValues: Stat.allCases.map { stat in
+                (stat, Array(values[(stat.rawValue * replicas)..<((stat.rawValue + 1) * replicas)]))
+            })
+    }
+
+}

@@ -26,19 +26,19 @@
     const ulong padding, const ulong out_height, const ulong out_width
 #define ETA_WINDOW_ARGS channels, height, width, kernel_size, stride, padding, out_height, out_width
 
-// count = images·OH·OW·C·k·k, one patch element each.
+// count = images·OH, one output row (OW patch rows) each.
 #define im2col_PARAMS \
     const ulong count, ETA_GLOBAL const float* image, const ulong image_offset, ETA_GLOBAL float* patches, \
     const ulong patches_offset, ETA_WINDOW_PARAMS, const int channels_last
 #define im2col_ARGS count, image, image_offset, patches, patches_offset, ETA_WINDOW_ARGS, channels_last
 
-// count = images·H·W·C, one image element each (in the image's layout).
+// count = images·H, one image row each.
 #define col2im_PARAMS \
     const ulong count, ETA_GLOBAL float* image, const ulong image_offset, ETA_GLOBAL const float* patches, \
     const ulong patches_offset, ETA_WINDOW_PARAMS, const int channels_last, const int accumulate
 #define col2im_ARGS count, image, image_offset, patches, patches_offset, ETA_WINDOW_ARGS, channels_last, accumulate
 
-// count = images·OH·OW·C. is_max: 1 max (winners into `indices`), 0 average.
+// count = images·OH (one output row each). is_max: 1 max (winners into `indices`), 0 average.
 #define pool_forward_PARAMS \
     const ulong count, ETA_GLOBAL const float* input, const ulong input_offset, ETA_GLOBAL float* output, \
     const ulong output_offset, ETA_GLOBAL float* indices, const ulong indices_offset, ETA_WINDOW_PARAMS, \
@@ -46,7 +46,7 @@
 #define pool_forward_ARGS \
     count, input, input_offset, output, output_offset, indices, indices_offset, ETA_WINDOW_ARGS, is_max
 
-// count = images·H·W·C.
+// count = images·H (one input row each).
 #define pool_backward_PARAMS \
     const ulong count, ETA_GLOBAL const float* grad_output, const ulong grad_output_offset, \
     ETA_GLOBAL float* grad_input, const ulong grad_input_offset, ETA_GLOBAL const float* indices, \

@@ -16,8 +16,15 @@
 #include "../../Kernels/deep/norm.cl"
 #include "../../Kernels/deep/sequence.cl"
 
+// AVX2 where the host has it (the channel loops vectorise); the baseline clone keeps the binary portable.
+#if defined(__x86_64__) && defined(__clang__)
+#define ETA_DEEP_DISPATCH __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define ETA_DEEP_DISPATCH
+#endif
+
 #define ETA_DEEP_C_LOOP(NAME) \
-    void eta_##NAME(ulong eta_begin, ulong eta_end, NAME##_PARAMS) { \
+    ETA_DEEP_DISPATCH void eta_##NAME(ulong eta_begin, ulong eta_end, NAME##_PARAMS) { \
         for (ulong i = eta_begin; i < eta_end; i++) NAME##_item(i, NAME##_ARGS); \
     }
 ETA_DEEP_KERNELS(ETA_DEEP_C_LOOP)

@@ -114,15 +114,19 @@ struct BenchCommand: ParsableCommand {
                 ("repeat", .int(`repeat`)),
             ]
             if let model {
-                let inputs = inputShape?.shape.reduce(1, *) ?? inputs ?? 64
-                let architecture = try model.architecture(inputs: inputs, outputs: outputs)
+                let shape = model.readsTokens ? [model.context] : inputShape?.shape ?? [inputs ?? 64]
+                let architecture = try model.architecture(inputShape: shape, outputs: outputs)
                 // One optimizer (validate() checked): `all` means adam here.
                 var spec = "adam"
                 if case .specs(let specs) = optimizer { spec = specs[0] }
                 let result = try Bench.trainingSteps(
                     architecture: architecture, optimizer: try OptimizerConfiguration(spec: spec),
                     batch: batchSize, repeats: `repeat`, backend: backend, trace: tracer)
-                let widths = ([inputs] + architecture.layers.map(\.outputs)).map(String.init).joined(separator: "-")
+                let widths =
+                    model.kind == "mlp" || model.kind == "softmax" || model.kind == "linear"
+                    ? ([shape.reduce(1, *)] + architecture.layers.map(\.outputs)).map(String.init).joined(
+                        separator: "-")
+                    : model.spec
                 if format == .json {
                     header += [
                         ("model", .string(widths)), ("batch_size", .int(batchSize)), ("optimizer", .string(spec)),
@@ -133,7 +137,8 @@ struct BenchCommand: ParsableCommand {
                     try Console.out(JSON.object(header).pretty())
                 } else {
                     try Console.out(
-                        "training step, MLP \(widths), batch \(batchSize), \(spec) on \(backend.info.summary)")
+                        "training step, \(model.kind == "mlp" ? "MLP " : "")\(widths), batch \(batchSize), \(spec) on \(backend.info.summary)"
+                    )
                     try Console.out(
                         String(
                             format: "min %.3f ms  median %.3f ms  max %.3f ms  %.0f samples/s  %.1f GFLOP/s",

@@ -51,15 +51,15 @@ extension CPUBackend {
         )
         let last: Int32 = c.layout == .channelsLast ? 1 : 0
         if c.pass == .forward {
-            let count = c.images * g.outputHeight * g.outputWidth * g.channels * g.kernel * g.kernel
-            deepItems(count, grain: Self.elementwiseGrain) { b, e in
+            let count = c.images * g.outputHeight
+            deepItems(count, grain: 8) { b, e in
                 eta_im2col(
                     b, e, ulong(count), image, ulong(c.image.offset), patches, ulong(c.patches.offset), window.0,
                     window.1, window.2, window.3, window.4, window.5, window.6, window.7, last)
             }
         } else {
-            let count = c.images * g.height * g.width * g.channels
-            deepItems(count, grain: Self.elementwiseGrain / 4) { b, e in
+            let count = c.images * g.height
+            deepItems(count, grain: 8) { b, e in
                 eta_col2im(
                     b, e, ulong(count), image, ulong(c.image.offset), patches, ulong(c.patches.offset), window.0,
                     window.1, window.2, window.3, window.4, window.5, window.6, window.7, last, c.accumulate ? 1 : 0)
@@ -77,16 +77,16 @@ extension CPUBackend {
             ulong(g.outputHeight), ulong(g.outputWidth)
         )
         if c.pass == .forward {
-            let count = c.images * g.outputHeight * g.outputWidth * g.channels
-            deepItems(count, grain: Self.elementwiseGrain / 4) { b, e in
+            let count = c.images * g.outputHeight
+            deepItems(count, grain: 8) { b, e in
                 eta_pool_forward(
                     b, e, ulong(count), source, ulong(c.source.offset), destination, ulong(c.destination.offset),
                     indices, indicesOffset, window.0, window.1, window.2, window.3, window.4, window.5, window.6,
                     window.7, isMax)
             }
         } else {
-            let count = c.images * g.height * g.width * g.channels
-            deepItems(count, grain: Self.elementwiseGrain / 4) { b, e in
+            let count = c.images * g.height
+            deepItems(count, grain: 8) { b, e in
                 eta_pool_backward(
                     b, e, ulong(count), source, ulong(c.source.offset), destination, ulong(c.destination.offset),
                     indices, indicesOffset, window.0, window.1, window.2, window.3, window.4, window.5, window.6,

@@ -34,25 +34,7 @@ extension CPUBackend {
                 concurrentPerform(g.batch, multiply)
                 blas.setThreads(Int32(threads))
             }
-        case .biasActivation(let c):
-            let (zp, ap) = (pointer(c.z.buffer) + c.z.offset, pointer(c.activations.buffer) + c.activations.offset)
-            let bp = c.bias.map { pointer($0.buffer) + $0.offset }
-            if c.pass == .forward {
-                replicasInParallel(c.replicas) { r in
-                    let block = r * c.rows * c.cols
-                    eta_bias_activation_forward(
-                        zp + block, bp.map { $0 + r * c.biasStride }, ap + block, c.rows, c.cols,
-                        c.activation.rawValue)
-                }
-            } else {
-                let gzp = pointer(c.gradZ!.buffer) + c.gradZ!.offset
-                replicasInParallel(c.replicas) { r in
-                    let block = r * c.rows * c.cols
-                    eta_bias_activation_backward(
-                        ap + block, zp + block, gzp + block, bp.map { $0 + r * c.biasStride }, c.rows, c.cols,
-                        c.activation.rawValue, c.accumulate ? 1 : 0)
-                }
-            }
+        case .biasActivation(let c): try runBiasActivation(c)
         case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .attention, .dropout, .add:
             runDeep(layer)
         case .loss(let l):
@@ -82,6 +64,65 @@ extension CPUBackend {
                 let sum = eta_sum(pointer(r.source) + r.sourceOffset + segment * r.count, r.count, r.squares ? 1 : 0)
                 let destination = pointer(r.destination) + r.index + segment * r.destinationStride
                 destination.pointee = (r.accumulate ? destination.pointee : 0) + r.scale * sum
+            }
+        }
+    }
+
+    /// Rows of one block of the bias gradient's column sums: each block sums its rows in order, and the blocks' sums
+    /// are added in block order, so the result does not depend on the thread count (and a batch of up to this many
+    /// rows sums exactly as one pass over the rows).
+    static let biasBlockRows = 2048
+
+    private func runBiasActivation(_ c: BiasActivationCommand) throws {
+        let (zp, ap) = (pointer(c.z.buffer) + c.z.offset, pointer(c.activations.buffer) + c.activations.offset)
+        let bp = c.bias.map { pointer($0.buffer) + $0.offset }
+        let blocks = (c.rows + Self.biasBlockRows - 1) / Self.biasBlockRows
+        let tasks = c.replicas * blocks
+        func rows(_ block: Int) -> (first: Int, count: Int) {
+            let first = block * Self.biasBlockRows
+            return (first, min(Self.biasBlockRows, c.rows - first))
+        }
+        let parallel = { (body: (Int) -> Void) in
+            if tasks == 1 || c.rows * c.cols < Self.parallelThreshold {
+                for t in 0..<tasks { body(t) }
+            } else {
+                concurrentPerform(tasks, body)
+            }
+        }
+        if c.pass == .forward {
+            parallel { task in
+                let (r, (first, count)) = (task / blocks, rows(task % blocks))
+                let at = r * c.rows * c.cols + first * c.cols
+                eta_bias_activation_forward(
+                    zp + at, bp.map { $0 + r * c.biasStride }, ap + at, count, c.cols, c.activation.rawValue)
+            }
+            return
+        }
+        let gzp = pointer(c.gradZ!.buffer) + c.gradZ!.offset
+        if blocks == 1 || bp == nil {
+            parallel { task in
+                let (r, (first, count)) = (task / blocks, rows(task % blocks))
+                let at = r * c.rows * c.cols + first * c.cols
+                eta_bias_activation_backward(
+                    ap + at, zp + at, gzp + at, bp.map { $0 + r * c.biasStride }, count, c.cols,
+                    c.activation.rawValue, c.accumulate ? 1 : 0)
+            }
+            return
+        }
+        if (partialSums?.count ?? 0) < tasks * c.cols { partialSums = try CPUBuffer(count: tasks * c.cols) }
+        let partial = partialSums!.pointer
+        parallel { task in
+            let (r, (first, count)) = (task / blocks, rows(task % blocks))
+            let at = r * c.rows * c.cols + first * c.cols
+            eta_bias_activation_backward(
+                ap + at, zp + at, gzp + at, partial + task * c.cols, count, c.cols, c.activation.rawValue, 0)
+        }
+        for r in 0..<c.replicas {
+            let bias = bp! + r * c.biasStride
+            for column in 0..<c.cols {
+                var sum = partial[r * blocks * c.cols + column]
+                for block in 1..<blocks { sum += partial[(r * blocks + block) * c.cols + column] }
+                bias[column] = c.accumulate ? bias[column] + sum : sum
             }
         }
     }

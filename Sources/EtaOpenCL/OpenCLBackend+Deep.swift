@@ -54,23 +54,23 @@ extension OpenCLBackend {
             let g = c.geometry, last = KernelArgument.flag(c.layout == .channelsLast)
             if c.pass == .forward {
                 try launch(
-                    "im2col", count: c.images * g.outputHeight * g.outputWidth * g.channels * g.kernel * g.kernel,
+                    "im2col", count: c.images * g.outputHeight,
                     slice(c.image) + slice(c.patches) + window(g) + [last])
             } else {
                 try launch(
-                    "col2im", count: c.images * g.height * g.width * g.channels,
+                    "col2im", count: c.images * g.height,
                     slice(c.image) + slice(c.patches) + window(g) + [last, .flag(c.accumulate)])
             }
         case .pool(let c):
             let g = c.geometry, indices = c.indices.map(slice) ?? slice(c.destination)
             if c.pass == .forward {
                 try launch(
-                    "pool_forward", count: c.images * g.outputHeight * g.outputWidth * g.channels,
+                    "pool_forward", count: c.images * g.outputHeight,
                     slice(c.source) + slice(c.destination) + indices + window(g) + [.flag(c.kind == .max)],
                     trace: layer.kernelName)
             } else {
                 try launch(
-                    "pool_backward", count: c.images * g.height * g.width * g.channels,
+                    "pool_backward", count: c.images * g.height,
                     slice(c.source) + slice(c.destination) + indices + window(g)
                         + [.flag(c.kind == .max), .flag(c.accumulate)], trace: layer.kernelName)
             }

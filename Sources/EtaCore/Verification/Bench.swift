@@ -183,21 +183,19 @@ public enum Bench {
     ) throws -> StepResult {
         guard batch > 0 else { throw EtaError(.usage, "the batch size must be >= 1 (got \(batch))") }
         try RunLimits.check(repeats, in: 1...RunLimits.repeats, option: "repeats")
-        // Activations, their gradients and the inputs: a few batch-by-width arrays per layer.
-        let what = "benchmarking training steps at batch size \(batch)"
-        let widest = architecture.layers.map { max($0.inputs, $0.outputs) }.max() ?? 1
-        let perBatch = try MemoryBudget.floatBytes(batch, copies: widest, what: what)
-        try MemoryBudget.check(
-            what: what, hostBytes: perBatch,
-            deviceBuffers: Array(repeating: perBatch, count: 4 * architecture.layers.count + 2), on: backend)
         let network = try Network(
             architecture: architecture, loss: .crossEntropy, optimizer: optimizer, maxBatch: batch, backend: backend)
         try network.arena.upload(architecture.initialParameters(seed: 0), to: .parameters)
         var random = SplitMix64(seed: 5)
-        let inputs = architecture.layers[0].inputs, classes = architecture.layers.last!.outputs
-        let x = try backend.makeBuffer(count: batch * inputs), y = try backend.makeBuffer(count: batch)
-        try backend.write(random.uniforms(batch * inputs), to: x)
-        try backend.write((0..<batch).map { Float($0 % classes) }, to: y)
+        let inputs = architecture.inputShape.count, classes = architecture.outputShape.channels
+        let targets = batch * architecture.outputShape.positions
+        let x = try backend.makeBuffer(count: batch * inputs), y = try backend.makeBuffer(count: targets)
+        // Token ids for a GPT, values in [-1, 1) otherwise.
+        try backend.write(
+            architecture.readsTokens
+                ? (0..<(batch * inputs)).map { _ in Float(random.next() % UInt64(classes)) }
+                : random.uniforms(batch * inputs), to: x)
+        try backend.write((0..<targets).map { Float($0 % classes) }, to: y)
         let step = {
             try network.trainingStep(input: x, inputOffset: 0, targets: y, targetsOffset: 0, rows: batch)
             try network.optimizer.step(network.arena)

@@ -50,22 +50,35 @@ final class ActivationPlan {
         let (k, b) = (replicas, maxBatch)
         var sizes: [(Int, Int, Int)] = []
         var patchGradientSize = 0
+        /// A product of sizes that fits in memory's address range (×4 bytes), or a usage error naming the batch.
+        func size(_ factors: Int...) throws -> Int {
+            var product = 1
+            for factor in factors + [MemoryLayout<Float>.size] {
+                let (next, overflow) = product.multipliedReportingOverflow(by: factor)
+                guard !overflow else {
+                    throw EtaError(
+                        .usage, "this model at batch \(maxBatch) needs more bytes than any machine addresses")
+                }
+                product = next
+            }
+            return product / MemoryLayout<Float>.size
+        }
         for node in architecture.nodes {
             let input = architecture.shape(of: node.inputs.first ?? LayerNode.modelInput)
-            let value = k * b * node.shape.count
+            let value = try size(k, b, node.shape.count)
             var (preactivation, work) = (0, 0)
             switch node.operation {
             case .dense(_, let activation, _):
                 preactivation = activation == .identity ? 0 : value
             case .convolution(_, let kernel, _, _, _, let activation):
                 preactivation = activation == .identity ? 0 : value
-                let patches = b * node.shape.positions * input.channels * kernel * kernel
+                let patches = try size(k, b, node.shape.positions, input.channels, kernel, kernel) / k
                 work = (node.inputs[0] == LayerNode.modelInput ? 1 : k) * patches
                 if node.inputs[0] != LayerNode.modelInput { patchGradientSize = max(patchGradientSize, k * patches) }
             case .pool(let kind, _, _, _): work = kind == .max ? value : 0
             case .batchNorm: work = k * 4 * node.shape.channels
-            case .layerNorm: work = 2 * b * node.shape.positions
-            case .attention(let heads): work = b * heads * node.shape.positions
+            case .layerNorm: work = try size(2, b, node.shape.positions)
+            case .attention(let heads): work = try size(b, heads, node.shape.positions)
             default: break
             }
             switch node.operation {

@@ -46,9 +46,19 @@ public struct Checkpoint {
     /// The tensors a trainer's model and optimizer hold, in order.
     static func expectedTensors(_ network: Network) -> [(name: String, shape: [Int])] {
         let entries = network.arena.layout.entries
-        return entries.map { ($0.name, $0.shape) }
+        return entries.map { ($0.name, $0.shape) } + runningTensors(network).map { ($0.name, $0.shape) }
             + (network.arena.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : [])).flatMap { slot in
                 entries.map { ("optimizer.\(slot).\($0.name)", $0.shape) }
+            }
+    }
+
+    /// BatchNorm's buffers as PyTorch names them: `running_mean`, `running_var` and the scalar `num_batches_tracked`
+    /// (stored as float32; PyTorch's is int64, and `load_state_dict` converts).
+    static func runningTensors(_ network: Network) -> [(name: String, shape: [Int], range: Range<Int>?)] {
+        let buffers = network.architecture.buffers.entries
+        return buffers.map { ($0.name, $0.shape, $0.offset..<($0.offset + $0.count)) }
+            + network.architecture.nodes.filter { $0.operation == .batchNorm }.map {
+                ("\($0.name).num_batches_tracked", [], nil)
             }
     }
 
@@ -79,6 +89,13 @@ public struct Checkpoint {
                 Tensor(
                     name: entry.name, shape: entry.shape,
                     values: Array(model[entry.offset..<(entry.offset + entry.count)])))
+        }
+        let running = try network.runningStatistics.map { try trainer.backend.read($0) } ?? []
+        for (name, shape, range) in runningTensors(network) {
+            tensors.append(
+                Tensor(
+                    name: name, shape: shape,
+                    values: range.map { Array(running[$0]) } ?? [Float(network.batchesTracked)]))
         }
         for slot in arena.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : []) {
             let values = slot == "y" ? parameters : try arena.download(.state(slot))
@@ -205,6 +222,21 @@ public struct Checkpoint {
             to: .parameters)
         for slot in network.arena.stateSlots {
             try network.arena.upload(arenaValues(prefix: "optimizer.\(slot).", role: .state(slot)), to: .state(slot))
+        }
+        if let buffer = network.runningStatistics {
+            var running = try trainer.backend.read(buffer)
+            for (name, _, range) in Self.runningTensors(network) {
+                guard let range else {
+                    let count = present[name]!.values[0]
+                    guard count >= 0, count < 0x1p53, count == count.rounded() else {
+                        throw EtaError(.dataError, "checkpoint check 'num_batches_tracked': \(name) is \(count)")
+                    }
+                    network.batchesTracked = Int(count)
+                    continue
+                }
+                running.replaceSubrange(range, with: present[name]!.values)
+            }
+            try trainer.backend.write(running, to: buffer)
         }
         try trainer.restore(position: position)
         if plateau != nil { trainer.restore(plateau: plateau) }

@@ -82,8 +82,8 @@ final class ActivationPlan {
             default: break
             }
             switch node.operation {
-            case .layerNorm, .embedding,
-                .attention where k > 1:
+            case .layerNorm, .embedding, .attention:
+                guard k > 1 else { break }
                 throw EtaError(
                     .usage,
                     "\(node.name): a transformer layer cannot train several replicas side by side yet; sweep this "
@@ -107,8 +107,8 @@ final class ActivationPlan {
                 flags[index][position] = written.contains(input)
                 written.insert(input)
                 switch node.operation {
-                case .activation,
-                    .attention where flags[index][position]:
+                case .activation, .attention:
+                    guard flags[index][position] else { break }
                     throw EtaError(
                         .software,
                         "\(node.name) reads a tensor another layer also reads; its backward pass cannot add into "

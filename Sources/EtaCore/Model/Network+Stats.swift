@@ -62,3 +62,19 @@ extension Network {
     }
 
 }
+
+extension Network {
+    /// The model's outputs of the last forward pass of `rows` samples (replica 0): per sample and output position, the
+    /// logits (or regression outputs), `[rows · outputPositions × outputs]` (waits for the queue).
+    ///
+    /// - Parameter rows: Samples in the last forward pass.
+    /// - Returns: The outputs, row-major.
+    /// - Throws: `EtaError` `.usage` for more rows than the workspace holds; the backend's error.
+    public func readOutputs(rows: Int) throws -> [Float] {
+        guard rows >= 0, rows <= maxBatch else {
+            throw EtaError(.usage, "\(rows) rows requested; the network holds at most \(maxBatch)")
+        }
+        return try backend.read(
+            plan.nodes.last!.value!, offset: 0, count: rows * outputPositions * architecture.outputShape.channels)
+    }
+}

@@ -52,6 +52,8 @@ public final class Network {
     public let deviceBytes: Int
     /// The seed of the dropout masks.
     public let seed: UInt64
+    /// Training forward passes so far: what BatchNorm's `num_batches_tracked` counts (saved in checkpoints).
+    public internal(set) var batchesTracked = 0
 
     /// The activation buffers of each node, planned once.
     let plan: ActivationPlan
@@ -149,6 +151,7 @@ public final class Network {
     /// - Throws: The backend's error (`EtaError`, or `CLError` on OpenCL).
     public func forward(input: DeviceBuffer, inputOffset: Int, rows: Int, training: Bool = false) throws {
         if training {
+            batchesTracked += 1
             if optimizer.step != dropoutStep {
                 (dropoutStep, microBatch) = (optimizer.step, 0)
             } else {

@@ -6,9 +6,14 @@ struct TrainerSnapshot {
     let stats: [Float]
     let position: TrainingPosition
     let hostState: [String: Double]
+    /// BatchNorm's running statistics and the count of batches they have seen.
+    let running: [Float]?
+    let batchesTracked: Int
 
     init(_ trainer: Trainer) throws {
         hostState = trainer.network.optimizer.hostState
+        running = try trainer.network.runningStatistics.map { try trainer.backend.read($0) }
+        batchesTracked = trainer.network.batchesTracked
         let arena = trainer.network.arena
         parameters = try arena.download(.parameters)
         state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
@@ -28,5 +33,9 @@ struct TrainerSnapshot {
         try trainer.backend.write(stats, to: trainer.network.stats)
         try trainer.restore(position: position)
         trainer.network.optimizer.hostState = hostState
+        if let running, let buffer = trainer.network.runningStatistics {
+            try trainer.backend.write(running, to: buffer)
+        }
+        trainer.network.batchesTracked = batchesTracked
     }
 }

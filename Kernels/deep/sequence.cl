@@ -3,14 +3,13 @@
 // What: embedding_forward adds a token row and a position row per token; its backward sums the output gradient into
 //       the tables, one column (tokens) or one (position, column) pair (positions) per work-item, in row order, so no
 //       two work-items touch one element. Ids outside [0, vocabulary) read zeros and update nothing.
-//       attention_*: causal scaled-dot-product attention per (sequence, head, query row) over the fused [q | k | v]
-//       rows. The forward pass takes the row maximum, then the exponentials' sum and the weighted values, and saves
-//       lse = max + log(sum); the backward passes recompute p = exp(s − lse): the query pass writes dq (with
-//       delta = dO·O), the key pass dk and dv by walking the query rows that see its key. No T×T matrix is stored.
+//       Attention is batched GEMMs around three kernels: heads_permute (the fused [q | k | v] rows to per-head
+//       matrices and back), causal_softmax_forward (scale, causal mask, stable softmax per score row, in place) and
+//       causal_softmax_backward (the softmax's Jacobian per row).
 //       dropout: the counter-based mask of Reference.dropoutDraw (SplitMix64's finaliser of seed, stream, step and
 //       index), the same bits on every backend. add: destination (+)= a (+ b).
-// Assumptions: the attention output and dq rows are accumulated in place in global memory (head widths need no
-//       private arrays).
+// Assumptions: sums run in index order (no reassociation), so both backends agree bit for bit where the
+//       transcendental functions do.
 
 ETA_INLINE void embedding_forward_item(const ulong i, embedding_forward_PARAMS) {
     const ulong row = i / embed_width, c = i - row * embed_width;
@@ -40,94 +39,51 @@ ETA_INLINE void embedding_backward_positions_item(const ulong i, embedding_backw
     gradients[at] = accumulate ? gradients[at] + sum : sum;
 }
 
-// The (sequence, head, row) of work-item i and the first float of that token's fused row.
-#define ETA_ATTENTION_INDEX(i) \
-    const ulong t = (i) / sequence_length, row = (i) - t * sequence_length; \
-    const ulong sequence = t / heads, head = t - sequence * heads; \
-    const ulong embed = heads * head_width, first_row = sequence * sequence_length; \
-    const ulong head_column = head * head_width;
-
-ETA_INLINE float eta_attention_score(ETA_GLOBAL const float* qkv, const ulong qkv_offset, const ulong embed,
-                                     const ulong query_row, const ulong key_row, const ulong head_column,
-                                     const ulong head_width, const float scale) {
-    ETA_GLOBAL const float* q = qkv + qkv_offset + query_row * 3 * embed + head_column;
-    ETA_GLOBAL const float* k = qkv + qkv_offset + key_row * 3 * embed + embed + head_column;
-    float dot = 0.0f;
-    for (ulong d = 0; d < head_width; d++) dot += q[d] * k[d];
-    return dot * scale;
-}
-
-ETA_INLINE void attention_forward_item(const ulong i, attention_forward_PARAMS) {
-    ETA_ATTENTION_INDEX(i)
-    const ulong query = first_row + row;
-    float maximum = eta_attention_score(qkv, qkv_offset, embed, query, first_row, head_column, head_width, scale);
-    for (ulong j = 1; j <= row; j++)
-        maximum = eta_fmax(
-            maximum, eta_attention_score(qkv, qkv_offset, embed, query, first_row + j, head_column, head_width, scale));
-    ETA_GLOBAL float* out = output + output_offset + query * embed + head_column;
-    for (ulong d = 0; d < head_width; d++) out[d] = 0.0f;
-    float sum = 0.0f;
-    for (ulong j = 0; j <= row; j++) {
-        const float p = eta_exp(
-            eta_attention_score(qkv, qkv_offset, embed, query, first_row + j, head_column, head_width, scale) - maximum);
-        sum += p;
-        ETA_GLOBAL const float* v = qkv + qkv_offset + (first_row + j) * 3 * embed + 2 * embed + head_column;
-        for (ulong d = 0; d < head_width; d++) out[d] += p * v[d];
-    }
-    const float inverse = 1.0f / sum;
-    for (ulong d = 0; d < head_width; d++) out[d] *= inverse;
-    lse[lse_offset + i] = maximum + eta_log(sum);
-}
-
-ETA_INLINE float eta_dot(ETA_GLOBAL const float* a, ETA_GLOBAL const float* b, const ulong n) {
-    float dot = 0.0f;
-    for (ulong d = 0; d < n; d++) dot += a[d] * b[d];
-    return dot;
-}
-
-ETA_INLINE void attention_backward_query_item(const ulong i, attention_backward_query_PARAMS) {
-    ETA_ATTENTION_INDEX(i)
-    const ulong query = first_row + row;
-    ETA_GLOBAL const float* d_out = grad_output + grad_output_offset + query * embed + head_column;
-    const float delta = eta_dot(d_out, output + output_offset + query * embed + head_column, head_width);
-    ETA_GLOBAL float* dq = grad_qkv + grad_qkv_offset + query * 3 * embed + head_column;
-    for (ulong d = 0; d < head_width; d++) dq[d] = 0.0f;
-    const float row_lse = lse[lse_offset + i];
-    for (ulong j = 0; j <= row; j++) {
-        const ulong key = first_row + j;
-        const float p =
-            eta_exp(eta_attention_score(qkv, qkv_offset, embed, query, key, head_column, head_width, scale) - row_lse);
-        ETA_GLOBAL const float* v = qkv + qkv_offset + key * 3 * embed + 2 * embed + head_column;
-        ETA_GLOBAL const float* k = qkv + qkv_offset + key * 3 * embed + embed + head_column;
-        const float ds = p * (eta_dot(d_out, v, head_width) - delta) * scale;
-        for (ulong d = 0; d < head_width; d++) dq[d] += ds * k[d];
-    }
-}
-
-ETA_INLINE void attention_backward_key_item(const ulong i, attention_backward_key_PARAMS) {
-    ETA_ATTENTION_INDEX(i)
-    const ulong key = first_row + row;
-    ETA_GLOBAL float* dk = grad_qkv + grad_qkv_offset + key * 3 * embed + embed + head_column;
-    ETA_GLOBAL float* dv = dk + embed;
-    for (ulong d = 0; d < head_width; d++) {
-        dk[d] = 0.0f;
-        dv[d] = 0.0f;
-    }
-    ETA_GLOBAL const float* v = qkv + qkv_offset + key * 3 * embed + 2 * embed + head_column;
-    const ulong lse_row = lse_offset + i - row;
-    for (ulong j = row; j < sequence_length; j++) {
-        const ulong query = first_row + j;
-        ETA_GLOBAL const float* d_out = grad_output + grad_output_offset + query * embed + head_column;
-        ETA_GLOBAL const float* q = qkv + qkv_offset + query * 3 * embed + head_column;
-        const float p = eta_exp(
-            eta_attention_score(qkv, qkv_offset, embed, query, key, head_column, head_width, scale) - lse[lse_row + j]);
-        const float delta = eta_dot(d_out, output + output_offset + query * embed + head_column, head_width);
-        const float ds = p * (eta_dot(d_out, v, head_width) - delta) * scale;
-        for (ulong d = 0; d < head_width; d++) {
-            dv[d] += p * d_out[d];
-            dk[d] += ds * q[d];
+// One token row (b, t) per index: between the fused layout [B·T][parts·E] (part p, head h in columns p·E + h·D) and
+// the per-head layout [parts][B·H][T][D] that batched GEMMs take. `to_heads` 1 splits, 0 merges (with accumulate).
+ETA_INLINE void heads_permute_item(const ulong i, heads_permute_PARAMS) {
+    const ulong b = i / sequence_length, t = i - b * sequence_length, embed = heads * head_width;
+    const ulong block = count * embed;  // one part's floats in the per-head layout (B·T·E)
+    for (ulong p = 0; p < parts; p++) {
+        for (ulong h = 0; h < heads; h++) {
+            ETA_GLOBAL float* fused_row = fused + fused_offset + i * parts * embed + p * embed + h * head_width;
+            ETA_GLOBAL float* head_row =
+                split + split_offset + p * block + ((b * heads + h) * sequence_length + t) * head_width;
+            if (to_heads)
+                for (ulong d = 0; d < head_width; d++) head_row[d] = fused_row[d];
+            else if (accumulate)
+                for (ulong d = 0; d < head_width; d++) fused_row[d] += head_row[d];
+            else
+                for (ulong d = 0; d < head_width; d++) fused_row[d] = head_row[d];
         }
     }
+}
+
+// One score row (sequence-head, query i) per index of a [rows][T] matrix: P = softmax(scale · s) over keys j ≤ i
+// (the causal mask: later keys get probability 0), in place.
+ETA_INLINE void causal_softmax_forward_item(const ulong i, causal_softmax_forward_PARAMS) {
+    const ulong q = i - (i / sequence_length) * sequence_length;
+    ETA_GLOBAL float* restrict row = scores + scores_offset + i * sequence_length;
+    float maximum = row[0] * scale;
+    for (ulong j = 1; j <= q; j++) maximum = eta_fmax(maximum, row[j] * scale);
+    float sum = 0.0f;
+    for (ulong j = 0; j <= q; j++) {
+        const float e = eta_exp(row[j] * scale - maximum);
+        row[j] = e;
+        sum += e;
+    }
+    const float inverse = 1.0f / sum;
+    for (ulong j = 0; j <= q; j++) row[j] *= inverse;
+    for (ulong j = q + 1; j < sequence_length; j++) row[j] = 0.0f;
+}
+
+// One row per index: dS = scale · P ⊙ (dP − Σ_j P·dP) (the softmax's Jacobian), in place in dP.
+ETA_INLINE void causal_softmax_backward_item(const ulong i, causal_softmax_backward_PARAMS) {
+    ETA_GLOBAL const float* restrict p = scores + scores_offset + i * sequence_length;
+    ETA_GLOBAL float* restrict dp = gradients + gradients_offset + i * sequence_length;
+    float dot = 0.0f;
+    for (ulong j = 0; j < sequence_length; j++) dot += p[j] * dp[j];
+    for (ulong j = 0; j < sequence_length; j++) dp[j] = scale * p[j] * (dp[j] - dot);
 }
 
 ETA_INLINE void dropout_item(const ulong i, dropout_PARAMS) {

@@ -17,7 +17,7 @@
     K(batch_norm_statistics) K(batch_norm_normalize) K(batch_norm_backward_sums) K(batch_norm_backward_input) \
     K(layer_norm_forward) K(layer_norm_backward_input) K(layer_norm_backward_parameters) \
     K(embedding_forward) K(embedding_backward_tokens) K(embedding_backward_positions) \
-    K(attention_forward) K(attention_backward_query) K(attention_backward_key) \
+    K(heads_permute) K(causal_softmax_forward) K(causal_softmax_backward) \
     K(dropout) K(add)
 
 // A square window over [N, H, W, C] (or [N, C, H, W] for im2col's source): input shape, window, output shape.
@@ -155,22 +155,23 @@
 #define embedding_backward_positions_PARAMS embedding_backward_tokens_PARAMS
 #define embedding_backward_positions_ARGS embedding_backward_tokens_ARGS
 
-// Attention: qkv [sequences·T][3E], output [sequences·T][E], lse [sequences][heads][T]; count = sequences·heads·T.
-#define ETA_ATTENTION_PARAMS \
-    const ulong count, const ulong sequence_length, const ulong heads, const ulong head_width, const float scale, \
-    ETA_GLOBAL const float* qkv, const ulong qkv_offset, ETA_GLOBAL float* output, const ulong output_offset, \
-    ETA_GLOBAL float* lse, const ulong lse_offset
-#define ETA_ATTENTION_ARGS \
-    count, sequence_length, heads, head_width, scale, qkv, qkv_offset, output, output_offset, lse, lse_offset
+// count = B·T token rows: fused [B·T][parts·E] <-> split [parts][B·H][T][D]. to_heads 1 splits, 0 merges.
+#define heads_permute_PARAMS \
+    const ulong count, ETA_GLOBAL float* fused, const ulong fused_offset, ETA_GLOBAL float* split, \
+    const ulong split_offset, const ulong sequence_length, const ulong heads, const ulong head_width, \
+    const ulong parts, const int to_heads, const int accumulate
+#define heads_permute_ARGS \
+    count, fused, fused_offset, split, split_offset, sequence_length, heads, head_width, parts, to_heads, accumulate
 
-#define attention_forward_PARAMS ETA_ATTENTION_PARAMS
-#define attention_forward_ARGS ETA_ATTENTION_ARGS
-#define attention_backward_query_PARAMS \
-    ETA_ATTENTION_PARAMS, ETA_GLOBAL const float* grad_output, const ulong grad_output_offset, \
-    ETA_GLOBAL float* grad_qkv, const ulong grad_qkv_offset
-#define attention_backward_query_ARGS ETA_ATTENTION_ARGS, grad_output, grad_output_offset, grad_qkv, grad_qkv_offset
-#define attention_backward_key_PARAMS attention_backward_query_PARAMS
-#define attention_backward_key_ARGS attention_backward_query_ARGS
+// count = score rows (B·H·T) of [rows][T] matrices.
+#define causal_softmax_forward_PARAMS \
+    const ulong count, ETA_GLOBAL float* scores, const ulong scores_offset, const ulong sequence_length, \
+    const float scale
+#define causal_softmax_forward_ARGS count, scores, scores_offset, sequence_length, scale
+#define causal_softmax_backward_PARAMS \
+    const ulong count, ETA_GLOBAL const float* scores, const ulong scores_offset, ETA_GLOBAL float* gradients, \
+    const ulong gradients_offset, const ulong sequence_length, const float scale
+#define causal_softmax_backward_ARGS count, scores, scores_offset, gradients, gradients_offset, sequence_length, scale
 
 // count elements; keep when the 24-bit draw of (seed, stream, step, i) < threshold; kept ones scaled.
 #define dropout_PARAMS \

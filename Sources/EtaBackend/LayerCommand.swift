@@ -243,8 +243,10 @@ public enum LayerCommand {
     case layerNorm(LayerNormCommand)
     /// Token and position embeddings.
     case embedding(EmbeddingCommand)
-    /// Causal multi-head attention.
-    case attention(AttentionCommand)
+    /// Attention's projections between fused rows and per-head matrices.
+    case heads(HeadsCommand)
+    /// Attention's causal softmax.
+    case causalSoftmax(CausalSoftmaxCommand)
     /// Seeded inverted dropout.
     case dropout(DropoutCommand)
     /// Elementwise sum or copy.
@@ -279,7 +281,8 @@ extension LayerCommand {
             return c.mode == .backward ? "batch_norm_backward" : "batch_norm_forward"
         case .layerNorm(let c): return c.pass == .forward ? "layer_norm_forward" : "layer_norm_backward"
         case .embedding(let c): return c.pass == .forward ? "embedding_forward" : "embedding_backward"
-        case .attention(let c): return c.pass == .forward ? "attention_forward" : "attention_backward"
+        case .heads(let c): return c.pass == .forward ? "heads_split" : "heads_merge"
+        case .causalSoftmax(let c): return c.pass == .forward ? "causal_softmax_forward" : "causal_softmax_backward"
         case .dropout: return "dropout"
         case .add: return "add"
         case .loss(let l):

@@ -97,51 +97,69 @@ public struct EmbeddingCommand {
     }
 }
 
-/// Causal multi-head scaled-dot-product attention over a fused projection `qkv` `[sequences·T × 3E]` (q, k, v side by
-/// side, head h in columns h·D..<(h+1)·D of each): out = softmax(q kᵀ · scale + causal mask) v, heads side by side in
-/// `[sequences·T × E]`. Each query row's softmax runs in one pass with its log-sum-exp saved; the backward pass
-/// recomputes the probabilities from it (no T×T matrix is stored), one pass per query row for dq and one per key
-/// row for dk and dv, so every sum is in a fixed order.
-public struct AttentionCommand {
+/// Between the fused layout of attention's projections, `[sequences·T × parts·E]` (part p's head h in columns
+/// p·E + h·D ..< p·E + (h+1)·D), and per-head matrices `[parts × sequences·heads × T × D]` that batched GEMMs take.
+public struct HeadsCommand {
+    /// `.forward` splits the fused rows into heads; `.backward` merges heads back into fused rows.
+    public var pass: LayerPass
+    /// The fused rows.
+    public var fused: DeviceSlice
+    /// The per-head matrices.
+    public var split: DeviceSlice
+    /// Sequences, tokens per sequence, heads, the width per head and the parts (3 for q, k, v; 1 for one tensor).
+    public var sequences: Int, sequenceLength: Int, heads: Int, headWidth: Int, parts: Int
+    /// Merging only: add to the fused rows instead of overwriting them.
+    public var accumulate: Bool
+
+    /// - Parameters:
+    ///   - pass: Split (forward) or merge (backward).
+    ///   - fused: The fused rows.
+    ///   - split: The per-head matrices.
+    ///   - sequences: Sequences.
+    ///   - sequenceLength: Tokens per sequence.
+    ///   - heads: Heads.
+    ///   - headWidth: Width per head.
+    ///   - parts: Tensors side by side in a fused row.
+    ///   - accumulate: Merging only: add to the fused rows.
+    public init(
+        pass: LayerPass, fused: DeviceSlice, split: DeviceSlice, sequences: Int, sequenceLength: Int, heads: Int,
+        headWidth: Int, parts: Int, accumulate: Bool = false
+    ) {
+        (self.pass, self.fused, self.split, self.sequences, self.sequenceLength) = (
+            pass, fused, split, sequences, sequenceLength
+        )
+        (self.heads, self.headWidth, self.parts, self.accumulate) = (heads, headWidth, parts, accumulate)
+    }
+}
+
+/// The causal softmax of attention scores, per row of `[rows × T]` matrices (row r is query r mod T): forward,
+/// P = softmax(scale · S) over keys up to the query (later keys 0), in place; backward, dS = scale · P ⊙ (dP − Σ P·dP),
+/// in place in dP.
+public struct CausalSoftmaxCommand {
     /// Forward or backward.
     public var pass: LayerPass
-    /// Sequences, tokens per sequence, heads and the width per head (E = heads · headWidth).
-    public var sequences: Int, sequenceLength: Int, heads: Int, headWidth: Int
-    /// Multiplies q kᵀ (PyTorch: 1/√headWidth).
+    /// The scores, turned into probabilities (forward); the probabilities (backward).
+    public var scores: DeviceSlice
+    /// Backward: dP, turned into dS.
+    public var gradients: DeviceSlice?
+    /// Score rows (sequences · heads · T) and T.
+    public var rows: Int, sequenceLength: Int
+    /// The scores' factor (1/√D).
     public var scale: Float
-    /// The fused projection `[sequences·T × 3E]`.
-    public var qkv: DeviceSlice
-    /// The forward output `[sequences·T × E]` (backward reads it again).
-    public var output: DeviceSlice
-    /// Per sequence, head and query row, log Σ exp of the scaled scores: `[sequences × heads × T]`.
-    public var logSumExp: DeviceSlice
-    /// Backward: the output's gradient.
-    public var gradOutput: DeviceSlice?
-    /// Backward: the projection's gradient `[sequences·T × 3E]` (overwritten).
-    public var gradQKV: DeviceSlice?
 
     /// - Parameters:
     ///   - pass: Forward or backward.
-    ///   - sequences: Sequences in the batch.
-    ///   - sequenceLength: Tokens per sequence.
-    ///   - heads: Attention heads.
-    ///   - headWidth: Width per head.
+    ///   - scores: The scores or probabilities.
+    ///   - gradients: Backward: dP.
+    ///   - rows: Score rows.
+    ///   - sequenceLength: T.
     ///   - scale: The scores' factor.
-    ///   - qkv: The fused projection.
-    ///   - output: The attention output.
-    ///   - logSumExp: Each query row's log-sum-exp.
-    ///   - gradOutput: Backward: the output's gradient.
-    ///   - gradQKV: Backward: the projection's gradient.
     public init(
-        pass: LayerPass, sequences: Int, sequenceLength: Int, heads: Int, headWidth: Int, scale: Float,
-        qkv: DeviceSlice, output: DeviceSlice, logSumExp: DeviceSlice, gradOutput: DeviceSlice? = nil,
-        gradQKV: DeviceSlice? = nil
+        pass: LayerPass, scores: DeviceSlice, gradients: DeviceSlice? = nil, rows: Int, sequenceLength: Int,
+        scale: Float
     ) {
-        (self.pass, self.sequences, self.sequenceLength, self.heads, self.headWidth, self.scale) = (
-            pass, sequences, sequenceLength, heads, headWidth, scale
-        )
-        (self.qkv, self.output, self.logSumExp, self.gradOutput, self.gradQKV) = (
-            qkv, output, logSumExp, gradOutput, gradQKV
+        (self.pass, self.scores, self.gradients, self.rows, self.sequenceLength, self.scale) = (
+            pass, scores, gradients, rows, sequenceLength, scale
         )
     }
 }

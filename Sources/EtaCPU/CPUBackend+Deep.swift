@@ -23,7 +23,8 @@ extension CPUBackend {
         case .batchNorm(let c): runBatchNorm(c)
         case .layerNorm(let c): runLayerNorm(c)
         case .embedding(let c): runEmbedding(c)
-        case .attention(let c): runAttention(c)
+        case .heads(let c): runHeads(c)
+        case .causalSoftmax(let c): runCausalSoftmax(c)
         case .dropout(let c):
             let (source, destination) = (base(c.source), base(c.destination))
             deepItems(c.count, grain: Self.elementwiseGrain) { b, e in

@@ -35,7 +35,7 @@ extension CPUBackend {
                 blas.setThreads(Int32(threads))
             }
         case .biasActivation(let c): try runBiasActivation(c)
-        case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .attention, .dropout, .add:
+        case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .heads, .causalSoftmax, .dropout, .add:
             runDeep(layer)
         case .loss(let l):
             let targets = pointer(l.targets) + l.targetsOffset

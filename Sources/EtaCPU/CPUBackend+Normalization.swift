@@ -116,30 +116,29 @@ extension CPUBackend {
         }
     }
 
-    func runAttention(_ c: AttentionCommand) {
-        let count = c.sequences * c.heads * c.sequenceLength
-        let (qkv, output, lse) = (pointer(c.qkv.buffer), pointer(c.output.buffer), pointer(c.logSumExp.buffer))
-        let shape = (ulong(count), ulong(c.sequenceLength), ulong(c.heads), ulong(c.headWidth))
-        let offsets = (ulong(c.qkv.offset), ulong(c.output.offset), ulong(c.logSumExp.offset))
+    func runHeads(_ c: HeadsCommand) {
+        let (fused, split) = (pointer(c.fused.buffer), pointer(c.split.buffer))
+        let rows = c.sequences * c.sequenceLength
+        deepItems(rows, grain: 16) { b, e in
+            eta_heads_permute(
+                b, e, ulong(rows), fused, ulong(c.fused.offset), split, ulong(c.split.offset), ulong(c.sequenceLength),
+                ulong(c.heads), ulong(c.headWidth), ulong(c.parts), c.pass == .forward ? 1 : 0, c.accumulate ? 1 : 0)
+        }
+    }
+
+    func runCausalSoftmax(_ c: CausalSoftmaxCommand) {
+        let scores = pointer(c.scores.buffer), length = ulong(c.sequenceLength)
         if c.pass == .forward {
-            deepItems(count, grain: 8) { b, e in
-                eta_attention_forward(
-                    b, e, shape.0, shape.1, shape.2, shape.3, c.scale, qkv, offsets.0, output, offsets.1, lse,
-                    offsets.2)
+            deepItems(c.rows, grain: 16) { b, e in
+                eta_causal_softmax_forward(b, e, ulong(c.rows), scores, ulong(c.scores.offset), length, c.scale)
             }
             return
         }
-        let gradOutput = pointer(c.gradOutput!.buffer), gradQKV = pointer(c.gradQKV!.buffer)
-        let gradOffsets = (ulong(c.gradOutput!.offset), ulong(c.gradQKV!.offset))
-        deepItems(count, grain: 8) { b, e in
-            eta_attention_backward_query(
-                b, e, shape.0, shape.1, shape.2, shape.3, c.scale, qkv, offsets.0, output, offsets.1, lse, offsets.2,
-                gradOutput, gradOffsets.0, gradQKV, gradOffsets.1)
-        }
-        deepItems(count, grain: 8) { b, e in
-            eta_attention_backward_key(
-                b, e, shape.0, shape.1, shape.2, shape.3, c.scale, qkv, offsets.0, output, offsets.1, lse, offsets.2,
-                gradOutput, gradOffsets.0, gradQKV, gradOffsets.1)
+        let gradients = pointer(c.gradients!.buffer)
+        deepItems(c.rows, grain: 16) { b, e in
+            eta_causal_softmax_backward(
+                b, e, ulong(c.rows), scores, ulong(c.scores.offset), gradients, ulong(c.gradients!.offset), length,
+                c.scale)
         }
     }
 }

@@ -19,8 +19,8 @@ extension OpenCLBackend {
         "im2col", "col2im", "pool_forward", "pool_backward", "transpose", "batch_norm_statistics",
         "batch_norm_normalize", "batch_norm_backward_sums", "batch_norm_backward_input", "layer_norm_forward",
         "layer_norm_backward_input", "layer_norm_backward_parameters", "embedding_forward",
-        "embedding_backward_tokens", "embedding_backward_positions", "attention_forward", "attention_backward_query",
-        "attention_backward_key", "dropout", "add",
+        "embedding_backward_tokens", "embedding_backward_positions", "heads_permute", "causal_softmax_forward",
+        "causal_softmax_backward", "dropout", "add",
     ]
 
     /// Sets `arguments` in order and launches `count` work-items of `name` (nothing when `count` is 0).
@@ -93,18 +93,19 @@ extension OpenCLBackend {
                     "embedding_backward_positions", count: c.sequenceLength * c.width,
                     shape + slice(c.output) + [.flag(c.accumulate)])
             }
-        case .attention(let c):
-            let count = c.sequences * c.heads * c.sequenceLength
-            let common: [KernelArgument] =
-                [.index(c.sequenceLength), .index(c.heads), .index(c.headWidth), .number(c.scale)] + slice(c.qkv)
-                + slice(c.output) + slice(c.logSumExp)
-            if c.pass == .forward {
-                try launch("attention_forward", count: count, common)
-            } else {
-                let gradients = slice(c.gradOutput!) + slice(c.gradQKV!)
-                try launch("attention_backward_query", count: count, common + gradients)
-                try launch("attention_backward_key", count: count, common + gradients)
-            }
+        case .heads(let c):
+            try launch(
+                "heads_permute", count: c.sequences * c.sequenceLength,
+                slice(c.fused) + slice(c.split) + [c.sequenceLength, c.heads, c.headWidth, c.parts].map { .index($0) }
+                    + [.flag(c.pass == .forward), .flag(c.accumulate)], trace: layer.kernelName)
+        case .causalSoftmax(let c) where c.pass == .forward:
+            try launch(
+                "causal_softmax_forward", count: c.rows,
+                slice(c.scores) + [.index(c.sequenceLength), .number(c.scale)])
+        case .causalSoftmax(let c):
+            try launch(
+                "causal_softmax_backward", count: c.rows,
+                slice(c.scores) + slice(c.gradients!) + [.index(c.sequenceLength), .number(c.scale)])
         case .dropout(let c):
             try launch(
                 "dropout", count: c.count,

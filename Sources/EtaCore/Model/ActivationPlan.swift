@@ -12,8 +12,8 @@ struct PassContext {
 
 /// The device buffers of a network's layers, sized once for the largest batch, so a step allocates nothing: per node
 /// its output, the output's gradient, the pre-activation where a nonlinearity needs it, and a work buffer (a
-/// convolution's patches, a max pool's winners, a normalisation's saved statistics, attention's log-sum-exps); and
-/// one scratch for the patch gradients of convolutions.
+/// convolution's patches, a max pool's winners, a normalisation's saved statistics, attention's per-head Q, K, V and
+/// probabilities); and scratch shared by the layers (convolutions' patch gradients, attention's backward pass).
 final class ActivationPlan {
     /// One node's buffers (nil where it needs none).
     struct NodeBuffers {
@@ -27,6 +27,8 @@ final class ActivationPlan {
     private let sizes: [(value: Int, preactivation: Int, work: Int)]
     /// Floats of the shared patch-gradient scratch.
     private let patchGradientSize: Int
+    /// Floats of the shared attention scratch (`AttentionLaunch.scratchFloats`).
+    private let attentionScratchSize: Int
     /// Per node and input: whether its backward pass adds to that input's gradient (another reader of the input
     /// wrote it first: a residual branch) rather than overwriting it.
     let accumulates: [[Bool]]
@@ -34,10 +36,13 @@ final class ActivationPlan {
     private(set) var nodes: [NodeBuffers] = []
     /// The shared patch-gradient scratch, once allocated.
     private(set) var patchGradient: DeviceBuffer?
+    /// The shared attention scratch, once allocated.
+    private(set) var attentionScratch: DeviceBuffer?
 
     /// Every buffer's size in floats, for the memory check before allocating.
     var bufferSizes: [Int] {
-        sizes.flatMap { [$0.value, $0.value, $0.preactivation, $0.work] }.filter { $0 > 0 } + [patchGradientSize]
+        sizes.flatMap { [$0.value, $0.value, $0.preactivation, $0.work] }.filter { $0 > 0 }
+            + [patchGradientSize, attentionScratchSize]
     }
 
     /// - Parameters:
@@ -49,7 +54,7 @@ final class ActivationPlan {
     init(architecture: ModelArchitecture, maxBatch: Int, replicas: Int) throws {
         let (k, b) = (replicas, maxBatch)
         var sizes: [(Int, Int, Int)] = []
-        var patchGradientSize = 0
+        var patchGradientSize = 0, attentionScratchSize = 0
         /// A product of sizes that fits in memory's address range (×4 bytes), or a usage error naming the batch.
         func size(_ factors: Int...) throws -> Int {
             var product = 1
@@ -78,7 +83,10 @@ final class ActivationPlan {
             case .pool(let kind, _, _, _): work = kind == .max ? value : 0
             case .batchNorm: work = k * 4 * node.shape.channels
             case .layerNorm: work = try size(2, b, node.shape.positions)
-            case .attention(let heads): work = try size(b, heads, node.shape.positions)
+            case .attention(let heads):
+                let (t, width) = (node.shape.positions, node.shape.channels / heads)
+                work = try size(b, t, 3 * heads * width + heads * t)
+                attentionScratchSize = max(attentionScratchSize, try size(b, t, 4 * heads * width + heads * t))
             default: break
             }
             switch node.operation {
@@ -94,6 +102,7 @@ final class ActivationPlan {
         }
         self.sizes = sizes
         self.patchGradientSize = patchGradientSize
+        self.attentionScratchSize = attentionScratchSize
         accumulates = try Self.accumulation(architecture)
     }
 
@@ -107,7 +116,7 @@ final class ActivationPlan {
                 flags[index][position] = written.contains(input)
                 written.insert(input)
                 switch node.operation {
-                case .activation, .attention:
+                case .activation:
                     guard flags[index][position] else { break }
                     throw EtaError(
                         .software,
@@ -133,5 +142,6 @@ final class ActivationPlan {
                 work: try make(size.work))
         }
         patchGradient = try make(patchGradientSize)
+        attentionScratch = try make(attentionScratchSize)
     }
 }

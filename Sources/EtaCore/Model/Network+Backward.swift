@@ -78,10 +78,7 @@ extension Network {
                         activation: activation)))
         case .dropout(let p):
             let (slice, accumulate) = target()
-            try backend.run(
-                .dropout(
-                    dropout(index, p: p, source: gradient, destination: slice, count: elements, accumulate: accumulate))
-            )
+            try dropout(index, p: p, source: gradient, destination: slice, count: elements / k, accumulate: accumulate)
         case .flatten:
             let (slice, accumulate) = target()
             try backend.run(
@@ -99,7 +96,9 @@ extension Network {
                         positionTable: parameter("position_embedding.weight", in: arena.gradients), output: gradient,
                         accumulate: context.accumulateGradients)))
         case .attention(let heads):
-            try backend.run(.attention(attention(index, context, heads: heads, pass: .backward)))
+            let (slice, accumulate) = target()
+            try attention(index, context, heads: heads).backward(
+                gradOutput: gradient, gradQKV: slice, accumulate: accumulate, on: backend)
         case .add:
             for position in node.inputs.indices {
                 let (slice, accumulate) = target(position)

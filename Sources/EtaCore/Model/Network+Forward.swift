@@ -78,11 +78,9 @@ extension Network {
                         rows: k * b * node.shape.positions, cols: node.shape.channels, activation: activation)))
         case .dropout(let p):
             if context.training {
-                try backend.run(
-                    .dropout(
-                        dropout(
-                            index, p: p, source: source(index, 0, context), destination: value,
-                            count: elements, accumulate: false)))
+                try dropout(
+                    index, p: p, source: source(index, 0, context), destination: value, count: elements / k,
+                    accumulate: false)
             } else {
                 try backend.run(.add(AddCommand(a: source(index, 0, context), destination: value, count: elements)))
             }
@@ -101,7 +99,7 @@ extension Network {
                         tokenTable: parameter("token_embedding.weight", in: arena.parameters),
                         positionTable: parameter("position_embedding.weight", in: arena.parameters), output: value)))
         case .attention(let heads):
-            try backend.run(.attention(attention(index, context, heads: heads, pass: .forward)))
+            try attention(index, context, heads: heads).forward(on: backend)
         case .add:
             try backend.run(
                 .add(
@@ -158,24 +156,29 @@ extension Network {
             accumulateInput: backward && plan.accumulates[index][0])
     }
 
-    /// A dropout node's mask applied from `source` to `destination` (the same mask forward and backward).
+    /// A dropout node's mask applied from `source` to `destination` (the same mask forward and backward), per replica
+    /// over its `count` elements, so every replica draws the mask a separate run would.
     func dropout(
         _ index: Int, p: Double, source: DeviceSlice, destination: DeviceSlice, count: Int, accumulate: Bool
-    ) -> DropoutCommand {
-        DropoutCommand(
-            source: source, destination: destination, count: count, threshold: Reference.dropoutThreshold(p: p),
-            scale: p < 1 ? Float(1 / (1 - p)) : 0, seed: seed, stream: UInt64(index), step: dropoutCounter,
-            accumulate: accumulate)
+    ) throws {
+        for r in 0..<replicas {
+            try backend.run(
+                .dropout(
+                    DropoutCommand(
+                        source: DeviceSlice(source.buffer, offset: source.offset + r * count),
+                        destination: DeviceSlice(destination.buffer, offset: destination.offset + r * count),
+                        count: count, threshold: Reference.dropoutThreshold(p: p),
+                        scale: p < 1 ? Float(1 / (1 - p)) : 0, seed: seed, stream: UInt64(index), step: dropoutCounter,
+                        accumulate: accumulate)))
+        }
     }
 
-    /// An attention node's command (backward: from the output gradient into the projection's).
-    func attention(_ index: Int, _ context: PassContext, heads: Int, pass: LayerPass) -> AttentionCommand {
-        let node = architecture.nodes[index], buffers = plan.nodes[index], width = node.shape.channels / heads
-        return AttentionCommand(
-            pass: pass, sequences: context.batch, sequenceLength: node.shape.positions, heads: heads,
-            headWidth: width, scale: 1 / Float(width).squareRoot(), qkv: source(index, 0, context),
-            output: DeviceSlice(buffers.value!), logSumExp: DeviceSlice(buffers.work!),
-            gradOutput: pass == .backward ? DeviceSlice(buffers.gradient!) : nil,
-            gradQKV: pass == .backward ? DeviceSlice(plan.nodes[node.inputs[0]].gradient!) : nil)
+    /// An attention node's launch over its input (the fused projection) and output.
+    func attention(_ index: Int, _ context: PassContext, heads: Int) -> AttentionLaunch {
+        let node = architecture.nodes[index], buffers = plan.nodes[index]
+        return AttentionLaunch(
+            sequences: context.batch, sequenceLength: node.shape.positions, heads: heads,
+            headWidth: node.shape.channels / heads, qkv: source(index, 0, context), output: DeviceSlice(buffers.value!),
+            saved: DeviceSlice(buffers.work!), scratch: DeviceSlice(plan.attentionScratch!))
     }
 }

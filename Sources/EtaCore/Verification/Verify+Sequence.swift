@@ -79,8 +79,9 @@ extension Verify {
             size: rows * width, absoluteBound: Double(sequences + 2) * 0x1p-23)
     }
 
-    /// Causal attention forward and backward over a fused [q | k | v] projection against
-    /// `Reference.causalAttention` and `causalAttentionBackward` (which take per-head `[T, D]` slices).
+    /// Causal attention forward and backward as the network runs it (``AttentionLaunch``: head permutes, batched GEMMs,
+    /// the causal softmax) against `Reference.causalAttention` and `causalAttentionBackward` (which take per-head
+    /// `[T, D]` slices).
     ///
     /// - Parameters:
     ///   - sequences: Sequences.
@@ -97,17 +98,20 @@ extension Verify {
         let embed = heads * headWidth, rows = sequences * length
         let qkv = random.uniforms(rows * 3 * embed).map { $0 * 2 }, dy = random.uniforms(rows * embed)
         let qkvBuffer = try upload(qkv, backend), output = try backend.makeBuffer(count: rows * embed)
-        let lse = try backend.makeBuffer(count: sequences * heads * length), gradOutput = try upload(dy, backend)
-        let gradQKV = try backend.makeBuffer(count: qkv.count)
-        for pass in [LayerPass.forward, .backward] {
-            try backend.run(
-                .attention(
-                    AttentionCommand(
-                        pass: pass, sequences: sequences, sequenceLength: length, heads: heads, headWidth: headWidth,
-                        scale: 1 / Float(headWidth).squareRoot(), qkv: DeviceSlice(qkvBuffer),
-                        output: DeviceSlice(output), logSumExp: DeviceSlice(lse), gradOutput: DeviceSlice(gradOutput),
-                        gradQKV: DeviceSlice(gradQKV))))
-        }
+        let gradOutput = try upload(dy, backend), gradQKV = try backend.makeBuffer(count: qkv.count)
+        let saved = try backend.makeBuffer(
+            count: AttentionLaunch.savedFloats(
+                sequences: sequences, sequenceLength: length, heads: heads, headWidth: headWidth))
+        let scratch = try backend.makeBuffer(
+            count: AttentionLaunch.scratchFloats(
+                sequences: sequences, sequenceLength: length, heads: heads, headWidth: headWidth))
+        let launch = AttentionLaunch(
+            sequences: sequences, sequenceLength: length, heads: heads, headWidth: headWidth,
+            qkv: DeviceSlice(qkvBuffer), output: DeviceSlice(output), saved: DeviceSlice(saved),
+            scratch: DeviceSlice(scratch))
+        try launch.forward(on: backend)
+        try launch.backward(
+            gradOutput: DeviceSlice(gradOutput), gradQKV: DeviceSlice(gradQKV), accumulate: false, on: backend)
         // Per (sequence, head) slices [T, D] of column block `part` (0 q, 1 k, 2 v) of a [rows, parts·E] matrix.
         func slices(_ values: [Float], parts: Int, part: Int) -> [Double] {
             var result: [Double] = []

@@ -27,6 +27,16 @@ struct TrainCommand: ParsableCommand {
               mlp:hidden=128/64,act=relu|tanh|sigmoid|gelu|identity,init=kaiming|xavier
               softmax
               linear
+              cnn:channels=32/64,kernel=3,hidden=128[,batchnorm=true][,dropout=P]   (image inputs CxHxW)
+              resnet:blocks=2/2/2,width=16                                        (image inputs CxHxW)
+              gpt:layers=4,heads=4,embed=128,context=128[,mlp=4][,dropout=0]      (text datasets)
+            cnn: per entry of channels a same-padded Conv2d, ReLU (BatchNorm first with batchnorm=true, the conv then \
+            without bias) and 2x2 max pooling; flatten, the hidden dense layers with ReLU (dropout after each), the \
+            output layer. resnet: a 3x3 stem, stages of basic blocks (each stage after the first halves the size and \
+            doubles the width), global average pooling, a linear classifier. gpt: token and position embeddings, \
+            pre-LayerNorm blocks of causal self-attention and a GELU MLP, a final LayerNorm and a linear head. \
+            Parameter names and layouts are PyTorch's (conv1.weight [out, in, kh, kw], blocks.0.attn.qkv.weight), \
+            so checkpoints load into the equivalent nn.Module (tools/torch_models.py).
 
             Logs: --log FILE.jsonl (run_start, step every --log-every steps, epoch, run_end; non-finite numbers as \
             "NaN"/"Infinity"), --csv FILE.csv, --plot FILE.svg. Checkpoints: safetensors files in --checkpoint DIR \

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Generates text from a trained character-level GPT: the prompt's characters as token ids, then one token at a time,
+/// each drawn from softmax(logits / temperature) at the last position of the window (the last `context` tokens,
+/// at positions 0 ..< n; later positions are padding the causal mask keeps from the answer), as nanoGPT's `generate`
+/// does.
+///
+/// ```swift
+/// let sampler = try TextSampler(network: network, vocabulary: vocabulary)
+/// let text = try sampler.generate(prompt: "ROMEO:", tokens: 200, temperature: 0.8, seed: 1)
+/// ```
+public struct TextSampler {
+    /// The GPT, batch 1.
+    public let network: Network
+    /// The characters, by token id.
+    public let vocabulary: [Character]
+    private let ids: [Character: Int]
+    private let input: DeviceBuffer
+
+    /// - Parameters:
+    ///   - network: A GPT network whose outputs are `vocabulary.count` logits per position.
+    ///   - vocabulary: The characters by token id (from the checkpoint).
+    /// - Throws: `EtaError` `.usage` when the network is not a GPT or the vocabulary does not match its outputs.
+    public init(network: Network, vocabulary: [Character]) throws {
+        guard network.architecture.readsTokens else {
+            throw EtaError(.usage, "eta sample needs a gpt model; this checkpoint holds a model of another kind")
+        }
+        guard vocabulary.count == network.architecture.outputShape.channels else {
+            throw EtaError(
+                .dataError,
+                "the vocabulary has \(vocabulary.count) characters; the model predicts "
+                    + "\(network.architecture.outputShape.channels) tokens")
+        }
+        self.network = network
+        self.vocabulary = vocabulary
+        ids = Dictionary(vocabulary.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        input = try network.backend.makeBuffer(count: network.architecture.inputShape.count)
+    }
+
+    /// The token ids of `text`.
+    ///
+    /// - Parameter text: Characters of the vocabulary.
+    /// - Returns: Their ids.
+    /// - Throws: `EtaError` `.usage` naming the first character outside the vocabulary.
+    public func encode(_ text: String) throws -> [Int] {
+        try text.enumerated().map { position, character in
+            guard let id = ids[character] else {
+                throw EtaError(
+                    .usage,
+                    "the prompt's character \(String(reflecting: String(character))) at position \(position) is not in "
+                        + "the model's vocabulary of \(vocabulary.count) characters")
+            }
+            return id
+        }
+    }
+
+    /// `tokens` new characters after `prompt` (an empty prompt starts from a newline when the vocabulary has one,
+    /// else from token 0).
+    ///
+    /// - Parameters:
+    ///   - prompt: The text to continue.
+    ///   - tokens: Characters to generate, at least 0.
+    ///   - temperature: Divides the logits; 0 takes the most likely token every time.
+    ///   - seed: The seed of the draws.
+    ///   - emit: Called with each new character as it is drawn.
+    /// - Returns: The generated characters (without the prompt).
+    /// - Throws: `EtaError` `.usage` for a character outside the vocabulary or a negative count or temperature; the
+    ///   backend's error.
+    @discardableResult
+    public func generate(
+        prompt: String, tokens: Int, temperature: Double, seed: UInt64, emit: (Character) -> Void = { _ in }
+    ) throws -> String {
+        guard tokens >= 0 else { throw EtaError(.usage, "the token count must be >= 0 (got \(tokens))") }
+        guard temperature >= 0, temperature.isFinite else {
+            throw EtaError(.usage, "the temperature must be finite and >= 0 (got \(temperature))")
+        }
+        var context = try encode(prompt)
+        if context.isEmpty { context = [ids["\n"] ?? 0] }
+        let length = network.architecture.inputShape.count, classes = vocabulary.count
+        var random = SplitMix64(seed: seed)
+        var generated = ""
+        for _ in 0..<tokens {
+            let window = Array(context.suffix(length))
+            try network.backend.write(
+                (window + [Int](repeating: 0, count: length - window.count)).map(Float.init), to: input)
+            try network.forward(input: input, inputOffset: 0, rows: 1)
+            let logits = try network.readOutputs(rows: 1)
+            let last = logits[((window.count - 1) * classes)..<(window.count * classes)].map(Double.init)
+            let next = Self.draw(last, temperature: temperature, random: &random)
+            context.append(next)
+            generated.append(vocabulary[next])
+            emit(vocabulary[next])
+        }
+        return generated
+    }
+
+    /// A token drawn from softmax(logits / temperature), or the argmax at temperature 0 (the first on a tie).
+    static func draw(_ logits: [Double], temperature: Double, random: inout SplitMix64) -> Int {
+        let best = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
+        guard temperature > 0 else { return best }
+        let weights = logits.map { Foundation.exp(($0 - logits[best]) / temperature) }
+        var target = Double(random.next() >> 11) * 0x1p-53 * weights.reduce(0, +)
+        for (index, weight) in weights.enumerated() {
+            target -= weight
+            if target < 0 { return index }
+        }
+        return best
+    }
+}

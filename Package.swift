@@ -38,7 +38,7 @@ let package = Package(
             path: "Kernels",
             plugins: ["EmbedKernels"]
         ),
-        // Data/*.csv: the built-in datasets, embedded the same way (attribution in Data/NOTICE.md).
+        // Data/*.csv and *.gz (base64): the built-in datasets, embedded the same way (attribution: Data/NOTICE.md).
         .target(
             name: "EtaDatasets",
             path: "Data",

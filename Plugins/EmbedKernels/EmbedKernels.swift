@@ -1,15 +1,15 @@
 import PackagePlugin
 
 /// Embeds every `.cl` and `.csv` file of the target it is applied to (subfolders included) as a Swift string literal,
-/// keyed by its path relative to the target's folder (`optimizers.cl`, `updates/adam.cl`), so the `eta` binary
-/// carries its kernels and datasets and runs from any directory. The literals go into
-/// `extension <target name without "Eta">` (`KernelSources`, `Datasets`), which the target declares.
+/// keyed by its path relative to the target's folder (`optimizers.cl`, `updates/adam.cl`), and every `.gz` file as
+/// base64 text, so the `eta` binary carries its kernels and datasets and runs from any directory. The literals go
+/// into `extension <target name without "Eta">` (`KernelSources`, `Datasets`), which the target declares.
 @main
 struct EmbedKernels: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         guard let sources = target as? SourceModuleTarget else { return [] }
         let kernels = sources.sourceFiles
-            .filter { ["cl", "csv"].contains($0.url.pathExtension) }
+            .filter { ["cl", "csv", "gz"].contains($0.url.pathExtension) }
             .map(\.url)
             .sorted { $0.path < $1.path }
         // Keys are relative to the files' common folder, the target's own (each target here has files at its top).

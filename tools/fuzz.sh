@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of untrusted input for a bounded, seeded time: the optimizer, schedule, model and
-# parameter-group SPECs, the CSV, IDX and CIFAR-10 readers, the checkpoint reader and the program-cache entry reader.
+# parameter-group SPECs, the CSV, IDX, CIFAR-10 and text readers, the checkpoint reader and the program-cache entry
+# reader.
 # libFuzzer with AddressSanitizer where it builds (EtaFuzz with ETA_LIBFUZZER=1, in .build-fuzz), else EtaFuzz's
 # seeded mutation driver. Seeds: Tests/Fuzz/corpus/<target> (never modified). Fails on a crash, a trap, a
 # sanitizer report, a temporary file left behind, or an `eta` exit code outside the documented set.
 #
-# Usage: tools/fuzz.sh [SECONDS_PER_TARGET]    default 12: 9 targets, about 2 minutes in all
+# Usage: tools/fuzz.sh [SECONDS_PER_TARGET]    default 12: 10 targets, about 2 minutes in all
 #   ETA_FUZZ_MODE=mutation   skip libFuzzer        ETA=path/to/eta   the binary for the exit-code check
 #   ETA_FUZZ_TARGETS="csv idx"   a subset of the targets
 #   ETA_BUILD_LOCK=FILE      take flock FILE around each build
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-12}
 # shellcheck disable=SC2206
-targets=(${ETA_FUZZ_TARGETS:-optimizer-spec schedule-spec model-spec param-group-spec csv idx cifar checkpoint program-cache})
+targets=(${ETA_FUZZ_TARGETS:-optimizer-spec schedule-spec model-spec param-group-spec csv idx cifar text checkpoint program-cache})
 build() { if [ -n "${ETA_BUILD_LOCK:-}" ]; then flock "$ETA_BUILD_LOCK" "$@"; else "$@"; fi; }
 
 work=$(mktemp -d)

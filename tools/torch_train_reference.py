@@ -206,7 +206,7 @@ def run_text(args):
     if args.lr is None:
         args.lr = 3e-4
     context = options["context"]
-    with open(args.data, encoding="utf-8") as f:
+    with open(args.data, encoding="utf-8-sig") as f:  # as Eta reads text: a leading BOM skipped
         text = f.read()
     split = int(len(text) * 0.9)
     train_text, val_text = text[:split], text[split:]

@@ -6,8 +6,8 @@ struct ModelDataOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "\(Dataset.builtIn.map(\.name).joined(separator: " | ")) | csv:PATH | idx:DIR | cifar:DIR (default: "
-                + "digits).",
+            "\(Dataset.builtIn.map(\.name).joined(separator: " | ")) | csv:PATH | idx:DIR | cifar:DIR | text:PATH "
+                + "(default: digits; text needs a gpt model).",
             valueName: "dataset"), transform: DatasetSource.parser)
     var dataset: DatasetSource?
     @Option(name: .long, help: "CSV label column: a header name or a 1-based index (default: the last column).")
@@ -49,8 +49,14 @@ struct ModelDataOptions: ParsableArguments {
     var batchSize: Int?
     @Option(name: .long, parsing: .unconditional, help: "Seed for initialisation, split and shuffling (default: 0).")
     var seed: UInt64?
-    @Option(name: .long, parsing: .unconditional, help: "Fraction of rows held out for validation (default: 0.2).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Fraction of rows held out for validation (default: 0.2; text datasets validate on their last 10%).")
     var valFraction: Double?
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Text datasets: validation batches of --batch-size windows, drawn once from the last 10% (default: 50).")
+    var valBatches: Int?
 
     func validate() throws {
         try OptionCheck.atLeast("--batch-size", batchSize, 1)
@@ -59,10 +65,19 @@ struct ModelDataOptions: ParsableArguments {
             try OptionCheck.require(seed <= UInt64(Int.max), "--seed must be in 0...\(Int.max) (got \(seed))")
         }
         try OptionCheck.fraction("--val-fraction", valFraction)
+        try OptionCheck.atLeast("--val-batches", valBatches, 0)
         if let dataset {
             try OptionCheck.require(
                 labelColumn == nil || dataset.isCSV,
                 "--label-column applies to csv: datasets only (got --dataset \(dataset.text))")
+            try OptionCheck.require(
+                valFraction == nil || !dataset.isText,
+                "--val-fraction does not apply to text datasets (got --dataset \(dataset.text)): the last 10% of the "
+                    + "characters validate; --val-batches sets how many windows")
+            try OptionCheck.require(
+                valBatches == nil || dataset.isText,
+                "--val-batches applies to text datasets (text:PATH, shakespeare) only (got --dataset "
+                    + "\(dataset.text)); other datasets hold out --val-fraction of their rows")
         }
     }
 
@@ -89,6 +104,7 @@ struct ModelDataOptions: ParsableArguments {
         c.batchSize = batchSize ?? metadata["batch_size"].flatMap(Int.init) ?? c.batchSize
         c.seed = seed ?? metadata["seed"].flatMap { UInt64($0) } ?? c.seed
         c.validationFraction = valFraction ?? metadata["val_fraction"].flatMap(Double.init) ?? c.validationFraction
+        c.validationBatches = valBatches ?? metadata["val_batches"].flatMap(Int.init) ?? c.validationBatches
         return c
     }
 }

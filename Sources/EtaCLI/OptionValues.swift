@@ -135,15 +135,17 @@ struct DatasetSource: OptionValue {
     let text: String
 
     var isCSV: Bool { text.hasPrefix("csv:") }
+    /// `text:PATH` or the built-in `shakespeare`.
+    var isText: Bool { Dataset.isText(text) }
 
     static func parse(_ text: String) throws -> DatasetSource {
         guard
-            ["csv:", "idx:", "cifar:"].contains(where: text.hasPrefix)
+            ["csv:", "idx:", "cifar:", "text:"].contains(where: text.hasPrefix)
                 || Dataset.builtIn.contains(where: { $0.name == text })
         else {
             throw ValidationError(
                 "unknown dataset; valid values are \(Dataset.builtIn.map(\.name).joined(separator: ", ")), csv:PATH, "
-                    + "idx:DIR, cifar:DIR"
+                    + "idx:DIR, cifar:DIR, text:PATH"
             )
         }
         return DatasetSource(text: text)

@@ -67,6 +67,7 @@ final class ProgressDisplay: TrainingObserver {
         if let accuracy = epoch.trainAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         if let loss = epoch.validationLoss { line += String(format: ", val loss %.4f", loss) }
         if let accuracy = epoch.validationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
+        if let bits = epoch.validationBitsPerCharacter { line += String(format: " (%.4f bpc)", bits) }
         line += String(format: " (%.2f s)", epoch.seconds) + (epoch.partial ? " (partial: --steps)" : "")
         if terminal && drewBar { Console.err("\r\u{1B}[2K") }
         if !terminal || epoch.epoch == trainer.plannedEpochs

@@ -20,6 +20,15 @@ struct TrainCommand: ParsableCommand {
             image (1x28x28 for CSV rows of 784 pixels); --normalize standard|pixels|none (pixels: divide by 255, the \
             default for images; standard: the default for CSV files).
 
+            Text (with a gpt model): text:PATH reads a UTF-8 file at the character level (Unicode code points; CRLF \
+            read as LF); shakespeare is a built-in 1 MB text of eight plays. The first 90% of the characters train \
+            and their sorted set is the vocabulary (saved in checkpoints); the last 10% validate. Each epoch takes \
+            floor(training characters / context) windows of context + 1 characters at seeded random starts (inputs: \
+            the first context, targets: the next character at each position); validation is a fixed set of \
+            --val-batches (default 50) batches of windows. Losses are reported in nats and in bits per character \
+            (train_bpc, val_bpc = loss / ln 2). Example: --dataset shakespeare --model \
+            gpt:layers=4,heads=4,embed=128,context=128 --steps 2000 --optimizer adamw:lr=3e-4.
+
             Length: --epochs N, --steps N (optimizer steps; with both, whichever comes first; --steps alone counts \
             steps only, the last epoch stopping part-way).
 

@@ -40,22 +40,36 @@ struct TrainingSession {
         }
         let log = try TrainingLog(jsonlPath: command.log, csvPath: command.csv)
         let failure = OutputFailure()
-        try log.runStart(configuration: [
-            ("dataset", .string(configuration.dataset)), ("model", .string(configuration.model.spec)),
-            ("optimizer", .string(configuration.optimizer.spec)), ("loss", .string(trainer.network.loss.rawValue)),
-            ("schedule", .string(configuration.scheduleSpec ?? "none")),
-            ("warmup", configuration.warmupSpec.map(JSON.string) ?? .null),
-            ("schedule_interval", .string(configuration.scheduleInterval.rawValue)),
-            ("epochs", .int(trainer.plannedEpochs)), ("steps", configuration.steps.map(JSON.int) ?? .null),
-            ("batch_size", .int(configuration.batchSize)),
-            ("seed", .int(Int(configuration.seed))), ("val_fraction", .double(configuration.validationFraction)),
-            ("train_rows", .int(trainer.split.trainRows.count)), ("val_rows", .int(trainer.split.validationRows.count)),
-            ("test_rows", .int(trainer.split.testRows.count)),
-            ("sample_shape", .array(trainer.split.dataset.sampleShape.map(JSON.int))),
-            ("normalize", .string(trainer.split.normalization.rawValue)),
-            ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
-            ("resumed_from", command.resume.map(JSON.string) ?? .null), ("start_step", .int(trainer.position.step)),
-        ])
+        // Text runs: the vocabulary, the parts' lengths and the validation batches.
+        let text: [(String, JSON)] =
+            trainer.split.dataset.text.map { corpus in
+                [
+                    ("vocabulary_size", .int(corpus.vocabulary.count)),
+                    ("train_characters", .int(corpus.trainingIDs.count)),
+                    ("val_characters", .int(corpus.validationIDs.count)),
+                    ("val_batches", .int(configuration.validationBatches)),
+                ]
+            } ?? []
+        try log.runStart(
+            configuration: [
+                ("dataset", .string(configuration.dataset)), ("model", .string(configuration.model.spec)),
+                ("optimizer", .string(configuration.optimizer.spec)), ("loss", .string(trainer.network.loss.rawValue)),
+                ("schedule", .string(configuration.scheduleSpec ?? "none")),
+                ("warmup", configuration.warmupSpec.map(JSON.string) ?? .null),
+                ("schedule_interval", .string(configuration.scheduleInterval.rawValue)),
+                ("epochs", .int(trainer.plannedEpochs)), ("steps", configuration.steps.map(JSON.int) ?? .null),
+                ("batch_size", .int(configuration.batchSize)),
+                ("seed", .int(Int(configuration.seed))),
+                // Text datasets validate on their last 10% of characters, not a fraction of rows.
+                ("val_fraction", trainer.split.dataset.text == nil ? .double(configuration.validationFraction) : .null),
+                ("train_rows", .int(trainer.split.trainRows.count)),
+                ("val_rows", .int(trainer.split.validationRows.count)),
+                ("test_rows", .int(trainer.split.testRows.count)),
+                ("sample_shape", .array(trainer.split.dataset.sampleShape.map(JSON.int))),
+                ("normalize", .string(trainer.split.normalization.rawValue)),
+                ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
+                ("resumed_from", command.resume.map(JSON.string) ?? .null), ("start_step", .int(trainer.position.step)),
+            ] + text)
         if let folder = command.checkpoint {
             let url = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-latest.safetensors")
             trainer.checkpointEvery = command.checkpointEvery
@@ -225,29 +239,49 @@ struct TrainingSession {
     private func printSummary(result: TrainingResult, trainer: Trainer) throws {
         let last = result.epochs.last
         let device = trainer.backend.info.summary
+        let perCharacter = trainer.split.dataset.text != nil
         if command.format == .json {
             func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
+            // Text runs add the losses in bits per character after today's keys.
+            let bits: [(String, JSON)] =
+                perCharacter
+                ? [
+                    ("train_bpc", number(last?.trainBitsPerCharacter)),
+                    ("val_bpc", number(last?.validationBitsPerCharacter)),
+                ] : []
             try Console.out(
-                JSON.object([
-                    ("status", .string(result.status.rawValue)), ("dataset", .string(trainer.configuration.dataset)),
-                    ("model", .string(trainer.configuration.model.spec)),
-                    ("optimizer", .string(trainer.configuration.optimizer.spec)),
-                    ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
-                    ("train_loss", number(last?.trainLoss)), ("train_accuracy", number(last?.trainAccuracy)),
-                    ("val_loss", number(last?.validationLoss)), ("val_accuracy", number(last?.validationAccuracy)),
-                    ("test_loss", number(result.testLoss)), ("test_accuracy", number(result.testAccuracy)),
-                    ("wall_seconds", .double(result.seconds)), ("samples_per_second", .double(result.samplesPerSecond)),
-                    ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
-                    ("version", .string(EtaVersion.current)),
-                ]).pretty())
+                JSON.object(
+                    [
+                        ("status", .string(result.status.rawValue)),
+                        ("dataset", .string(trainer.configuration.dataset)),
+                        ("model", .string(trainer.configuration.model.spec)),
+                        ("optimizer", .string(trainer.configuration.optimizer.spec)),
+                        ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
+                        ("train_loss", number(last?.trainLoss)), ("train_accuracy", number(last?.trainAccuracy)),
+                        ("val_loss", number(last?.validationLoss)), ("val_accuracy", number(last?.validationAccuracy)),
+                        ("test_loss", number(result.testLoss)), ("test_accuracy", number(result.testAccuracy)),
+                        ("wall_seconds", .double(result.seconds)),
+                        ("samples_per_second", .double(result.samplesPerSecond)),
+                        ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
+                        ("version", .string(EtaVersion.current)),
+                    ] + bits
+                ).pretty())
         } else {
             func percent(_ value: Float?) -> String { value.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
             func number(_ value: Float?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
             let testRows = trainer.split.testRows.count
-            try Console.out(
-                "dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, "
-                    + "\(trainer.split.validationRows.count) validation\(testRows > 0 ? ", \(testRows) test" : "") rows)"
-            )
+            if let corpus = trainer.split.dataset.text {
+                try Console.out(
+                    "dataset      \(trainer.configuration.dataset) (\(corpus.trainingIDs.count) train, "
+                        + "\(corpus.validationIDs.count) validation characters, vocabulary \(corpus.vocabulary.count); "
+                        + "\(trainer.split.trainRows.count) windows per epoch, \(trainer.split.validationRows.count) "
+                        + "validation windows)")
+            } else {
+                try Console.out(
+                    "dataset      \(trainer.configuration.dataset) (\(trainer.split.trainRows.count) train, "
+                        + "\(trainer.split.validationRows.count) validation\(testRows > 0 ? ", \(testRows) test" : "") "
+                        + "rows)")
+            }
             try Console.out("model        \(trainer.configuration.model.spec), loss \(trainer.network.loss.rawValue)")
             try Console.out("optimizer    \(trainer.configuration.optimizer.spec)")
             let layout = trainer.network.arena.layout
@@ -267,9 +301,14 @@ struct TrainingSession {
                 "status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, "
                     + "\(trainer.position.step) steps"
             )
-            try Console.out("train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))")
+            // Text: the loss in nats and in bits per character (nats / ln 2).
+            func bits(_ value: Float?) -> String { perCharacter ? "   bpc \(number(value))" : "" }
             try Console.out(
-                "validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))")
+                "train        loss \(number(last?.trainLoss))   accuracy \(percent(last?.trainAccuracy))"
+                    + bits(last?.trainBitsPerCharacter))
+            try Console.out(
+                "validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))"
+                    + bits(last?.validationBitsPerCharacter))
             if testRows > 0 {
                 try Console.out(
                     "test         loss \(number(result.testLoss))   accuracy \(percent(result.testAccuracy))")

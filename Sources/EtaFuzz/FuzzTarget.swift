@@ -12,6 +12,7 @@ enum FuzzTarget: String, CaseIterable {
     case csv
     case idx
     case cifar
+    case text
     case checkpoint
     case programCache = "program-cache"
 
@@ -48,6 +49,12 @@ enum FuzzTarget: String, CaseIterable {
                     ArraySlice([3] + [UInt8](repeating: 128, count: 3072)),
                     to: folder.appendingPathComponent("test_batch.bin"))
                 _ = try Dataset.load("cifar:" + folder.path)
+            case .text:
+                // The first byte is the context (1...32); the text's windows are cut as training would.
+                let file = try Self.write(bytes.dropFirst(), to: scratch.appendingPathComponent("input.txt"))
+                let dataset = try Dataset.load("text:" + file.path, context: Int(bytes.first ?? 0) % 32 + 1)
+                let split = try DataSplit(dataset: dataset, validationFraction: 0, seed: 1, validationWindows: 4)
+                _ = (split.trainingSamples(epoch: 0), split.validationSamples())
             case .checkpoint:
                 _ = try Checkpoint.read(
                     from: try Self.write(bytes[...], to: scratch.appendingPathComponent("input.safetensors")))

@@ -73,6 +73,28 @@ func readmeDataExample(mnistFolder: String) throws -> (steps: Int, test: Float?)
     return (trainer.position.step, result.testAccuracy)
 }
 
+/// The README's text example, on a small text file.
+func readmeTextExample(textFile: String) throws -> (loss: Float, bits: Float, vocabulary: TextVocabulary) {
+    // README-TEXT-BEGIN
+    var configuration = TrainingConfiguration()
+    configuration.dataset = "text:" + textFile  // or "shakespeare", the built-in plays
+    configuration.model = try ModelSpec(parsing: "gpt:layers=1,heads=2,embed=32,context=32")  // 32 characters a window
+    configuration.optimizer = try OptimizerConfiguration(spec: "adamw:lr=3e-3")
+    configuration.batchSize = 16
+    configuration.validationBatches = 4  // fixed windows from the last 10% of the text
+    configuration.epochs = Int(Int32.max)
+    configuration.steps = 60
+    let trainer = try Trainer(configuration: configuration, backend: CPUBackend())
+    let last = try trainer.run().epochs.last!
+    print(last.validationLoss!, last.validationBitsPerCharacter!)  // nats, and bits per character (nats / ln 2)
+    let url = URL(fileURLWithPath: NSTemporaryDirectory() + "text.safetensors")
+    try Checkpoint.capture(trainer).write(to: url)
+    let vocabulary = try Checkpoint.read(from: url).vocabulary!  // the characters, saved with the model
+    print(vocabulary.count, try vocabulary.encode("the king"), vocabulary.decode([2, 3, 4]))
+    // README-TEXT-END
+    return (last.validationLoss!, last.validationBitsPerCharacter!, vocabulary)
+}
+
 @Suite("README")
 struct ReadmeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -112,9 +134,17 @@ struct ReadmeTests {
         #expect(steps == 500 && testAccuracy > 0.5)
     }
 
+    @Test("the text example trains a gpt below the uniform loss and reads the vocabulary back")
+    func text() throws {
+        let (loss, bits, vocabulary) = try readmeTextExample(textFile: try writeText(lines: 200))
+        #expect(vocabulary.count == 22)
+        // Uniform guessing costs ln 22 = 3.09 nats; 60 steps learn at least the letter frequencies.
+        #expect(loss < 2.9 && abs(bits - EpochRecord.bits(loss)) == 0, "\(loss), \(bits)")
+    }
+
     @Test(
         "the README shows exactly the examples this file compiles",
-        arguments: ["EXAMPLE", "TRAINING", "ADAPTIVE", "DATA"])
+        arguments: ["EXAMPLE", "TRAINING", "ADAPTIVE", "DATA", "TEXT"])
     func readmeMatches(marker: String) throws {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)

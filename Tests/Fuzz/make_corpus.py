@@ -44,6 +44,13 @@ put("idx", "with-test", b"\2" + struct.pack(">H", len(labels)) + labels + images
 put("cifar", "two-records", bytes([3] + [i % 256 for i in range(3072)] + [9] + [255 - i % 256 for i in range(3072)]))
 put("cifar", "truncated", bytes([1] + [7] * 3000))
 
+# Text input: the first byte is the context - 1 (mod 32), the rest the file: UTF-8 with CRLF, a BOM, multi-byte
+# characters; one too short for its context; one with invalid UTF-8.
+put("text", "lines", b"\3" + "\ufeffTo be, or not to be, that is the question:\r\nWhether 'tis nobler in the mind\r\n".encode() * 4)
+put("text", "unicode", b"\1" + "héllo wörld — ünïcödé ✓ 𝄞 ".encode() * 8)
+put("text", "short", b"\31" + b"too short for a context of 32\n")
+put("text", "invalid", b"\0" + b"abc\xff\xfe\xc3(def" * 3)
+
 # Program cache entry: magic, key bytes, payload length (little-endian), SHA-256 of the payload, payload.
 key = hashlib.sha256(b"eta-fuzz").digest()
 payload = b"\x7fELF fake device binary"

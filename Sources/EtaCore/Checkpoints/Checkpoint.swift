@@ -132,6 +132,7 @@ public struct Checkpoint {
             }.joined(separator: ";")
         }
         if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
+        metadata.merge(textMetadata(trainer)) { _, text in text }
         let hostState = network.optimizer.hostState
         // Sorted keys: the same state gives the same bytes (a Dictionary's order changes from process to process).
         let encoder = JSONEncoder()
@@ -169,6 +170,7 @@ public struct Checkpoint {
                     + "\(trainer.configuration.optimizer.name)"
             )
         }
+        try checkVocabulary(against: trainer)
         let expected = Self.expectedTensors(network)
         let present = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let missing = expected.map(\.name).filter { present[$0] == nil }

@@ -3,7 +3,8 @@ import Foundation
 
 extension Dataset {
     /// SHA-256 of the data as loaded (before standardisation): the row, feature and target counts, then the
-    /// features' and the targets' float32 bytes. Two datasets with the same digest train identically.
+    /// features' and the targets' float32 bytes; for a text dataset, its vocabulary and both parts' ids. Two datasets
+    /// with the same digest train identically.
     ///
     /// ```swift
     /// let digest = try Dataset.load("iris").contentDigest()   // 64 lowercase hex digits
@@ -12,6 +13,16 @@ extension Dataset {
     /// - Returns: 64 lowercase hex digits.
     public func contentDigest() -> String {
         var hasher = SHA256()
+        if let text {
+            // The characters (the vocabulary and both parts' ids), whatever the context that windows them.
+            hasher.update(Array("eta-text-1".utf8))
+            hasher.update(Array(text.vocabulary.serialized.utf8))
+            for ids in [text.trainingIDs, text.validationIDs] {
+                withUnsafeBytes(of: UInt64(ids.count).littleEndian) { hasher.update(Array($0)) }
+                ids.withUnsafeBytes { hasher.update(Array($0)) }
+            }
+            return Checkpoint.hex(hasher.finalize())
+        }
         hasher.update(Array("eta-dataset-1".utf8))
         for count in [rows, featureCount, targetWidth] {
             withUnsafeBytes(of: UInt64(count).littleEndian) { hasher.update(Array($0)) }

@@ -83,7 +83,11 @@ enum CheckpointMetadata {
             // The optimizer's own count is step − skipped_steps.
             let step = metadata["step"].flatMap(Int.init).map { min(max($0, 0), maximumPosition) } ?? maximumPosition
             return integer(0...step)
-        case "epochs": return integer(0...maximumCount)
+        case "epochs", "val_batches": return integer(0...maximumCount)
+        case "vocabulary":
+            do { _ = try TextVocabulary(serialized: text); return nil } catch {
+                return "the characters of a vocabulary in increasing code-point order, each once"
+            }
         case "batch_size", "log_every", "accumulate": return integer(1...maximumCount)
         case "steps": return integer(0...maximumPosition)
         case "normalize": return oneOf(Normalization.allCases.map(\.rawValue))

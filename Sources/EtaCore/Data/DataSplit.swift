@@ -7,6 +7,18 @@
 /// let order = split.epochOrder(epoch: 3)   // a permutation of split.trainRows, the same for every run with seed 0
 /// split.testRows                           // []: digits has no official test split
 /// ```
+///
+/// A text dataset (``Dataset/text``) is split by its characters instead: each epoch trains on
+/// ⌊training characters / context⌋ windows of `context + 1` characters at seeded random starts in the training part
+/// (``trainingWindowStarts(epoch:)``, a pure function of the seed and the epoch, so a resumed run sees the same
+/// windows), and validation is a fixed set of `validationWindows` windows drawn once from the validation part
+/// (``validationWindowStarts``). ``trainRows`` and ``validationRows`` then number the windows (`0..<count`).
+///
+/// ```swift
+/// let text = try DataSplit(dataset: Dataset.load("shakespeare", context: 128), validationFraction: 0, seed: 0,
+///                          validationWindows: 50 * 32)
+/// let (inputs, targets) = text.trainingSamples(epoch: 0)   // [windows × 128] ids, and the next id of each
+/// ```
 public struct DataSplit: Sendable {
     /// The dataset split.
     public let dataset: Dataset
@@ -27,21 +39,53 @@ public struct DataSplit: Sendable {
     public let mean: [Float]
     /// Per-feature standard deviation of the training rows (1 for a constant feature; empty without standardisation).
     public let standardDeviation: [Float]
+    /// Text datasets: the starts of the validation windows in the validation part, drawn once from the seed; empty
+    /// for other datasets.
+    public let validationWindowStarts: [Int]
+
+    /// Validation windows of a text dataset when the caller does not say: 50 batches of 64.
+    public static let defaultValidationWindows = 50 * 64
 
     /// - Parameters:
     ///   - dataset: The dataset to split.
     ///   - validationFraction: The share of rows held out, in [0, 1) (rounded to whole rows).
     ///   - seed: The seed of the split and of the epoch orders.
     ///   - normalization: How to scale the features; nil: the dataset's default (``Dataset/normalization``).
-    /// - Throws: `EtaError` `.usage` for a fraction outside [0, 1) or one that leaves no training rows.
+    ///   - validationWindows: Text datasets: how many validation windows (`--val-batches` × the batch size; 0: no
+    ///     validation); nil: ``defaultValidationWindows``. Other datasets ignore it.
+    /// - Throws: `EtaError` `.usage` for a fraction outside [0, 1) or one that leaves no training rows, a negative
+    ///   window count, or a normalization other than `none` for text.
     public init(
-        dataset: Dataset, validationFraction: Double, seed: UInt64, normalization: Normalization? = nil
+        dataset: Dataset, validationFraction: Double, seed: UInt64, normalization: Normalization? = nil,
+        validationWindows: Int? = nil
     ) throws {
         guard (0..<1).contains(validationFraction) else {
             throw EtaError(.usage, "the validation fraction must be in [0, 1) (got \(validationFraction))")
         }
         self.dataset = dataset
         self.seed = seed
+        if let text = dataset.text {
+            guard normalization == nil || normalization == .raw else {
+                throw EtaError(
+                    .usage,
+                    "--normalize \(normalization!.rawValue) does not apply to the text dataset \(dataset.name): its "
+                        + "samples are token ids")
+            }
+            let count = validationWindows ?? Self.defaultValidationWindows
+            guard count >= 0 else { throw EtaError(.usage, "validation windows must be >= 0 (got \(count))") }
+            trainRows = Array(0..<dataset.rows)
+            validationRows = Array(0..<count)
+            testRows = []
+            self.normalization = .raw
+            features = []
+            mean = []
+            standardDeviation = []
+            var random = SplitMix64(seed: seed ^ 0x7E47_0000_7A11_D000)
+            validationWindowStarts = TextCorpus.windowStarts(
+                count: count, length: text.validationIDs.count, context: dataset.featureCount, random: &random)
+            return
+        }
+        validationWindowStarts = []
         var random = SplitMix64(seed: seed ^ 0x5_9_1_1_7)
         let available = dataset.trainingRowCount
         let permutation = Self.shuffled(Array(0..<available), &random)
@@ -94,7 +138,44 @@ public struct DataSplit: Sendable {
         return Self.shuffled(trainRows, &random)
     }
 
-    /// Features and targets of `rows`, in that order, row-major.
+    /// Text datasets: the starts of epoch `epoch`'s training windows in the training part, ⌊training characters /
+    /// context⌋ of them, uniform over every start whose window of `context + 1` characters fits; a pure function of the
+    /// seed and the epoch. Empty for other datasets.
+    ///
+    /// - Parameter epoch: The epoch, from 0.
+    /// - Returns: One start per row of ``trainRows``.
+    public func trainingWindowStarts(epoch: Int) -> [Int] {
+        guard let text = dataset.text else { return [] }
+        var random = SplitMix64(seed: (seed ^ 0x7E47_0000_0000_0001) &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
+        return TextCorpus.windowStarts(
+            count: trainRows.count, length: text.trainingIDs.count, context: dataset.featureCount, random: &random)
+    }
+
+    /// Epoch `epoch`'s training samples in order, row-major: the rows of ``epochOrder(epoch:)``, or for a text
+    /// dataset the windows at ``trainingWindowStarts(epoch:)`` (input ids, and the next id at each position).
+    ///
+    /// - Parameter epoch: The epoch, from 0.
+    /// - Returns: Features `[trainRows × featureCount]` and targets `[trainRows × targetWidth]`.
+    public func trainingSamples(epoch: Int) -> (features: [Float], targets: [Float]) {
+        guard let text = dataset.text else { return gather(epochOrder(epoch: epoch)) }
+        return text.windows(.training, starts: trainingWindowStarts(epoch: epoch), context: dataset.featureCount)
+    }
+
+    /// The validation samples, row-major: the ``validationRows``, or a text dataset's fixed validation windows.
+    ///
+    /// - Returns: Features `[validationRows × featureCount]` and targets `[validationRows × targetWidth]`.
+    public func validationSamples() -> (features: [Float], targets: [Float]) {
+        guard let text = dataset.text else { return gather(validationRows) }
+        return text.windows(.validation, starts: validationWindowStarts, context: dataset.featureCount)
+    }
+
+    /// The official test samples (``testRows``), row-major; empty for text datasets.
+    ///
+    /// - Returns: Features `[testRows × featureCount]` and targets `[testRows × targetWidth]`.
+    public func testSamples() -> (features: [Float], targets: [Float]) { gather(testRows) }
+
+    /// Features and targets of `rows`, in that order, row-major (table and image datasets; a text dataset's rows
+    /// are windows: see ``trainingSamples(epoch:)``).
     ///
     /// - Parameter rows: Dataset row indices.
     /// - Returns: Their standardised features ([rows × featureCount]) and targets ([rows × targetWidth]).

@@ -59,8 +59,18 @@ extension Dataset {
     ///
     /// - Parameter shape: The new sample shape; its product must equal ``featureCount``.
     /// - Returns: The same data with the new sample shape.
-    /// - Throws: `EtaError` `.usage` when the shape's product differs from the feature count, naming both.
+    /// - Throws: `EtaError` `.usage` when the shape's product differs from the feature count, naming both, or for a
+    ///   text dataset, any shape but its own `[context]`.
     public func reshaped(to shape: [Int]) throws -> Dataset {
+        if text != nil {
+            guard shape == sampleShape else {
+                throw EtaError(
+                    .usage,
+                    "input shape \(Self.shapeText(shape)) does not apply to the text dataset \(name): its samples are "
+                        + "the gpt model's context of \(featureCount) characters")
+            }
+            return self
+        }
         let (product, overflow) = shape.reduce((1, false)) { partial, size in
             let (value, over) = partial.0.multipliedReportingOverflow(by: size)
             return (value, partial.1 || over)

@@ -25,28 +25,28 @@ public final class SplitBuffers {
         self.backend = backend
         trainFeatures = try backend.makeBuffer(count: split.trainRows.count * split.dataset.featureCount)
         trainTargets = try backend.makeBuffer(count: split.trainRows.count * split.dataset.targetWidth)
-        validation = try Self.upload(split.validationRows, of: split, to: backend)
-        test = try Self.upload(split.testRows, of: split, to: backend)
+        validation = try split.validationRows.isEmpty ? nil : Self.upload(split.validationSamples(), to: backend)
+        test = try split.testRows.isEmpty ? nil : Self.upload(split.testSamples(), to: backend)
     }
 
-    /// Writes `rows` once; nil for no rows.
+    /// Writes samples once.
     private static func upload(
-        _ rows: [Int], of split: DataSplit, to backend: Backend
-    ) throws -> (features: DeviceBuffer, targets: DeviceBuffer)? {
-        guard !rows.isEmpty else { return nil }
-        let (x, y) = split.gather(rows)
+        _ samples: (features: [Float], targets: [Float]), to backend: Backend
+    ) throws -> (features: DeviceBuffer, targets: DeviceBuffer) {
+        let (x, y) = samples
         let features = try backend.makeBuffer(count: x.count), targets = try backend.makeBuffer(count: y.count)
         try backend.write(x, to: features)
         try backend.write(y, to: targets)
         return (features, targets)
     }
 
-    /// Writes epoch `epoch`'s shuffled training rows (the split's seeded order).
+    /// Writes epoch `epoch`'s shuffled training rows (the split's seeded order), or a text dataset's windows of the
+    /// epoch (``DataSplit/trainingSamples(epoch:)``).
     ///
     /// - Parameter epoch: The epoch, from 0.
     /// - Throws: The backend's error.
     public func load(epoch: Int) throws {
-        let (x, y) = split.gather(split.epochOrder(epoch: epoch))
+        let (x, y) = split.trainingSamples(epoch: epoch)
         try backend.write(x, to: trainFeatures)
         try backend.write(y, to: trainTargets)
     }

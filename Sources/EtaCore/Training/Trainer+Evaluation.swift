@@ -27,6 +27,7 @@ extension Trainer {
             trainAccuracy: network.loss != .mse ? position.trainCorrect / n : nil,
             validationLoss: validation?.loss, validationAccuracy: validation?.accuracy, seconds: seconds)
         record.partial = true
+        record.perCharacter = split.dataset.text != nil
         return record
     }
 }

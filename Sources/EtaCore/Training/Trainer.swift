@@ -69,7 +69,8 @@ public final class Trainer {
     public convenience init(configuration: TrainingConfiguration, backend: Backend) throws {
         let dataset = try Dataset.load(
             configuration.dataset, labelColumn: configuration.labelColumn, task: configuration.task,
-            inputShape: configuration.inputShape)
+            inputShape: configuration.inputShape,
+            context: configuration.model.readsTokens ? configuration.model.context : nil)
         try self.init(configuration: configuration, dataset: dataset, backend: backend)
     }
 
@@ -106,7 +107,7 @@ public final class Trainer {
             ?? dataset
         split = try DataSplit(
             dataset: dataset, validationFraction: configuration.validationFraction, seed: configuration.seed,
-            normalization: configuration.normalization)
+            normalization: configuration.normalization, validationWindows: try configuration.validationWindows(dataset))
         let loss: LossKind
         let outputs: Int
         switch dataset.task {
@@ -363,10 +364,11 @@ public final class Trainer {
         let stats = try network.readStats()
         let n = Float(split.trainRows.count)
         let classification = network.loss != .mse
-        let record = EpochRecord(
+        var record = EpochRecord(
             epoch: position.epoch + 1, step: position.step, trainLoss: stats[.trainLossSum]! / n,
             trainAccuracy: classification ? stats[.trainCorrect]! / n : nil,
             validationLoss: validationLoss, validationAccuracy: validationAccuracy, seconds: seconds)
+        record.perCharacter = split.dataset.text != nil
         // plateau watches the validation loss (the training loss without a validation split) once per epoch.
         let afterIndex = configuration.scheduleInterval == .step ? position.step - 1 : position.epoch
         schedulePlan.observe(metric: Double(validationLoss ?? record.trainLoss), afterStep: afterIndex)

@@ -1,6 +1,7 @@
 /// Everything that defines a training run.
 public struct TrainingConfiguration: Sendable {
-    /// `digits` (default), another built-in name, `csv:PATH`, `idx:DIR` or `cifar:DIR`.
+    /// `digits` (default), another built-in name, `csv:PATH`, `idx:DIR`, `cifar:DIR` or `text:PATH` (with a gpt
+    /// model; `shakespeare` is the built-in text).
     public var dataset = "digits"
     /// Read each row's features as a sample of this shape, e.g. `[1, 28, 28]` for CSV rows of 784 pixels
     /// (`--input-shape 1x28x28`); nil: the dataset's own ``Dataset/sampleShape``.
@@ -27,8 +28,12 @@ public struct TrainingConfiguration: Sendable {
     public var batchSize = 64
     /// The seed of the split, the shuffles and the initial weights.
     public var seed: UInt64 = 0
-    /// The share of rows held out for validation, in [0, 1).
+    /// The share of rows held out for validation, in [0, 1) (not for text datasets, which validate on the last 10%
+    /// of their characters).
     public var validationFraction = 0.2
+    /// Text datasets: validation batches of `batchSize` windows each, drawn once from the validation part
+    /// (`--val-batches`; 0: no validation). Other datasets ignore it.
+    public var validationBatches = 50
     /// Read the loss (and measure the gradient norm) every this many steps; between reads nothing syncs.
     public var logEvery = 10
     /// The learning-rate schedule (`none`: the optimizer's lr throughout).
@@ -85,5 +90,37 @@ extension TrainingConfiguration {
     /// - Returns: Rows to allocate for, at least 1.
     public func bufferRows(_ split: DataSplit) -> Int {
         max(1, min(batchSize, max(split.trainRows.count, split.validationRows.count, split.testRows.count)))
+    }
+}
+
+extension TrainingConfiguration {
+    /// A text dataset's validation windows (``validationBatches`` × ``batchSize``), after checking that the dataset
+    /// suits the model: a text dataset needs a gpt model whose context is the dataset's sample length. Nil for other
+    /// datasets.
+    ///
+    /// - Parameter dataset: The run's dataset.
+    /// - Returns: The window count, or nil.
+    /// - Throws: `EtaError` `.usage` for a text dataset with a model that is not a gpt, a context other than the
+    ///   dataset's, or a window count that overflows.
+    func validationWindows(_ dataset: Dataset) throws -> Int? {
+        guard dataset.text != nil else { return nil }
+        guard model.readsTokens else { throw EtaError(.usage, Dataset.textNeedsGPT(self.dataset)) }
+        guard dataset.sampleShape == [model.context] else {
+            throw EtaError(
+                .usage,
+                "the text dataset \(dataset.name) was loaded for a context of \(dataset.featureCount) characters; the "
+                    + "model's context is \(model.context) (load it with Dataset.load(_:context:) and the model's)")
+        }
+        guard validationBatches >= 0 else {
+            throw EtaError(.usage, "validation batches must be >= 0 (got \(validationBatches))")
+        }
+        let (windows, overflow) = validationBatches.multipliedReportingOverflow(by: batchSize)
+        guard !overflow, windows <= Int(Int32.max) else {
+            throw EtaError(
+                .usage,
+                "\(validationBatches) validation batches of \(batchSize) windows are too many (at most \(Int32.max) "
+                    + "windows)")
+        }
+        return windows
     }
 }

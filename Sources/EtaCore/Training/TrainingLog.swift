@@ -93,22 +93,28 @@ public final class TrainingLog {
             ].joined(separator: ","))
     }
 
-    /// A finished epoch (JSONL and CSV).
+    /// A finished epoch (JSONL and CSV); a text run's JSONL record adds `train_bpc` and `val_bpc`.
     ///
     /// - Parameter record: The epoch.
     /// - Throws: `EtaError` `.ioError` when a file cannot be written.
     public func epoch(_ record: EpochRecord) throws {
         func optional(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
-        try jsonl?.write(
-            JSON.object(
-                [
-                    ("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
-                    ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
-                    ("val_loss", optional(record.validationLoss)),
-                    ("val_accuracy", optional(record.validationAccuracy)),
-                    ("seconds", .double(record.seconds)),
-                ] + (record.partial ? [("partial", JSON.bool(true))] : []) + [("t", .double(elapsed))]
-            ).rendered)
+        var fields: [(String, JSON)] = [
+            ("event", .string("epoch")), ("epoch", .int(record.epoch)), ("step", .int(record.step)),
+            ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
+            ("val_loss", optional(record.validationLoss)), ("val_accuracy", optional(record.validationAccuracy)),
+        ]
+        if record.perCharacter {
+            // Text runs: the losses in bits per character as well.
+            fields += [
+                ("train_bpc", optional(record.trainBitsPerCharacter)),
+                ("val_bpc", optional(record.validationBitsPerCharacter)),
+            ]
+        }
+        fields.append(("seconds", .double(record.seconds)))
+        if record.partial { fields.append(("partial", .bool(true))) }
+        fields.append(("t", .double(elapsed)))
+        try jsonl?.write(JSON.object(fields).rendered)
         try csv?.write(
             [
                 "epoch", "\(record.step)", "\(record.epoch)", "", "", "", csvNumber(record.trainLoss),

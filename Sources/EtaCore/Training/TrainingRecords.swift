@@ -33,6 +33,20 @@ public struct EpochRecord: Sendable {
     /// Whether the epoch was cut short by the run's step count (`TrainingConfiguration.steps`): its training loss and
     /// accuracy are then means over the rows it trained on.
     public var partial = false
+    /// Whether the losses are per character (a text dataset): ``trainBitsPerCharacter`` and
+    /// ``validationBitsPerCharacter`` are then set.
+    public var perCharacter = false
+
+    /// A text run's training loss in bits per character (the loss in nats / ln 2); nil for other datasets.
+    public var trainBitsPerCharacter: Float? { perCharacter ? Self.bits(trainLoss) : nil }
+    /// A text run's validation loss in bits per character; nil for other datasets or without validation.
+    public var validationBitsPerCharacter: Float? { perCharacter ? validationLoss.map(Self.bits) : nil }
+
+    /// Nats to bits: `loss / ln 2`.
+    ///
+    /// - Parameter nats: A cross-entropy in nats.
+    /// - Returns: The same in bits.
+    public static func bits(_ nats: Float) -> Float { Float(Double(nats) / 0.693_147_180_559_945_3) }
 }
 
 /// Where a run is: enough, with the parameters and optimizer state, to continue it bit for bit.

@@ -6,22 +6,22 @@ import Foundation
 /// does.
 ///
 /// ```swift
-/// let sampler = try TextSampler(network: network, vocabulary: vocabulary)
+/// let sampler = try TextSampler(network: network, vocabulary: checkpoint.vocabulary!)
 /// let text = try sampler.generate(prompt: "ROMEO:", tokens: 200, temperature: 0.8, seed: 1)
 /// ```
 public struct TextSampler {
     /// The GPT, batch 1.
     public let network: Network
-    /// The characters, by token id.
-    public let vocabulary: [Character]
-    private let ids: [Character: Int]
+    /// The characters (Unicode scalars), by token id.
+    public let vocabulary: TextVocabulary
     private let input: DeviceBuffer
 
     /// - Parameters:
     ///   - network: A GPT network whose outputs are `vocabulary.count` logits per position.
-    ///   - vocabulary: The characters by token id (from the checkpoint).
-    /// - Throws: `EtaError` `.usage` when the network is not a GPT or the vocabulary does not match its outputs.
-    public init(network: Network, vocabulary: [Character]) throws {
+    ///   - vocabulary: The characters by token id (`Checkpoint.vocabulary`).
+    /// - Throws: `EtaError` `.usage` when the network is not a GPT, `.dataError` when the vocabulary does not match
+    ///   its outputs.
+    public init(network: Network, vocabulary: TextVocabulary) throws {
         guard network.architecture.readsTokens else {
             throw EtaError(.usage, "eta sample needs a gpt model; this checkpoint holds a model of another kind")
         }
@@ -33,25 +33,7 @@ public struct TextSampler {
         }
         self.network = network
         self.vocabulary = vocabulary
-        ids = Dictionary(vocabulary.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         input = try network.backend.makeBuffer(count: network.architecture.inputShape.count)
-    }
-
-    /// The token ids of `text`.
-    ///
-    /// - Parameter text: Characters of the vocabulary.
-    /// - Returns: Their ids.
-    /// - Throws: `EtaError` `.usage` naming the first character outside the vocabulary.
-    public func encode(_ text: String) throws -> [Int] {
-        try text.enumerated().map { position, character in
-            guard let id = ids[character] else {
-                throw EtaError(
-                    .usage,
-                    "the prompt's character \(String(reflecting: String(character))) at position \(position) is not in "
-                        + "the model's vocabulary of \(vocabulary.count) characters")
-            }
-            return id
-        }
     }
 
     /// `tokens` new characters after `prompt` (an empty prompt starts from a newline when the vocabulary has one,
@@ -68,14 +50,14 @@ public struct TextSampler {
     ///   backend's error.
     @discardableResult
     public func generate(
-        prompt: String, tokens: Int, temperature: Double, seed: UInt64, emit: (Character) -> Void = { _ in }
+        prompt: String, tokens: Int, temperature: Double, seed: UInt64, emit: (String) -> Void = { _ in }
     ) throws -> String {
         guard tokens >= 0 else { throw EtaError(.usage, "the token count must be >= 0 (got \(tokens))") }
         guard temperature >= 0, temperature.isFinite else {
             throw EtaError(.usage, "the temperature must be finite and >= 0 (got \(temperature))")
         }
-        var context = try encode(prompt)
-        if context.isEmpty { context = [ids["\n"] ?? 0] }
+        var context = try vocabulary.encode(prompt)
+        if context.isEmpty { context = [vocabulary.id(of: "\n") ?? 0] }
         let length = network.architecture.inputShape.count, classes = vocabulary.count
         var random = SplitMix64(seed: seed)
         var generated = ""
@@ -88,8 +70,9 @@ public struct TextSampler {
             let last = logits[((window.count - 1) * classes)..<(window.count * classes)].map(Double.init)
             let next = Self.draw(last, temperature: temperature, random: &random)
             context.append(next)
-            generated.append(vocabulary[next])
-            emit(vocabulary[next])
+            let character = vocabulary.characters[next]
+            generated += character
+            emit(character)
         }
         return generated
     }

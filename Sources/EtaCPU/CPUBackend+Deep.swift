@@ -17,8 +17,8 @@ extension CPUBackend {
             let (source, destination) = (base(c.source), base(c.destination))
             deepItems(c.matrices * c.rows * c.cols, grain: Self.elementwiseGrain) { b, e in
                 eta_transpose(
-                    b, e, ulong(c.matrices * c.rows * c.cols), source, ulong(c.source.offset), destination,
-                    ulong(c.destination.offset), ulong(c.rows), ulong(c.cols), c.accumulate ? 1 : 0)
+                    b, e, UInt64(c.matrices * c.rows * c.cols), source, UInt64(c.source.offset), destination,
+                    UInt64(c.destination.offset), UInt64(c.rows), UInt64(c.cols), c.accumulate ? 1 : 0)
             }
         case .batchNorm(let c): runBatchNorm(c)
         case .layerNorm(let c): runLayerNorm(c)
@@ -29,15 +29,15 @@ extension CPUBackend {
             let (source, destination) = (base(c.source), base(c.destination))
             deepItems(c.count, grain: Self.elementwiseGrain) { b, e in
                 eta_dropout(
-                    b, e, ulong(c.count), source, ulong(c.source.offset), destination, ulong(c.destination.offset),
+                    b, e, UInt64(c.count), source, UInt64(c.source.offset), destination, UInt64(c.destination.offset),
                     c.threshold, c.scale, c.seed, c.stream, c.step, c.accumulate ? 1 : 0)
             }
         case .add(let c):
             let a = base(c.a), b = c.b.map(base) ?? a, destination = base(c.destination)
             deepItems(c.count, grain: Self.elementwiseGrain) { begin, end in
                 eta_add(
-                    begin, end, ulong(c.count), a, ulong(c.a.offset), b, ulong(c.b?.offset ?? 0), c.b == nil ? 0 : 1,
-                    destination, ulong(c.destination.offset), c.accumulate ? 1 : 0)
+                    begin, end, UInt64(c.count), a, UInt64(c.a.offset), b, UInt64(c.b?.offset ?? 0), c.b == nil ? 0 : 1,
+                    destination, UInt64(c.destination.offset), c.accumulate ? 1 : 0)
             }
         default: preconditionFailure("runDeep got \(layer.kernelName)")
         }
@@ -47,22 +47,23 @@ extension CPUBackend {
         let g = c.geometry
         let (image, patches) = (base(c.image), base(c.patches))
         let window = (
-            ulong(g.channels), ulong(g.height), ulong(g.width), ulong(g.kernel), ulong(g.stride), ulong(g.padding),
-            ulong(g.outputHeight), ulong(g.outputWidth)
+            UInt64(g.channels), UInt64(g.height), UInt64(g.width), UInt64(g.kernel), UInt64(g.stride),
+            UInt64(g.padding),
+            UInt64(g.outputHeight), UInt64(g.outputWidth)
         )
         let last: Int32 = c.layout == .channelsLast ? 1 : 0
         if c.pass == .forward {
             let count = c.images * g.outputHeight
             deepItems(count, grain: 8) { b, e in
                 eta_im2col(
-                    b, e, ulong(count), image, ulong(c.image.offset), patches, ulong(c.patches.offset), window.0,
+                    b, e, UInt64(count), image, UInt64(c.image.offset), patches, UInt64(c.patches.offset), window.0,
                     window.1, window.2, window.3, window.4, window.5, window.6, window.7, last)
             }
         } else {
             let count = c.images * g.height
             deepItems(count, grain: 8) { b, e in
                 eta_col2im(
-                    b, e, ulong(count), image, ulong(c.image.offset), patches, ulong(c.patches.offset), window.0,
+                    b, e, UInt64(count), image, UInt64(c.image.offset), patches, UInt64(c.patches.offset), window.0,
                     window.1, window.2, window.3, window.4, window.5, window.6, window.7, last, c.accumulate ? 1 : 0)
             }
         }
@@ -71,17 +72,18 @@ extension CPUBackend {
     private func runPool(_ c: PoolCommand) {
         let g = c.geometry
         let (source, destination) = (base(c.source), base(c.destination))
-        let indices = c.indices.map(base) ?? destination, indicesOffset = ulong(c.indices?.offset ?? 0)
+        let indices = c.indices.map(base) ?? destination, indicesOffset = UInt64(c.indices?.offset ?? 0)
         let isMax: Int32 = c.kind == .max ? 1 : 0
         let window = (
-            ulong(g.channels), ulong(g.height), ulong(g.width), ulong(g.kernel), ulong(g.stride), ulong(g.padding),
-            ulong(g.outputHeight), ulong(g.outputWidth)
+            UInt64(g.channels), UInt64(g.height), UInt64(g.width), UInt64(g.kernel), UInt64(g.stride),
+            UInt64(g.padding),
+            UInt64(g.outputHeight), UInt64(g.outputWidth)
         )
         if c.pass == .forward {
             let count = c.images * g.outputHeight
             deepItems(count, grain: 8) { b, e in
                 eta_pool_forward(
-                    b, e, ulong(count), source, ulong(c.source.offset), destination, ulong(c.destination.offset),
+                    b, e, UInt64(count), source, UInt64(c.source.offset), destination, UInt64(c.destination.offset),
                     indices, indicesOffset, window.0, window.1, window.2, window.3, window.4, window.5, window.6,
                     window.7, isMax)
             }
@@ -89,7 +91,7 @@ extension CPUBackend {
             let count = c.images * g.height
             deepItems(count, grain: 8) { b, e in
                 eta_pool_backward(
-                    b, e, ulong(count), source, ulong(c.source.offset), destination, ulong(c.destination.offset),
+                    b, e, UInt64(count), source, UInt64(c.source.offset), destination, UInt64(c.destination.offset),
                     indices, indicesOffset, window.0, window.1, window.2, window.3, window.4, window.5, window.6,
                     window.7, isMax, c.accumulate ? 1 : 0)
             }

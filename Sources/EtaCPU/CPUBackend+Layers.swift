@@ -26,15 +26,19 @@ extension CPUBackend {
                     a + g.aOffset + i * g.strideA, blasint(g.lda), b + g.bOffset + i * g.strideB, blasint(g.ldb),
                     g.beta, c + g.cOffset + i * g.strideC, blasint(g.ldc))
             }
-            if g.batch == 1 {
-                multiply(0)
-            } else {
-                // Replicas in parallel, one OpenBLAS thread each (its own threading would oversubscribe the cores).
-                blas.setThreads(1)
-                concurrentPerform(g.batch, multiply)
-                blas.setThreads(Int32(threads))
+            // OpenBLAS's thread count is process-wide: GEMMs of backends used from several threads at once take turns,
+            // so none runs while another batch has set it to 1.
+            OpenBLAS.lock.withLock {
+                if g.batch == 1 {
+                    multiply(0)
+                } else {
+                    // Batch members in parallel, one OpenBLAS thread each (its own threading would oversubscribe).
+                    blas.setThreads(1)
+                    concurrentPerform(g.batch, multiply)
+                    blas.setThreads(Int32(threads))
+                }
             }
-        case .biasActivation(let c): try runBiasActivation(c)
+        case .biasActivation(let c): runBiasActivation(c)
         case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .heads, .causalSoftmax, .dropout, .add:
             runDeep(layer)
         case .loss(let l):
@@ -73,7 +77,7 @@ extension CPUBackend {
     /// rows sums exactly as one pass over the rows).
     static let biasBlockRows = 2048
 
-    private func runBiasActivation(_ c: BiasActivationCommand) throws {
+    private func runBiasActivation(_ c: BiasActivationCommand) {
         let (zp, ap) = (pointer(c.z.buffer) + c.z.offset, pointer(c.activations.buffer) + c.activations.offset)
         let bp = c.bias.map { pointer($0.buffer) + $0.offset }
         let blocks = (c.rows + Self.biasBlockRows - 1) / Self.biasBlockRows
@@ -109,20 +113,23 @@ extension CPUBackend {
             }
             return
         }
-        if (partialSums?.count ?? 0) < tasks * c.cols { partialSums = try CPUBuffer(count: tasks * c.cols) }
-        let partial = partialSums!.pointer
-        parallel { task in
-            let (r, (first, count)) = (task / blocks, rows(task % blocks))
-            let at = r * c.rows * c.cols + first * c.cols
-            eta_bias_activation_backward(
-                ap + at, zp + at, gzp + at, partial + task * c.cols, count, c.cols, c.activation.rawValue, 0)
-        }
-        for r in 0..<c.replicas {
-            let bias = bp! + r * c.biasStride
-            for column in 0..<c.cols {
-                var sum = partial[r * blocks * c.cols + column]
-                for block in 1..<blocks { sum += partial[(r * blocks + block) * c.cols + column] }
-                bias[column] = c.accumulate ? bias[column] + sum : sum
+        // Per-call scratch (on the stack for the sizes seen: blocks × columns floats), so a backend shared by
+        // concurrent callers keeps no state between operations.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: tasks * c.cols) { scratch in
+            let partial = scratch.baseAddress!
+            parallel { task in
+                let (r, (first, count)) = (task / blocks, rows(task % blocks))
+                let at = r * c.rows * c.cols + first * c.cols
+                eta_bias_activation_backward(
+                    ap + at, zp + at, gzp + at, partial + task * c.cols, count, c.cols, c.activation.rawValue, 0)
+            }
+            for r in 0..<c.replicas {
+                let bias = bp! + r * c.biasStride
+                for column in 0..<c.cols {
+                    var sum = partial[r * blocks * c.cols + column]
+                    for block in 1..<blocks { sum += partial[(r * blocks + block) * c.cols + column] }
+                    bias[column] = c.accumulate ? bias[column] + sum : sum
+                }
             }
         }
     }

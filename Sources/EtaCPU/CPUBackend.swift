@@ -47,9 +47,6 @@ public final class CPUBackend: Backend {
     public let threads: Int
     /// Below this many elements a pass runs on one thread (dispatch costs more than it saves).
     static let parallelThreshold = 1 << 16
-    /// Per-block partial column sums of the bias gradient, grown to the largest layer seen (so a training step
-    /// allocates only in its first call).
-    var partialSums: CPUBuffer?
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)

@@ -26,6 +26,8 @@ enum OpenBLAS {
 
     /// The loaded library, or why it could not be loaded.
     static let shared: Result<Library, EtaError> = load()
+    /// Held around every GEMM call: the thread count that batched GEMMs change is the library's, not the caller's.
+    static let lock = NSLock()
 
     /// The kernel set to ask for: the newest this CPU supports.
     static func preferredCore() -> String? {

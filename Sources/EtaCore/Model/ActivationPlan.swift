@@ -81,6 +81,7 @@ final class ActivationPlan {
                 work = (node.inputs[0] == LayerNode.modelInput ? 1 : k) * patches
                 if node.inputs[0] != LayerNode.modelInput { patchGradientSize = max(patchGradientSize, k * patches) }
             case .pool(let kind, _, _, _): work = kind == .max ? value : 0
+            case .channelBias: preactivation = value
             case .batchNorm: work = k * 4 * node.shape.channels
             case .layerNorm: work = try size(2, b, node.shape.positions)
             case .attention(let heads):

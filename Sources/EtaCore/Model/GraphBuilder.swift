@@ -113,6 +113,17 @@ struct GraphBuilder {
             ])
     }
 
+    /// The bias (named `module.bias`, PyTorch's init for `fanIn`) and nonlinearity of convolution `module`, applied
+    /// to `x`, a max pooling of its output.
+    mutating func channelBias(_ module: String, _ x: Int, _ activation: Activation, fanIn: Int) -> Int {
+        append(
+            module + ".bias+act", .channelBias(activation), [x], shape(x),
+            [
+                ParameterTensor(
+                    name: "\(module).bias", shape: [shape(x).channels], initialization: Self.pytorchBound(fanIn: fanIn))
+            ])
+    }
+
     mutating func activation(_ name: String, _ x: Int, _ activation: Activation) -> Int {
         append(name, .activation(activation), [x], shape(x))
     }

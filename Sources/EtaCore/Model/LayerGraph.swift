@@ -40,6 +40,10 @@ public enum LayerOperation: Equatable, Sendable {
     case layerNorm
     /// An elementwise nonlinearity.
     case activation(Activation)
+    /// y = act(x + b) with one bias per channel: a convolution's bias and nonlinearity applied after max pooling
+    /// (max commutes with adding a per-channel constant and with a monotone nonlinearity, so the result is the
+    /// same, on a quarter of the elements). The bias keeps the convolution's name (`conv1.bias`).
+    case channelBias(Activation)
     /// `nn.Dropout(p)` (the identity in evaluation).
     case dropout(Double)
     /// `nn.Flatten` in PyTorch's `[C·H·W]` order.

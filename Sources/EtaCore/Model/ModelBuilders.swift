@@ -72,17 +72,23 @@ extension ModelSpec {
 
     /// Per stage: a same-padded convolution, ReLU (BatchNorm first when asked) and 2x2 max pooling; then flatten,
     /// the dense hidden layers with ReLU (and dropout), and the output layer. PyTorch's default initialisation.
+    /// Without BatchNorm the convolution's bias and ReLU run after the pooling (``LayerOperation/channelBias(_:)``).
     private func convolutional(_ graph: inout GraphBuilder, outputs: Int) throws {
         var x = LayerNode.modelInput
         for (i, width) in channels.enumerated() {
+            let fanIn = graph.shape(x).channels * kernel * kernel
             x = graph.convolution(
-                "conv\(i + 1)", x, outputs: width, kernel: kernel, stride: 1, padding: kernel / 2, bias: !batchNorm,
-                activation: batchNorm ? .identity : .relu, initialization: .pytorch)
+                "conv\(i + 1)", x, outputs: width, kernel: kernel, stride: 1, padding: kernel / 2, bias: false,
+                activation: .identity, initialization: .pytorch)
             if batchNorm {
                 x = graph.batchNorm("bn\(i + 1)", x)
                 x = graph.activation("relu\(i + 1)", x, .relu)
+                x = try graph.pool("pool\(i + 1)", x, .max, kernel: 2, stride: 2, padding: 0)
+            } else {
+                // Conv2d, ReLU, MaxPool2d computed as convolution, max pool, then bias and ReLU: the same values.
+                x = try graph.pool("pool\(i + 1)", x, .max, kernel: 2, stride: 2, padding: 0)
+                x = graph.channelBias("conv\(i + 1)", x, .relu, fanIn: fanIn)
             }
-            x = try graph.pool("pool\(i + 1)", x, .max, kernel: 2, stride: 2, padding: 0)
         }
         x = graph.flatten("flatten", x)
         for (j, width) in hidden.enumerated() {

@@ -69,6 +69,19 @@ extension Network {
                         gradBias: parameter("\(node.name).bias", in: arena.gradients),
                         saved: DeviceSlice(buffers.work!),
                         accumulateParameters: context.accumulateGradients, accumulateInput: accumulate)))
+        case .channelBias(let activation):
+            let (slice, accumulate) = target()
+            if accumulate {
+                throw EtaError(.software, "\(node.name): its input is read by another layer too")
+            }
+            try backend.run(
+                .biasActivation(
+                    BiasActivationCommand(
+                        pass: .backward, z: DeviceSlice(buffers.preactivation!),
+                        bias: parameter(node.parameters[0].name, in: arena.gradients), activations: gradient,
+                        gradZ: slice, rows: b * node.shape.positions, cols: node.shape.channels,
+                        activation: activation, replicas: k, biasStride: replicaSize,
+                        accumulate: context.accumulateGradients)))
         case .activation(let activation):
             try backend.run(
                 .biasActivation(

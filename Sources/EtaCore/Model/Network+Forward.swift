@@ -70,6 +70,15 @@ extension Network {
                         input: source(index, 0, context), output: value,
                         weight: parameter("\(node.name).weight", in: arena.parameters),
                         bias: parameter("\(node.name).bias", in: arena.parameters), saved: DeviceSlice(buffers.work!))))
+        case .channelBias(let activation):
+            let z = DeviceSlice(buffers.preactivation!)
+            try backend.run(.add(AddCommand(a: source(index, 0, context), destination: z, count: elements)))
+            try backend.run(
+                .biasActivation(
+                    BiasActivationCommand(
+                        pass: .forward, z: z, bias: parameter(node.parameters[0].name, in: arena.parameters),
+                        activations: value, rows: b * node.shape.positions, cols: node.shape.channels,
+                        activation: activation, replicas: k, biasStride: replicaSize)))
         case .activation(let activation):
             try backend.run(
                 .biasActivation(

@@ -262,6 +262,7 @@ struct TrainingSession {
                         ("test_loss", number(result.testLoss)), ("test_accuracy", number(result.testAccuracy)),
                         ("wall_seconds", .double(result.seconds)),
                         ("samples_per_second", .double(result.samplesPerSecond)),
+                        ("device_memory_bytes", .int(trainer.deviceMemoryBytes)),
                         ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
                         ("version", .string(EtaVersion.current)),
                     ] + bits
@@ -297,6 +298,10 @@ struct TrainingSession {
                 try Console.out("estimate     d = \(scientific(d)) (effective lr d x lr)")
             }
             try Console.out("device       \(device)")
+            try Console.out(
+                String(
+                    format: "memory       %.1f MB on the device (parameters, optimizer state, activations, data)",
+                    Double(trainer.deviceMemoryBytes) / 1e6))
             try Console.out(
                 "status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, "
                     + "\(trainer.position.step) steps"

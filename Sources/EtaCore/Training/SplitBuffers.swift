@@ -14,6 +14,13 @@ public final class SplitBuffers {
     public let test: (features: DeviceBuffer, targets: DeviceBuffer)?
     private let backend: Backend
 
+    /// Bytes of the device buffers holding the split.
+    public var deviceBytes: Int {
+        let buffers =
+            [trainFeatures, trainTargets] + [validation, test].compactMap { $0 }.flatMap { [$0.features, $0.targets] }
+        return buffers.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size }
+    }
+
     /// Allocates the buffers and writes the validation and test rows.
     ///
     /// - Parameters:

@@ -47,6 +47,9 @@ public final class Trainer {
     public var stepsPerEpoch: Int {
         TrainingConfiguration.batchCount(rows: batchesPerEpoch, batchSize: configuration.accumulationSteps)
     }
+    /// Device memory the run holds, in bytes: the network (parameters, gradients, optimizer state, activations,
+    /// statistics) and the data split. Nothing is allocated after construction, so this is the peak.
+    public var deviceMemoryBytes: Int { network.deviceBytes + data.deviceBytes }
     /// Optimizer steps of the whole run: every epoch's, or `configuration.steps` when that ends the run first.
     public var totalSteps: Int { Self.runLength(stepsPerEpoch: stepsPerEpoch, configuration).steps }
     /// Epochs the run starts: `configuration.epochs`, or fewer when `configuration.steps` ends the run first (the

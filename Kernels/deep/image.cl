@@ -29,16 +29,30 @@ ETA_INLINE ulong eta_image_index(const ulong n, const ulong c, const ulong y, co
 }
 
 // One row of patches (output row oy of image n) per index: OW patch rows of C·k·k entries each, written in order.
+// A window inside the image (no padding) is copied without bounds checks.
 ETA_INLINE void im2col_item(const ulong i, im2col_PARAMS) {
     const ulong n = i / out_height, oy = i - n * out_height;
-    const ulong window = kernel_size * kernel_size;
-    ETA_GLOBAL float* restrict row = patches + patches_offset + i * out_width * channels * window;
+    const ulong step = channels_last ? 1 : height * width, pixel_step = channels_last ? channels : 1;
+    const long y0 = (long)(oy * stride) - (long)padding;
+    ETA_GLOBAL float* restrict row = patches + patches_offset + i * out_width * channels * kernel_size * kernel_size;
     for (ulong ox = 0; ox < out_width; ox++) {
+        const long x0 = (long)(ox * stride) - (long)padding;
+        const int inside = y0 >= 0 && y0 + (long)kernel_size <= (long)height && x0 >= 0
+            && x0 + (long)kernel_size <= (long)width;
+        if (inside) {
+            ETA_GLOBAL const float* restrict corner = image + image_offset
+                + eta_image_index(n, 0, (ulong)y0, (ulong)x0, channels, height, width, channels_last);
+            for (ulong c = 0; c < channels; c++)
+                for (ulong ky = 0; ky < kernel_size; ky++)
+                    for (ulong kx = 0; kx < kernel_size; kx++)
+                        *row++ = corner[c * step + (ky * width + kx) * pixel_step];
+            continue;
+        }
         for (ulong c = 0; c < channels; c++) {
             for (ulong ky = 0; ky < kernel_size; ky++) {
-                const long y = (long)(oy * stride + ky) - (long)padding;
+                const long y = y0 + (long)ky;
                 for (ulong kx = 0; kx < kernel_size; kx++) {
-                    const long x = (long)(ox * stride + kx) - (long)padding;
+                    const long x = x0 + (long)kx;
                     *row++ = y < 0 || y >= (long)height || x < 0 || x >= (long)width
                         ? 0.0f
                         : image[image_offset
@@ -151,10 +165,13 @@ ETA_INLINE void pool_backward_item(const ulong i, pool_backward_PARAMS) {
     }
 }
 
+// One source row (matrix m, row r) per index: its cols values to column r of the destination matrix.
 ETA_INLINE void transpose_item(const ulong i, transpose_PARAMS) {
-    const ulong t = i / rows, r = i - t * rows;
-    const ulong m = t / cols, c = t - m * cols;
-    const float value = source[source_offset + (m * rows + r) * cols + c];
-    const ulong at = destination_offset + i;
-    destination[at] = accumulate ? destination[at] + value : value;
+    const ulong m = i / rows, r = i - m * rows;
+    ETA_GLOBAL const float* restrict in = source + source_offset + i * cols;
+    ETA_GLOBAL float* restrict out = destination + destination_offset + m * cols * rows + r;
+    if (accumulate)
+        for (ulong c = 0; c < cols; c++) out[c * rows] += in[c];
+    else
+        for (ulong c = 0; c < cols; c++) out[c * rows] = in[c];
 }

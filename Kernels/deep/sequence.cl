@@ -66,12 +66,10 @@ ETA_INLINE void causal_softmax_forward_item(const ulong i, causal_softmax_forwar
     ETA_GLOBAL float* restrict row = scores + scores_offset + i * sequence_length;
     float maximum = row[0] * scale;
     for (ulong j = 1; j <= q; j++) maximum = eta_fmax(maximum, row[j] * scale);
+    // The exponentials in one pass (it vectorises), their sum in index order in another.
+    for (ulong j = 0; j <= q; j++) row[j] = eta_exp(row[j] * scale - maximum);
     float sum = 0.0f;
-    for (ulong j = 0; j <= q; j++) {
-        const float e = eta_exp(row[j] * scale - maximum);
-        row[j] = e;
-        sum += e;
-    }
+    for (ulong j = 0; j <= q; j++) sum += row[j];
     const float inverse = 1.0f / sum;
     for (ulong j = 0; j <= q; j++) row[j] *= inverse;
     for (ulong j = q + 1; j < sequence_length; j++) row[j] = 0.0f;

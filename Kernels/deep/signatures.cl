@@ -55,7 +55,7 @@
     count, grad_output, grad_output_offset, grad_input, grad_input_offset, indices, indices_offset, ETA_WINDOW_ARGS, \
     is_max, accumulate
 
-// count = matrices·rows·cols: destination [m][c][r] = source [m][r][c].
+// count = matrices·rows (one source row each): destination [m][c][r] = source [m][r][c].
 #define transpose_PARAMS \
     const ulong count, ETA_GLOBAL const float* source, const ulong source_offset, ETA_GLOBAL float* destination, \
     const ulong destination_offset, const ulong rows, const ulong cols, const int accumulate

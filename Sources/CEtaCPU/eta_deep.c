@@ -3,12 +3,13 @@
 // splits [0, count) into chunks over all cores.
 #include "eta_cpu.h"
 #include <math.h>
+#include "eta_math.h"
 
 #pragma clang fp contract(off)
 
 #define ETA_INLINE static inline __attribute__((always_inline))
 #define eta_sqrt(x) __builtin_sqrtf(x)
-#define eta_exp(x) expf(x)
+#define eta_exp(x) eta_vector_exp(x)
 #define eta_log(x) logf(x)
 #define eta_fmax(a, b) fmaxf(a, b)
 

@@ -3,29 +3,7 @@
 #include "eta_cpu.h"
 #include <math.h>
 
-#include <string.h>
-
-// exp(x) in straight-line arithmetic the compiler vectorises (libm's expf is a call per element): x = n·ln2 + r with
-// ln2 split in two (Cody and Waite), |r| ≤ ln2/2, e^r by its Taylor series to r^7 (truncation < 2e-8 relative), times
-// 2^n built in the exponent bits. Within 2 ulp of expf on [−87, 88]; inputs are clamped there (GELU's e^(−x²/2)
-// underflows to ~1e-38 instead of 0, which a product with x then rounds away).
-static inline float eta_vector_exp(float x) {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    const float n = __builtin_rintf(x * 1.44269504088896341f);
-    const float r = (x - n * 0.693145751953125f) - n * 1.428606820309417232e-6f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
+#include "eta_math.h"
 
 // Φ(z) = (1 + erf(z/√2))/2 with erf from Abramowitz and Stegun 7.1.26 (absolute error ≤ 1.5e-7, so Φ and GELU are
 // within 1e-7 of exact relative to their scale); vectorisable like eta_vector_exp.
@@ -69,9 +47,15 @@ static inline float slope(float z, int32_t activation) {
 #define ETA_LAYER_DISPATCH
 #endif
 
+// tanh and sigmoid call libm, so their instances stay scalar: no warning for the pragma there.
+#pragma clang diagnostic ignored "-Wpass-failed"
+
+// Each element is read, then written, by its own iteration (Z and A, or dA and dZ, may be one buffer), so the
+// loops carry no dependence; the pragma says so, which lets them vectorise despite the possible aliasing.
 #define ETA_FORWARD_ROWS(ACT) \
     for (size_t r = 0; r < rows; r++) { \
         float *zr = z + r * cols, *ar = a + r * cols; \
+        _Pragma("clang loop vectorize(assume_safety)") \
         for (size_t c = 0; c < cols; c++) { \
             const float value = bias ? zr[c] + bias[c] : zr[c]; \
             zr[c] = value; \
@@ -92,6 +76,7 @@ void eta_bias_activation_forward(float *z, const float *bias, float *a, size_t r
 
 #define ETA_BACKWARD_ROWS(ACT) \
     for (size_t r = 0; r < rows; r++) \
+        _Pragma("clang loop vectorize(assume_safety)") \
         for (size_t c = 0; c < cols; c++) { \
             const size_t i = r * cols + c; \
             const float g = grad_a[i] * slope(z[i], ACT); \

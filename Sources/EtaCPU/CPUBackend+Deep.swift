@@ -15,9 +15,9 @@ extension CPUBackend {
         case .pool(let c): runPool(c)
         case .transpose(let c):
             let (source, destination) = (base(c.source), base(c.destination))
-            deepItems(c.matrices * c.rows * c.cols, grain: Self.elementwiseGrain) { b, e in
+            deepItems(c.matrices * c.rows, grain: max(1, Self.elementwiseGrain / max(1, c.cols))) { b, e in
                 eta_transpose(
-                    b, e, UInt64(c.matrices * c.rows * c.cols), source, UInt64(c.source.offset), destination,
+                    b, e, UInt64(c.matrices * c.rows), source, UInt64(c.source.offset), destination,
                     UInt64(c.destination.offset), UInt64(c.rows), UInt64(c.cols), c.accumulate ? 1 : 0)
             }
         case .batchNorm(let c): runBatchNorm(c)

@@ -7,7 +7,8 @@ import Foundation
 /// Debian 12's OpenBLAS (0.3.21) does not recognise newer x86 CPUs and falls back to its generic "Prescott"
 /// kernels, 3 to 5 times slower than its AVX-512 ones (measured: a 784-256-256-10 training step at batch 256
 /// took 10.5 ms instead of 2.8 ms). OpenBLAS reads `OPENBLAS_CORETYPE` when it loads, so Eta sets it from
-/// the CPU's features (unless the user already has) and then loads the library.
+/// the CPU's features (unless the user already has) and then loads the library; `OPENBLAS_THREAD_TIMEOUT` likewise
+/// (see `load()`).
 enum OpenBLAS {
     typealias SGEMM =
         @convention(c) (
@@ -51,6 +52,13 @@ enum OpenBLAS {
     private static func load() -> Result<Library, EtaError> {
         if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, let core = preferredCore() {
             setenv("OPENBLAS_CORETYPE", core, 0)
+        }
+        // OpenBLAS's idle worker threads spin for 2^28 cycles by default before sleeping: between two GEMMs they held
+        // the cores the backend's own loops run on (im2col, pooling, softmax, layer norm), so a CNN step took 36 ms
+        // and a GPT step 225 ms instead of 30 and 168 (2 cores, `eta bench --model`). The shortest wait (2^4)
+        // gives the cores back at once; a GEMM's wake-up costs far less.
+        if ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil {
+            setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
         }
         guard
             let handle = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_GLOBAL)

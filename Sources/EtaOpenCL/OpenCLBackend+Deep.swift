@@ -76,7 +76,7 @@ extension OpenCLBackend {
             }
         case .transpose(let c):
             try launch(
-                "transpose", count: c.matrices * c.rows * c.cols,
+                "transpose", count: c.matrices * c.rows,
                 slice(c.source) + slice(c.destination) + [.index(c.rows), .index(c.cols), .flag(c.accumulate)])
         case .batchNorm(let c): try runBatchNorm(c)
         case .layerNorm(let c): try runLayerNorm(c)

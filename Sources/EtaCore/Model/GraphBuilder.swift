@@ -93,20 +93,15 @@ struct GraphBuilder {
             FeatureShape(height: height, width: width, channels: s.channels))
     }
 
-    mutating func batchNorm(_ name: String, _ x: Int) -> Int {
-        let c = shape(x).channels
-        return append(
-            name, .batchNorm, [x], shape(x),
-            [
-                ParameterTensor(name: "\(name).weight", shape: [c], initialization: .constant(1)),
-                ParameterTensor(name: "\(name).bias", shape: [c], initialization: .constant(0)),
-            ])
-    }
+    mutating func batchNorm(_ name: String, _ x: Int) -> Int { normalization(name, x, .batchNorm) }
 
-    mutating func layerNorm(_ name: String, _ x: Int) -> Int {
+    mutating func layerNorm(_ name: String, _ x: Int) -> Int { normalization(name, x, .layerNorm) }
+
+    /// A normalisation over the channels with PyTorch's affine parameters: weight 1, bias 0.
+    private mutating func normalization(_ name: String, _ x: Int, _ operation: LayerOperation) -> Int {
         let c = shape(x).channels
         return append(
-            name, .layerNorm, [x], shape(x),
+            name, operation, [x], shape(x),
             [
                 ParameterTensor(name: "\(name).weight", shape: [c], initialization: .constant(1)),
                 ParameterTensor(name: "\(name).bias", shape: [c], initialization: .constant(0)),

@@ -90,4 +90,27 @@ struct DeepTrainingTests {
             return error.kind == .usage && error.message.contains("this model at batch 256 needs")
         }
     }
+
+    @Test(
+        "a CNN trains with accumulation, clipping, bf16 state, groups and the gradient check; lr-find suggests",
+        arguments: Backends.names)
+    func stepOptions(backendName: String) throws {
+        let backend = try Backends.named(backendName)
+        var configuration = try Self.configuration("cnn:channels=4/8,hidden=16,batchnorm=true")
+        configuration.epochs = 4
+        configuration.accumulationSteps = 2
+        configuration.clipGradNorm = 1
+        configuration.stateType = .bf16
+        configuration.parameterGroups = [
+            ParameterGroup(pattern: "*.bias", weightDecay: 0), ParameterGroup(pattern: "bn*", weightDecay: 0),
+        ]
+        configuration.nonFiniteGradients = .skip
+        let result = try Trainer(configuration: configuration, backend: backend).run()
+        #expect(result.status == .completed)
+        #expect(result.epochs.last!.trainLoss < result.epochs.first!.trainLoss, "\(result.epochs.map(\.trainLoss))")
+        let finder = LRFinder(iterations: 40)
+        let curve = try finder.run(
+            try Trainer(configuration: try Self.configuration("cnn:channels=4/8,hidden=16"), backend: backend))
+        #expect(curve.points.count > 10 && curve.suggestions.count == 3)
+    }
 }

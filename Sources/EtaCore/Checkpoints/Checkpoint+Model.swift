@@ -1,6 +1,16 @@
 /// A checkpoint's model alone, for inference (`eta sample`): its parameters and running statistics into a network
 /// built from the checkpoint's SPEC, with no optimizer state or training position.
 extension Checkpoint {
+    /// BatchNorm's buffers as PyTorch names them: `running_mean`, `running_var` and the scalar `num_batches_tracked`
+    /// (stored as float32; PyTorch's is int64, and `load_state_dict` converts).
+    static func runningTensors(_ network: Network) -> [(name: String, shape: [Int], range: Range<Int>?)] {
+        let buffers = network.architecture.buffers.entries
+        return buffers.map { ($0.name, $0.shape, $0.offset..<($0.offset + $0.count)) }
+            + network.architecture.nodes.filter { $0.operation == .batchNorm }.map {
+                ("\($0.name).num_batches_tracked", [], nil)
+            }
+    }
+
     /// The tensors of the model (PyTorch's state dict): the parameters, then BatchNorm's buffers.
     ///
     /// - Parameter network: The network the tensors are for.
@@ -38,5 +48,24 @@ extension Checkpoint {
             if let range { running.replaceSubrange(range, with: present[name]!.values) }
         }
         try network.backend.write(running, to: buffer)
+    }
+
+    /// Puts BatchNorm's running statistics and batch count back (names and shapes already checked).
+    func restoreRunningStatistics(into network: Network, present: [String: Tensor]) throws {
+        if let buffer = network.runningStatistics {
+            var running = try network.backend.read(buffer)
+            for (name, _, range) in Self.runningTensors(network) {
+                guard let range else {
+                    let count = present[name]!.values[0]
+                    guard count >= 0, count < 0x1p53, count == count.rounded() else {
+                        throw EtaError(.dataError, "checkpoint check 'num_batches_tracked': \(name) is \(count)")
+                    }
+                    network.batchesTracked = Int(count)
+                    continue
+                }
+                running.replaceSubrange(range, with: present[name]!.values)
+            }
+            try network.backend.write(running, to: buffer)
+        }
     }
 }

@@ -52,16 +52,6 @@ public struct Checkpoint {
             }
     }
 
-    /// BatchNorm's buffers as PyTorch names them: `running_mean`, `running_var` and the scalar `num_batches_tracked`
-    /// (stored as float32; PyTorch's is int64, and `load_state_dict` converts).
-    static func runningTensors(_ network: Network) -> [(name: String, shape: [Int], range: Range<Int>?)] {
-        let buffers = network.architecture.buffers.entries
-        return buffers.map { ($0.name, $0.shape, $0.offset..<($0.offset + $0.count)) }
-            + network.architecture.nodes.filter { $0.operation == .batchNorm }.map {
-                ("\($0.name).num_batches_tracked", [], nil)
-            }
-    }
-
     /// Schedule-Free's β when the network trains with it: its checkpoints hold x (the averaged iterate, what
     /// evaluation and inference use) as the model's tensors, and y (what training continues from) as `optimizer.y.*`.
     static func scheduleFreeBeta(_ network: Network) -> Double? {
@@ -225,21 +215,7 @@ public struct Checkpoint {
         for slot in network.arena.stateSlots {
             try network.arena.upload(arenaValues(prefix: "optimizer.\(slot).", role: .state(slot)), to: .state(slot))
         }
-        if let buffer = network.runningStatistics {
-            var running = try trainer.backend.read(buffer)
-            for (name, _, range) in Self.runningTensors(network) {
-                guard let range else {
-                    let count = present[name]!.values[0]
-                    guard count >= 0, count < 0x1p53, count == count.rounded() else {
-                        throw EtaError(.dataError, "checkpoint check 'num_batches_tracked': \(name) is \(count)")
-                    }
-                    network.batchesTracked = Int(count)
-                    continue
-                }
-                running.replaceSubrange(range, with: present[name]!.values)
-            }
-            try trainer.backend.write(running, to: buffer)
-        }
+        try restoreRunningStatistics(into: network, present: present)
         try trainer.restore(position: position)
         if plateau != nil { trainer.restore(plateau: plateau) }
         if let text = metadata["optimizer_host_state"] {

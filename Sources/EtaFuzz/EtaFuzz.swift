@@ -21,11 +21,10 @@ let scratch: URL = {
 let libFuzzerTarget: FuzzTarget = {
     let name = ProcessInfo.processInfo.environment["ETA_FUZZ_TARGET"] ?? ""
     guard let target = FuzzTarget(rawValue: name) else {
-        FileHandle.standardError.write(
-            Data(
-                "EtaFuzz: set ETA_FUZZ_TARGET to one of "
-                    + "\(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n"
-                    .utf8))
+        let message =
+            "EtaFuzz: set ETA_FUZZ_TARGET to one of "
+            + "\(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n"
+        FileHandle.standardError.write(Data(message.utf8))
         exit(64)
     }
     return target

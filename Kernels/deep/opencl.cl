@@ -8,7 +8,6 @@
 #define ETA_INLINE inline
 #define eta_sqrt sqrt
 #define eta_exp exp
-#define eta_log log
 #define eta_fmax fmax
 
 #include "signatures.cl"

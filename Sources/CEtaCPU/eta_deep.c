@@ -10,7 +10,6 @@
 #define ETA_INLINE static inline __attribute__((always_inline))
 #define eta_sqrt(x) __builtin_sqrtf(x)
 #define eta_exp(x) eta_vector_exp(x)
-#define eta_log(x) logf(x)
 #define eta_fmax(a, b) fmaxf(a, b)
 
 #include "../../Kernels/deep/image.cl"

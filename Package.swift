@@ -49,6 +49,8 @@ let package = Package(
             plugins: ["EmbedKernels"]
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Open MPI (Debian libopenmpi-dev): the shim returns the predefined handles Swift cannot import.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .plugin(
             name: "EmbedKernels",
             capability: .buildTool(),
@@ -67,8 +69,12 @@ let package = Package(
             name: "EtaCore", dependencies: ["EtaBackend", "EtaDatasets", "CZlib", "EtaSupport"], swiftSettings: fuzzed),
         .target(name: "EtaCPU", dependencies: ["EtaBackend", "CEtaCPU", "CBLAS"]),
         .target(name: "EtaOpenCL", dependencies: ["EtaBackend", "EtaCL", "EtaKernelSources"]),
+        // Distributed runs under mpirun: EtaCore's ProcessGroup over MPI_COMM_WORLD.
+        .target(name: "EtaMPI", dependencies: ["CMPI", "EtaBackend", "EtaCore"]),
         // What a Swift user imports: everything above plus device selection.
-        .target(name: "Eta", dependencies: ["EtaBackend", "EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL"]),
+        .target(
+            name: "Eta",
+            dependencies: ["EtaBackend", "EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL", "EtaMPI", "EtaSupport"]),
         .executableTarget(
             name: "EtaCLI",
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]

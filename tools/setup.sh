@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Eta needs on Debian 12 (as root, or through sudo): the OpenCL ICD loader and headers, PoCL
 # (an OpenCL CPU device, so kernels run and are tested without a GPU), clinfo, OpenBLAS and CLBlast, and curl (eta data
-# fetch downloads with it).
+# fetch downloads with it), and Open MPI (openmpi-bin, libopenmpi-dev: `mpirun -np N eta train ...`).
 # Swift 6.x must already be on PATH (https://www.swift.org/install/linux/). Safe to run again.
 set -euo pipefail
 
-packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libopenblas-dev libclblast-dev zlib1g-dev pkg-config oclgrind curl)
+packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libopenblas-dev libclblast-dev zlib1g-dev pkg-config oclgrind curl
+    openmpi-bin libopenmpi-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -60,7 +60,7 @@ public struct DeviceSelection {
     /// - Throws: `EtaError` `.usage` for a malformed `opencl:N`; `.unavailable` when no OpenCL platform is installed
     ///   (except for `auto`, which falls back to the CPU), the index is out of range, or no device name matches.
     public static func resolve(
-        _ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+        _ value: String?, environment: [String: String] = ProcessInfo.processInfo.environment, localRank: Int = 0
     ) throws -> DeviceSelection {
         let requested = (value ?? environment["ETA_DEVICE"] ?? "auto").trimmingCharacters(in: .whitespaces)
         // Messages name where the value came from: the caller or the environment.
@@ -76,9 +76,14 @@ public struct DeviceSelection {
             }
             throw EtaError(.unavailable, "OpenCL failed to list devices: \(error); \(installHint)")
         }
+        // The ranks of an mpirun job on one host take its GPUs in turn, by local rank.
+        let gpus = devices.filter { $0.kind == .gpu && !$0.isSimulator }
+        let rankGPU = gpus.isEmpty ? nil : gpus[localRank % gpus.count]
+        let rankNote = gpus.count > 1 ? " (local rank \(localRank) of \(gpus.count) GPUs)" : ""
         if lowered == "auto" || lowered.isEmpty {
-            if let gpu = devices.first(where: { $0.kind == .gpu && !$0.isSimulator }) {
-                return DeviceSelection(choice: .opencl(gpu), reason: "auto: picked the OpenCL GPU '\(gpu.name)'")
+            if let gpu = rankGPU {
+                return DeviceSelection(
+                    choice: .opencl(gpu), reason: "auto: picked the OpenCL GPU '\(gpu.name)'\(rankNote)")
             }
             let why =
                 devices.isEmpty
@@ -92,6 +97,9 @@ public struct DeviceSelection {
         if lowered == "opencl" || lowered.hasPrefix("opencl:") {
             guard !devices.isEmpty else {
                 throw EtaError(.unavailable, "\(label): no OpenCL platform is installed; \(installHint)")
+            }
+            if lowered == "opencl", let gpu = rankGPU {
+                return DeviceSelection(choice: .opencl(gpu), reason: "opencl: picked '\(gpu.name)'\(rankNote)")
             }
             if lowered == "opencl", let device = defaultOpenCLDevice(among: devices) {
                 let only = device.isSimulator ? " (the only OpenCL device: a simulator, slow)" : ""
@@ -131,11 +139,16 @@ public struct DeviceSelection {
     /// - Parameters:
     ///   - cache: The program-binary cache for OpenCL kernels; nil compiles them in memory only.
     ///   - profiling: Whether the OpenCL queue records event timestamps (needed by `startTrace`); the CPU ignores it.
+    ///   - cpuThreads: The CPU backend's threads (ranks sharing a host split its cores); nil: every core.
     /// - Returns: A `CPUBackend` or an `OpenCLBackend`.
     /// - Throws: `EtaError` or `CLError` when the OpenCL context or a kernel program cannot be created.
-    public func makeBackend(cache: ProgramCache? = nil, profiling: Bool = false) throws -> Backend {
+    public func makeBackend(
+        cache: ProgramCache? = nil, profiling: Bool = false, cpuThreads: Int? = nil
+    ) throws
+        -> Backend
+    {
         switch choice {
-        case .cpu: return CPUBackend()
+        case .cpu: return cpuThreads.map { CPUBackend(threads: $0) } ?? CPUBackend()
         case .opencl(let device): return try OpenCLBackend(device: device, cache: cache, profiling: profiling)
         }
     }

@@ -3,5 +3,6 @@
 @_exported import EtaCL
 @_exported import EtaCPU
 @_exported import EtaCore
+@_exported import EtaMPI
 @_exported import EtaOpenCL
 @_exported import EtaSupport

@@ -25,17 +25,19 @@ enum Console {
     static func reportingErrors(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let error as EtaError {
-            note("eta: error: \(error.message)")
-            throw ExitCode(error.exitCode)
-        } catch let error as CLError {
-            note("eta: error: \(error)")
-            throw ExitCode(70)
         } catch let error as ExitCode {
             throw error
         } catch {
-            note("eta: error: \(error)")
-            throw ExitCode(70)
+            let code: Int32 =
+                switch error {
+                case let error as EtaError: error.exitCode
+                default: 70
+                }
+            let message = (error as? EtaError)?.message ?? "\(error)"
+            note("eta: error: \(Distributed.messagePrefix)\(message)")
+            // On one rank of several, the error ends the whole job (no rank waits in a collective).
+            Distributed.abortJob(code: code)
+            throw ExitCode(code)
         }
     }
 }

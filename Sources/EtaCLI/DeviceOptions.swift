@@ -16,10 +16,14 @@ struct DeviceOptions: ParsableArguments {
 
     /// Resolves the device and builds its backend, reporting on stderr when verbose.
     func makeBackend(profiling: Bool = false) throws -> Backend {
-        let selection = try DeviceSelection.resolve(device?.text)
-        if verbose { Console.note("device: \(selection.reason)") }
+        let group = Distributed.group
+        let selection = try DeviceSelection.resolve(device?.text, localRank: group.localRank)
+        if verbose { Console.note("\(Distributed.messagePrefix)device: \(selection.reason)") }
         let cache = ProgramCache(directory: ProgramCache.defaultDirectory())
-        let backend = try selection.makeBackend(cache: cache, profiling: profiling)
+        // Ranks on one host split its cores: each CPU backend (and its OpenBLAS) takes cores / ranks-on-the-host.
+        let threads =
+            group.localSize > 1 ? max(1, ProcessInfo.processInfo.activeProcessorCount / group.localSize) : nil
+        let backend = try selection.makeBackend(cache: cache, profiling: profiling, cpuThreads: threads)
         if verbose {
             Console.note("backend: \(backend.info.summary)")
             if let opencl = backend as? OpenCLBackend {

@@ -11,11 +11,14 @@ struct EtaCommand: ParsableCommand {
         // A closed pipe on stdout is a write error (exit 74), not a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         do {
+            // Under mpirun only: MPI is never initialised otherwise.
+            try Distributed.start()
             var command = try parseAsRoot()
             try command.run()
             if let seconds = LaunchClock.secondsToFirstLaunch, CommandLine.arguments.contains("--verbose") {
                 Console.note(String(format: "startup: %.3f s from process start to the first kernel", seconds))
             }
+            Distributed.finish()
         } catch {
             exit(reporting: error)
         }
@@ -28,13 +31,26 @@ struct EtaCommand: ParsableCommand {
     /// SPEC must not become 100 KB of stderr. Help and version go to stdout as ArgumentParser prints them.
     static func exit(reporting error: Error) -> Never {
         let code = exitCode(for: error)
-        if code == .success { exit(withError: error) }
+        // Help, version and the exit codes a command returns (diverged, stopped by a signal) are every rank's agreed
+        // outcome: the ranks end MPI normally. Any other error may be this rank's alone, so it ends the whole job
+        // (MPI_Abort, and mpirun exits with the code): no rank is left waiting in a collective.
+        if code == .success || error is ExitCode {
+            Distributed.finish()
+            if code == .success { exit(withError: error) }
+            Foundation.exit(code.rawValue)
+        }
         let text = fullMessage(for: error)
         if !text.isEmpty {
-            // The first line is the message; usage and help lines follow.
+            // The first line is the message; usage and help lines follow. A rank of a larger job names itself.
             let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-            Console.note(EtaError(.usage, String(lines[0])).message + (lines.count > 1 ? "\n" + lines[1] : ""))
+            var first = EtaError(.usage, String(lines[0])).message
+            if first.hasPrefix(_errorPrefix) {
+                first = _errorPrefix + Distributed.messagePrefix + first.dropFirst(_errorPrefix.count)
+            }
+            Console.note(first + (lines.count > 1 ? "\n" + lines[1] : ""))
         }
+        Distributed.abortJob(code: code.rawValue)
+        Distributed.finish()
         Foundation.exit(code.rawValue)
     }
 

@@ -161,6 +161,10 @@ struct TrainCommand: ParsableCommand {
     )
     var format: OutputFormat = .table
     @Flag(name: .long, help: "No progress output on stderr.") var quiet = false
+    @Flag(
+        name: .long,
+        help: "Under mpirun: after every step, check that every rank holds the same parameters (exit 70 if not).")
+    var checkRanks = false
     @OptionGroup var deviceOptions: DeviceOptions
 
     /// Range checks of the values given; a resumed run's own values were checked when its checkpoint was read.

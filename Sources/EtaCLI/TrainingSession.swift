@@ -7,12 +7,15 @@ import Foundation
 struct TrainingSession {
     let command: TrainCommand
 
+    /// The job's ranks; only rank 0 (the primary) writes logs, plots, checkpoints and the summary.
+    let group = Distributed.group
+
     func run() throws -> Int32 {
         // Every output path is checked before anything is loaded or trained: a typo costs a second, not a run.
         let outputs = [(command.log, "--log"), (command.csv, "--csv"), (command.plot, "--plot")].compactMap {
             path, option in path.map { ($0, option) }
         }
-        for (path, option) in outputs {
+        for (path, option) in outputs where group.isPrimary {
             try OutputFile.checkWritable(path, what: option)
             if let other = outputs.first(where: {
                 $0.1 != option && URL(fileURLWithPath: $0.0).standardized == URL(fileURLWithPath: path).standardized
@@ -21,24 +24,29 @@ struct TrainingSession {
                     .usage, "\(option) and \(other.1) name the same file \(path): give each output its own path")
             }
         }
-        if let folder = command.checkpoint {
+        if let folder = command.checkpoint, group.isPrimary {
             try OutputFile.checkWritableFolder(folder, what: "checkpoints in \(folder)")
         }
-        let resumed = try command.resume.map { try Checkpoint.read(from: URL(fileURLWithPath: $0)) }
+        let resumed = try command.resume.map { try Distributed.readCheckpoint($0) }
         let configuration = try makeConfiguration(resumed: resumed?.metadata ?? [:])
         let backend = try command.deviceOptions.makeBackend()
-        let trainer = try Trainer(configuration: configuration, backend: backend)
+        let trainer = try Trainer(configuration: configuration, backend: backend, processGroup: group)
+        trainer.checksRanksEveryStep = command.checkRanks
+        let note: (String) -> Void = { text in if group.isPrimary { Console.note(text) } }
         if let resumed {
             try resumed.restore(into: trainer)
-            if let note = resumed.dataMismatch(with: trainer) { Console.note("eta: note: \(note)") }
+            if let text = resumed.dataMismatch(with: trainer) { note("eta: note: \(text)") }
             if resumed.metadata["backend"] != backend.info.kind.rawValue {
-                Console.note(
+                note(
                     "eta: note: the checkpoint was written on the \(resumed.metadata["backend"] ?? "?") backend; "
                         + "bit-identical continuation holds on the same backend only"
                 )
             }
         }
-        let log = try TrainingLog(jsonlPath: command.log, csvPath: command.csv)
+        let log =
+            try group.isPrimary
+            ? TrainingLog(jsonlPath: command.log, csvPath: command.csv)
+            : TrainingLog(jsonlPath: nil, csvPath: nil)
         let failure = OutputFailure()
         // Text runs: the vocabulary, the parts' lengths and the validation batches.
         let text: [(String, JSON)] =
@@ -69,14 +77,18 @@ struct TrainingSession {
                 ("normalize", .string(trainer.split.normalization.rawValue)),
                 ("device", .string(backend.info.summary)), ("backend", .string(backend.info.kind.rawValue)),
                 ("resumed_from", command.resume.map(JSON.string) ?? .null), ("start_step", .int(trainer.position.step)),
+                ("world_size", .int(group.size)), ("global_batch_size", .int(trainer.globalBatchSize)),
             ] + text)
         if let folder = command.checkpoint {
             let url = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-latest.safetensors")
             trainer.checkpointEvery = command.checkpointEvery
-            trainer.checkpointHandler = { trainer in
+            trainer.checkpointHandler = { [group] trainer in
                 // A failed write stops the run at the next step; the previous checkpoint stays intact (atomic rename).
+                // Every rank captures (sharded state and BatchNorm statistics are gathered); rank 0 writes.
                 do {
-                    try Checkpoint.capture(trainer).write(to: url)
+                    let checkpoint = try Checkpoint.capture(trainer)
+                    guard group.isPrimary else { return }
+                    try checkpoint.write(to: url)
                 } catch {
                     failure.record(error)
                     return
@@ -93,7 +105,8 @@ struct TrainingSession {
         }
         let interrupt = InterruptFlag()
         let progress = ProgressDisplay(
-            trainer: trainer, log: log, quiet: command.quiet, interrupt: interrupt, failure: failure)
+            trainer: trainer, log: log, quiet: command.quiet || !group.isPrimary, interrupt: interrupt,
+            failure: failure)
         let result: TrainingResult
         do {
             result = try trainer.run(observer: progress)
@@ -106,6 +119,7 @@ struct TrainingSession {
             throw error
         }
         progress.finish()
+        if !group.isPrimary { return exitCode(result.status, interrupt: interrupt, failure: failure) }
         // Each output is finalised even when another failed; the first failure decides the exit code (74).
         if let plot = command.plot { failure.attempt { try writePlot(result: result, trainer: trainer, path: plot) } }
         // The summary before run_end, so the log records the exit code the process returns. After a signal a
@@ -113,13 +127,7 @@ struct TrainingSession {
         do { try printSummary(result: result, trainer: trainer) } catch {
             if interrupt.isRaised { Console.note("eta: note: \(error)") } else { failure.record(error) }
         }
-        var exitCode: Int32
-        switch result.status {
-        case .completed: exitCode = 0
-        case .interrupted: exitCode = 128 + (interrupt.signal ?? SIGINT)
-        case .diverged: exitCode = 75
-        }
-        if failure.error != nil { exitCode = 74 }
+        let exitCode = exitCode(result.status, interrupt: interrupt, failure: failure)
         let status = failure.error != nil ? "output_failed" : result.status.rawValue
         var endFields: [(String, JSON)] = [
             ("steps", .int(trainer.position.step)), ("seconds", .double(result.seconds)),
@@ -151,10 +159,38 @@ struct TrainingSession {
         return exitCode
     }
 
+    /// The process's exit code for a run that ended with `status`.
+    private func exitCode(_ status: TrainingStatus, interrupt: InterruptFlag, failure: OutputFailure) -> Int32 {
+        if failure.error != nil { return 74 }
+        switch status {
+        case .completed: return 0
+        // Under mpirun a rank may have stopped because another was signalled: SIGTERM is what mpirun forwards.
+        case .interrupted: return 128 + (interrupt.signal ?? (group.size > 1 ? SIGTERM : SIGINT))
+        case .diverged: return 75
+        }
+    }
+
     /// Options override the checkpoint's configuration, which overrides the defaults. The options' ranges were
     /// checked when they were parsed (`TrainCommand.validate`), the checkpoint's when it was read.
     private func makeConfiguration(resumed metadata: [String: String]) throws -> TrainingConfiguration {
         var c = try command.data.configuration(metadata: metadata)
+        // A job resumed on another number of ranks keeps the checkpoint's global batch unless --batch-size is given.
+        if command.data.batchSize == nil, let saved = metadata["world_size"].flatMap(Int.init), saved != group.size {
+            let global = c.batchSize * saved
+            guard global % group.size == 0 else {
+                throw EtaError(
+                    .usage,
+                    "the checkpoint was written by \(saved) ranks with a global batch of \(global), which \(group.size) "
+                        + "ranks cannot split evenly: give --batch-size (per rank)"
+                )
+            }
+            c.batchSize = global / group.size
+            if group.isPrimary {
+                Console.note(
+                    "eta: note: the checkpoint's global batch of \(global) on \(group.size) ranks: --batch-size "
+                        + "\(c.batchSize) per rank")
+            }
+        }
         if let schedule = try command.schedule ?? metadata["schedule"].map(ScheduleArgument.parse) {
             c.schedule = schedule.schedule
             c.scheduleSpec = schedule.spec

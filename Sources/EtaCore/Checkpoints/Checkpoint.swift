@@ -116,6 +116,7 @@ public struct Checkpoint {
         if let normalization = c.normalization { metadata["normalize"] = normalization.rawValue }
         if let steps = c.steps { metadata["steps"] = String(steps) }
         metadata["state_dtype"] = c.stateType.rawValue
+        metadata["world_size"] = String(trainer.processGroup.size)
         if !c.parameterGroups.isEmpty {
             metadata["param_groups"] = c.parameterGroups.map { g in
                 "\(g.pattern):lr_scale=\(g.lrScale)" + (g.weightDecay.map { ",weight_decay=\($0)" } ?? "")
@@ -187,7 +188,9 @@ public struct Checkpoint {
             }
             return values
         }
-        let position = try position()
+        var position = try position()
+        // The saved sums are the job's: rank 0 carries them, so the ranks' sums add up to them.
+        if !trainer.processGroup.isPrimary { (position.trainLossSum, position.trainCorrect) = (0, 0) }
         guard position.batchInEpoch <= trainer.batchesPerEpoch else {
             throw EtaError(
                 .dataError,
@@ -318,9 +321,19 @@ public struct Checkpoint {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw EtaError(.missingInput, "\(url.path): cannot be read")
         }
-        let bytes = [UInt8](data)
+        return try read(bytes: [UInt8](data), path: url.path)
+    }
+
+    /// Checks a checkpoint's bytes as ``read(from:)`` does (a file read elsewhere: rank 0 of a distributed job).
+    ///
+    /// - Parameters:
+    ///   - bytes: The file's contents.
+    ///   - path: Where they came from, for messages.
+    /// - Returns: The tensors and metadata.
+    /// - Throws: `EtaError` `.dataError` naming the failed check.
+    public static func read(bytes: [UInt8], path: String) throws -> Checkpoint {
         func fail(_ check: String, _ why: String) -> EtaError {
-            EtaError(.dataError, "\(url.path): checkpoint check '\(check)' failed: \(why)")
+            EtaError(.dataError, "\(path): checkpoint check '\(check)' failed: \(why)")
         }
         guard bytes.count >= 8 else {
             throw fail("format", "\(bytes.count) bytes is too short for a safetensors file (truncated?)")
@@ -379,8 +392,8 @@ public struct Checkpoint {
                     + "a newer eta may read it"
             )
         }
-        try CheckpointMetadata.validate(metadata, source: url.path)
-        let tensors = try CheckpointMetadata.tensors(header, payload: payload, source: url.path)
+        try CheckpointMetadata.validate(metadata, source: path)
+        let tensors = try CheckpointMetadata.tensors(header, payload: payload, source: path)
         return Checkpoint(tensors: tensors, metadata: metadata)
     }
 

@@ -88,7 +88,7 @@ enum CheckpointMetadata {
             do { _ = try TextVocabulary(serialized: text); return nil } catch {
                 return "the characters of a vocabulary in increasing code-point order, each once"
             }
-        case "batch_size", "log_every", "accumulate": return integer(1...maximumCount)
+        case "batch_size", "log_every", "accumulate", "world_size": return integer(1...maximumCount)
         case "steps": return integer(0...maximumPosition)
         case "normalize": return oneOf(Normalization.allCases.map(\.rawValue))
         case "input_shape": return parses { _ = try Dataset.parseShape($0) }

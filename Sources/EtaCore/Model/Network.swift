@@ -177,13 +177,15 @@ public final class Network {
     ///   - batchLoss: The stat that receives the batch's mean loss; nil: none.
     ///   - accumulate: Whether to add to `lossSum` and `correct`.
     ///   - microBatches: Micro-batches whose gradients make one step, at least 1.
+    ///   - gradientRows: The rows the gradient is a mean over (a data-parallel global batch); nil: `rows`.
     /// - Throws: The backend's error.
     public func lossAndGradient(
         targets: DeviceBuffer, targetsOffset: Int, rows: Int, lossSum: Stat, correct: Stat,
-        batchLoss: Stat? = nil, accumulate: Bool = true, microBatches: Int = 1
+        batchLoss: Stat? = nil, accumulate: Bool = true, microBatches: Int = 1, gradientRows: Int? = nil
     ) throws {
         let outputs = architecture.outputShape.channels, lossRows = rows * outputPositions
-        let scale = (loss == .mse ? 1 / Float(lossRows * outputs) : 1 / Float(lossRows)) / Float(microBatches)
+        let meanRows = (gradientRows ?? rows) * outputPositions
+        let scale = (loss == .mse ? 1 / Float(meanRows * outputs) : 1 / Float(meanRows)) / Float(microBatches)
         let last = plan.nodes.count - 1
         try backend.run(
             .loss(
@@ -245,16 +247,17 @@ public final class Network {
     ///   - accumulate: Whether to add the batch to the epoch's training sums now.
     ///   - microBatches: Micro-batches whose gradients make one step, at least 1.
     ///   - accumulateGradients: Whether to add to the gradient arena (every micro-batch after the first).
+    ///   - gradientRows: The rows the gradient is a mean over (a data-parallel global batch); nil: `rows`.
     /// - Throws: The backend's error.
     public func trainingStep(
         input: DeviceBuffer, inputOffset: Int, targets: DeviceBuffer, targetsOffset: Int, rows: Int,
-        accumulate: Bool = true, microBatches: Int = 1, accumulateGradients: Bool = false
+        accumulate: Bool = true, microBatches: Int = 1, accumulateGradients: Bool = false, gradientRows: Int? = nil
     ) throws {
         try forward(input: input, inputOffset: inputOffset, rows: rows, training: true)
         try lossAndGradient(
             targets: targets, targetsOffset: targetsOffset, rows: rows,
             lossSum: .trainLossSum, correct: .trainCorrect, batchLoss: .batchLoss, accumulate: accumulate,
-            microBatches: microBatches)
+            microBatches: microBatches, gradientRows: gradientRows)
         try backward(input: input, inputOffset: inputOffset, rows: rows, accumulateGradients: accumulateGradients)
     }
 

@@ -10,11 +10,10 @@ extension Trainer {
     /// so far, and a validation pass. The position stays within the epoch, its running sums saved in it (as when a
     /// run is stopped), so a checkpoint continues the epoch; nil when no row of the epoch was trained on yet.
     func finishPartialEpoch(seconds: Double) throws -> EpochRecord? {
-        let rowsSeen = min(position.batchInEpoch * configuration.batchSize, split.trainRows.count)
+        let rowsSeen = min(position.batchInEpoch * globalBatchSize, split.trainRows.count)
         guard rowsSeen > 0 else { return nil }
-        let stats = try network.readStats()
-        position.trainLossSum = stats[.trainLossSum]!
-        position.trainCorrect = stats[.trainCorrect]!
+        (position.trainLossSum, position.trainCorrect) = try reducedTrainingSums()
+        try averageRunningStatistics()
         // Schedule-Free evaluates at x and returns to y by a second interpolation, which rounds: the parameters are
         // put back as they were, so the checkpoint written next continues exactly as an uninterrupted run.
         let saved =

@@ -5,22 +5,18 @@ extension Trainer {
     /// One optimizer step: its micro-batches, clipping, the guard's check (every `logEvery` steps, before the update)
     /// and the update; a logged step is appended to `steps`, and the rows seen are added to `samples`.
     func step(observer: TrainingObserver?, steps: inout [StepRecord], samples: inout Int) throws -> StepOutcome {
-        let batch = configuration.batchSize
-        let d = split.dataset.featureCount, t = split.dataset.targetWidth
         let stepNumber = position.step + 1
         let checking = stepNumber % configuration.logEvery == 0 || stepNumber == 1
         // Gradient accumulation: `micro` mini-batches add into the gradient arena before one update.
         let micro = min(configuration.accumulationSteps, batchesPerEpoch - position.batchInEpoch)
-        var rows = 0
-        for index in 0..<micro {
-            let first = (position.batchInEpoch + index) * batch
-            rows = min(batch, split.trainRows.count - first)
-            samples += rows
-            try network.trainingStep(
-                input: data.trainFeatures, inputOffset: first * d, targets: data.trainTargets,
-                targetsOffset: first * t, rows: rows, accumulate: !checking || index < micro - 1,
-                microBatches: configuration.accumulationMean ? micro : 1, accumulateGradients: index > 0)
+        let computed = try computeGradients(batchIndex: position.batchInEpoch, count: micro) { index in
+            !checking || index < micro - 1
         }
+        samples += computed.globalRows
+        let rows = computed.lastLocalRows
+        try exchangeGradients(
+            lastLocalRows: rows, lastGlobalRows: computed.lastGlobalRows,
+            stopRequested: observer?.stopRequested == true)
         let lr = learningRate(step: stepNumber)
         try network.clipGradients(
             maxNorm: configuration.clipGradNorm.map(Float.init), maxValue: configuration.clipGradValue.map(Float.init))
@@ -52,7 +48,7 @@ extension Trainer {
                 // The last good state is this one, whose loss was just checked: a rollback re-runs this
                 // step with a smaller lr.
                 if configuration.divergenceGuard.policy == .rollback { goodSnapshot = try TrainerSnapshot(self) }
-                try network.accumulateLastBatch(rows: rows)
+                if rows > 0 { try network.accumulateLastBatch(rows: rows) }
                 try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
                 consecutiveSkips = 0
                 consecutiveGradientSkips = 0

@@ -20,6 +20,12 @@ public final class Trainer {
     public let network: Network
     /// The backend everything runs on.
     public let backend: Backend
+    /// The ranks training together (data-parallel); a ``SingleProcess`` outside `mpirun`.
+    public let processGroup: ProcessGroup
+    /// Sums the ranks' gradients each step; nil on one process.
+    public let exchange: GradientExchange?
+    /// After every step, check that every rank holds the same parameters (``checkRanksAgree(step:)``).
+    public var checksRanksEveryStep = false
     /// Where the run is: steps, epoch, batch in the epoch.
     public internal(set) var position = TrainingPosition()
     /// The schedule, with plateau state.
@@ -38,10 +44,13 @@ public final class Trainer {
     var rollbacks = 0
     var consecutiveSkips = 0
     var consecutiveGradientSkips = 0
+    // Data-parallel state (see Trainer+Distributed.swift).
+    var agreedStop = false
+    var initialStateShared = false
 
     /// Mini-batches per epoch (the last may be partial).
     public var batchesPerEpoch: Int {
-        TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize)
+        TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: globalBatchSize)
     }
     /// Optimizer steps per epoch: one per `accumulationSteps` mini-batches (the last may gather fewer).
     public var stepsPerEpoch: Int {
@@ -68,13 +77,16 @@ public final class Trainer {
     /// - Parameters:
     ///   - configuration: The run.
     ///   - backend: The backend to train on.
+    ///   - processGroup: The ranks training together; one process by default.
     /// - Throws: `EtaError` from loading the dataset (`.usage`, `.missingInput`, `.dataError`) or building the trainer.
-    public convenience init(configuration: TrainingConfiguration, backend: Backend) throws {
+    public convenience init(
+        configuration: TrainingConfiguration, backend: Backend, processGroup: ProcessGroup = SingleProcess()
+    ) throws {
         let dataset = try Dataset.load(
             configuration.dataset, labelColumn: configuration.labelColumn, task: configuration.task,
             inputShape: configuration.inputShape,
             context: configuration.model.readsTokens ? configuration.model.context : nil)
-        try self.init(configuration: configuration, dataset: dataset, backend: backend)
+        try self.init(configuration: configuration, dataset: dataset, backend: backend, processGroup: processGroup)
     }
 
     /// Splits the data, builds the model and optimizer on the device, and uploads the seeded initial parameters.
@@ -83,11 +95,15 @@ public final class Trainer {
     ///   - configuration: The run.
     ///   - dataset: The data, already loaded (`configuration.inputShape`, when set, reshapes its samples).
     ///   - backend: The backend to train on.
+    ///   - processGroup: The ranks training together; one process by default.
     /// - Throws: `EtaError` `.usage` for an invalid setting (a count below its minimum, a loss the task does not
     ///   allow, an input shape that does not fit the data, parameter groups the optimizer cannot take or that match
     ///   no tensor, a momentum cycle the optimizer cannot follow, an invalid schedule or memory the device lacks), or
     ///   the backend's error.
-    public init(configuration: TrainingConfiguration, dataset: Dataset, backend: Backend) throws {
+    public init(
+        configuration: TrainingConfiguration, dataset: Dataset, backend: Backend,
+        processGroup: ProcessGroup = SingleProcess()
+    ) throws {
         guard configuration.epochs >= 0 else {
             throw EtaError(.usage, "epochs must be >= 0 (got \(configuration.epochs))")
         }
@@ -105,6 +121,7 @@ public final class Trainer {
         }
         self.configuration = configuration
         self.backend = backend
+        self.processGroup = processGroup
         let dataset =
             try configuration.inputShape.map { $0 == dataset.sampleShape ? dataset : try dataset.reshaped(to: $0) }
             ?? dataset
@@ -136,8 +153,12 @@ public final class Trainer {
             outputs = width
         }
         let architecture = try configuration.model.architecture(inputShape: split.dataset.sampleShape, outputs: outputs)
+        let (globalBatch, overflow) = configuration.batchSize.multipliedReportingOverflow(by: processGroup.size)
+        guard !overflow else {
+            throw EtaError(.usage, "a batch of \(configuration.batchSize) on \(processGroup.size) ranks overflows")
+        }
         let steps = TrainingConfiguration.batchCount(
-            rows: TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: configuration.batchSize),
+            rows: TrainingConfiguration.batchCount(rows: split.trainRows.count, batchSize: globalBatch),
             batchSize: configuration.accumulationSteps)
         guard !steps.multipliedReportingOverflow(by: configuration.epochs).overflow else {
             throw EtaError(.usage, "\(configuration.epochs) epochs x \(steps) steps per epoch overflows the step count")
@@ -183,6 +204,10 @@ public final class Trainer {
             }
         }
         data = try SplitBuffers(split: split, backend: backend)
+        // The gradients plus two scalars: the batch loss and the stop flag.
+        exchange =
+            processGroup.size > 1
+            ? GradientExchange(group: processGroup, count: network.arena.layout.count, extras: 2) : nil
     }
 
     /// The schedule index of step `step` (1-based): the step itself, or the epoch with `ScheduleInterval.epoch`.
@@ -204,7 +229,7 @@ public final class Trainer {
     /// - Returns: The momentum or beta1, or nil when the schedule does not cycle it.
     public func momentum(step: Int) -> Double? { schedulePlan.momentum(at: scheduleIndex(step: step)) }
 
-    /// One mini-batch of the epoch-ordered training data on the device.
+    /// One mini-batch of the epoch-ordered training data on the device (a global batch: every rank's rows).
     public struct Batch {
         /// The epoch, from 0.
         public let epoch: Int
@@ -225,11 +250,10 @@ public final class Trainer {
             return AnyIterator {
                 if batch == self.batchesPerEpoch { epoch += 1; batch = 0 }
                 guard epoch < epochs else { return nil }
-                let first = batch * self.configuration.batchSize
+                let first = batch * self.globalBatchSize
                 batch += 1
                 return Batch(
-                    epoch: epoch, first: first,
-                    rows: min(self.configuration.batchSize, self.split.trainRows.count - first))
+                    epoch: epoch, first: first, rows: min(self.globalBatchSize, self.split.trainRows.count - first))
             }
         }
     }
@@ -243,8 +267,11 @@ public final class Trainer {
     /// - Returns: The batch's mean loss before the update.
     /// - Throws: `EtaError` `.usage` for an invalid learning rate, or the backend's error.
     public func trainStep(_ batch: Batch, learningRate: Double) throws -> Float {
+        try synchronizeInitialState()
         if loadedEpoch != batch.epoch { try loadEpoch(batch.epoch) }
-        try data.trainingStep(network, first: batch.first, rows: batch.rows)
+        let computed = try computeGradients(batchIndex: batch.first / globalBatchSize, count: 1) { _ in true }
+        try exchangeGradients(
+            lastLocalRows: computed.lastLocalRows, lastGlobalRows: computed.lastGlobalRows, stopRequested: false)
         try network.optimizer.step(network.arena, learningRate: learningRate)
         return try network.readStats()[.batchLoss]!
     }
@@ -276,6 +303,7 @@ public final class Trainer {
     /// - Throws: The backend's error, the checkpoint handler's error (e.g. `EtaError` `.ioError`), or `EtaError` from
     ///   an optimizer step.
     public func run(observer: TrainingObserver? = nil) throws -> TrainingResult {
+        try synchronizeInitialState()
         let start = DispatchTime.now().uptimeNanoseconds
         var steps: [StepRecord] = []
         var epochs: [EpochRecord] = []
@@ -301,11 +329,10 @@ public final class Trainer {
                 case .rolledBack: continue training  // reloads the restored epoch's data
                 case .continued: break
                 }
+                if checksRanksEveryStep { try checkRanksAgree(step: stepNumber) }
                 observer?.trainer(self, didStep: stepNumber, of: totalSteps, epoch: position.epoch + 1)
-                if observer?.stopRequested == true && position.batchInEpoch < batchesPerEpoch {
-                    let stats = try network.readStats()
-                    position.trainLossSum = stats[.trainLossSum]!
-                    position.trainCorrect = stats[.trainCorrect]!
+                if stopRequested(observer) && position.batchInEpoch < batchesPerEpoch {
+                    (position.trainLossSum, position.trainCorrect) = try reducedTrainingSums()
                     status = .interrupted
                     break training
                 }
@@ -327,7 +354,7 @@ public final class Trainer {
             if let every = checkpointEvery, every > 0, position.epoch % every == 0, position.epoch < epochLimit {
                 try checkpointHandler?(self)
             }
-            if observer?.stopRequested == true && position.epoch < epochLimit {
+            if stopRequested(observer) && position.epoch < epochLimit {
                 status = .interrupted
                 break
             }
@@ -362,14 +389,15 @@ public final class Trainer {
     }
 
     private func finishEpoch(seconds: Double) throws -> EpochRecord {
+        try averageRunningStatistics()
         let validation = try data.validate(network, batchSize: configuration.batchSize)?.first
         let (validationLoss, validationAccuracy) = (validation?.loss, validation?.accuracy)
-        let stats = try network.readStats()
+        let sums = try reducedTrainingSums()
         let n = Float(split.trainRows.count)
         let classification = network.loss != .mse
         var record = EpochRecord(
-            epoch: position.epoch + 1, step: position.step, trainLoss: stats[.trainLossSum]! / n,
-            trainAccuracy: classification ? stats[.trainCorrect]! / n : nil,
+            epoch: position.epoch + 1, step: position.step, trainLoss: sums.lossSum / n,
+            trainAccuracy: classification ? sums.correct / n : nil,
             validationLoss: validationLoss, validationAccuracy: validationAccuracy, seconds: seconds)
         record.perCharacter = split.dataset.text != nil
         // plateau watches the validation loss (the training loss without a validation split) once per epoch.

@@ -165,6 +165,10 @@ struct TrainCommand: ParsableCommand {
         name: .long,
         help: "Under mpirun: after every step, check that every rank holds the same parameters (exit 70 if not).")
     var checkRanks = false
+    @Flag(
+        name: .long,
+        help: "Under mpirun: each rank keeps only its 1/N of the optimizer state (ZeRO stage 1; same trajectory).")
+    var shardOptimizerState = false
     @OptionGroup var deviceOptions: DeviceOptions
 
     /// Range checks of the values given; a resumed run's own values were checked when its checkpoint was read.

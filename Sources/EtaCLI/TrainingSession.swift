@@ -240,6 +240,7 @@ struct TrainingSession {
         c.divergenceGuard.backoff = command.backoff
         c.divergenceGuard.maxRollbacks = command.maxRollbacks
         c.logEvery = command.logEvery ?? metadata["log_every"].flatMap(Int.init) ?? c.logEvery
+        c.shardOptimizerState = command.shardOptimizerState
         return c
     }
 

@@ -47,7 +47,8 @@ public struct Checkpoint {
     static func expectedTensors(_ network: Network) -> [(name: String, shape: [Int])] {
         let entries = network.arena.layout.entries
         return entries.map { ($0.name, $0.shape) } + runningTensors(network).map { ($0.name, $0.shape) }
-            + (network.arena.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : [])).flatMap { slot in
+            + (network.optimizer.configuration.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : [])).flatMap {
+                slot in
                 entries.map { ("optimizer.\(slot).\($0.name)", $0.shape) }
             }
     }
@@ -80,6 +81,7 @@ public struct Checkpoint {
                     name: entry.name, shape: entry.shape,
                     values: Array(model[entry.offset..<(entry.offset + entry.count)])))
         }
+        try trainer.averageRunningStatistics()
         let running = try network.runningStatistics.map { try trainer.backend.read($0) } ?? []
         for (name, shape, range) in runningTensors(network) {
             tensors.append(
@@ -87,8 +89,8 @@ public struct Checkpoint {
                     name: name, shape: shape,
                     values: range.map { Array(running[$0]) } ?? [Float(network.batchesTracked)]))
         }
-        for slot in arena.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : []) {
-            let values = slot == "y" ? parameters : try arena.download(.state(slot))
+        for slot in network.optimizer.configuration.stateSlots + (scheduleFreeBeta(network) != nil ? ["y"] : []) {
+            let values = slot == "y" ? parameters : try trainer.optimizerState(slot)
             for entry in arena.layout.entries {
                 tensors.append(
                     Tensor(
@@ -215,8 +217,14 @@ public struct Checkpoint {
         try network.arena.upload(
             arenaValues(prefix: Self.scheduleFreeBeta(network) != nil ? "optimizer.y." : "", role: .parameters),
             to: .parameters)
-        for slot in network.arena.stateSlots {
-            try network.arena.upload(arenaValues(prefix: "optimizer.\(slot).", role: .state(slot)), to: .state(slot))
+        for slot in network.optimizer.configuration.stateSlots {
+            var values = try trainer.optimizerState(slot)
+            for entry in layout.entries {
+                values.replaceSubrange(
+                    entry.offset..<(entry.offset + entry.count),
+                    with: present["optimizer.\(slot).\(entry.name)"]!.values)
+            }
+            try trainer.loadOptimizerState(values, slot: slot)
         }
         try restoreRunningStatistics(into: network, present: present)
         try trainer.restore(position: position)

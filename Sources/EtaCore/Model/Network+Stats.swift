@@ -3,12 +3,24 @@ extension Network {
     ///
     /// - Throws: The backend's error.
     public func measureGradientNorm() throws {
+        let (gradients, count) = updatedGradients
         try backend.run(
             .reduce(
                 ReduceCommand(
-                    source: arena.gradients, sourceOffset: 0, count: replicaSize, squares: true,
+                    source: gradients, sourceOffset: 0, count: count / replicas, squares: true,
                     destination: stats, index: Stat.gradNormSquared.rawValue * replicas, scale: 1,
                     accumulate: false, segments: replicas)))
+        if let shard, shard.group.size > 1 {
+            // Each rank holds one block of the summed gradient: the norm is the blocks' sum of squares.
+            let index = Stat.gradNormSquared.rawValue * replicas
+            let blockSum = Double(try backend.read(stats, offset: index, count: 1)[0])
+            try backend.write([Float(try shard.sumAcrossRanks([blockSum])[0])], to: stats, offset: index)
+        }
+    }
+
+    /// The gradients the update reads: the arena's, or with sharded state this rank's block of their sum.
+    var updatedGradients: (buffer: DeviceBuffer, count: Int) {
+        shard.map { ($0.arena.gradients, $0.arena.layout.count) } ?? (arena.gradients, replicas * replicaSize)
     }
 
     /// Clips the gradient arena on the device: by value, then by global norm (`clip_grad_norm_` semantics; the
@@ -19,14 +31,15 @@ extension Network {
     ///   - maxValue: The largest absolute value of any element; nil: no value clipping.
     /// - Throws: The backend's error.
     public func clipGradients(maxNorm: Float?, maxValue: Float?) throws {
+        let (gradients, count) = updatedGradients
         if let maxValue {
-            try backend.run(.clipByValue(gradients: arena.gradients, count: arena.layout.count, clip: maxValue))
+            try backend.run(.clipByValue(gradients: gradients, count: count, clip: maxValue))
         }
         if let maxNorm {
             try measureGradientNorm()
             try backend.run(
                 .clipByNorm(
-                    gradients: arena.gradients, count: arena.layout.count, stats: stats,
+                    gradients: gradients, count: count, stats: stats,
                     normIndex: Stat.gradNormSquared.rawValue * replicas, maxNorm: maxNorm))
         }
     }

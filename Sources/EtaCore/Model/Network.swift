@@ -54,6 +54,9 @@ public final class Network {
     public let seed: UInt64
     /// Training forward passes so far: what BatchNorm's `num_batches_tracked` counts (saved in checkpoints).
     public internal(set) var batchesTracked = 0
+    /// With sharded optimizer state, this rank's block: gradient clipping and norms then run on the block's reduced
+    /// gradients, summed over the ranks.
+    public internal(set) var shard: OptimizerShard?
 
     /// The activation buffers of each node, planned once.
     let plan: ActivationPlan
@@ -81,12 +84,15 @@ public final class Network {
     ///   - replicas: Models trained side by side (an LR sweep), at least 1.
     ///   - stateType: How the optimizer state is stored.
     ///   - seed: The seed of the dropout masks.
+    ///   - optimizerState: Whether the arena holds the optimizer state; false when a shard holds it instead
+    ///     (``OptimizerShard``).
     /// - Throws: `EtaError` `.usage` for a batch size or replica count below 1, `bce` with more than one output,
     ///   16-bit state the optimizer cannot keep, replicas of a model with layers that cannot run them, or memory the
     ///   device lacks (before anything is allocated, with the numbers); or the backend's error.
     public init(
         architecture: ModelArchitecture, loss: LossKind, optimizer: OptimizerConfiguration, maxBatch: Int,
-        backend: Backend, step: Int = 0, replicas: Int = 1, stateType: StorageType = .fp32, seed: UInt64 = 0
+        backend: Backend, step: Int = 0, replicas: Int = 1, stateType: StorageType = .fp32, seed: UInt64 = 0,
+        optimizerState: Bool = true
     ) throws {
         guard maxBatch > 0 else { throw EtaError(.usage, "the batch size must be positive") }
         let outputs = architecture.outputShape.channels
@@ -107,7 +113,8 @@ public final class Network {
         let rows = replicas * maxBatch * architecture.outputShape.positions
         let statistics = replicas * runningStride
         let slotBytes = replicas * replicaSize * stateType.bytes
-        let stateBytes = optimizer.stateSlots.map { _ in slotBytes }
+        let stateSlots = optimizerState ? optimizer.stateSlots : []
+        let stateBytes = stateSlots.map { _ in slotBytes }
         let floats = plan.bufferSizes + [replicas * replicaSize, replicas * replicaSize, statistics, rows, rows]
         let bytes = floats.map { $0 * MemoryLayout<Float>.size } + stateBytes
         try MemoryBudget.check(
@@ -116,8 +123,7 @@ public final class Network {
         deviceBytes = MemoryBudget.sum(bytes)
         let layout = replicas == 1 ? architecture.layout : try TensorLayout([("replicas", [replicas * replicaSize])])
         try Optimizer.checkStateType(stateType, for: optimizer)
-        arena = try ParameterArena(
-            layout: layout, stateSlots: optimizer.stateSlots, backend: backend, stateType: stateType)
+        arena = try ParameterArena(layout: layout, stateSlots: stateSlots, backend: backend, stateType: stateType)
         try self.optimizer.initializeState(arena)
         try plan.allocate(on: backend)
         self.plan = plan

@@ -15,6 +15,10 @@ public final class Optimizer {
     /// Host-side state some optimizers carry between steps (NAdam's `mu_product`); saved in checkpoints.
     public var hostState: [String: Double] = [:]
 
+    /// Sums a two-pass optimizer's per-arena sums over the arenas of a sharded state (``OptimizerShard``); nil: the
+    /// arena is the whole model.
+    public var reduceSums: (([Double]) throws -> [Double])?
+
     /// Whether the parameters currently hold Schedule-Free's x (evaluation) rather than y (training).
     public private(set) var isEvaluating = false
 
@@ -226,6 +230,7 @@ public final class Optimizer {
             sums[0] += Double(partials[2 * block])
             sums[1] += Double(partials[2 * block + 1])
         }
+        if let reduceSums { sums = try reduceSums(sums) }
         guard let update = c.rule.finishTwoPass(sums: sums, lr: lr, host: &hostState) else { return }
         try launch(c.kernel, c.kernelSlots, update, arena: arena)
     }

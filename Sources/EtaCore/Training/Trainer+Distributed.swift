@@ -48,15 +48,67 @@ extension Trainer {
 
     /// Sums the ranks' gradients (a no-op on one process) and makes the batch loss the global batch's: its mean over
     /// the last micro-batch's rows of every rank. Also agrees on stopping: the run stops when any rank asked to.
+    /// With sharded optimizer state the gradients are reduce-scattered instead: each rank receives its block's sum.
     func exchangeGradients(lastLocalRows: Int, lastGlobalRows: Int, stopRequested: Bool) throws {
-        guard let exchange else { return }
+        let shard = network.shard
+        guard exchange != nil || shard != nil else { return }
         let lossIndex = Network.Stat.batchLoss.rawValue * network.replicas
         let localLoss = lastLocalRows > 0 ? try backend.read(network.stats, offset: lossIndex, count: 1)[0] : 0
         let weight = Float(lastLocalRows) / Float(max(lastGlobalRows, 1))
-        let reduced = try exchange.sum(
-            network.arena.gradients, on: backend, scalars: [localLoss * weight, stopRequested ? 1 : 0])
+        let scalars = [localLoss * weight, stopRequested ? 1 : 0]
+        var reduced = scalars
+        if let shard {
+            try shard.reduceScatter(network.arena.gradients, on: backend)
+            try processGroup.allreduce(&reduced, .sum)
+        } else if let exchange {
+            reduced = try exchange.sum(network.arena.gradients, on: backend, scalars: scalars)
+        }
         try backend.write([reduced[0]], to: network.stats, offset: lossIndex)
         agreedStop = reduced[1] > 0
+    }
+
+    /// One optimizer update: of the arena, or with sharded state of this rank's block, whose parameters every rank
+    /// then gathers.
+    func applyUpdate(learningRate: Double, momentum: Double?) throws {
+        guard let shard = network.shard else {
+            return try network.optimizer.step(network.arena, learningRate: learningRate, momentum: momentum)
+        }
+        try network.optimizer.step(shard.arena, learningRate: learningRate, momentum: momentum)
+        try shard.allgatherParameters(into: network.arena.parameters, on: backend)
+    }
+
+    /// Seconds this rank spent exchanging gradients and parameters with the others.
+    public var communicationSeconds: Double { (exchange?.seconds ?? 0) + (network.shard?.seconds ?? 0) }
+
+    /// The optimizer's state slot `slot` over the whole arena (with sharded state, every rank's block joined; every
+    /// rank must call it).
+    public func optimizerState(_ slot: String) throws -> [Float] {
+        try network.shard?.gatherState(slot) ?? network.arena.download(.state(slot))
+    }
+
+    /// Loads the optimizer's state slot `slot` from values over the whole arena.
+    public func loadOptimizerState(_ values: [Float], slot: String) throws {
+        if let shard = network.shard { return try shard.scatterState(values, slot: slot) }
+        try network.arena.upload(values, to: .state(slot))
+    }
+
+    /// Sharded state needs an optimizer whose step works on any block: LAMB's trust ratios need whole tensors, and
+    /// Schedule-Free's evaluation point needs the whole z.
+    static func checkShardable(_ configuration: TrainingConfiguration) throws {
+        let optimizer = configuration.optimizer
+        if optimizer.rule.twoPassShape?.perTensor == true || optimizer.averagingBeta != nil {
+            let why =
+                optimizer.averagingBeta != nil
+                ? "its evaluation point interpolates the whole z state"
+                : "its per-tensor trust ratios need whole tensors"
+            throw EtaError(
+                .usage,
+                "--shard-optimizer-state does not support \(optimizer.name) (\(why)); run it without sharding")
+        }
+        if configuration.divergenceGuard.policy == .rollback {
+            throw EtaError(
+                .usage, "--shard-optimizer-state does not support --on-nonfinite rollback; use abort or skip")
+        }
     }
 
     /// Whether the run stops after this step: the observer's request on one process, the ranks' agreement otherwise.
@@ -75,15 +127,18 @@ extension Trainer {
     /// Before the first step: every rank takes rank 0's parameters (and BatchNorm statistics), as DDP broadcasts its
     /// module's state at construction.
     func synchronizeInitialState() throws {
-        guard processGroup.size > 1, !initialStateShared else { return }
-        var parameters = try network.arena.download(.parameters)
-        try parameters.withUnsafeMutableBufferPointer { try processGroup.broadcast($0, root: 0) }
-        try network.arena.upload(parameters, to: .parameters)
-        if let running = network.runningStatistics {
-            var values = try backend.read(running)
-            try values.withUnsafeMutableBufferPointer { try processGroup.broadcast($0, root: 0) }
-            try backend.write(values, to: running)
+        guard !initialStateShared else { return }
+        if processGroup.size > 1 {
+            var parameters = try network.arena.download(.parameters)
+            try parameters.withUnsafeMutableBufferPointer { try processGroup.broadcast($0, root: 0) }
+            try network.arena.upload(parameters, to: .parameters)
+            if let running = network.runningStatistics {
+                var values = try backend.read(running)
+                try values.withUnsafeMutableBufferPointer { try processGroup.broadcast($0, root: 0) }
+                try backend.write(values, to: running)
+            }
         }
+        try network.shard?.loadParameters(from: network.arena.parameters, on: backend)
         initialStateShared = true
     }
 

@@ -49,7 +49,7 @@ extension Trainer {
                 // step with a smaller lr.
                 if configuration.divergenceGuard.policy == .rollback { goodSnapshot = try TrainerSnapshot(self) }
                 if rows > 0 { try network.accumulateLastBatch(rows: rows) }
-                try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
+                try applyUpdate(learningRate: lr, momentum: momentum(step: stepNumber))
                 consecutiveSkips = 0
                 consecutiveGradientSkips = 0
                 let average = runningLoss.map { 0.9 * $0 + 0.1 * Double(loss) } ?? Double(loss)
@@ -58,7 +58,7 @@ extension Trainer {
                 position.batchInEpoch += micro
             }
         } else {
-            try network.optimizer.step(network.arena, learningRate: lr, momentum: momentum(step: stepNumber))
+            try applyUpdate(learningRate: lr, momentum: momentum(step: stepNumber))
             position.step = stepNumber
             position.batchInEpoch += micro
             consecutiveGradientSkips = 0

@@ -58,7 +58,7 @@ public final class Trainer {
     }
     /// Device memory the run holds, in bytes: the network (parameters, gradients, optimizer state, activations,
     /// statistics) and the data split. Nothing is allocated after construction, so this is the peak.
-    public var deviceMemoryBytes: Int { network.deviceBytes + data.deviceBytes }
+    public var deviceMemoryBytes: Int { network.deviceBytes + data.deviceBytes + (network.shard?.deviceBytes ?? 0) }
     /// Optimizer steps of the whole run: every epoch's, or `configuration.steps` when that ends the run first.
     public var totalSteps: Int { Self.runLength(stepsPerEpoch: stepsPerEpoch, configuration).steps }
     /// Epochs the run starts: `configuration.epochs`, or fewer when `configuration.steps` ends the run first (the
@@ -166,7 +166,16 @@ public final class Trainer {
         network = try Network(
             architecture: architecture, loss: loss, optimizer: configuration.optimizer,
             maxBatch: configuration.bufferRows(split), backend: backend, stateType: configuration.stateType,
-            seed: configuration.seed)
+            seed: configuration.seed, optimizerState: !configuration.shardOptimizerState)
+        if configuration.shardOptimizerState {
+            try Self.checkShardable(configuration)
+            let shard = try OptimizerShard(
+                layout: network.arena.layout, group: processGroup, stateSlots: configuration.optimizer.stateSlots,
+                backend: backend, stateType: configuration.stateType)
+            try network.optimizer.initializeState(shard.arena)
+            network.shard = shard
+            network.optimizer.reduceSums = { try shard.sumAcrossRanks($0) }
+        }
         try network.arena.upload(architecture.initialParameters(seed: configuration.seed), to: .parameters)
         if !configuration.parameterGroups.isEmpty {
             if !configuration.optimizer.capabilities.parameterGroups {
@@ -272,7 +281,7 @@ public final class Trainer {
         let computed = try computeGradients(batchIndex: batch.first / globalBatchSize, count: 1) { _ in true }
         try exchangeGradients(
             lastLocalRows: computed.lastLocalRows, lastGlobalRows: computed.lastGlobalRows, stopRequested: false)
-        try network.optimizer.step(network.arena, learningRate: learningRate)
+        try applyUpdate(learningRate: learningRate, momentum: nil)
         return try network.readStats()[.batchLoss]!
     }
 

@@ -26,6 +26,8 @@ public struct TrainingConfiguration: Sendable {
     public var steps: Int?
     /// Rows per mini-batch.
     public var batchSize = 64
+    /// Keep only this rank's 1/N of the optimizer state (ZeRO stage 1, ``OptimizerShard``); same trajectory.
+    public var shardOptimizerState = false
     /// The seed of the split, the shuffles and the initial weights.
     public var seed: UInt64 = 0
     /// The share of rows held out for validation, in [0, 1) (not for text datasets, which validate on the last 10%

@@ -95,6 +95,12 @@ public protocol Backend: AnyObject {
     ///
     /// - Throws: `CLError` when an enqueued command failed.
     func synchronize() throws
+    /// The host memory of `buffer` when the backend keeps its buffers there (the CPU backend), so a collective can
+    /// work on it in place; nil for device memory. Valid after ``synchronize()`` until the next operation.
+    ///
+    /// - Parameter buffer: A buffer of this backend.
+    /// - Returns: Its floats, or nil.
+    func hostMemory(_ buffer: DeviceBuffer) -> UnsafeMutableBufferPointer<Float>?
     /// Starts timing every operation (OpenCL: from event profiling, so the backend must be created with
     /// profiling on; CPU: host timestamps). Off by default: profiling slows queues.
     ///
@@ -128,6 +134,9 @@ public struct TraceEvent: Sendable {
 }
 
 extension Backend {
+    /// Device memory: none on the host.
+    public func hostMemory(_ buffer: DeviceBuffer) -> UnsafeMutableBufferPointer<Float>? { nil }
+
     /// Copies a host array into `buffer` from element 0.
     ///
     /// - Parameters:

@@ -68,9 +68,20 @@ struct BenchCommand: ParsableCommand {
             valueName: "types"), transform: StorageTypeList.parser)
     var paramDtype = StorageTypeList(values: [.fp32])
     @Flag(name: .long, help: "With 16-bit parameters, also keep (and update) a float32 master copy.") var master = false
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Under mpirun: time Eta's gradient exchange and a plain MPI_Allreduce of each size (floats, comma-separated) "
+                + "instead of the optimizers.", valueName: "sizes"))
+    var allreduce: SizeList?
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
+        if let allreduce {
+            try OptionCheck.require(
+                !allreduce.values.isEmpty && allreduce.values.allSatisfy { $0 >= 1 && $0 <= 1 << 28 },
+                "--allreduce sizes must be 1...\(1 << 28) floats (got \(allreduce.values))")
+        }
         try OptionCheck.within("--repeat", `repeat`, 1...RunLimits.repeats)
         try OptionCheck.atLeast("--tensors", tensors, 1)
         if model != nil {
@@ -96,6 +107,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let allreduce { return try runAllreduce(sizes: allreduce.values) }
+        try Distributed.requireSingleProcess("bench")
         try Console.reportingErrors {
             let backend = try deviceOptions.makeBackend(profiling: trace != nil)
             Console.note("benchmarking on \(backend.info.summary)")
@@ -212,6 +225,45 @@ struct BenchCommand: ParsableCommand {
                 try OutputFile.replace(
                     trace, with: Data(TraceEvent.chromeTrace(traceEvents, metadata: header).utf8), what: "trace")
                 Console.note("trace: \(traceEvents.count) events in \(trace)")
+            }
+        }
+    }
+
+    /// `--allreduce`: Eta's exchange against a plain all-reduce, per size, printed by rank 0.
+    private func runAllreduce(sizes: [Int]) throws {
+        try Console.reportingErrors {
+            let group = Distributed.group
+            let backend = try deviceOptions.makeBackend()
+            let rows = try AllreduceBench.run(sizes: sizes, repeats: `repeat`, backend: backend, group: group)
+            guard group.isPrimary else { return }
+            if format == .json {
+                try Console.out(
+                    JSON.object([
+                        ("ranks", .int(group.size)), ("backend", .string(backend.info.kind.rawValue)),
+                        (
+                            "allreduce",
+                            .array(
+                                rows.map { row in
+                                    .object([
+                                        ("floats", .int(row.count)), ("bytes", .int(row.bytes)),
+                                        ("eta_seconds", .double(row.exchangeSeconds)),
+                                        ("mpi_seconds", .double(row.plainSeconds)),
+                                        ("eta_gbps", .double(row.exchangeGBps)), ("mpi_gbps", .double(row.plainGBps)),
+                                        ("mpi_bus_gbps", .double(row.plainBusGBps)),
+                                    ])
+                                })
+                        ),
+                    ]).pretty())
+                return
+            }
+            try Console.out(
+                "all-reduce over \(group.size) ranks, \(backend.info.kind.rawValue) backend (median of \(`repeat`))")
+            try Console.out("     floats        eta      eta GB/s        mpi      mpi GB/s   mpi busbw")
+            for row in rows {
+                try Console.out(
+                    String(
+                        format: "%11d %9.1f us %9.2f %9.1f us %9.2f %9.2f", row.count, row.exchangeSeconds * 1e6,
+                        row.exchangeGBps, row.plainSeconds * 1e6, row.plainGBps, row.plainBusGBps))
             }
         }
     }

@@ -48,6 +48,7 @@ struct DataFetchCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Distributed.requireSingleProcess("data")
         try Console.reportingErrors {
             let fetch = try DatasetFetch.named(dataset)
             let folder = to ?? DatasetFetch.defaultFolder(for: fetch.name)

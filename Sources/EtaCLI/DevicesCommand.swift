@@ -15,6 +15,7 @@ struct DevicesCommand: ParsableCommand {
     @Flag(name: .long, help: "Explain the auto choice on stderr.") var verbose = false
 
     func run() throws {
+        try Distributed.requireSingleProcess("devices")
         try Console.reportingErrors {
             let platforms = try Platform.all()
             let auto = try DeviceSelection.resolve("auto", environment: [:])

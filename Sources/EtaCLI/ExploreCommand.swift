@@ -66,6 +66,7 @@ struct ExploreCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Distributed.requireSingleProcess("explore")
         try Console.reportingErrors {
             let function = try Objective(name: objective.rawValue, curvatures: curvature?.values)
             let backend = try deviceOptions.makeBackend()

@@ -67,12 +67,16 @@ struct LRFindCommand: ParsableCommand {
                 divergeFactor: diverge, maxEpochs: maxEpochs)
             try finder.validate()
             let configuration = try data.configuration()
+            // Under mpirun every rank computes its slice of each global batch and the gradients are summed, so the
+            // curve is the one-process curve of the global batch; rank 0 writes the outputs.
+            let group = Distributed.group
             // Outputs written at the end are checked now, before any training.
-            if let plot { try OutputFile.checkWritable(plot, what: "plot") }
+            if let plot, group.isPrimary { try OutputFile.checkWritable(plot, what: "plot") }
             let backend = try deviceOptions.makeBackend()
-            let trainer = try Trainer(configuration: configuration, backend: backend)
+            let trainer = try Trainer(configuration: configuration, backend: backend, processGroup: group)
             let curve = try TrainingLog.Curve(
-                jsonlPath: log, csvPath: csv, columns: ["iteration", "lr", "loss", "smoothed"])
+                jsonlPath: group.isPrimary ? log : nil, csvPath: group.isPrimary ? csv : nil,
+                columns: ["iteration", "lr", "loss", "smoothed"])
             let result = try finder.run(trainer) { point in
                 try curve.write([
                     .int(point.iteration), .double(point.learningRate), .double(point.loss), .double(point.smoothed),
@@ -84,6 +88,7 @@ struct LRFindCommand: ParsableCommand {
                 ])
             }
             try curve.close()
+            guard group.isPrimary else { return }
             if let plot { try writePlot(result, path: plot) }
             let ordered = result.suggestions.sorted { a, _ in a.name == suggestion.rawValue }
             if format == .json {
@@ -106,6 +111,7 @@ struct LRFindCommand: ParsableCommand {
                         ("optimizer", .string(configuration.optimizer.spec)),
                         ("dataset", .string(configuration.dataset)),
                         ("device", .string(backend.info.summary)), ("version", .string(EtaVersion.current)),
+                        ("world_size", .int(group.size)),
                     ]).pretty())
             } else {
                 try Console.out(

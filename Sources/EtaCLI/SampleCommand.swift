@@ -29,6 +29,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Distributed.requireSingleProcess("sample")
         try Console.reportingErrors {
             let file = try Checkpoint.read(from: URL(fileURLWithPath: checkpoint))
             let spec = try ModelSpec(parsing: file.metadata["model"] ?? "")

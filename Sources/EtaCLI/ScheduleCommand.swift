@@ -58,6 +58,7 @@ struct ScheduleCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Distributed.requireSingleProcess("schedule")
         try Console.reportingErrors {
             var plan = try SchedulePlan(main: spec.schedule, warmup: warmup?.schedule, base: lr, totalSteps: steps)
             let values = try metrics.map(readMetrics)

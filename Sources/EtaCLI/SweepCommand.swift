@@ -56,23 +56,27 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         try Console.reportingErrors {
-            let rates = (lrs ?? logRange)?.values ?? []
+            let allRates = (lrs ?? logRange)?.values ?? []
+            // Under mpirun each rank trains a slice of the rates; rank 0 gathers the runs and writes the outputs.
+            let group = Distributed.group
+            let rates = Array(try Sweep.slice(allRates, rank: group.rank, size: group.size))
             var configuration = try data.configuration()
             configuration.epochs = epochs
             configuration.logEvery = logEvery
             if let schedule { configuration.schedule = schedule.schedule }
             if let warmup { configuration.warmup = warmup.schedule }
             // Outputs written at the end are checked now, before any training.
-            if let plot { try OutputFile.checkWritable(plot, what: "plot") }
+            if let plot, group.isPrimary { try OutputFile.checkWritable(plot, what: "plot") }
             let backend = try deviceOptions.makeBackend()
             let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend)
             let results = try TrainingLog.Curve(
-                jsonlPath: log, csvPath: csv,
+                jsonlPath: group.isPrimary ? log : nil, csvPath: group.isPrimary ? csv : nil,
                 columns: [
                     "lr", "final_train_loss", "best_train_loss", "final_val_loss", "best_val_loss",
                     "final_val_accuracy", "diverged_at_step",
                 ])
-            let result = try sweep.run()
+            let result = try Sweep.gather(try sweep.run(), group: group)
+            guard group.isPrimary else { return }
             func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
             for run in result.runs {
                 try results.write([
@@ -109,6 +113,7 @@ struct SweepCommand: ParsableCommand {
                         ("optimizer", .string(configuration.optimizer.name)),
                         ("dataset", .string(configuration.dataset)),
                         ("wall_seconds", .double(result.seconds)), ("device", .string(backend.info.summary)),
+                        ("world_size", .int(group.size)),
                         ("version", .string(EtaVersion.current)),
                     ]).pretty())
             } else {
@@ -137,8 +142,8 @@ struct SweepCommand: ParsableCommand {
                         ?? "no recommendation: every learning rate diverged")
                 try Console.out(
                     String(
-                        format: "%d replicas x %d epochs in %.2f s on %@", rates.count, epochs, result.seconds,
-                        backend.info.kind.rawValue))
+                        format: "%d replicas x %d epochs in %.2f s on %@%@", allRates.count, epochs, result.seconds,
+                        backend.info.kind.rawValue, group.size > 1 ? " over \(group.size) ranks" : ""))
             }
         }
     }

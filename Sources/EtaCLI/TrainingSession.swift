@@ -108,6 +108,7 @@ struct TrainingSession {
             trainer: trainer, log: log, quiet: command.quiet || !group.isPrimary, interrupt: interrupt,
             failure: failure)
         let result: TrainingResult
+        let startStep = trainer.position.step
         do {
             result = try trainer.run(observer: progress)
         } catch {
@@ -124,7 +125,7 @@ struct TrainingSession {
         if let plot = command.plot { failure.attempt { try writePlot(result: result, trainer: trainer, path: plot) } }
         // The summary before run_end, so the log records the exit code the process returns. After a signal a
         // failing stdout (SIGHUP: the terminal is gone) does not replace the signal's exit code.
-        do { try printSummary(result: result, trainer: trainer) } catch {
+        do { try printSummary(result: result, trainer: trainer, startStep: startStep) } catch {
             if interrupt.isRaised { Console.note("eta: note: \(error)") } else { failure.record(error) }
         }
         let exitCode = exitCode(result.status, interrupt: interrupt, failure: failure)
@@ -273,7 +274,7 @@ struct TrainingSession {
         try OutputFile.replace(path, with: Data(SVGChart.document([loss, lr]).utf8), what: "plot")
     }
 
-    private func printSummary(result: TrainingResult, trainer: Trainer) throws {
+    private func printSummary(result: TrainingResult, trainer: Trainer, startStep: Int) throws {
         let last = result.epochs.last
         let device = trainer.backend.info.summary
         let perCharacter = trainer.split.dataset.text != nil
@@ -300,6 +301,8 @@ struct TrainingSession {
                         ("wall_seconds", .double(result.seconds)),
                         ("samples_per_second", .double(result.samplesPerSecond)),
                         ("device_memory_bytes", .int(trainer.deviceMemoryBytes)),
+                        ("world_size", .int(group.size)), ("global_batch_size", .int(trainer.globalBatchSize)),
+                        ("communication_seconds", .double(trainer.communicationSeconds)),
                         ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
                         ("version", .string(EtaVersion.current)),
                     ] + bits
@@ -337,8 +340,20 @@ struct TrainingSession {
             try Console.out("device       \(device)")
             try Console.out(
                 String(
-                    format: "memory       %.1f MB on the device (parameters, optimizer state, activations, data)",
+                    format: "memory       %.1f MB on the device (parameters, optimizer state, activations, data)"
+                        + (group.size > 1 ? " per rank" : ""),
                     Double(trainer.deviceMemoryBytes) / 1e6))
+            if group.size > 1 || trainer.configuration.shardOptimizerState {
+                let steps = max(1, trainer.position.step - startStep)
+                try Console.out(
+                    String(
+                        format: "ranks        %d x batch %d = global batch %d; communication %.2f s (%.2f ms/step, "
+                            + "%.1f%% of the run)%@", group.size, trainer.configuration.batchSize,
+                        trainer.globalBatchSize, trainer.communicationSeconds,
+                        1e3 * trainer.communicationSeconds / Double(steps),
+                        100 * trainer.communicationSeconds / max(result.seconds, 1e-9),
+                        trainer.configuration.shardOptimizerState ? "; optimizer state sharded 1/\(group.size)" : ""))
+            }
             try Console.out(
                 "status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, "
                     + "\(trainer.position.step) steps"

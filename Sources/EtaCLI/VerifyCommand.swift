@@ -32,6 +32,7 @@ struct VerifyCommand: ParsableCommand {
     var only: String?
 
     func run() throws {
+        try Distributed.requireSingleProcess("verify")
         var failed = 0
         try Console.reportingErrors {
             let sizeList = sizes?.values ?? Verify.defaultSizes

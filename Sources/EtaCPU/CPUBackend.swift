@@ -59,6 +59,12 @@ public final class CPUBackend: Backend {
     /// The host memory of one of this backend's buffers.
     func pointer(_ buffer: DeviceBuffer) -> UnsafeMutablePointer<Float> { host(buffer).pointer }
 
+    /// Buffers live in host memory: collectives work on them in place.
+    public func hostMemory(_ buffer: DeviceBuffer) -> UnsafeMutableBufferPointer<Float>? {
+        let buffer = host(buffer)
+        return UnsafeMutableBufferPointer(start: buffer.pointer, count: buffer.count)
+    }
+
     private func host(_ buffer: DeviceBuffer) -> CPUBuffer {
         guard let buffer = buffer as? CPUBuffer else {
             preconditionFailure("a buffer from another backend was passed to CPUBackend")

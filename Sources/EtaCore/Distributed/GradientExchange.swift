@@ -60,7 +60,16 @@ public final class GradientExchange {
     public func sum(_ buffer: DeviceBuffer, on backend: Backend, scalars: [Float]) throws -> [Float] {
         precondition(scalars.count == extras, "GradientExchange: \(scalars.count) scalars for \(extras) slots")
         let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            exchanges += 1
+        }
         for (index, value) in scalars.enumerated() { staging[count + index] = value }
+        if let memory = backend.hostMemory(buffer) {
+            // Host buffers (the CPU backend) are reduced in place: no copies.
+            try backend.synchronize()
+            return try sumInPlace(UnsafeMutableBufferPointer(rebasing: memory[0..<count]))
+        }
         var pending: [(Range<Int>, PendingCollective)] = []
         for bucket in buckets {
             let onDevice = bucket.clamped(to: 0..<count)
@@ -79,8 +88,19 @@ public final class GradientExchange {
                     UnsafeBufferPointer(rebasing: staging[onDevice]), to: buffer, offset: onDevice.lowerBound)
             }
         }
-        seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        exchanges += 1
         return Array(staging[count..<(count + extras)])
+    }
+
+    /// The buckets of a host buffer reduced where they lie, with blocking all-reduces: with nothing to overlap (the
+    /// backward pass has finished and there is no copy), Open MPI's tuned blocking algorithms beat its non-blocking
+    /// ones (libnbc) by 1.5-2x on shared memory (measured with `eta bench --allreduce`).
+    private func sumInPlace(_ memory: UnsafeMutableBufferPointer<Float>) throws -> [Float] {
+        let scalars = UnsafeMutableBufferPointer(rebasing: staging[count..<(count + extras)])
+        if extras > 0 { try group.allreduce(scalars, .sum) }
+        for end in stride(from: count, to: 0, by: -bucketElements) {
+            let bucket = max(0, end - bucketElements)..<end
+            try group.allreduce(UnsafeMutableBufferPointer(rebasing: memory[bucket]), .sum)
+        }
+        return Array(scalars)
     }
 }

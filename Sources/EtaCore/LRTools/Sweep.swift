@@ -183,15 +183,8 @@ public final class Sweep {
             (run.testLoss, run.testAccuracy) = (test?[r].loss, test?[r].accuracy)
             return run
         }
-        let candidates = runs.indices.filter {
-            runs[$0].divergedAtStep == nil && (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss).isFinite
-        }
-        let recommended = candidates.min {
-            (runs[$0].finalValidationLoss ?? runs[$0].finalTrainLoss)
-                < (runs[$1].finalValidationLoss ?? runs[$1].finalTrainLoss)
-        }
         return Result(
-            runs: runs, recommended: recommended, seconds: seconds,
+            runs: runs, recommended: Self.recommendation(runs), seconds: seconds,
             samplesPerSecond: seconds > 0
                 ? Double(step) * Double(min(batch, split.trainRows.count)) * Double(k) / seconds : 0)
     }

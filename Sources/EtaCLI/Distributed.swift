@@ -1,3 +1,4 @@
+import ArgumentParser
 import Eta
 import Foundation
 
@@ -16,13 +17,16 @@ enum Distributed {
     static func finish() { mpi?.finalize() }
 
     /// `command` runs once per job: under mpirun with more than one rank it refuses (exit 64).
+    /// Every rank reaches this check alike, so it is an agreed outcome: rank 0 says why, and every rank ends MPI
+    /// normally and exits 64 (no MPI_Abort).
     static func requireSingleProcess(_ command: String) throws {
         guard let mpi, mpi.size > 1 else { return }
-        throw EtaError(
-            .usage,
-            "eta \(command) runs in one process; under mpirun only train, lr-find, sweep and bench --allreduce are "
-                + "distributed (this job has \(mpi.size) ranks)"
-        )
+        if mpi.rank == 0 {
+            Console.note(
+                "eta: error: eta \(command) runs in one process; under mpirun only train, lr-find, sweep and bench "
+                    + "--allreduce are distributed (this job has \(mpi.size) ranks)")
+        }
+        throw ExitCode(64)
     }
 
     /// The prefix of this rank's messages in a job of several ranks: `rank R of N: `; empty otherwise.

@@ -127,7 +127,8 @@ public final class Trainer {
             ?? dataset
         split = try DataSplit(
             dataset: dataset, validationFraction: configuration.validationFraction, seed: configuration.seed,
-            normalization: configuration.normalization, validationWindows: try configuration.validationWindows(dataset))
+            normalization: configuration.normalization,
+            validationWindows: try configuration.validationWindows(dataset, ranks: processGroup.size))
         let loss: LossKind
         let outputs: Int
         switch dataset.task {

@@ -104,7 +104,7 @@ extension TrainingConfiguration {
     /// - Returns: The window count, or nil.
     /// - Throws: `EtaError` `.usage` for a text dataset with a model that is not a gpt, a context other than the
     ///   dataset's, or a window count that overflows.
-    func validationWindows(_ dataset: Dataset) throws -> Int? {
+    func validationWindows(_ dataset: Dataset, ranks: Int = 1) throws -> Int? {
         guard dataset.text != nil else { return nil }
         guard model.readsTokens else { throw EtaError(.usage, Dataset.textNeedsGPT(self.dataset)) }
         guard dataset.sampleShape == [model.context] else {
@@ -116,7 +116,8 @@ extension TrainingConfiguration {
         guard validationBatches >= 0 else {
             throw EtaError(.usage, "validation batches must be >= 0 (got \(validationBatches))")
         }
-        let (windows, overflow) = validationBatches.multipliedReportingOverflow(by: batchSize)
+        // Batches of the global batch: the same windows whatever the number of ranks sharing it.
+        let (windows, overflow) = validationBatches.multipliedReportingOverflow(by: batchSize * ranks)
         guard !overflow, windows <= Int(Int32.max) else {
             throw EtaError(
                 .usage,

@@ -197,11 +197,10 @@ struct DistributedCLITests {
 
         // SIGKILL one rank mid-run: Open MPI notices the dead rank and kills the others.
         let checkpoints = folder()
-        let process = Self.mpirun([
+        let process = try Self.mpirun([
             "train", "--dataset", "digits", "--epochs", "100000", "--device", "cpu", "--quiet", "--checkpoint",
             checkpoints.path, "--checkpoint-every", "20",
         ])
-        try process.run()
         let file = checkpoints.appendingPathComponent("checkpoint-latest.safetensors")
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: file.path) && Date() < deadline { usleep(100_000) }
@@ -212,25 +211,48 @@ struct DistributedCLITests {
         while process.isRunning && Date().timeIntervalSince(killed) < 60 { usleep(50_000) }
         let seconds = Date().timeIntervalSince(killed)
         #expect(!process.isRunning && seconds < 30, "mpirun still running \(seconds) s after the kill")
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        #expect(process.wait() != 0)
         // The last checkpoint is whole: it reads and checks.
         #expect(throws: Never.self) { _ = try Checkpoint.read(from: file) }
     }
 
-    /// mpirun with 2 unbound ranks of `eta`, not yet started, its output discarded.
-    static func mpirun(_ arguments: [String]) -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        process.arguments = ["-np", "2", "--bind-to", "none", CLI.binary.path] + arguments
+    @Test("SIGTERM to mpirun: the ranks stop at the same step and rank 0 writes the final checkpoint and log")
+    func sigterm() throws {
+        let output = folder()
+        let log = output.appendingPathComponent("run.jsonl")
+        let process = try Self.mpirun([
+            "train", "--dataset", "digits", "--epochs", "100000", "--device", "cpu", "--quiet", "--checkpoint",
+            output.path, "--log", log.path,
+        ])
+        // Training has started once the streamed log has a step record.
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let partial = (try? String(contentsOfFile: log.path + ".partial", encoding: .utf8)) ?? ""
+            if partial.contains("\"step\"") { break }
+            usleep(100_000)
+        }
+        kill(process.processIdentifier, SIGTERM)
+        let signalled = Date()
+        while process.isRunning && Date().timeIntervalSince(signalled) < 60 { usleep(50_000) }
+        #expect(!process.isRunning, "mpirun still running a minute after SIGTERM")
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.wait()
+        let records = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(records.last?.contains("\"status\": \"interrupted\"") == true, "\(records.last ?? "")")
+        #expect(records.last?.contains("\"exit_code\": 143") == true)
+        let checkpoint = try Checkpoint.read(from: output.appendingPathComponent("checkpoint-latest.safetensors"))
+        #expect(Int(checkpoint.metadata["step"] ?? "0")! > 0 && checkpoint.metadata["world_size"] == "2")
+    }
+
+    /// mpirun with 2 unbound ranks of `eta`, started with a clean signal mask, its output discarded.
+    static func mpirun(_ arguments: [String]) throws -> SignalCleanProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        return process
+        return try SignalCleanProcess(
+            executable: "/usr/bin/mpirun",
+            arguments: ["-np", "2", "--bind-to", "none", CLI.binary.path] + arguments, environment: environment)
     }
 
     @Test("bench --allreduce times Eta's exchange and MPI_Allreduce on every rank count")

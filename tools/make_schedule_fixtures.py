@@ -4,9 +4,10 @@ that each step of torch.optim uses under torch.optim.lr_scheduler, for every Eta
 
 The k-th value is param_groups[0]["lr"] when optimizer.step() runs for the k-th time (k = 0..N-1), then
 scheduler.step() (with the k-th metric for ReduceLROnPlateau). A warmup is SequentialLR([warmup, main],
-milestones=[warmup.total_iters]).
+milestones=[warmup.total_iters]). `wsd` and `inverse_sqrt` come from Hugging Face transformers (get_wsd_schedule,
+get_inverse_sqrt_schedule), with num_training_steps = the run's length.
 
-Usage: pip install torch && python3 tools/make_schedule_fixtures.py
+Usage: pip install torch transformers && python3 tools/make_schedule_fixtures.py
 """
 import json
 import math
@@ -14,6 +15,7 @@ import os
 
 import torch
 from torch.optim import lr_scheduler as S
+from transformers import get_inverse_sqrt_schedule, get_wsd_schedule
 
 # (Eta schedule SPEC, warmup SPEC or None, base lr, steps)
 CASES = [
@@ -48,6 +50,15 @@ CASES = [
     ("step:step_size=5,gamma=0.5", "constant:factor=0.2,total_iters=4", 0.1, 30),
     ("exponential:gamma=0.9", "polynomial:total_iters=6,power=1", 0.1, 20),
     ("onecycle", "linear:start_factor=0.5,total_iters=10", 0.1, 60),
+    ("wsd:warmup=10,decay=20", None, 0.1, 60),
+    ("wsd:warmup=5,stable=10,decay=20,decay_type=1-sqrt,min_lr_ratio=0.1", None, 0.1, 50),
+    ("wsd:warmup=8,decay=16,decay_type=linear,warmup_type=cosine", None, 0.3, 40),
+    ("wsd:warmup=4,decay=10,warmup_type=1-sqrt,num_cycles=1,min_lr_ratio=0.05", None, 0.1, 30),
+    ("wsd:decay=7,stable=3", None, 0.1, 15),
+    ("inverse_sqrt:warmup=10", None, 0.1, 60),
+    ("inverse_sqrt:warmup=5,timescale=20", None, 0.1, 60),
+    ("inverse_sqrt", None, 0.1, 30),
+    ("wsd:warmup=0,decay=10,decay_type=1-sqrt", "linear:start_factor=0.1,total_iters=10", 0.1, 40),
 ]
 
 
@@ -111,6 +122,15 @@ def build(spec, optimizer, base, steps):
                                    patience=integer(a, "patience", 10), threshold=number(a, "threshold", 1e-4),
                                    threshold_mode=a.get("threshold_mode", "rel"), cooldown=integer(a, "cooldown", 0),
                                    min_lr=number(a, "min_lr", 0.0), eps=number(a, "eps", 1e-8))
+    if name == "wsd":
+        stable = integer(a, "stable", None) if "stable" in a else None
+        return get_wsd_schedule(optimizer, num_warmup_steps=integer(a, "warmup", 0), num_decay_steps=int(a["decay"]),
+                                num_training_steps=steps if stable is None else None, num_stable_steps=stable,
+                                warmup_type=a.get("warmup_type", "linear"), decay_type=a.get("decay_type", "cosine"),
+                                min_lr_ratio=number(a, "min_lr_ratio", 0.0), num_cycles=number(a, "num_cycles", 0.5))
+    if name == "inverse_sqrt":
+        return get_inverse_sqrt_schedule(optimizer, num_warmup_steps=integer(a, "warmup", 0),
+                                         timescale=integer(a, "timescale", None) if "timescale" in a else None)
     raise ValueError(spec)
 
 

@@ -17,7 +17,10 @@ typedef floatV real;
 #define eta_sqrt sqrt
 #define eta_fabs fabs
 #define eta_fmax fmax
+#define eta_fmin fmin
 #define eta_sign sign
+// select(b, a, c) picks a where c's elements are true (vector comparisons give -1, scalar ones 1).
+#define eta_where(condition, a, b) select((b), (a), (condition))
 
 #define OPT_GROUPED 256   // parameter groups: c0..c11 per 16-element chunk's group, from group_scalars
 

@@ -14,7 +14,8 @@
 //       memory an element touches; the C loops are specialised on them.
 // In a body: param and grad (UPDATE: loaded, grad negated for maximize), c0..c11, flags; LOAD_STATE(s0),
 //       STORE_STATE(s0, v), STORE_PARAM(v) (UPDATE); LOAD(x), STORE(x, v) over p, g, s0..s3 (block passes, float32);
-//       eta_fma, eta_sqrt, eta_fabs, eta_fmax, eta_sign, (real)x to splat a scalar.
+//       eta_fma, eta_sqrt, eta_fabs, eta_fmax, eta_fmin, eta_sign, eta_where(condition, a, b) (elementwise
+//       condition ? a : b), (real)x to splat a scalar.
 // Assumptions: no implicit contraction (both preambles turn it off); every fused multiply-add is an explicit eta_fma
 //       where PyTorch's CPU kernels fuse one (Reference+Optimizers.swift, Reference+Adaptive.swift), so both
 //       backends give the Reference's bits. eta_fmax(a, b) and eta_sign keep each backend's historical NaN/zero
@@ -31,6 +32,7 @@
 #define ETA_UPDATE_KERNELS(U, B) \
     U(sgd_update) U(adam_update) U(rmsprop_update) U(adagrad_update) U(adadelta_update) U(adamax_update) \
     U(nadam_update) U(radam_update) U(lion_update) U(schedulefree_adamw_update) U(schedulefree_sgd_update) \
+    U(asgd_update) U(rprop_update) \
     B(lamb_moments) B(lamb_update) B(prodigy_accumulate) U(prodigy_update) B(dadapt_adam_accumulate) U(dadapt_adam_update)
 
 // lerp(self, end, w) as torch does it: fma(w, end - self, self) for |w| < 0.5, else fma(w - 1, end - self, end).
@@ -50,3 +52,4 @@ ETA_INLINE real eta_lerp(real self, real end, float w) {
 #include "lamb.cl"
 #include "prodigy.cl"
 #include "dadapt_adam.cl"
+#include "asgd_rprop.cl"

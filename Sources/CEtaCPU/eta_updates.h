@@ -47,6 +47,8 @@ typedef float real;
 #define eta_fabs(x) __builtin_fabsf(x)
 ETA_INLINE float eta_fmax(float a, float b) { return a > b ? a : b; }
 ETA_INLINE float eta_sign(float x) { return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : 0.0f; }
+ETA_INLINE float eta_fmin(float a, float b) { return a < b ? a : b; }
+#define eta_where(condition, a, b) ((condition) ? (a) : (b))
 
 ETA_INLINE float eta_bits_to_float(uint32_t bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
 ETA_INLINE uint32_t eta_float_to_bits(float f) { uint32_t bits; memcpy(&bits, &f, sizeof bits); return bits; }

@@ -11,6 +11,15 @@ struct ExploreCommand: ParsableCommand {
               default start (-1.5, 2).
             quadratic: f(x) = 1/2 sum_i c_i x_i^2 with curvatures c (default 1,10),
               minimum at the origin; default start all ones.
+            matrix: f(X) = 1/2 ||A X - B||_F^2 over X in R^(4x3) (one 2-D tensor, row-major),
+              A = [[2,0,1,0],[0,1,0,-1],[1,1,3,0],[0,-2,0,1],[1,0,0,2]],
+              B = [[1,2,0],[0,-1,1],[3,0,2],[-1,1,0],[2,0,-2]], start
+              X0 = [[0.5,-0.5,0.25],[0,1,-1],[0.75,0.25,0],[-0.25,0.5,1]]; minimum f 0.356784.
+            himmelblau: (x^2+y-11)^2 + (x+y^2-7)^2, four global minima at f 0; start (0, 0).
+            rastrigin: 20 + sum (x_i^2 - 10 cos 2 pi x_i), global minimum 0 at the origin
+              among a grid of local minima; start (2.5, -1.5).
+            ackley: -20 exp(-0.2 sqrt((x^2+y^2)/2)) - exp((cos 2 pi x + cos 2 pi y)/2) + e + 20,
+              global minimum 0 at the origin; start (2.5, 1.5).
             Negative starts are written --start=-1.5,2.
 
             jsonl prints {"step": k, "lr": ..., "loss": ..., "x": [...]} for k = 1..N: x \
@@ -18,7 +27,8 @@ struct ExploreCommand: ParsableCommand {
             step-size estimate after the step) and "effective_lr" (d·lr).
 
             table prints a summary with the end point and a verdict: converged, \
-            descending, oscillating or diverged.
+            descending, oscillating, diverged or local minimum (settled above the global \
+            minimum's f, which it names).
             """)
 
     static let formats: [OutputFormat] = [.table, .jsonl]
@@ -113,7 +123,8 @@ struct ExploreCommand: ParsableCommand {
             try Console.out("")
         }
         let end = run.steps.last?.x ?? run.start
-        let distance = zip(end, function.minimum).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
+        let distance = zip(end, function.minimum(near: end)).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
+            .squareRoot()
         let best = run.steps.enumerated().min { $0.element.loss < $1.element.loss }
         try Console.out(
             "end         \(format(end))   loss \(scientific(Double(run.finalLoss)))   distance to minimum "
@@ -121,6 +132,11 @@ struct ExploreCommand: ParsableCommand {
         )
         if let best {
             try Console.out("best loss   \(scientific(Double(best.element.loss))) before step \(best.element.step)")
+        }
+        if run.verdict == .localMinimum {
+            try Console.out(
+                "minimum     f here \(scientific(Double(run.finalLoss))), global f \(scientific(Double(function.minimumLoss)))"
+                    + " at \(format(function.minimum(near: end)))")
         }
         try Console.out("verdict     \(run.verdict.rawValue)\(advice(run.verdict))")
     }
@@ -131,6 +147,7 @@ struct ExploreCommand: ParsableCommand {
         case .descending: " (more steps or a larger lr)"
         case .oscillating: " (the lr is near its stability limit: try a smaller one)"
         case .diverged: " (the lr is too large: try a smaller one)"
+        case .localMinimum: " (the global minimum is lower: a larger lr or momentum may leave this basin)"
         }
     }
 

@@ -26,6 +26,11 @@ struct ScheduleCommand: ParsableCommand {
                 max_momentum=0.95)
               plateau (mode=min|max, factor=0.1, patience=10, threshold=1e-4,
                 threshold_mode=rel|abs, cooldown=0, min_lr=0, eps=1e-8)
+            and the LLM schedules of Hugging Face transformers:
+              wsd (decay, warmup=0, stable=steps-warmup-decay,
+                warmup_type=linear|cosine|1-sqrt, decay_type=cosine|linear|1-sqrt,
+                min_lr_ratio=0, num_cycles=0.5)   warmup-stable-decay
+              inverse_sqrt (warmup=0, timescale=warmup or 10000)
 
             --warmup SPEC (constant, linear or polynomial; its total_iters is the warmup \
             length) runs first; the main schedule then starts at its own step 0 \

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import EtaCore
@@ -10,13 +11,35 @@ struct ObjectiveTests {
         "gradients agree with central finite differences",
         arguments: [
             ("rosenbrock", [Float(-1.5), 2]), ("rosenbrock", [0.3, -0.7]), ("quadratic", [1, -2]),
+            ("matrix", Objective.matrixStart), ("himmelblau", [0.5, -1.25]), ("rastrigin", [2.3, -1.4]),
+            ("ackley", [2.5, 1.5]), ("ackley", [-0.3, 0.05]),
         ])
     func gradient(name: String, point: [Float]) throws {
         let objective = try Objective(name: name)
+        let pi = Double.pi
         func f(_ x: [Double]) -> Double {
             switch objective {
             case .rosenbrock: return (1 - x[0]) * (1 - x[0]) + 100 * (x[1] - x[0] * x[0]) * (x[1] - x[0] * x[0])
             case .quadratic(let c): return 0.5 * zip(c, x).map { Double($0) * $1 * $1 }.reduce(0, +)
+            case .matrix:
+                var sum = 0.0
+                for i in 0..<5 {
+                    for j in 0..<3 {
+                        let ax = (0..<4).map { Double(Objective.matrixA[i][$0]) * x[$0 * 3 + j] }.reduce(0, +)
+                        sum += (ax - Double(Objective.matrixB[i][j])) * (ax - Double(Objective.matrixB[i][j]))
+                    }
+                }
+                return 0.5 * sum
+            case .himmelblau:
+                return (x[0] * x[0] + x[1] - 11) * (x[0] * x[0] + x[1] - 11) + (x[0] + x[1] * x[1] - 7)
+                    * (x[0] + x[1] * x[1] - 7)
+            case .rastrigin:
+                let terms: [Double] = x.map { (v: Double) -> Double in v * v - 10 * cos(2 * pi * v) }
+                return 20 + terms[0] + terms[1]
+            case .ackley:
+                let radius: Double = (0.5 * (x[0] * x[0] + x[1] * x[1])).squareRoot()
+                let ripple: Double = 0.5 * (cos(2 * pi * x[0]) + cos(2 * pi * x[1]))
+                return -20 * exp(-0.2 * radius) - exp(ripple) + M_E + 20
             }
         }
         let g = objective.gradient(at: point)
@@ -37,8 +60,26 @@ struct ObjectiveTests {
         let quadratic = try Objective(name: "quadratic")
         #expect(quadratic == .quadratic(curvatures: [1, 10]))
         #expect(quadratic.loss(at: [1, 1]) == 5.5)
-        #expect(throws: EtaError.self) { try Objective(name: "himmelblau") }
+        #expect(throws: EtaError.self) { try Objective(name: "booth") }
         #expect(throws: EtaError.self) { try Objective(name: "rosenbrock", curvatures: [1]) }
+        #expect(throws: EtaError.self) { try Objective(name: "matrix", curvatures: [1]) }
+        // The matrix objective: 33.5 at X0 (exact in float32), and its least-squares minimum has a zero gradient.
+        #expect(Objective.matrix.loss(at: Objective.matrixStart) == 33.5)
+        #expect(Objective.matrix.shape == [4, 3] && Objective.matrix.dimension == 12)
+        #expect(abs(Objective.matrix.minimumLoss - 0.356784) < 1e-5)
+        #expect(Objective.matrix.gradient(at: Objective.matrix.minimum).allSatisfy { abs($0) < 1e-5 })
+        for minimum in Objective.himmelblau.minimizers { #expect(Objective.himmelblau.loss(at: minimum) < 1e-8) }
+        #expect(Objective.himmelblau.minimum(near: [-3, -3]) == [-3.779310, -3.283186])
+        #expect(Objective.rastrigin.loss(at: [0, 0]) == 0 && Objective.ackley.loss(at: [0, 0]) < 1e-6)
+    }
+
+    @Test("a local-minimum verdict needs a settled path above the global f, on a function that has local minima")
+    func localMinimumVerdict() {
+        // A local-minimum verdict needs a settled path above the global f.
+        let settled = [[Float]](repeating: [1, 1], count: 20)
+        #expect(
+            Explore.verdict(initial: 10, losses: [10, 2, 2], path: settled, hasLocalMinima: true) == .localMinimum)
+        #expect(Explore.verdict(initial: 10, losses: [10, 2, 2], path: settled) != .localMinimum)
     }
 
     @Test("verdicts")

@@ -58,6 +58,8 @@ struct ScheduleTests {
             ("multistep:milestones=a/b", "integers in 0...1099511627776"),
             ("cyclic:max_lr=1,mode=zigzag", "one of triangular"), ("plateau:factor=2", "must be < 1"),
             ("linear:start_factor=0", "(0, 1]"), ("onecycle:three_phase=maybe", "true or false"),
+            ("wsd:warmup=5", "needs 'decay='"), ("wsd:decay=5,decay_type=exp", "one of linear, cosine, 1-sqrt"),
+            ("wsd:decay=5,min_lr_ratio=2", "a number in [0.0, 1.0]"), ("inverse_sqrt:timescale=0", "'timescale'"),
         ])
     func badSpecs(spec: String, message: String) {
         do {
@@ -94,6 +96,15 @@ struct ScheduleTests {
             try Schedule(spec: "constant:factor=0.5,total_iters=2"), try Schedule(spec: "exponential:gamma=0.5"),
         ])
         #expect([0, 1, 2, 3].map { chained.learningRate(at: $0, base: 1) } == [0.5, 0.25, 0.25, 0.125])
+    }
+
+    @Test("wsd without stable needs the run's length, as get_wsd_schedule needs num_training_steps")
+    func wsdNeedsLength() throws {
+        #expect(throws: EtaError.self) {
+            _ = try SchedulePlan(main: try Schedule(spec: "wsd:warmup=2,decay=4"), base: 0.1, totalSteps: nil)
+        }
+        let plan = try SchedulePlan(main: try Schedule(spec: "wsd:stable=3,decay=4"), base: 1, totalSteps: nil)
+        #expect((0..<9).map { plan.learningRate(at: $0) }.suffix(2) == [0, 0])
     }
 
     @Test("onecycle refuses to run past total_steps, as PyTorch does")

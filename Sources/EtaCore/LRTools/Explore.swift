@@ -24,6 +24,9 @@ public enum ExploreVerdict: String, Sendable {
     case oscillating
     /// The loss grew past 10× the start or became non-finite: the lr is too large.
     case diverged
+    /// Settled at a point whose loss is above the global minimum's (a multi-modal function's local minimum): the lr
+    /// was too small to leave its basin.
+    case localMinimum = "local minimum"
 }
 
 /// Runs one optimizer on a test function on a backend, recording what its learning rate does.
@@ -71,7 +74,7 @@ public enum Explore {
                 .usage,
                 "the start point has \(start.count) values; the \(objective) objective needs \(objective.dimension)")
         }
-        let layout = try TensorLayout([("x", [objective.dimension])])
+        let layout = try TensorLayout([("x", objective.shape)])
         let arena = try ParameterArena(layout: layout, stateSlots: configuration.stateSlots, backend: backend)
         let optimizer = Optimizer(configuration)
         try optimizer.initializeState(arena)
@@ -94,7 +97,8 @@ public enum Explore {
             steps: record, start: start, finalLoss: finalLoss,
             verdict: verdict(
                 initial: objective.loss(at: start), losses: record.map(\.loss) + [finalLoss],
-                path: [start] + record.map(\.x)))
+                path: [start] + record.map(\.x), minimumLoss: objective.minimumLoss,
+                hasLocalMinima: objective.hasLocalMinima))
     }
 
     /// Classifies a run from its losses (before each step, then the final loss) and its path (start, then the
@@ -104,13 +108,26 @@ public enum Explore {
     ///   - initial: The loss at the start.
     ///   - losses: The loss before each step, then the final loss.
     ///   - path: The start, then the point after each step; empty: the path is not examined.
+    ///   - minimumLoss: f at the global minimum (0 for all but the matrix objective).
+    ///   - hasLocalMinima: Whether the function has minima that are not global; a run that settles above the global
+    ///     minimum's loss is then `localMinimum`.
     /// - Returns: The verdict (`descending` when there are no losses).
-    public static func verdict(initial: Float, losses: [Float], path: [[Float]] = []) -> ExploreVerdict {
+    public static func verdict(
+        initial: Float, losses: [Float], path: [[Float]] = [], minimumLoss: Float = 0, hasLocalMinima: Bool = false
+    ) -> ExploreVerdict {
         guard let final = losses.last else { return .descending }
         if losses.contains(where: { !$0.isFinite }) || final > 10 * max(initial, Float.leastNormalMagnitude) {
             return .diverged
         }
-        if final <= max(1e-6 * initial, 1e-10) { return .converged }
+        let gap = final - minimumLoss
+        if gap <= max(1e-6 * (initial - minimumLoss), 1e-10) { return .converged }
+        // Settled: over the last tenth of the path (at least 10 points) no coordinate moved by more than 1e-4.
+        let settledPoints = path.suffix(max(10, path.count / 10))
+        if hasLocalMinima, gap > 1e-3, settledPoints.count >= 10, let last = settledPoints.last,
+            settledPoints.allSatisfy({ zip($0, last).allSatisfy { abs($0 - $1) <= 1e-4 } })
+        {
+            return .localMinimum
+        }
         // Over the last half: the loss rises in at least a third of the steps, or some coordinate's step
         // reverses direction in at least half of them (a zig-zag across a valley whose loss still falls).
         let tail = losses.suffix(max(2, losses.count / 2))

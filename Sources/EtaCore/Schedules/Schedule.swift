@@ -35,6 +35,11 @@ public enum Schedule: Equatable, Sendable {
     case onecycle(OneCycle)
     /// `ReduceLROnPlateau`, driven by a metric (see `PlateauState`).
     case plateau(Plateau)
+    /// Warmup-stable-decay, as `transformers.get_wsd_schedule`.
+    case wsd(WarmupStableDecay)
+    /// `transformers.get_inverse_sqrt_schedule(num_warmup_steps, timescale)`: a linear warmup, then
+    /// 1/√((k + timescale − warmup) / timescale); timescale nil: the warmup, or 10,000 without one.
+    case inverseSqrt(warmup: Int, timescale: Int?)
 
     /// `CyclicLR(base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular", gamma=1.0,
     /// cycle_momentum=True, base_momentum=0.8, max_momentum=0.9)`. base_lr defaults to the optimizer's lr.
@@ -143,6 +148,9 @@ public enum Schedule: Equatable, Sendable {
             return cyclic(c, k: k, base: base).lr
         case .onecycle(let o):
             return oneCycle(o, k: k, base: base, totalSteps: totalSteps).lr
+        case .wsd(let w): return base * w.factor(at: k, totalSteps: totalSteps)
+        case .inverseSqrt(let warmup, let timescale):
+            return base * Self.inverseSqrtFactor(at: k, warmup: warmup, timescale: timescale)
         }
     }
 

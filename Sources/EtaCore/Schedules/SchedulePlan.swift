@@ -105,7 +105,8 @@ public struct SchedulePlan: Sendable {
     ///   - warmup: A `constant`, `linear` or `polynomial` schedule whose total_iters is the warmup's length; nil: none.
     ///   - base: The optimizer's learning rate.
     ///   - totalSteps: The run's length in steps, warmup included; nil when unknown.
-    /// - Throws: `EtaError` `.usage` for another warmup schedule, or a onecycle total_steps shorter than the run.
+    /// - Throws: `EtaError` `.usage` for another warmup schedule, a onecycle total_steps shorter than the run, or a
+    ///   wsd without `stable` when the run's length is unknown.
     public init(main: Schedule, warmup: Schedule? = nil, base: Double, totalSteps: Int?) throws {
         if let warmup {
             guard warmup.warmupLength != nil else {
@@ -119,6 +120,12 @@ public struct SchedulePlan: Sendable {
         self.base = base
         self.totalSteps = totalSteps
         if case .plateau(let p) = main { plateau = PlateauState(p, learningRate: base) }
+        if case .wsd(let w) = main, w.stable == nil, totalSteps == nil {
+            throw EtaError(
+                .usage,
+                "wsd needs stable=S when the run's length is unknown (it defaults to the run's steps minus warmup "
+                    + "and decay, as get_wsd_schedule's num_training_steps does)")
+        }
         if case .onecycle(let o) = main, let explicit = o.totalSteps, let total = totalSteps,
             total - warmupLength > explicit + 1
         {

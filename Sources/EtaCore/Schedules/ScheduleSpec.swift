@@ -25,6 +25,8 @@ extension Schedule {
             "cycle_momentum", "base_momentum", "max_momentum",
         ],
         "plateau": ["mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"],
+        "wsd": ["warmup", "stable", "decay", "warmup_type", "decay_type", "min_lr_ratio", "num_cycles"],
+        "inverse_sqrt": ["warmup", "timescale"],
     ]
 
     /// Every schedule name, sorted.
@@ -129,6 +131,20 @@ extension Schedule {
             o.baseMomentum = try reader.number("base_momentum", 0.85, in: 0...1)
             o.maxMomentum = try reader.number("max_momentum", 0.95, in: 0...1)
             self = .onecycle(o)
+        case "wsd":
+            var w = WarmupStableDecay(decay: try reader.integer("decay", nil, minimum: 0))
+            w.warmup = try reader.integer("warmup", 0, minimum: 0)
+            w.stable = try reader.optionalInteger("stable", minimum: 0)
+            let shapes = WarmupStableDecay.shapes
+            w.warmupType = try reader.choice("warmup_type", "linear", shapes)
+            w.decayType = try reader.choice("decay_type", "cosine", shapes)
+            w.minLRRatio = try reader.number("min_lr_ratio", 0, in: 0...1)
+            w.numCycles = try reader.number("num_cycles", 0.5, minimum: 0)
+            self = .wsd(w)
+        case "inverse_sqrt":
+            self = .inverseSqrt(
+                warmup: try reader.integer("warmup", 0, minimum: 0),
+                timescale: try reader.optionalInteger("timescale", minimum: 1))
         default:
             var p = Plateau()
             p.mode = try reader.choice("mode", "min", ["min", "max"])

@@ -72,6 +72,38 @@ extension Reference {
         }
     }
 
+    static func asgd(_ h: ASGD, _ x: inout ReferenceOptimizerState, grad: [Float], step t: Int, lr: Double) {
+        // eta and mu are 0-dim float32 tensors: the lr at the first step and 1, then recomputed after each step.
+        let eta = Float(x.host["eta"] ?? lr), mu = Float(x.host["mu"] ?? 1)
+        for i in x.param.indices {
+            let g = l2Gradient(grad[i], x.param[i], weightDecay: h.weightDecay, maximize: h.maximize)
+            x.param[i] = x.param[i] * Float(1 - h.lambd * Double(eta))  // param.mul_(1 - lambd * eta)
+            x.param[i] = fma(-eta, g, x.param[i])  // param.add_(grad, alpha=-eta)
+            let ax = x.state["ax"]![i]
+            x.state["ax"]![i] = mu != 1 ? ax + (x.param[i] - ax) * mu : x.param[i]
+        }
+        let step = Double(Float(t))
+        x.host["eta"] = Double(Float(lr / pow(1 + h.lambd * lr * step, h.alpha)))
+        x.host["mu"] = Double(Float(1 / max(1, step - h.t0)))
+    }
+
+    static func rprop(_ h: Rprop, _ x: inout ReferenceOptimizerState, grad: [Float], step t: Int, lr: Double) {
+        let (minus, plus) = (Float(h.etaminus), Float(h.etaplus))
+        for i in x.param.indices {
+            var g = h.maximize ? -grad[i] : grad[i]
+            let product = g * x.state["prev"]![i]
+            // sign = grad.mul(prev).sign(), then sign[>0] = etaplus, sign[<0] = etaminus, sign[==0] = 1.
+            let factor: Float = product > 0 ? plus : product < 0 ? minus : 1
+            let start = t == 1 ? Float(lr) : x.state["step_size"]![i]  // full_like(grad, lr) at the first step
+            let size = min(max(start * factor, Float(h.stepSizeMin)), Float(h.stepSizeMax))
+            x.state["step_size"]![i] = size
+            if factor == minus { g = 0 }  // grad[sign.eq(etaminus)] = 0
+            let direction: Float = g > 0 ? 1 : g < 0 ? -1 : 0
+            x.param[i] = x.param[i] - direction * size  // addcmul_(grad.sign(), step_size, value=-1)
+            x.state["prev"]![i] = g
+        }
+    }
+
     /// NAdam's and RAdam's shared opening: decoupled decay or the L2 gradient, then Adam's two moments.
     private static func adamMoments(
         _ x: inout ReferenceOptimizerState, _ i: Int, grad: Float, beta1: Double, beta2: Double,

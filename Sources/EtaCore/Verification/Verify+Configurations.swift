@@ -39,6 +39,10 @@ extension Verify {
         "radam:lr=0.01,weight_decay=0.1,decoupled_weight_decay=true,maximize=true,beta1=0.6",
         "lion",
         "lion:lr=0.001,weight_decay=0.1,beta1=0.95,beta2=0.98",
+        "asgd",
+        "asgd:lr=0.01,t0=0,lambd=0.01,alpha=0.5,weight_decay=0.1,maximize=true",
+        "rprop",
+        "rprop:lr=0.1,etaminus=0.3,etaplus=1.5,step_size_min=0.01,step_size_max=0.2,maximize=true",
         "schedulefree_adamw",
         "schedulefree_adamw:lr=0.01,weight_decay=0.1,warmup_steps=2,r=0.5,weight_lr_power=1,beta1=0.6",
         "schedulefree_sgd",
@@ -66,6 +70,8 @@ extension Verify {
         "nadam",
         "radam",
         "lion",
+        "asgd:lr=0.01,t0=0",
+        "rprop",
     ]
 
     /// Configurations checked with 16-bit parameters, alone or with a float32 master copy (and once with bf16 state

@@ -10,7 +10,9 @@ struct SweepCommand: ParsableCommand {
             --lrs a,b,c or --log-range lo:hi:n. The replicas start from the same weights and see the same data in the \
             same order; every kernel launch of a step covers all of them, and one optimizer launch updates them all \
             with per-replica learning rates held on the device. A --schedule/--warmup applies to each replica's lr. \
-            Reports per lr the final and best training and validation loss and the step where it diverged, if it did; \
+            Reports per lr the final and best training and validation loss and the step where it diverged, if it did, \
+            and which rule fired: a non-finite loss, a logged batch loss or epoch mean above 4 times the replica's \
+            first logged loss, or (with --spike-factor K) a batch loss above K times its running average; \
             recommends the lr with the lowest final validation loss among those that did not diverge.
             """)
 
@@ -37,6 +39,12 @@ struct SweepCommand: ParsableCommand {
     var warmup: ScheduleArgument?
     @Option(name: .long, parsing: .unconditional, help: "Read the replicas' losses every N steps.") var logEvery: Int =
         10
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "A replica whose logged loss exceeds K times its running average has diverged (as train's guard).",
+            valueName: "K"))
+    var spikeFactor: Double?
     @Option(name: .long, help: "Per-lr results as JSONL.") var log: String?
     @Option(name: .long, help: "Per-lr results as CSV.") var csv: String?
     @Option(name: .long, help: "SVG: loss curves per lr, and final loss against lr.") var plot: String?
@@ -51,6 +59,7 @@ struct SweepCommand: ParsableCommand {
         try OptionCheck.require(lrs == nil || logRange == nil, "give either --lrs or --log-range, not both")
         try OptionCheck.atLeast("--epochs", epochs, 1)
         try OptionCheck.atLeast("--log-every", logEvery, 1)
+        try OptionCheck.finite("--spike-factor", spikeFactor, above: 1)
         try ScheduleArgument.checkWarmup(warmup)
     }
 
@@ -63,6 +72,7 @@ struct SweepCommand: ParsableCommand {
             var configuration = try data.configuration()
             configuration.epochs = epochs
             configuration.logEvery = logEvery
+            if let spikeFactor { configuration.divergenceGuard.spikeFactor = spikeFactor }
             if let schedule { configuration.schedule = schedule.schedule }
             if let warmup { configuration.warmup = warmup.schedule }
             // Outputs written at the end are checked now, before any training.
@@ -73,7 +83,7 @@ struct SweepCommand: ParsableCommand {
                 jsonlPath: group.isPrimary ? log : nil, csvPath: group.isPrimary ? csv : nil,
                 columns: [
                     "lr", "final_train_loss", "best_train_loss", "final_val_loss", "best_val_loss",
-                    "final_val_accuracy", "diverged_at_step",
+                    "final_val_accuracy", "diverged_at_step", "divergence_reason",
                 ])
             let result = try Sweep.gather(try sweep.run(), group: group)
             guard group.isPrimary else { return }
@@ -83,7 +93,7 @@ struct SweepCommand: ParsableCommand {
                     .double(run.learningRate), .float(run.finalTrainLoss), .float(run.bestTrainLoss),
                     number(run.finalValidationLoss),
                     number(run.bestValidationLoss), number(run.finalValidationAccuracy),
-                    run.divergedAtStep.map(JSON.int) ?? .null,
+                    run.divergedAtStep.map(JSON.int) ?? .null, run.divergenceReason.map(JSON.string) ?? .null,
                 ])
             }
             try results.close()
@@ -104,6 +114,7 @@ struct SweepCommand: ParsableCommand {
                                         ("best_val_loss", number(run.bestValidationLoss)),
                                         ("final_val_accuracy", number(run.finalValidationAccuracy)),
                                         ("diverged_at_step", run.divergedAtStep.map(JSON.int) ?? .null),
+                                        ("divergence_reason", run.divergenceReason.map(JSON.string) ?? .null),
                                         ("test_loss", number(run.testLoss)),
                                         ("test_accuracy", number(run.testAccuracy)),
                                     ])
@@ -136,6 +147,10 @@ struct SweepCommand: ParsableCommand {
                                     + right(run.testAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "-", 10)
                                 : "")
                             + (index == result.recommended ? "  <- recommended" : ""))
+                }
+                for run in result.runs {
+                    guard let step = run.divergedAtStep, let reason = run.divergenceReason else { continue }
+                    try Console.out(String(format: "lr %.3e diverged at step %d: ", run.learningRate, step) + reason)
                 }
                 try Console.out(
                     recommended.map { String(format: "recommended lr %.3e", $0) }

@@ -74,6 +74,19 @@ struct SweepTests {
         #expect(result.recommended != nil && result.recommended != 2)
     }
 
+    @Test("a replica whose loss stays finite but climbs past 4x its start is diverged, and the rule is named")
+    func finiteDivergence() throws {
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 5
+        configuration.optimizer = try OptimizerConfiguration(spec: "adam")
+        let result = try Sweep(configuration: configuration, learningRates: [1e-3, 3], backend: Backends.cpu).run()
+        let high = result.runs[1]
+        #expect(high.finalTrainLoss.isFinite, "the rule under test is the finite one")
+        #expect(high.divergedAtStep != nil && high.divergenceReason?.contains("× its start") == true)
+        #expect(result.runs[0].divergedAtStep == nil && result.runs[0].divergenceReason == nil)
+        #expect(result.recommended == 0)
+    }
+
     @Test("--lrs and --log-range parsing")
     func parsing() throws {
         #expect(try Sweep.learningRates(list: "0.1, 0.01", logRange: nil) == [0.1, 0.01])

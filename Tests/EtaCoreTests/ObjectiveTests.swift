@@ -128,3 +128,24 @@ struct SupportTests {
         #expect(Float.ulpDistance(.nan, 1) == .max)
     }
 }
+
+@Suite("Sweep divergence rules")
+struct SweepDivergenceTests {
+    @Test("a non-finite loss, a loss above 4x the first, or a spike above the running average; the rule is named")
+    func rules() {
+        var watch = Sweep.DivergenceWatch()
+        #expect(watch.check(2.3, spikeFactor: nil) == nil)
+        #expect(watch.check(9.0, spikeFactor: nil) == nil)  // 3.9x the start: not yet
+        #expect(watch.check(29, spikeFactor: nil) == "loss 29 above 4 × its start 2.3")
+        var nan = Sweep.DivergenceWatch()
+        #expect(nan.check(.nan, spikeFactor: nil) == "non-finite loss")
+        var spiky = Sweep.DivergenceWatch()
+        #expect(spiky.check(2.3, spikeFactor: 3) == nil)
+        for _ in 0..<20 { #expect(spiky.check(0.2, spikeFactor: 3) == nil) }
+        // The running average (EMA, β 0.9) is about 0.46 here: 4 exceeds 3x it but not 4x the start (9.2).
+        let reason = spiky.check(4, spikeFactor: 3)
+        #expect(reason?.hasPrefix("loss 4 above 3 × its running average") == true, "\(reason ?? "nil")")
+        var off = Sweep.DivergenceWatch()
+        for loss: Float in [2.3, 0.5, 4] { #expect(off.check(loss, spikeFactor: nil) == nil) }
+    }
+}

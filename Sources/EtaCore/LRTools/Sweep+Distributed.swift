@@ -76,6 +76,7 @@ extension Sweep {
         var finalTrainLoss, bestTrainLoss: Float
         var finalValidationLoss, bestValidationLoss, finalValidationAccuracy, testLoss, testAccuracy: Float?
         var divergedAtStep: Int?
+        var divergenceReason: String?
         var epochLosses: [Float]
         var steps: [Int]
         var stepLosses: [Float]
@@ -87,6 +88,7 @@ extension Sweep {
             finalValidationAccuracy = run.finalValidationAccuracy
             (testLoss, testAccuracy) = (run.testLoss, run.testAccuracy)
             divergedAtStep = run.divergedAtStep
+            divergenceReason = run.divergenceReason
             epochLosses = run.epochLosses
             steps = run.stepLosses.map(\.step)
             stepLosses = run.stepLosses.map(\.loss)
@@ -99,6 +101,7 @@ extension Sweep {
                 finalValidationAccuracy: finalValidationAccuracy, divergedAtStep: divergedAtStep,
                 epochLosses: epochLosses, stepLosses: Array(zip(steps, stepLosses)))
             (run.testLoss, run.testAccuracy) = (testLoss, testAccuracy)
+            run.divergenceReason = divergenceReason
             return run
         }
     }

@@ -27,8 +27,11 @@ public final class Sweep {
         public let bestValidationLoss: Float?
         /// The validation accuracy after the last epoch; nil for regression or without a validation split.
         public let finalValidationAccuracy: Float?
-        /// The first step whose loss was non-finite, if any.
+        /// The first step at which the replica diverged (a non-finite loss, a loss above ``Sweep/startFactor`` times its
+        /// first one, or one above the guard's `spikeFactor` times its running average), if it did.
         public let divergedAtStep: Int?
+        /// Which rule fired at ``divergedAtStep``, in words (e.g. "loss 29.1 above 4 × its start 2.3").
+        public var divergenceReason: String? = nil
         /// Training loss per epoch.
         public let epochLosses: [Float]
         /// (step, batch loss) at every logged step.
@@ -135,6 +138,15 @@ public final class Sweep {
         var validationLosses = [[Float]](repeating: [], count: k)
         var validationAccuracy = [Float?](repeating: nil, count: k)
         var diverged = [Int?](repeating: nil, count: k)
+        var reasons = [String?](repeating: nil, count: k)
+        var watches = [DivergenceWatch](repeating: DivergenceWatch(), count: k)
+        let spikeFactor = configuration.divergenceGuard.spikeFactor
+        func watch(_ r: Int, _ loss: Float, step: Int, batch: Bool) {
+            guard diverged[r] == nil,
+                let reason = watches[r].check(loss, spikeFactor: spikeFactor, updatesAverage: batch)
+            else { return }
+            (diverged[r], reasons[r]) = (step, reason)
+        }
         var step = 0
         for epoch in 0..<configuration.epochs {
             try data.load(epoch: epoch)
@@ -151,7 +163,7 @@ public final class Sweep {
                     let losses = try network.readReplicaStats()[.batchLoss]!
                     for r in 0..<k {
                         stepLosses[r].append((step, losses[r]))
-                        if !losses[r].isFinite && diverged[r] == nil { diverged[r] = step }
+                        watch(r, losses[r], step: step, batch: true)
                     }
                 }
             }
@@ -159,7 +171,7 @@ public final class Sweep {
             let sums = try network.readReplicaStats()[.trainLossSum]!
             for r in 0..<k {
                 epochLosses[r].append(sums[r] / n)
-                if !sums[r].isFinite && diverged[r] == nil { diverged[r] = step }
+                watch(r, sums[r] / n, step: step, batch: false)
             }
             // Schedule-Free replicas are evaluated at x, as a single run is.
             if let validation = try data.validate(network, batchSize: batch) {
@@ -181,6 +193,7 @@ public final class Sweep {
                 epochLosses: epochLosses[r],
                 stepLosses: stepLosses[r])
             (run.testLoss, run.testAccuracy) = (test?[r].loss, test?[r].accuracy)
+            run.divergenceReason = reasons[r]
             return run
         }
         return Result(

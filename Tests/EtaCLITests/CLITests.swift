@@ -59,7 +59,7 @@ struct CLITests {
             (["explore", "--optimizer", "sgd:nesterov=true"], "nesterov=true requires momentum > 0"),
             (["explore", "--optimizer", "adam:beta1=1.5"], "[0, 1)"),
             (["explore", "--optimizer", "adam:gamma=1"], "unknown key 'gamma'"),
-            (["explore", "--objective", "himmelblau"], "unknown objective"),
+            (["explore", "--objective", "booth"], "unknown objective"),
             (["explore", "--start=1,2,3"], "--start has 3 values"),
             (["explore", "--start=a,2"], "invalid number 'a'"),
             (["explore", "--steps=-3"], "--steps must be in 0...10000000 (got -3)"),

@@ -19,6 +19,7 @@ struct LRFindCommand: ParsableCommand {
     static let formats: [OutputFormat] = [.table, .json]
 
     @OptionGroup var data: ModelDataOptions
+    @OptionGroup var step: StepOptions
     @Option(name: .long, parsing: .unconditional, help: "First learning rate.") var startLR: Double = 1e-7
     @Option(name: .long, parsing: .unconditional, help: "Last learning rate.") var endLR: Double = 10
     @Option(name: .long, parsing: .unconditional, help: "Mini-batches (and learning rates) to try.") var numIter: Int =
@@ -66,7 +67,8 @@ struct LRFindCommand: ParsableCommand {
                 startLR: startLR, endLR: endLR, iterations: numIter, growth: mode.growth, beta: beta,
                 divergeFactor: diverge, maxEpochs: maxEpochs)
             try finder.validate()
-            let configuration = try data.configuration()
+            var configuration = try data.configuration()
+            step.apply(to: &configuration)
             // Under mpirun every rank computes its slice of each global batch and the gradients are summed, so the
             // curve is the one-process curve of the global batch; rank 0 writes the outputs.
             let group = Distributed.group

@@ -95,22 +95,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Folder for checkpoints.") var checkpoint: String?
     @Option(name: .long, parsing: .unconditional, help: "Also checkpoint every N epochs.") var checkpointEvery: Int?
     @Option(name: .long, help: "Continue from a checkpoint file.") var resume: String?
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: "Accumulate the gradients of K mini-batches before each optimizer step.") var accumulate: Int?
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "mean (the average of the K gradients, PyTorch's loss / K) | sum (default: mean).", valueName: "mode"),
-        transform: AccumulationMode.parser)
-    var accumulateMode: AccumulationMode?
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: "Clip the gradients' global L2 norm to this (clip_grad_norm_; the logged grad_norm is the pre-clip one).")
-    var clipGradNorm: Double?
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: "Clamp each gradient element to plus or minus this (clip_grad_value_).") var clipGradValue: Double?
+    @OptionGroup var step: StepOptions
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -144,19 +129,6 @@ struct TrainCommand: ParsableCommand {
         transform: StorageType.parser)
     var stateDtype: StorageType?
     @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "A parameter group PATTERN[:lr_scale=X,weight_decay=Y] over tensor names (layer0.weight, layer0.bias, "
-                + "...; glob patterns); repeatable, the first match wins.", valueName: "spec"),
-        transform: ParameterGroup.parser)
-    var paramGroup: [ParameterGroup] = []
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Exclude tensors matching this glob from weight decay (e.g. '*.bias'); repeatable. "
-                + "Same as --param-group PATTERN:weight_decay=0.", valueName: "pattern"))
-    var noDecay: [String] = []
-    @Option(
         name: .long, help: OutputFormat.help(TrainCommand.formats), transform: OutputFormat.parser(TrainCommand.formats)
     )
     var format: OutputFormat = .table
@@ -179,9 +151,6 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.atLeast("--checkpoint-every", checkpointEvery, 1)
         try OptionCheck.require(
             checkpointEvery == nil || checkpoint != nil, "--checkpoint-every needs --checkpoint DIR")
-        try OptionCheck.atLeast("--accumulate", accumulate, 1)
-        try OptionCheck.finite("--clip-grad-norm", clipGradNorm, above: 0)
-        try OptionCheck.finite("--clip-grad-value", clipGradValue, above: 0)
         try OptionCheck.finite("--spike-factor", spikeFactor, above: 1)
         try OptionCheck.require(backoff > 0 && backoff < 1, "--backoff must be in (0, 1) (got \(backoff))")
         try OptionCheck.atLeast("--max-rollbacks", maxRollbacks, 0)

@@ -225,18 +225,18 @@ struct TrainingSession {
                     + "one); bf16 has float32's range"
             )
         }
-        c.parameterGroups = command.paramGroup + command.noDecay.map { ParameterGroup(pattern: $0, weightDecay: 0) }
+        c.parameterGroups = command.step.parameterGroups
         if c.parameterGroups.isEmpty, let saved = metadata["param_groups"] {
             // A resumed run keeps its checkpoint's groups unless the command line gives new ones.
             c.parameterGroups = try saved.split(separator: ";").map { try ParameterGroup(spec: String($0)) }
         }
-        c.accumulationSteps = command.accumulate ?? metadata["accumulate"].flatMap(Int.init) ?? c.accumulationSteps
+        c.accumulationSteps = command.step.accumulate ?? metadata["accumulate"].flatMap(Int.init) ?? c.accumulationSteps
         let mode: AccumulationMode? =
-            try command.accumulateMode
+            try command.step.accumulateMode
             ?? metadata["accumulate_mode"].map { try savedChoice($0, key: "accumulate_mode") }
         c.accumulationMean = (mode ?? .mean) == .mean
-        c.clipGradNorm = command.clipGradNorm
-        c.clipGradValue = command.clipGradValue
+        c.clipGradNorm = command.step.clipGradNorm
+        c.clipGradValue = command.step.clipGradValue
         if let factor = command.spikeFactor { c.divergenceGuard.spikeFactor = factor }
         c.divergenceGuard.backoff = command.backoff
         c.divergenceGuard.maxRollbacks = command.maxRollbacks

@@ -27,6 +27,63 @@ struct LRFinderTests {
         #expect(trainer.network.optimizer.step == before.position.step)
     }
 
+    @Test("with parameter groups every group is swept together at its lr_scale; the lr reported is the base lr")
+    func parameterGroups() throws {
+        // Plain SGD: one step at lr L moves each parameter by -L·scale·grad, so the groups' ratio is visible.
+        func firstStepChange(groups: [ParameterGroup]) throws -> (change: [Float], layout: TensorLayout) {
+            var configuration = TrainingConfiguration()
+            configuration.optimizer = try OptimizerConfiguration(spec: "sgd:lr=0.1")
+            configuration.parameterGroups = groups
+            let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
+            let before = try trainer.network.arena.download(.parameters)
+            let batch = try #require(trainer.batches(epochs: 1).makeIterator().next())
+            _ = try trainer.trainStep(batch, learningRate: 0.05)
+            let after = try trainer.network.arena.download(.parameters)
+            return (zip(after, before).map { $0 - $1 }, trainer.network.arena.layout)
+        }
+        let (plain, layout) = try firstStepChange(groups: [])
+        let (grouped, _) = try firstStepChange(groups: [try ParameterGroup(spec: "layer0.*:lr_scale=0.1")])
+        var checked = 0
+        for entry in layout.entries {
+            let scale: Float = entry.name.hasPrefix("layer0.") ? 0.1 : 1
+            for i in entry.offset..<(entry.offset + entry.count) where plain[i] != 0 {
+                // Each change is (p − lr·scale·g) − p in float32: exact to about an ulp of the parameter (|p| < 1:
+                // 6e-8), far below the 0.9·|change| a wrong ratio would leave.
+                #expect(abs(grouped[i] - scale * plain[i]) <= 1e-4 * abs(plain[i]) + 2.5e-7, "\(entry.name)[\(i)]")
+                checked += 1
+            }
+        }
+        #expect(checked > 100)
+        #expect(zip(plain, grouped).contains { abs($0) > 1e-5 && abs($1) < 0.2 * abs($0) }, "no tensor was scaled")
+        // The finder reports its own lrs (the base lr), not the scaled ones.
+        var configuration = TrainingConfiguration()
+        configuration.parameterGroups = [try ParameterGroup(spec: "layer0.*:lr_scale=0.1")]
+        let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
+        let result = try LRFinder(startLR: 1e-5, endLR: 1, iterations: 30).run(trainer)
+        #expect(result.points.first?.learningRate == 1e-5)
+    }
+
+    @Test(
+        "with gradient accumulation each point is one optimizer step over its mini-batches", arguments: Backends.names)
+    func accumulation(backendName: String) throws {
+        // 4 mini-batches of 16 averaged (the default) are one step over 64 rows: the same curve as batch 64.
+        func curve(batchSize: Int, accumulation: Int) throws -> LRFinder.Result {
+            var configuration = TrainingConfiguration()
+            configuration.batchSize = batchSize
+            configuration.accumulationSteps = accumulation
+            let trainer = try Trainer(configuration: configuration, backend: try Backends.named(backendName))
+            #expect(trainer.batches(epochs: 1).map(\.rows).prefix(2) == [64, 64])
+            return try LRFinder(startLR: 1e-5, endLR: 1, iterations: 20).run(trainer)
+        }
+        let accumulated = try curve(batchSize: 16, accumulation: 4)
+        let whole = try curve(batchSize: 64, accumulation: 1)
+        #expect(accumulated.points.count == 20 && whole.points.count == 20)
+        for (a, b) in zip(accumulated.points, whole.points) {
+            // The same rows and updates; only the order of float32 sums differs (micro-batch means added, then / 4).
+            #expect(abs(a.loss - b.loss) <= 1e-4 * abs(b.loss), "point \(a.iteration): \(a.loss) vs \(b.loss)")
+        }
+    }
+
     @Test("on digits it suggests a learning rate with which the default training run converges")
     func suggestionConverges() throws {
         let trainer = try Trainer(configuration: TrainingConfiguration(), backend: Backends.cpu)

@@ -272,6 +272,23 @@ struct LRFindCLITests {
         #expect(svg.hasPrefix("<svg") && svg.contains("valley") && svg.contains("learning rate (log)"))
     }
 
+    @Test("lr-find takes train's step options: accumulation (a point per optimizer step), clipping and groups")
+    func lrFindStepOptions() throws {
+        let result = try CLI.run([
+            "lr-find", "--device", "cpu", "--format", "json", "--num-iter", "30", "--max-epochs", "1",
+            "--accumulate", "4", "--clip-grad-norm", "1", "--param-group", "layer0.*:lr_scale=0.1", "--no-decay",
+            "*.bias",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        // digits: 23 mini-batches of 64 in an epoch (1,438 training rows), so 6 optimizer steps of 4 (the last
+        // gathers 3).
+        #expect(json["stop_reason"] as? String == "data_exhausted", "\(json)")
+        #expect(json["iterations"] as? Int == 6, "\(json)")
+        let bad = try CLI.run(["lr-find", "--device", "cpu", "--accumulate", "0"])
+        #expect(bad.status == 64 && bad.stderr.contains("--accumulate must be >= 1"))
+    }
+
     @Test("no suggestion says why; --require-suggestion makes it exit 1")
     func noSuggestion() throws {
         let plain = try CLI.run(["lr-find", "--device", "cpu", "--num-iter", "4"])

@@ -29,15 +29,17 @@ public enum Objective: Equatable, Sendable {
     /// An objective by name; `curvatures` applies to `quadratic` (default 1, 10).
     ///
     /// - Parameters:
-    ///   - name: `rosenbrock` or `quadratic`, in any case.
-    ///   - curvatures: The quadratic's finite curvatures; nil: [1, 10]. Must be nil for Rosenbrock.
-    /// - Throws: `EtaError` `.usage` for an unknown name, curvatures given to Rosenbrock, or empty or non-finite
+    ///   - name: One of ``names``, in any case.
+    ///   - curvatures: The quadratic's finite curvatures; nil: [1, 10]. Must be nil for every other objective.
+    /// - Throws: `EtaError` `.usage` for an unknown name, curvatures given to another objective, or empty or non-finite
     ///   curvatures.
     public init(name: String, curvatures: [Float]? = nil) throws {
-        switch name.lowercased() {
-        case "rosenbrock":
-            guard curvatures == nil else { throw EtaError(.usage, "curvatures apply to the quadratic objective only") }
-            self = .rosenbrock
+        let key = name.lowercased()
+        if key != "quadratic" && curvatures != nil && Self.names.contains(key) {
+            throw EtaError(.usage, "curvatures apply to the quadratic objective only")
+        }
+        switch key {
+        case "rosenbrock": self = .rosenbrock
         case "quadratic":
             let c = curvatures ?? [1, 10]
             guard !c.isEmpty, c.allSatisfy({ $0.isFinite }) else {
@@ -45,9 +47,10 @@ public enum Objective: Equatable, Sendable {
                     .usage, "the quadratic objective needs one or more finite curvatures, e.g. [1, 10] (got \(c))")
             }
             self = .quadratic(curvatures: c)
-        case "matrix", "himmelblau", "rastrigin", "ackley":
-            guard curvatures == nil else { throw EtaError(.usage, "curvatures apply to the quadratic objective only") }
-            self = [Self.matrix, .himmelblau, .rastrigin, .ackley][Self.names.firstIndex(of: name.lowercased())! - 2]
+        case "matrix": self = .matrix
+        case "himmelblau": self = .himmelblau
+        case "rastrigin": self = .rastrigin
+        case "ackley": self = .ackley
         default:
             throw EtaError(.usage, "unknown objective '\(name)'; valid: \(Self.names.joined(separator: ", "))")
         }

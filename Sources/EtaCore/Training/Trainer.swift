@@ -239,50 +239,65 @@ public final class Trainer {
     /// - Returns: The momentum or beta1, or nil when the schedule does not cycle it.
     public func momentum(step: Int) -> Double? { schedulePlan.momentum(at: scheduleIndex(step: step)) }
 
-    /// One mini-batch of the epoch-ordered training data on the device (a global batch: every rank's rows).
+    /// The data of one optimizer step in the epoch-ordered training data on the device: `microBatches` consecutive
+    /// global mini-batches (one without gradient accumulation; the last step of an epoch may gather fewer).
     public struct Batch {
         /// The epoch, from 0.
         public let epoch: Int
-        /// The batch's first row in the epoch's order.
+        /// The step's first row in the epoch's order.
         public let first: Int
-        /// Rows in the batch (the last of an epoch may be short).
+        /// Rows in the step, over all its mini-batches (the last of an epoch may be short).
         public let rows: Int
+        /// Mini-batches whose gradients add up before the update (`accumulationSteps`, fewer at an epoch's end).
+        public var microBatches = 1
     }
 
-    /// The training batches of up to `epochs` passes, in each epoch's shuffled order (loading each epoch's
-    /// rows to the device as it starts). For the LR range test and sweeps.
+    /// The optimizer steps' data of up to `epochs` passes, in each epoch's shuffled order (loading each epoch's rows
+    /// to the device as it starts): with gradient accumulation each holds `accumulationSteps` mini-batches, as a
+    /// training step does. For the LR range test.
     ///
     /// - Parameter epochs: How many passes over the training rows.
-    /// - Returns: A lazy sequence of batches; iterating it does not touch the device.
+    /// - Returns: A lazy sequence of steps; iterating it does not touch the device.
     public func batches(epochs: Int) -> AnySequence<Batch> {
         AnySequence { () -> AnyIterator<Batch> in
             var epoch = 0, batch = 0
             return AnyIterator {
                 if batch == self.batchesPerEpoch { epoch += 1; batch = 0 }
                 guard epoch < epochs else { return nil }
+                let micro = min(self.configuration.accumulationSteps, self.batchesPerEpoch - batch)
                 let first = batch * self.globalBatchSize
-                batch += 1
+                batch += micro
                 return Batch(
-                    epoch: epoch, first: first, rows: min(self.globalBatchSize, self.split.trainRows.count - first))
+                    epoch: epoch, first: first,
+                    rows: min(micro * self.globalBatchSize, self.split.trainRows.count - first), microBatches: micro)
             }
         }
     }
 
-    /// Forward, backward and one optimizer step on `batch` at `learningRate`; returns the batch's mean loss (a
-    /// read-back: this is for the LR range test, not the training loop).
+    /// Forward and backward of `batch`'s mini-batches, gradient clipping as configured, and one optimizer step at
+    /// `learningRate`: what a training step does, without the guard. Returns the step's mean loss (a read-back:
+    /// this is for the LR range test, not the training loop); with several mini-batches, their rows' mean. The
+    /// epoch's running loss sums are not kept (the LR range test restores them afterwards).
     ///
     /// - Parameters:
-    ///   - batch: A batch from ``batches(epochs:)``.
-    ///   - learningRate: The step's learning rate.
-    /// - Returns: The batch's mean loss before the update.
+    ///   - batch: A step from ``batches(epochs:)``.
+    ///   - learningRate: The step's learning rate (parameter groups scale it by their `lr_scale`).
+    /// - Returns: The step's mean loss before the update.
     /// - Throws: `EtaError` `.usage` for an invalid learning rate, or the backend's error.
     public func trainStep(_ batch: Batch, learningRate: Double) throws -> Float {
         try synchronizeInitialState()
         if loadedEpoch != batch.epoch { try loadEpoch(batch.epoch) }
-        let computed = try computeGradients(batchIndex: batch.first / globalBatchSize, count: 1) { _ in true }
+        let accumulating = batch.microBatches > 1
+        if accumulating { try network.resetStats([.trainLossSum, .trainCorrect]) }
+        let computed = try computeGradients(batchIndex: batch.first / globalBatchSize, count: batch.microBatches) {
+            _ in true
+        }
         try exchangeGradients(
             lastLocalRows: computed.lastLocalRows, lastGlobalRows: computed.lastGlobalRows, stopRequested: false)
+        try network.clipGradients(
+            maxNorm: configuration.clipGradNorm.map(Float.init), maxValue: configuration.clipGradValue.map(Float.init))
         try applyUpdate(learningRate: learningRate, momentum: nil)
+        if accumulating { return try reducedTrainingSums().lossSum / Float(max(computed.globalRows, 1)) }
         return try network.readStats()[.batchLoss]!
     }
 

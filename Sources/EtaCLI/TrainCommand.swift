@@ -97,6 +97,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Continue from a checkpoint file.") var resume: String?
     @OptionGroup var step: StepOptions
     @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "Keep an exponential moving average of the parameters (AveragedModel with get_ema_multi_avg_fn(DECAY)); "
+                + "validation reports it too, checkpoints hold it.", valueName: "decay"))
+    var ema: Double?
+    @Option(
         name: .long,
         help: ArgumentHelp(
             "On a non-finite (or spiking) loss: \(DivergenceGuard.Policy.choices) (default: abort).",
@@ -152,6 +158,8 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.require(
             checkpointEvery == nil || checkpoint != nil, "--checkpoint-every needs --checkpoint DIR")
         try OptionCheck.finite("--spike-factor", spikeFactor, above: 1)
+        try OptionCheck.require(
+            ema.map { $0 >= 0 && $0 <= 1 } ?? true, "--ema must be a decay in [0, 1], e.g. 0.999 (got \(ema ?? 0))")
         try OptionCheck.require(backoff > 0 && backoff < 1, "--backoff must be in (0, 1) (got \(backoff))")
         try OptionCheck.atLeast("--max-rollbacks", maxRollbacks, 0)
         try OptionCheck.atLeast("--max-skips", maxSkips, 0)

@@ -235,6 +235,7 @@ struct TrainingSession {
             try command.step.accumulateMode
             ?? metadata["accumulate_mode"].map { try savedChoice($0, key: "accumulate_mode") }
         c.accumulationMean = (mode ?? .mean) == .mean
+        c.emaDecay = command.ema ?? metadata["ema_decay"].flatMap(Double.init)
         c.clipGradNorm = command.step.clipGradNorm
         c.clipGradValue = command.step.clipGradValue
         if let factor = command.spikeFactor { c.divergenceGuard.spikeFactor = factor }
@@ -297,6 +298,8 @@ struct TrainingSession {
                         ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
                         ("train_loss", number(last?.trainLoss)), ("train_accuracy", number(last?.trainAccuracy)),
                         ("val_loss", number(last?.validationLoss)), ("val_accuracy", number(last?.validationAccuracy)),
+                        ("ema_val_loss", number(last?.averageValidationLoss)),
+                        ("ema_val_accuracy", number(last?.averageValidationAccuracy)),
                         ("test_loss", number(result.testLoss)), ("test_accuracy", number(result.testAccuracy)),
                         ("wall_seconds", .double(result.seconds)),
                         ("samples_per_second", .double(result.samplesPerSecond)),
@@ -366,6 +369,11 @@ struct TrainingSession {
             try Console.out(
                 "validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))"
                     + bits(last?.validationBitsPerCharacter))
+            if let average = trainer.average, last?.averageValidationLoss != nil {
+                try Console.out(
+                    "ema \(String(format: "%-8g", average.decay)) loss \(number(last?.averageValidationLoss))   accuracy "
+                        + percent(last?.averageValidationAccuracy) + "   (validation, averaged parameters)")
+            }
             if testRows > 0 {
                 try Console.out(
                     "test         loss \(number(result.testLoss))   accuracy \(percent(result.testAccuracy))")

@@ -43,6 +43,36 @@ func folder() -> URL {
 @Suite("eta train")
 struct TrainCLITests {
     @Test(
+        "--ema reports the averaged weights' validation, saves them, and a resume keeps the decay; bad decays exit 64")
+    func ema() throws {
+        let dir = folder()
+        let first = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "2", "--ema", "0.9", "--checkpoint", dir.path, "--format", "json",
+            "--log", dir.path + "/log.jsonl",
+        ])
+        #expect(first.status == 0, "\(first.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [String: Any]
+        #expect(summary["ema_val_loss"] is Double && summary["ema_val_accuracy"] is Double, "\(summary)")
+        let log = try String(contentsOfFile: dir.path + "/log.jsonl", encoding: .utf8)
+        #expect(log.contains("\"ema_val_loss\""))
+        let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors"))
+        #expect(checkpoint.metadata["ema_decay"] == "0.9" && checkpoint.tensors.contains { $0.name.hasPrefix("ema.") })
+        let resumed = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "3", "--resume", dir.path + "/checkpoint-latest.safetensors",
+            "--format", "json",
+        ])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let again = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as! [String: Any]
+        #expect(again["ema_val_loss"] is Double, "the resumed run keeps the checkpoint's --ema")
+        for bad in ["1.5", "-0.1", "nan"] {
+            let result = try CLI.run(["train", "--device", "cpu", "--ema", bad])
+            #expect(result.status == 64 && result.stderr.contains("--ema"), "\(bad): \(result.stderr)")
+        }
+        let scheduleFree = try CLI.run(["train", "--device", "cpu", "--ema", "0.9", "--optimizer", "schedulefree_sgd"])
+        #expect(scheduleFree.status == 64 && scheduleFree.stderr.contains("Schedule-Free"), "\(scheduleFree.stderr)")
+    }
+
+    @Test(
         """
         parameter groups, 16-bit state and the gradient check: a resume keeps the checkpoint's groups \
         and state type; bad values exit 64

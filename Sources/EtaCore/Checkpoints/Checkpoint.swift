@@ -98,6 +98,8 @@ public struct Checkpoint {
                         values: Array(values[entry.offset..<(entry.offset + entry.count)])))
             }
         }
+        let averaged = try averageContents(trainer)
+        tensors += averaged.tensors
         let c = trainer.configuration, p = trainer.position
         var metadata: [String: String] = [
             "format": format, "format_version": formatVersion, "eta_version": EtaVersion.current,
@@ -126,6 +128,7 @@ public struct Checkpoint {
         }
         if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
         metadata.merge(textMetadata(trainer)) { _, text in text }
+        metadata.merge(averaged.metadata) { _, average in average }
         let hostState = network.optimizer.hostState
         // Sorted keys: the same state gives the same bytes (a Dictionary's order changes from process to process).
         let encoder = JSONEncoder()
@@ -167,7 +170,9 @@ public struct Checkpoint {
         let expected = Self.expectedTensors(network)
         let present = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let missing = expected.map(\.name).filter { present[$0] == nil }
-        let unexpected = tensors.map(\.name).filter { name in !expected.contains { $0.name == name } }
+        let unexpected = tensors.map(\.name).filter { name in
+            !Self.isAverage(name) && !expected.contains { $0.name == name }
+        }
         guard missing.isEmpty, unexpected.isEmpty else {
             throw EtaError(
                 .dataError,
@@ -227,6 +232,7 @@ public struct Checkpoint {
             try trainer.loadOptimizerState(values, slot: slot)
         }
         try restoreRunningStatistics(into: network, present: present)
+        try restoreAverage(into: trainer, present: present)
         try trainer.restore(position: position)
         if plateau != nil { trainer.restore(plateau: plateau) }
         if let text = metadata["optimizer_host_state"] {

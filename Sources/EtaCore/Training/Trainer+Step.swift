@@ -50,6 +50,7 @@ extension Trainer {
                 if configuration.divergenceGuard.policy == .rollback { goodSnapshot = try TrainerSnapshot(self) }
                 if rows > 0 { try network.accumulateLastBatch(rows: rows) }
                 try applyUpdate(learningRate: lr, momentum: momentum(step: stepNumber))
+                try average?.update(from: network.arena.parameters, on: backend)
                 consecutiveSkips = 0
                 consecutiveGradientSkips = 0
                 let average = runningLoss.map { 0.9 * $0 + 0.1 * Double(loss) } ?? Double(loss)
@@ -59,6 +60,7 @@ extension Trainer {
             }
         } else {
             try applyUpdate(learningRate: lr, momentum: momentum(step: stepNumber))
+            try average?.update(from: network.arena.parameters, on: backend)
             position.step = stepNumber
             position.batchInEpoch += micro
             consecutiveGradientSkips = 0

@@ -24,6 +24,8 @@ public final class Trainer {
     public let processGroup: ProcessGroup
     /// Sums the ranks' gradients each step; nil on one process.
     public let exchange: GradientExchange?
+    /// The exponential moving average of the parameters (`emaDecay`); nil without one.
+    public let average: ParameterAverage?
     /// After every step, check that every rank holds the same parameters (``checkRanksAgree(step:)``).
     public var checksRanksEveryStep = false
     /// Where the run is: steps, epoch, batch in the epoch.
@@ -58,7 +60,10 @@ public final class Trainer {
     }
     /// Device memory the run holds, in bytes: the network (parameters, gradients, optimizer state, activations,
     /// statistics) and the data split. Nothing is allocated after construction, so this is the peak.
-    public var deviceMemoryBytes: Int { network.deviceBytes + data.deviceBytes + (network.shard?.deviceBytes ?? 0) }
+    public var deviceMemoryBytes: Int {
+        network.deviceBytes + data.deviceBytes + (network.shard?.deviceBytes ?? 0)
+            + (average.map { max($0.count, 1) * MemoryLayout<Float>.size } ?? 0)
+    }
     /// Optimizer steps of the whole run: every epoch's, or `configuration.steps` when that ends the run first.
     public var totalSteps: Int { Self.runLength(stepsPerEpoch: stepsPerEpoch, configuration).steps }
     /// Epochs the run starts: `configuration.epochs`, or fewer when `configuration.steps` ends the run first (the
@@ -212,6 +217,16 @@ public final class Trainer {
                         + "momentum or set cycle_momentum=false"
                 )
             }
+        }
+        if let decay = configuration.emaDecay, configuration.optimizer.averagingBeta != nil {
+            throw EtaError(
+                .usage,
+                "--ema \(decay) with \(configuration.optimizer.name): Schedule-Free already averages its iterates "
+                    + "(its parameters while training are y, not the model to average)")
+        }
+        let parameterCount = network.arena.layout.count
+        average = try configuration.emaDecay.map {
+            try ParameterAverage(decay: $0, count: parameterCount, backend: backend)
         }
         data = try SplitBuffers(split: split, backend: backend)
         // The gradients plus two scalars: the batch loss and the stop flag.
@@ -425,6 +440,9 @@ public final class Trainer {
             trainAccuracy: classification ? sums.correct / n : nil,
             validationLoss: validationLoss, validationAccuracy: validationAccuracy, seconds: seconds)
         record.perCharacter = split.dataset.text != nil
+        if let averaged = try validateAverage() {
+            (record.averageValidationLoss, record.averageValidationAccuracy) = (averaged.loss, averaged.accuracy)
+        }
         // plateau watches the validation loss (the training loss without a validation split) once per epoch.
         let afterIndex = configuration.scheduleInterval == .step ? position.step - 1 : position.epoch
         schedulePlan.observe(metric: Double(validationLoss ?? record.trainLoss), afterStep: afterIndex)

@@ -9,11 +9,14 @@ struct TrainerSnapshot {
     /// BatchNorm's running statistics and the count of batches they have seen.
     let running: [Float]?
     let batchesTracked: Int
+    /// The parameters' moving average and its update count (`--ema`).
+    let average: (values: [Float], updates: Int)?
 
     init(_ trainer: Trainer) throws {
         hostState = trainer.network.optimizer.hostState
         running = try trainer.network.runningStatistics.map { try trainer.backend.read($0) }
         batchesTracked = trainer.network.batchesTracked
+        average = try trainer.average.map { (try $0.values(on: trainer.backend), $0.updates) }
         let arena = trainer.network.arena
         parameters = try arena.download(.parameters)
         state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
@@ -37,5 +40,6 @@ struct TrainerSnapshot {
             try trainer.backend.write(running, to: buffer)
         }
         trainer.network.batchesTracked = batchesTracked
+        if let average { try trainer.average?.load(average.values, updates: average.updates, on: trainer.backend) }
     }
 }

@@ -61,6 +61,8 @@ public struct TrainingConfiguration: Sendable {
     public var stateType = StorageType.fp32
     /// Per-tensor lr scales and weight decays (the first matching group wins), applied in the one update launch.
     public var parameterGroups: [ParameterGroup] = []
+    /// Keep an exponential moving average of the parameters with this decay (``ParameterAverage``); nil: none.
+    public var emaDecay: Double?
     /// The SPECs as given (kept for logs and checkpoints).
     public var scheduleSpec: String?
     /// The warmup SPEC as given.

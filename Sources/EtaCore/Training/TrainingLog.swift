@@ -104,6 +104,12 @@ public final class TrainingLog {
             ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
             ("val_loss", optional(record.validationLoss)), ("val_accuracy", optional(record.validationAccuracy)),
         ]
+        if let loss = record.averageValidationLoss {
+            // --ema: the averaged parameters' validation, beside the raw ones'.
+            fields += [
+                ("ema_val_loss", .float(loss)), ("ema_val_accuracy", optional(record.averageValidationAccuracy)),
+            ]
+        }
         if record.perCharacter {
             // Text runs: the losses in bits per character as well.
             fields += [

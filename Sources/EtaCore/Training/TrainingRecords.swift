@@ -36,6 +36,10 @@ public struct EpochRecord: Sendable {
     /// Whether the losses are per character (a text dataset): ``trainBitsPerCharacter`` and
     /// ``validationBitsPerCharacter`` are then set.
     public var perCharacter = false
+    /// The validation loss of the parameters' moving average (`--ema`); nil without one or without validation.
+    public var averageValidationLoss: Float?
+    /// The validation accuracy of the parameters' moving average; nil for regression, without one or validation.
+    public var averageValidationAccuracy: Float?
 
     /// A text run's training loss in bits per character (the loss in nats / ln 2); nil for other datasets.
     public var trainBitsPerCharacter: Float? { perCharacter ? Self.bits(trainLoss) : nil }

@@ -40,9 +40,19 @@ struct ExploreCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Optimizer SPEC, e.g. adam:lr=0.01 (see eta --help; default: sgd:lr=1e-3).", valueName: "spec"),
+            "Optimizer SPEC, e.g. adam:lr=0.01 (see eta --help; default: sgd:lr=1e-3); repeatable: one run each.",
+            valueName: "spec"),
         transform: OptimizerConfiguration.parser)
-    var optimizer = try! OptimizerConfiguration(spec: "sgd:lr=1e-3")
+    var optimizer: [OptimizerConfiguration] = []
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Learning rates a,b,c: one run per lr (and per --optimizer).", valueName: "a,b,c"),
+        transform: { try LearningRates.parse(list: $0) })
+    var lrs: LearningRates?
+    @Option(
+        name: .long,
+        help: "SVG: the paths over the function's contour lines (2-D functions) and the loss against the step.")
+    var plot: String?
     @Option(name: .long, parsing: .unconditional, help: "Number of optimizer steps.") var steps: Int = 300
     @Option(
         name: .long,
@@ -75,33 +85,62 @@ struct ExploreCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try Distributed.requireSingleProcess("explore")
-        try Console.reportingErrors {
-            let function = try Objective(name: objective.rawValue, curvatures: curvature?.values)
-            let backend = try deviceOptions.makeBackend()
-            let run = try Explore.run(
-                objective: function, optimizer: optimizer, steps: steps, start: start?.values, backend: backend)
-            if format == .jsonl {
-                var output = ""
-                for step in run.steps {
-                    var fields: [(String, JSON)] = [
-                        ("step", .int(step.step)), ("lr", .double(step.learningRate)),
-                        ("loss", .float(step.loss)), ("x", .array(step.x.map(JSON.float))),
-                    ]
-                    if let d = step.stepSizeEstimate {
-                        fields += [("d", .double(d)), ("effective_lr", .double(d * step.learningRate))]
-                    }
-                    output += JSON.object(fields).rendered + "\n"
-                }
-                try OutputFile.standardOutput.write(output)
-            } else {
-                try printSummary(run, function: function, backend: backend)
+    /// The runs asked for: each --optimizer (default sgd:lr=1e-3) at each of --lrs (default: its own lr).
+    var configurations: [OptimizerConfiguration] {
+        let optimizers = optimizer.isEmpty ? [try! OptimizerConfiguration(spec: "sgd:lr=1e-3")] : optimizer
+        guard let lrs else { return optimizers }
+        return optimizers.flatMap { configuration in
+            lrs.values.map { lr in
+                var run = configuration
+                run.rule.lr = lr
+                return run
             }
         }
     }
 
-    private func printSummary(_ run: Explore.Run, function: Objective, backend: Backend) throws {
+    func run() throws {
+        try Distributed.requireSingleProcess("explore")
+        try Console.reportingErrors {
+            let function = try Objective(name: objective.rawValue, curvatures: curvature?.values)
+            if let plot { try OutputFile.checkWritable(plot, what: "plot") }
+            let backend = try deviceOptions.makeBackend()
+            let runs = try configurations.map {
+                (
+                    $0,
+                    try Explore.run(
+                        objective: function, optimizer: $0, steps: steps, start: start?.values, backend: backend)
+                )
+            }
+            if format == .jsonl {
+                var output = ""
+                for (index, (configuration, run)) in runs.enumerated() {
+                    for step in run.steps {
+                        var fields: [(String, JSON)] = [
+                            ("step", .int(step.step)), ("lr", .double(step.learningRate)),
+                            ("loss", .float(step.loss)), ("x", .array(step.x.map(JSON.float))),
+                        ]
+                        if let d = step.stepSizeEstimate {
+                            fields += [("d", .double(d)), ("effective_lr", .double(d * step.learningRate))]
+                        }
+                        if runs.count > 1 {
+                            fields += [("run", .int(index + 1)), ("optimizer", .string(configuration.spec))]
+                        }
+                        output += JSON.object(fields).rendered + "\n"
+                    }
+                }
+                try OutputFile.standardOutput.write(output)
+            } else if let (configuration, run) = runs.first, runs.count == 1 {
+                try printSummary(run, optimizer: configuration, function: function, backend: backend)
+            } else {
+                try printComparison(runs, function: function, backend: backend)
+            }
+            if let plot { try writePlot(runs, function: function, path: plot) }
+        }
+    }
+
+    private func printSummary(
+        _ run: Explore.Run, optimizer: OptimizerConfiguration, function: Objective, backend: Backend
+    ) throws {
         let initial = function.loss(at: run.start)
         try Console.out("objective   \(objective.rawValue)\(curvature.map { " (curvatures \($0.text))" } ?? "")")
         try Console.out("optimizer   \(optimizer.spec)")
@@ -141,7 +180,7 @@ struct ExploreCommand: ParsableCommand {
         try Console.out("verdict     \(run.verdict.rawValue)\(advice(run.verdict))")
     }
 
-    private func advice(_ verdict: ExploreVerdict) -> String {
+    func advice(_ verdict: ExploreVerdict) -> String {
         switch verdict {
         case .converged: ""
         case .descending: " (more steps or a larger lr)"
@@ -160,7 +199,7 @@ struct ExploreCommand: ParsableCommand {
         return indices
     }
 
-    private func format(_ x: [Float]) -> String {
+    func format(_ x: [Float]) -> String {
         "(" + x.map { String(format: "%.6g", Double($0)) }.joined(separator: ", ") + ")"
     }
 }

@@ -91,6 +91,34 @@ struct CLITests {
         #expect(first["loss"] as? Double == 12.5)
     }
 
+    @Test("explore --lrs: one run per lr and optimizer, a comparison table, multi-run JSONL and the contour plot")
+    func exploreComparison() throws {
+        let dir = folder()
+        let table = try CLI.run([
+            "explore", "--objective", "rastrigin", "--lrs", "1e-3,3e-2", "--optimizer", "sgd", "--optimizer", "adam",
+            "--steps", "300", "--device", "cpu", "--plot", dir.path + "/paths.svg",
+        ])
+        #expect(table.status == 0, "\(table.stderr)")
+        let rows = table.stdout.split(separator: "\n").filter { $0.hasPrefix("    ") }
+        #expect(rows.count == 4, "\(table.stdout)")
+        #expect(rows.first?.contains("local minimum") == true, "sgd at 1e-3 stays in Rastrigin's nearest basin")
+        let svg = try String(contentsOfFile: dir.path + "/paths.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("class=\"contour\"") && svg.contains("Loss against step"))
+        #expect(svg.components(separatedBy: "class=\"path\"").count - 1 == 4)
+        let jsonl = try CLI.run([
+            "explore", "--objective", "matrix", "--lrs", "0.01,0.05", "--steps", "20", "--format", "jsonl",
+            "--device", "cpu", "--plot", dir.path + "/matrix.svg",
+        ])
+        #expect(jsonl.status == 0, "\(jsonl.stderr)")
+        let records = jsonl.stdout.split(separator: "\n")
+        #expect(records.count == 40 && records.last?.contains("\"run\": 2") == true, "\(records.last ?? "")")
+        // A 12-dimensional function has no contour panel: the loss chart alone.
+        let matrixPlot = try String(contentsOfFile: dir.path + "/matrix.svg", encoding: .utf8)
+        #expect(!matrixPlot.contains("class=\"contour\"") && matrixPlot.contains("Loss against step"))
+        let bad = try CLI.run(["explore", "--lrs", "0,1", "--device", "cpu"])
+        #expect(bad.status == 64 && bad.stderr.contains("not a positive number"), "\(bad.stderr)")
+    }
+
     @Test("explore table: summary with an end point and a verdict")
     func exploreTable() throws {
         let converged = try CLI.run([

@@ -8,7 +8,7 @@ import Foundation
 /// chart.series.append(.init(name: "train", color: "#1f77b4", points: [(1, 2.3), (10, 1.1)]))
 /// let svg = SVGChart.document([chart])
 /// ```
-public struct SVGChart {
+public struct SVGChart: SVGPanel {
     /// One line of a chart.
     public struct Series {
         /// The legend's text.
@@ -92,18 +92,38 @@ public struct SVGChart {
     ///   - chartHeight: Each chart's height in pixels.
     /// - Returns: The SVG document.
     public static func document(_ charts: [SVGChart], width: Int = 760, chartHeight: Int = 300) -> String {
-        let height = chartHeight * charts.count
+        document(panels: charts.map { ($0, chartHeight) }, width: width)
+    }
+
+    /// One SVG document stacking panels of their own heights vertically (a contour panel above a chart, say).
+    ///
+    /// - Parameters:
+    ///   - panels: The panels, top to bottom, with their heights in pixels.
+    ///   - width: The document's width in pixels.
+    /// - Returns: The SVG document.
+    public static func document(panels: [(panel: any SVGPanel, height: Int)], width: Int = 760) -> String {
+        let height = panels.map(\.height).reduce(0, +)
         var svg =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) "
             + "\(height)\" font-family=\"sans-serif\" font-size=\"11\">\n"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        for (index, chart) in charts.enumerated() {
-            svg += chart.render(x: 0, y: index * chartHeight, width: width, height: chartHeight)
+        var y = 0
+        for (panel, panelHeight) in panels {
+            svg += panel.render(x: 0, y: y, width: width, height: panelHeight)
+            y += panelHeight
         }
         return svg + "</svg>\n"
     }
 
-    func render(x originX: Int, y originY: Int, width: Int, height: Int) -> String {
+    /// The chart's SVG group at (`originX`, `originY`).
+    ///
+    /// - Parameters:
+    ///   - originX: The panel's left edge in the document.
+    ///   - originY: The panel's top edge in the document.
+    ///   - width: The panel's width in pixels.
+    ///   - height: The panel's height in pixels.
+    /// - Returns: An SVG `<g>` element.
+    public func render(x originX: Int, y originY: Int, width: Int, height: Int) -> String {
         let left = 70.0, right = 150.0, top = 28.0, bottom = 42.0
         let plotWidth = Double(width) - left - right, plotHeight = Double(height) - top - bottom
         func usable(_ value: Double, log: Bool) -> Bool { value.isFinite && (!log || value > 0) }
@@ -183,15 +203,9 @@ public struct SVGChart {
         return svg + "</g>\n"
     }
 
-    private func f(_ value: Double) -> String { String(format: "%.1f", value) }
-    private func label(_ value: Double) -> String {
-        if value == 0 { return "0" }
-        return String(format: "%.3g", value)
-    }
-    private func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
-    }
+    private func f(_ value: Double) -> String { SVGText.coordinate(value) }
+    private func label(_ value: Double) -> String { SVGText.tick(value) }
+    private func escape(_ text: String) -> String { SVGText.escaped(text) }
 
     /// A linear or logarithmic axis over [minimum, maximum] with round ticks.
     struct Axis {
@@ -229,5 +243,28 @@ public struct SVGChart {
             }
             return ticks
         }
+    }
+}
+
+/// A panel of an SVG document: a chart, or a contour plot.
+public protocol SVGPanel {
+    /// The panel's SVG group at (`originX`, `originY`), `width` by `height` pixels.
+    ///
+    /// - Parameters:
+    ///   - originX: The panel's left edge in the document.
+    ///   - originY: The panel's top edge in the document.
+    ///   - width: The panel's width in pixels.
+    ///   - height: The panel's height in pixels.
+    /// - Returns: An SVG `<g>` element.
+    func render(x originX: Int, y originY: Int, width: Int, height: Int) -> String
+}
+
+/// Text in the SVG panels: coordinates with one decimal, tick labels with three significant digits, escaped labels.
+enum SVGText {
+    static func coordinate(_ value: Double) -> String { String(format: "%.1f", value) }
+    static func tick(_ value: Double) -> String { value == 0 ? "0" : String(format: "%.3g", value) }
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -78,6 +78,12 @@ enum TaskChoice: String, OptionChoice {
 }
 
 /// `--accumulate-mode`: average the K accumulated gradients (PyTorch's `loss / K`) or sum them.
+/// `--swa-anneal`: how the lr anneals to `--swa-lr` (SWALR's `anneal_strategy`).
+enum SWAAnneal: String, OptionChoice {
+    case cos, linear
+    static let noun = "anneal strategy"
+}
+
 enum AccumulationMode: String, OptionChoice {
     case mean, sum
     static let noun = "accumulation mode"

@@ -68,8 +68,10 @@ final class ProgressDisplay: TrainingObserver {
         if let loss = epoch.validationLoss { line += String(format: ", val loss %.4f", loss) }
         if let accuracy = epoch.validationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         if let bits = epoch.validationBitsPerCharacter { line += String(format: " (%.4f bpc)", bits) }
-        if let loss = epoch.averageValidationLoss { line += String(format: ", ema val loss %.4f", loss) }
-        if let accuracy = epoch.averageValidationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
+        if let loss = epoch.emaValidationLoss { line += String(format: ", ema val loss %.4f", loss) }
+        if let accuracy = epoch.emaValidationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
+        if let loss = epoch.swaValidationLoss { line += String(format: ", swa val loss %.4f", loss) }
+        if let accuracy = epoch.swaValidationAccuracy { line += String(format: " acc %.2f%%", 100 * accuracy) }
         line += String(format: " (%.2f s)", epoch.seconds) + (epoch.partial ? " (partial: --steps)" : "")
         if terminal && drewBar { Console.err("\r\u{1B}[2K") }
         if !terminal || epoch.epoch == trainer.plannedEpochs

@@ -103,6 +103,30 @@ struct TrainCommand: ParsableCommand {
                 + "validation reports it too, checkpoints hold it.", valueName: "decay"))
     var ema: Double?
     @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "Stochastic weight averaging after this many epochs: the weights at each later epoch's end are averaged "
+                + "(AveragedModel), the lr anneals to --swa-lr (SWALR).", valueName: "epochs"))
+    var swaStart: Int?
+    @Option(name: .long, parsing: .unconditional, help: "SWA: the lr averaging runs at (SWALR's swa_lr).")
+    var swaLr: Double?
+    @Option(
+        name: .long, parsing: .unconditional, help: "SWA: epochs over which the lr anneals to --swa-lr (default 10).")
+    var swaAnnealEpochs: Int?
+    @Option(
+        name: .long, help: ArgumentHelp("SWA: cos | linear (default: cos).", valueName: "strategy"),
+        transform: SWAAnneal.parser)
+    var swaAnneal: SWAAnneal?
+
+    /// The SWA settings given on the command line; nil without --swa-start.
+    var swa: StochasticWeightAveraging? {
+        guard let swaStart, let swaLr else { return nil }
+        var swa = StochasticWeightAveraging(start: swaStart, learningRate: swaLr)
+        if let swaAnnealEpochs { swa.annealEpochs = swaAnnealEpochs }
+        if let swaAnneal { swa.anneal = swaAnneal == .linear ? .linear : .cos }
+        return swa
+    }
+    @Option(
         name: .long,
         help: ArgumentHelp(
             "On a non-finite (or spiking) loss: \(DivergenceGuard.Policy.choices) (default: abort).",
@@ -160,6 +184,14 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.finite("--spike-factor", spikeFactor, above: 1)
         try OptionCheck.require(
             ema.map { $0 >= 0 && $0 <= 1 } ?? true, "--ema must be a decay in [0, 1], e.g. 0.999 (got \(ema ?? 0))")
+        try OptionCheck.require(
+            (swaStart == nil) == (swaLr == nil), "--swa-start and --swa-lr go together (SWALR needs swa_lr)")
+        try OptionCheck.require(
+            swaStart != nil || (swaAnnealEpochs == nil && swaAnneal == nil),
+            "--swa-anneal-epochs and --swa-anneal need --swa-start and --swa-lr")
+        try OptionCheck.atLeast("--swa-start", swaStart, 0)
+        try OptionCheck.finite("--swa-lr", swaLr, above: 0)
+        try OptionCheck.atLeast("--swa-anneal-epochs", swaAnnealEpochs, 0)
         try OptionCheck.require(backoff > 0 && backoff < 1, "--backoff must be in (0, 1) (got \(backoff))")
         try OptionCheck.atLeast("--max-rollbacks", maxRollbacks, 0)
         try OptionCheck.atLeast("--max-skips", maxSkips, 0)

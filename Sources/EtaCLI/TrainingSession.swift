@@ -236,6 +236,7 @@ struct TrainingSession {
             ?? metadata["accumulate_mode"].map { try savedChoice($0, key: "accumulate_mode") }
         c.accumulationMean = (mode ?? .mean) == .mean
         c.emaDecay = command.ema ?? metadata["ema_decay"].flatMap(Double.init)
+        c.swa = try command.swa ?? metadata["swa"].map { try StochasticWeightAveraging(spec: $0) }
         c.clipGradNorm = command.step.clipGradNorm
         c.clipGradValue = command.step.clipGradValue
         if let factor = command.spikeFactor { c.divergenceGuard.spikeFactor = factor }
@@ -298,8 +299,10 @@ struct TrainingSession {
                         ("epochs", .int(trainer.position.epoch)), ("steps", .int(trainer.position.step)),
                         ("train_loss", number(last?.trainLoss)), ("train_accuracy", number(last?.trainAccuracy)),
                         ("val_loss", number(last?.validationLoss)), ("val_accuracy", number(last?.validationAccuracy)),
-                        ("ema_val_loss", number(last?.averageValidationLoss)),
-                        ("ema_val_accuracy", number(last?.averageValidationAccuracy)),
+                        ("ema_val_loss", number(last?.emaValidationLoss)),
+                        ("ema_val_accuracy", number(last?.emaValidationAccuracy)),
+                        ("swa_val_loss", number(last?.swaValidationLoss)),
+                        ("swa_val_accuracy", number(last?.swaValidationAccuracy)),
                         ("test_loss", number(result.testLoss)), ("test_accuracy", number(result.testAccuracy)),
                         ("wall_seconds", .double(result.seconds)),
                         ("samples_per_second", .double(result.samplesPerSecond)),
@@ -369,10 +372,15 @@ struct TrainingSession {
             try Console.out(
                 "validation   loss \(number(last?.validationLoss))   accuracy \(percent(last?.validationAccuracy))"
                     + bits(last?.validationBitsPerCharacter))
-            if let average = trainer.average, last?.averageValidationLoss != nil {
+            if last?.emaValidationLoss != nil {
                 try Console.out(
-                    "ema \(String(format: "%-8g", average.decay)) loss \(number(last?.averageValidationLoss))   accuracy "
-                        + percent(last?.averageValidationAccuracy) + "   (validation, averaged parameters)")
+                    "ema          loss \(number(last?.emaValidationLoss))   accuracy \(percent(last?.emaValidationAccuracy))"
+                        + "   (validation, moving average, decay \(trainer.average?.decay ?? 0))")
+            }
+            if last?.swaValidationLoss != nil {
+                try Console.out(
+                    "swa          loss \(number(last?.swaValidationLoss))   accuracy \(percent(last?.swaValidationAccuracy))"
+                        + "   (validation, average of \(trainer.stochasticAverage?.updates ?? 0) epochs' weights)")
             }
             if testRows > 0 {
                 try Console.out(

@@ -42,6 +42,32 @@ func folder() -> URL {
 
 @Suite("eta train")
 struct TrainCLITests {
+    @Test("--swa-start averages the later epochs, reports and saves the average; bad SWA options exit 64")
+    func swa() throws {
+        let dir = folder()
+        let run = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "4", "--swa-start", "2", "--swa-lr", "1e-3", "--swa-anneal",
+            "linear", "--swa-anneal-epochs", "1", "--checkpoint", dir.path, "--format", "json",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        #expect(summary["swa_val_loss"] is Double, "\(summary)")
+        let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors"))
+        #expect(checkpoint.metadata["swa"] == "start=2,lr=0.001,anneal_epochs=1,anneal=linear")
+        #expect(checkpoint.metadata["swa_updates"] == "2" && checkpoint.tensors.contains { $0.name.hasPrefix("swa.") })
+        for (arguments, message) in [
+            (["--swa-start", "2"], "--swa-start and --swa-lr go together"),
+            (["--swa-lr", "0.01"], "--swa-start and --swa-lr go together"),
+            (["--swa-start", "-1", "--swa-lr", "0.01"], "--swa-start must be >= 0"),
+            (["--swa-start", "1", "--swa-lr", "0"], "--swa-lr must be a finite number > 0"),
+            (["--swa-anneal", "cos"], "need --swa-start"),
+            (["--swa-start", "1", "--swa-lr", "0.1", "--swa-anneal", "step"], "valid values are cos, linear"),
+        ] {
+            let result = try CLI.run(["train", "--device", "cpu"] + arguments)
+            #expect(result.status == 64 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+    }
+
     @Test(
         "--ema reports the averaged weights' validation, saves them, and a resume keeps the decay; bad decays exit 64")
     func ema() throws {

@@ -232,7 +232,7 @@ public struct Checkpoint {
             try trainer.loadOptimizerState(values, slot: slot)
         }
         try restoreRunningStatistics(into: network, present: present)
-        try restoreAverage(into: trainer, present: present)
+        try restoreAverages(into: trainer, present: present)
         try trainer.restore(position: position)
         if plateau != nil { trainer.restore(plateau: plateau) }
         if let text = metadata["optimizer_host_state"] {

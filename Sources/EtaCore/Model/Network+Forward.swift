@@ -161,7 +161,8 @@ extension Network {
             gradBias: backward ? parameter("\(node.name).bias", in: arena.gradients) : nil,
             parameterStride: replicaSize, runningMean: running("\(node.name).running_mean"),
             runningVariance: running("\(node.name).running_var"), runningStride: runningStride,
-            saved: DeviceSlice(buffers.work!), accumulateParameters: context.accumulateGradients,
+            saved: DeviceSlice(buffers.work!), momentum: batchNormMomentum,
+            accumulateParameters: context.accumulateGradients,
             accumulateInput: backward && plan.accumulates[index][0])
     }
 

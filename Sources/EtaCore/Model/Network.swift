@@ -54,6 +54,9 @@ public final class Network {
     public let seed: UInt64
     /// Training forward passes so far: what BatchNorm's `num_batches_tracked` counts (saved in checkpoints).
     public internal(set) var batchesTracked = 0
+    /// The running statistics' update weight of training passes (PyTorch's BatchNorm momentum, 0.1); SWA's
+    /// `update_bn` sets 1/k for the k-th batch (a cumulative average).
+    var batchNormMomentum: Float = 0.1
     /// With sharded optimizer state, this rank's block: gradient clipping and norms then run on the block's reduced
     /// gradients, summed over the ranks.
     public internal(set) var shard: OptimizerShard?

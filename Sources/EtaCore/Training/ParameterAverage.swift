@@ -1,36 +1,65 @@
-/// An exponential moving average of the parameters, kept on the device beside them: PyTorch's
-/// `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))`. Its first update copies the parameters
-/// (`n_averaged == 0`); every later one is `torch.lerp(ema, p, 1 - decay)`, i.e. ema = decay·ema + (1 − decay)·p, in
-/// one fused launch (the `lerp_toward` kernel) over the whole arena after each optimizer step.
+/// A running average of the parameters, kept on the device beside them: PyTorch's `AveragedModel`. Its first update
+/// copies the parameters (`n_averaged == 0`); every later one is one fused `lerp_toward` launch over the arena:
+/// - ``Kind/exponential(decay:)``, `get_ema_multi_avg_fn(decay)`: `torch.lerp(avg, p, 1 - decay)`, after each step;
+/// - ``Kind/equal``, the default SWA average (`get_swa_multi_avg_fn`): `torch.lerp(avg, p, 1 / (n + 1))`, the mean
+///   of every snapshot folded in (at the end of each epoch from `--swa-start`).
 ///
-/// BatchNorm's running statistics are not averaged (`use_buffers=False`): evaluating the average uses the model's.
+/// BatchNorm's running statistics are not averaged (`use_buffers=False`); SWA recomputes them for its weights at the
+/// end (`update_bn`). PyTorch's CPU path averages as avg + (p − avg) / (n + 1), its foreach (GPU) path as the lerp
+/// above: the two differ by an ulp or two per update.
 public final class ParameterAverage {
-    /// The decay, `get_ema_multi_avg_fn(decay)`'s argument, in [0, 1].
-    public let decay: Double
+    /// How snapshots are weighted.
+    public enum Kind: Equatable, Sendable {
+        /// An exponential moving average with this decay, in [0, 1].
+        case exponential(decay: Double)
+        /// The mean of all snapshots (stochastic weight averaging).
+        case equal
+    }
+
+    /// How snapshots are weighted.
+    public let kind: Kind
     /// Updates so far, `n_averaged`.
     public private(set) var updates = 0
     /// The averaged parameters, laid out as the arena's.
     let buffer: DeviceBuffer
     /// Floats in the arena.
     let count: Int
+    /// BatchNorm's running statistics recomputed for the averaged weights (SWA's `update_bn`, at the end of the run);
+    /// nil before, or without BatchNorm.
+    var runningStatistics: [Float]?
 
     /// - Parameters:
-    ///   - decay: The decay, in [0, 1].
+    ///   - kind: How snapshots are weighted.
     ///   - count: Floats in the parameter arena.
     ///   - backend: Where the average lives.
     /// - Throws: `EtaError` `.usage` for a decay outside [0, 1], or the backend's allocation error.
-    init(decay: Double, count: Int, backend: Backend) throws {
-        guard decay >= 0 && decay <= 1 else {
+    init(_ kind: Kind, count: Int, backend: Backend) throws {
+        if case .exponential(let decay) = kind, !(decay >= 0 && decay <= 1) {
             throw EtaError(.usage, "the EMA decay must be in [0, 1] (got \(decay)); 0.999 is typical")
         }
-        (self.decay, self.count) = (decay, count)
+        (self.kind, self.count) = (kind, count)
         buffer = try backend.makeBuffer(count: max(count, 1))
     }
 
-    /// Folds the parameters after an optimizer step into the average.
+    /// The EMA decay; nil for an equal average.
+    public var decay: Double? {
+        if case .exponential(let decay) = kind { return decay }
+        return nil
+    }
+
+    /// Device bytes the average holds.
+    var deviceBytes: Int { max(count, 1) * MemoryLayout<Float>.size }
+
+    /// Folds the parameters into the average.
     func update(from parameters: DeviceBuffer, on backend: Backend) throws {
         // lerp with weight 1 is exactly the parameters: the first update copies them, as AveragedModel does.
-        let weight: Float = updates == 0 ? 1 : Float(1 - decay)
+        let weight: Float
+        switch kind {
+        case _ where updates == 0: weight = 1
+        case .exponential(let decay): weight = Float(1 - decay)
+        // 1 / (n_averaged + 1), a float32 tensor division in PyTorch.
+        case .equal: weight = 1 / Float(updates + 1)
+        }
         try backend.run(.lerpToward(target: buffer, toward: parameters, count: count, weight: weight))
         updates += 1
     }

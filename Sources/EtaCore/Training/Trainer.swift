@@ -26,6 +26,8 @@ public final class Trainer {
     public let exchange: GradientExchange?
     /// The exponential moving average of the parameters (`emaDecay`); nil without one.
     public let average: ParameterAverage?
+    /// The stochastic weight average (`swa`); nil without one.
+    public let stochasticAverage: ParameterAverage?
     /// After every step, check that every rank holds the same parameters (``checkRanksAgree(step:)``).
     public var checksRanksEveryStep = false
     /// Where the run is: steps, epoch, batch in the epoch.
@@ -62,7 +64,7 @@ public final class Trainer {
     /// statistics) and the data split. Nothing is allocated after construction, so this is the peak.
     public var deviceMemoryBytes: Int {
         network.deviceBytes + data.deviceBytes + (network.shard?.deviceBytes ?? 0)
-            + (average.map { max($0.count, 1) * MemoryLayout<Float>.size } ?? 0)
+            + (average?.deviceBytes ?? 0) + (stochasticAverage?.deviceBytes ?? 0)
     }
     /// Optimizer steps of the whole run: every epoch's, or `configuration.steps` when that ends the run first.
     public var totalSteps: Int { Self.runLength(stepsPerEpoch: stepsPerEpoch, configuration).steps }
@@ -218,15 +220,19 @@ public final class Trainer {
                 )
             }
         }
-        if let decay = configuration.emaDecay, configuration.optimizer.averagingBeta != nil {
+        if configuration.emaDecay != nil || configuration.swa != nil, configuration.optimizer.averagingBeta != nil {
             throw EtaError(
                 .usage,
-                "--ema \(decay) with \(configuration.optimizer.name): Schedule-Free already averages its iterates "
-                    + "(its parameters while training are y, not the model to average)")
+                "--ema and --swa-start with \(configuration.optimizer.name): Schedule-Free already averages its "
+                    + "iterates (its parameters while training are y, not the model to average)")
         }
+        try configuration.swa?.validate()
         let parameterCount = network.arena.layout.count
         average = try configuration.emaDecay.map {
-            try ParameterAverage(decay: $0, count: parameterCount, backend: backend)
+            try ParameterAverage(.exponential(decay: $0), count: parameterCount, backend: backend)
+        }
+        stochasticAverage = try configuration.swa.map { _ in
+            try ParameterAverage(.equal, count: parameterCount, backend: backend)
         }
         data = try SplitBuffers(split: split, backend: backend)
         // The gradients plus two scalars: the batch loss and the stop flag.
@@ -245,7 +251,15 @@ public final class Trainer {
     /// - Parameter step: The step, from 1.
     /// - Returns: The schedule's lr times the divergence guard's scale.
     public func learningRate(step: Int) -> Double {
-        schedulePlan.learningRate(at: scheduleIndex(step: step)) * position.learningRateScale
+        if let swa = configuration.swa {
+            // SWALR anneals from the lr of the last step of the first averaged epoch.
+            let last = (swa.start + 1) * stepsPerEpoch
+            let initial = schedulePlan.learningRate(at: configuration.scheduleInterval == .step ? last - 1 : swa.start)
+            if let lr = swa.learningRate(epoch: position.epoch, initial: initial) {
+                return lr * position.learningRateScale
+            }
+        }
+        return schedulePlan.learningRate(at: scheduleIndex(step: step)) * position.learningRateScale
     }
 
     /// The cycled momentum / beta1 of step `step`, if the schedule cycles it.
@@ -440,8 +454,16 @@ public final class Trainer {
             trainAccuracy: classification ? sums.correct / n : nil,
             validationLoss: validationLoss, validationAccuracy: validationAccuracy, seconds: seconds)
         record.perCharacter = split.dataset.text != nil
-        if let averaged = try validateAverage() {
-            (record.averageValidationLoss, record.averageValidationAccuracy) = (averaged.loss, averaged.accuracy)
+        if let swa = configuration.swa, let stochasticAverage, swa.averages(afterEpoch: position.epoch) {
+            try stochasticAverage.update(from: network.arena.parameters, on: backend)
+            // update_bn once, after the last epoch's snapshot, as PyTorch's recipe does.
+            if position.epoch + 1 == plannedEpochs { try updateBatchNorm(for: stochasticAverage) }
+        }
+        if let average, let averaged = try validate(average) {
+            (record.emaValidationLoss, record.emaValidationAccuracy) = (averaged.loss, averaged.accuracy)
+        }
+        if let stochasticAverage, let averaged = try validate(stochasticAverage) {
+            (record.swaValidationLoss, record.swaValidationAccuracy) = (averaged.loss, averaged.accuracy)
         }
         // plateau watches the validation loss (the training loss without a validation split) once per epoch.
         let afterIndex = configuration.scheduleInterval == .step ? position.step - 1 : position.epoch

@@ -11,12 +11,14 @@ struct TrainerSnapshot {
     let batchesTracked: Int
     /// The parameters' moving average and its update count (`--ema`).
     let average: (values: [Float], updates: Int)?
+    let stochasticAverage: (values: [Float], updates: Int)?
 
     init(_ trainer: Trainer) throws {
         hostState = trainer.network.optimizer.hostState
         running = try trainer.network.runningStatistics.map { try trainer.backend.read($0) }
         batchesTracked = trainer.network.batchesTracked
         average = try trainer.average.map { (try $0.values(on: trainer.backend), $0.updates) }
+        stochasticAverage = try trainer.stochasticAverage.map { (try $0.values(on: trainer.backend), $0.updates) }
         let arena = trainer.network.arena
         parameters = try arena.download(.parameters)
         state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
@@ -41,5 +43,9 @@ struct TrainerSnapshot {
         }
         trainer.network.batchesTracked = batchesTracked
         if let average { try trainer.average?.load(average.values, updates: average.updates, on: trainer.backend) }
+        if let stochasticAverage {
+            try trainer.stochasticAverage?.load(
+                stochasticAverage.values, updates: stochasticAverage.updates, on: trainer.backend)
+        }
     }
 }

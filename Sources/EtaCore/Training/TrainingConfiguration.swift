@@ -63,6 +63,8 @@ public struct TrainingConfiguration: Sendable {
     public var parameterGroups: [ParameterGroup] = []
     /// Keep an exponential moving average of the parameters with this decay (``ParameterAverage``); nil: none.
     public var emaDecay: Double?
+    /// Stochastic weight averaging from an epoch on, with its lr schedule (``StochasticWeightAveraging``); nil: none.
+    public var swa: StochasticWeightAveraging?
     /// The SPECs as given (kept for logs and checkpoints).
     public var scheduleSpec: String?
     /// The warmup SPEC as given.

@@ -104,10 +104,16 @@ public final class TrainingLog {
             ("train_loss", .float(record.trainLoss)), ("train_accuracy", optional(record.trainAccuracy)),
             ("val_loss", optional(record.validationLoss)), ("val_accuracy", optional(record.validationAccuracy)),
         ]
-        if let loss = record.averageValidationLoss {
+        if let loss = record.emaValidationLoss {
             // --ema: the averaged parameters' validation, beside the raw ones'.
             fields += [
-                ("ema_val_loss", .float(loss)), ("ema_val_accuracy", optional(record.averageValidationAccuracy)),
+                ("ema_val_loss", .float(loss)), ("ema_val_accuracy", optional(record.emaValidationAccuracy)),
+            ]
+        }
+        if let loss = record.swaValidationLoss {
+            // --swa-start: the stochastic weight average's validation.
+            fields += [
+                ("swa_val_loss", .float(loss)), ("swa_val_accuracy", optional(record.swaValidationAccuracy)),
             ]
         }
         if record.perCharacter {

@@ -37,9 +37,13 @@ public struct EpochRecord: Sendable {
     /// ``validationBitsPerCharacter`` are then set.
     public var perCharacter = false
     /// The validation loss of the parameters' moving average (`--ema`); nil without one or without validation.
-    public var averageValidationLoss: Float?
+    public var emaValidationLoss: Float?
     /// The validation accuracy of the parameters' moving average; nil for regression, without one or validation.
-    public var averageValidationAccuracy: Float?
+    public var emaValidationAccuracy: Float?
+    /// The validation loss of the stochastic weight average (`--swa-start`), once it holds a snapshot.
+    public var swaValidationLoss: Float?
+    /// The validation accuracy of the stochastic weight average; nil for regression, before it or without validation.
+    public var swaValidationAccuracy: Float?
 
     /// A text run's training loss in bits per character (the loss in nats / ln 2); nil for other datasets.
     public var trainBitsPerCharacter: Float? { perCharacter ? Self.bits(trainLoss) : nil }

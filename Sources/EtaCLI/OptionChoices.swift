@@ -78,6 +78,13 @@ enum TaskChoice: String, OptionChoice {
 }
 
 /// `--accumulate-mode`: average the K accumulated gradients (PyTorch's `loss / K`) or sum them.
+/// `--weights`: which of a checkpoint's weights inference loads.
+enum CheckpointWeights: String, OptionChoice {
+    case model, ema, swa
+    static let noun = "weights"
+    var choice: Checkpoint.Weights { Checkpoint.Weights(rawValue: rawValue)! }
+}
+
 /// `--swa-anneal`: how the lr anneals to `--swa-lr` (SWALR's `anneal_strategy`).
 enum SWAAnneal: String, OptionChoice {
     case cos, linear

@@ -21,6 +21,13 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .long, help: "Characters to generate (default: 500).") var tokens = 500
     @Option(name: .long, help: "Divides the logits; 0 is greedy (default: 1).") var temperature = 1.0
     @Option(name: .long, help: "Seed of the draws (default: 0).") var seed: UInt64 = 0
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "model | ema | swa: the trained weights or an average the checkpoint holds (default: model).",
+            valueName: "weights"),
+        transform: CheckpointWeights.parser)
+    var weights: CheckpointWeights = .model
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
@@ -45,7 +52,7 @@ struct SampleCommand: ParsableCommand {
             let network = try Network(
                 architecture: model, loss: .crossEntropy, optimizer: try OptimizerConfiguration(spec: "sgd"),
                 maxBatch: 1, backend: backend)
-            try file.loadModel(into: network)
+            try file.loadModel(into: network, weights: weights.choice)
             let sampler = try TextSampler(network: network, vocabulary: vocabulary)
             _ = try vocabulary.encode(prompt)  // an unknown character fails before anything is written
             try OutputFile.standardOutput.write(prompt)

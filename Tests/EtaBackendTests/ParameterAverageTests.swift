@@ -222,6 +222,32 @@ struct ParameterAverageTests {
         #expect(try resumed.network.arena.download(.parameters) == straight.network.arena.download(.parameters))
     }
 
+    @Test("inference loads the model's weights or an average from a checkpoint")
+    func loadAverages() throws {
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 3
+        configuration.emaDecay = 0.9
+        configuration.swa = StochasticWeightAveraging(start: 1, learningRate: 1e-3)
+        let trainer = try Trainer(configuration: configuration, backend: Backends.cpu)
+        _ = try trainer.run()
+        let checkpoint = try Checkpoint.capture(trainer)
+        let network = trainer.network
+        for (weights, expected) in [
+            (Checkpoint.Weights.model, try network.arena.download(.parameters)),
+            (.ema, try trainer.average!.values(on: Backends.cpu)),
+            (.swa, try trainer.stochasticAverage!.values(on: Backends.cpu)),
+        ] {
+            try network.arena.upload([Float](repeating: 0, count: network.arena.layout.count), to: .parameters)
+            try checkpoint.loadModel(into: network, weights: weights)
+            #expect(try network.arena.download(.parameters) == expected, "\(weights)")
+        }
+        var plain = TrainingConfiguration()
+        plain.epochs = 1
+        let other = try Trainer(configuration: plain, backend: Backends.cpu)
+        _ = try other.run()
+        #expect(throws: EtaError.self) { try Checkpoint.capture(other).loadModel(into: other.network, weights: .ema) }
+    }
+
     @Test("bad decays and Schedule-Free are refused with exit 64")
     func refusals() throws {
         var configuration = TrainingConfiguration()

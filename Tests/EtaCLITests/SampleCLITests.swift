@@ -44,6 +44,33 @@ struct SampleCLITests {
         }
     }
 
+    @Test("--weights ema samples from the moving average; an average the checkpoint lacks exits 65")
+    func averagedWeights() throws {
+        let path = try textCorpusFile(), checkpoints = folder()
+        let trained = try CLI.run([
+            "train", "--device", "cpu", "--dataset", "text:" + path, "--model",
+            "gpt:layers=1,heads=2,embed=16,context=16",
+            "--steps", "20", "--batch-size", "8", "--val-batches", "2", "--quiet", "--checkpoint", checkpoints.path,
+            "--ema", "0.9",
+        ])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let file = checkpoints.appendingPathComponent("checkpoint-latest.safetensors").path
+        func sample(_ weights: String) throws -> CLI.Result {
+            try CLI.run([
+                "sample", "--device", "cpu", "--checkpoint", file, "--tokens", "60", "--seed", "1", "--weights",
+                weights,
+            ])
+        }
+        let model = try sample("model"), ema = try sample("ema")
+        // Which tensors load is checked value by value in ParameterAverageTests; here, that the option reaches them.
+        #expect(model.status == 0 && ema.status == 0, "\(ema.stderr)")
+        #expect(ema.stdout.unicodeScalars.count == 60 + 1, "\(ema.stdout)")
+        let swa = try sample("swa")
+        #expect(swa.status == 65 && swa.stderr.contains("holds no swa weights"), "\(swa.stderr)")
+        let bad = try sample("mean")
+        #expect(bad.status == 64 && bad.stderr.contains("valid values are model, ema, swa"), "\(bad.stderr)")
+    }
+
     @Test("a prompt outside the vocabulary exits 64; a checkpoint of another model kind exits 65")
     func errors() throws {
         let (file, _) = try Self.checkpoint()

@@ -20,13 +20,43 @@ extension Checkpoint {
             + runningTensors(network).map { ($0.name, $0.shape) }
     }
 
-    /// Loads the model's tensors (what evaluation uses: Schedule-Free's x) into `network`, replica 0, checking every
-    /// name and shape first. Optimizer tensors are ignored.
+    /// Which of a checkpoint's weights to load: the model's, or one of its averages.
+    public enum Weights: String, Sendable, CaseIterable {
+        /// The trained parameters (Schedule-Free's x).
+        case model
+        /// The exponential moving average (`--ema`), `ema.*`.
+        case ema
+        /// The stochastic weight average (`--swa-start`), `swa.*`, with its `update_bn` statistics when it has them.
+        case swa
+
+        /// The prefix of the chosen tensors' names.
+        var prefix: String { self == .model ? "" : rawValue + "." }
+    }
+
+    /// Loads the model's tensors (what evaluation uses: Schedule-Free's x), or an average of them, into `network`,
+    /// replica 0, checking every name and shape first. Optimizer tensors are ignored.
     ///
-    /// - Parameter network: A network built from this checkpoint's SPEC.
-    /// - Throws: `EtaError` `.dataError` naming a missing tensor or a shape that differs; the backend's error.
-    public func loadModel(into network: Network) throws {
-        let present = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    /// - Parameters:
+    ///   - network: A network built from this checkpoint's SPEC.
+    ///   - weights: The model's weights or one of its averages; an average's BatchNorm statistics are SWA's
+    ///     `update_bn` ones when saved, else the model's.
+    /// - Throws: `EtaError` `.dataError` naming a missing tensor, an average the file does not hold, or a shape that
+    ///   differs; the backend's error.
+    public func loadModel(into network: Network, weights: Weights = .model) throws {
+        var present = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        if weights != .model {
+            let chosen = tensors.filter { $0.name.hasPrefix(weights.prefix) }
+            guard !chosen.isEmpty else {
+                let option = weights == .ema ? "--ema DECAY" : "--swa-start S --swa-lr LR"
+                throw EtaError(
+                    .dataError,
+                    "the checkpoint holds no \(weights.rawValue) weights (train with \(option) to keep them)")
+            }
+            for tensor in chosen {
+                let name = String(tensor.name.dropFirst(weights.prefix.count))
+                present[name] = Tensor(name: name, shape: tensor.shape, values: tensor.values)
+            }
+        }
         for (name, shape) in Self.modelTensors(network) {
             guard let tensor = present[name] else {
                 throw EtaError(.dataError, "checkpoint check 'tensor names': \(name) is missing")

@@ -1,10 +1,20 @@
 /// Evaluating the parameters' moving average (`--ema`): the averaged weights take the parameters' place for the
 /// validation pass, and the raw ones are put back (through the host, once per epoch: no second device copy).
 extension Trainer {
+    /// Adds the averages' validation (`--ema`, `--swa-start`) to an epoch's record.
+    func validateAverages(into record: inout EpochRecord) throws {
+        if let average, let averaged = try validate(average) {
+            (record.emaValidationLoss, record.emaValidationAccuracy) = (averaged.loss, averaged.accuracy)
+        }
+        if let stochasticAverage, let averaged = try validate(stochasticAverage) {
+            (record.swaValidationLoss, record.swaValidationAccuracy) = (averaged.loss, averaged.accuracy)
+        }
+    }
+
     /// The validation loss and accuracy of averaged parameters; nil before the average's first update or without a
-    /// validation split.
+    /// validation split (then nothing is swapped in).
     func validate(_ average: ParameterAverage) throws -> (loss: Float, accuracy: Float?)? {
-        guard average.updates > 0, split.validationRows.count > 0 else { return nil }
+        guard average.updates > 0, data.validation != nil else { return nil }
         return try withAveragedWeights(average) {
             try data.validate(network, batchSize: configuration.batchSize)?.first.map { ($0.loss, $0.accuracy) }
         }

@@ -27,6 +27,7 @@ extension Trainer {
             validationLoss: validation?.loss, validationAccuracy: validation?.accuracy, seconds: seconds)
         record.partial = true
         record.perCharacter = split.dataset.text != nil
+        try validateAverages(into: &record)
         return record
     }
 }

@@ -459,12 +459,7 @@ public final class Trainer {
             // update_bn once, after the last epoch's snapshot, as PyTorch's recipe does.
             if position.epoch + 1 == plannedEpochs { try updateBatchNorm(for: stochasticAverage) }
         }
-        if let average, let averaged = try validate(average) {
-            (record.emaValidationLoss, record.emaValidationAccuracy) = (averaged.loss, averaged.accuracy)
-        }
-        if let stochasticAverage, let averaged = try validate(stochasticAverage) {
-            (record.swaValidationLoss, record.swaValidationAccuracy) = (averaged.loss, averaged.accuracy)
-        }
+        try validateAverages(into: &record)
         // plateau watches the validation loss (the training loss without a validation split) once per epoch.
         let afterIndex = configuration.scheduleInterval == .step ? position.step - 1 : position.epoch
         schedulePlan.observe(metric: Double(validationLoss ?? record.trainLoss), afterStep: afterIndex)

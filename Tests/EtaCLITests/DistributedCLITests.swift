@@ -130,6 +130,22 @@ struct DistributedCLITests {
         #expect(lamb.status == 64 && lamb.stderr.contains("does not support lamb"), "\(lamb.stderr)")
     }
 
+    @Test("--ema and --swa-start over 2 sharded ranks give the one-process averages with the global batch")
+    func averages() throws {
+        let common = [
+            "train", "--dataset", "digits", "--epochs", "4", "--device", "cpu", "--format", "json", "--quiet", "--ema",
+            "0.9", "--swa-start", "2", "--swa-lr", "1e-3",
+        ]
+        let one = try CLI.run(common + ["--batch-size", "64"])
+        let two = try MPIRun.run(2, common + ["--batch-size", "32", "--shard-optimizer-state", "--check-ranks"])
+        #expect(two.status == 0, "\(two.stderr)")
+        let a = try MPIRun.summary(one), b = try MPIRun.summary(two)
+        for key in ["val_loss", "ema_val_loss", "swa_val_loss"] {
+            let x = try #require(a[key] as? Double), y = try #require(b[key] as? Double)
+            #expect(relative(x, y) < Self.tolerance, "\(key): \(x) vs \(y)")
+        }
+    }
+
     @Test("a checkpoint of 2 ranks resumes bit for bit on 2 ranks, and on 1 process with the same global batch")
     func resumeAcrossWorldSizes() throws {
         for shard in [false, true] {

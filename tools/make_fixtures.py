@@ -19,6 +19,9 @@ import numpy as np
 import torch
 
 STEPS = 300
+
+import torch.optim._muon as muon_module
+bfloat16_newton_schulz = muon_module._zeropower_via_newtonschulz
 f32 = np.float32
 
 # (objective, curvatures or None, Eta SPEC). Learning rates are chosen to show descent, oscillation and slow
@@ -103,6 +106,17 @@ CASES = [
     ("matrix", None, "schedulefree_sgd:lr=0.02"),
     ("matrix", None, "prodigy"),
     ("matrix", None, "dadapt_adam"),
+    # Muon on the matrix (4x3: the transposed Newton-Schulz path), at learning rates that stop short of the minimum
+    # (near it Muon's fixed-size steps follow the direction of a vanishing gradient, which rounding decides); on a vector objective Eta's Muon hands the tensor to
+    # its auxiliary optimizer (AdamW lr 3e-4, beta2 0.95), which is what the fixture runs there.
+    ("matrix", None, "muon:lr=1e-3"),
+    ("matrix", None, "muon:lr=2e-3,nesterov=false,weight_decay=0,adjust_lr_fn=match_rms_adamw"),
+    ("matrix", None, "muon:lr=1e-3,momentum=0.9,ns_steps=3,adjust_lr_fn=spectral_unclamped,weight_decay=0.05"),
+    ("rosenbrock", None, "muon:lr=0.02"),
+    ("matrix", None, "adafactor:lr=3e-3"),
+    ("matrix", None, "adafactor:lr=3e-3,beta2_decay=-0.5,weight_decay=0.1,d=2"),
+    ("rosenbrock", None, "adafactor:lr=1e-3"),
+    ("quadratic", [1.0, 10.0], "adafactor:lr=1e-3,maximize=true,eps2=0.01"),
 ]
 
 # The matrix objective: f(X) = 0.5 ||A X - B||_F^2 over X in R^(4x3), row-major.
@@ -116,11 +130,44 @@ def parse_spec(spec):
     args = {}
     for part in filter(None, body.split(",")):
         key, value = part.split("=")
-        args[key] = (value == "true") if value in ("true", "false") else float(value)
+        try:
+            args[key] = (value == "true") if value in ("true", "false") else float(value)
+        except ValueError:
+            args[key] = value   # a name (Muon's adjust_lr_fn)
     return name, args
 
 
+def float32_newton_schulz(grad, ns_coefficients, ns_steps, eps):
+    """torch.optim.Muon's _zeropower_via_newtonschulz with the iteration in float32 (PyTorch's runs in bfloat16)."""
+    a, b, c = ns_coefficients
+    x = grad.to(dtype=grad.dtype, copy=True)
+    if grad.size(0) > grad.size(1):
+        x = x.T
+    x.div_(x.norm().clamp(min=eps))
+    for _ in range(ns_steps):
+        gram = x @ x.T
+        update = torch.addmm(gram, gram, gram, beta=b, alpha=c)
+        x = torch.addmm(x, update, x, beta=a)
+    if grad.size(0) > grad.size(1):
+        x = x.T
+    return x
+
+
 def make_optimizer(name, args, param):
+    if name == "muon":
+        if param.dim() != 2:
+            # Eta's Muon gives tensors of fewer than two dimensions to its auxiliary optimizer.
+            return torch.optim.AdamW([param], lr=3e-4, betas=(0.9, 0.95), foreach=False)
+        return torch.optim.Muon([param], lr=args.get("lr", 1e-3), weight_decay=args.get("weight_decay", 0.1),
+                                momentum=args.get("momentum", 0.95), nesterov=args.get("nesterov", True),
+                                ns_coefficients=(args.get("ns_a", 3.4445), args.get("ns_b", -4.7750), args.get("ns_c", 2.0315)),
+                                eps=args.get("eps", 1e-7), ns_steps=int(args.get("ns_steps", 5)),
+                                adjust_lr_fn=args.get("adjust_lr_fn", "original"))
+    if name == "adafactor":
+        return torch.optim.Adafactor([param], lr=args.get("lr", 1e-2), beta2_decay=args.get("beta2_decay", -0.8),
+                                     eps=(args.get("eps1"), args.get("eps2", 1e-3)), d=args.get("d", 1.0),
+                                     weight_decay=args.get("weight_decay", 0.0), maximize=args.get("maximize", False),
+                                     foreach=False)
     if name == "prodigy":
         from prodigyopt import Prodigy
         beta3 = args.get("beta3", -1.0)
@@ -236,7 +283,7 @@ def run(objective, curvatures, spec, dtype):
         x = [dtype(v) for v in param.detach().numpy().reshape(-1)]
         losses.append(float(loss))
         xs.append([float(v) for v in x])
-        if "d" in optimizer.param_groups[0]:
+        if name in ("prodigy", "dadapt_adam"):
             ds.append(float(optimizer.param_groups[0]["d"]))   # Prodigy's and D-Adaptation's step-size estimate
     return start, losses, xs, ds
 
@@ -256,11 +303,21 @@ def main():
         if (objective, spec) in kept:
             cases.append(kept[(objective, spec)])
             continue
+        bf16_xs = None
+        if spec.startswith("muon") and objective == "matrix":
+            # PyTorch's own Muon (bfloat16 Newton-Schulz), kept to state how far float32 is from it.
+            _, _, bf16_xs, _ = run(objective, curvatures, spec, np.float32)
+            muon_module.__dict__["_zeropower_via_newtonschulz"] = float32_newton_schulz
         start, losses, xs, ds = run(objective, curvatures, spec, np.float32)
         _, losses64, xs64, _ = run(objective, curvatures, spec, np.float64)
+        muon_module.__dict__["_zeropower_via_newtonschulz"] = bfloat16_newton_schulz
         deviation = max(abs(a - b) for row, row64 in zip(xs, xs64) for a, b in zip(row, row64))
         case = dict(objective=objective, curvatures=curvatures, spec=spec, start=start, steps=STEPS,
                     loss=losses, x=xs, float64_x=xs64, float32_vs_float64_max_abs=deviation)
+        if bf16_xs is not None:
+            case["newton_schulz"] = "float32 (torch.optim.Muon with _zeropower_via_newtonschulz in float32)"
+            case["bfloat16_vs_float32_max_abs"] = max(abs(a - b) for r1, r2 in zip(bf16_xs, xs) for a, b in zip(r1, r2))
+            print(f"  bfloat16 Newton-Schulz vs float32: {case['bfloat16_vs_float32_max_abs']:.2e}", file=sys.stderr)
         if ds:
             case["d"] = ds
         cases.append(case)

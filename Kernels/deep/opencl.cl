@@ -9,11 +9,14 @@
 #define eta_sqrt sqrt
 #define eta_exp exp
 #define eta_fmax fmax
+#define eta_fma fma
+#define eta_fabs fabs
 
 #include "signatures.cl"
 #include "image.cl"
 #include "norm.cl"
 #include "sequence.cl"
+#include "matrix.cl"
 
 #define ETA_DEEP_OPENCL_KERNEL(NAME) \
     __kernel void NAME(NAME##_PARAMS) { \

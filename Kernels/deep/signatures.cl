@@ -18,7 +18,9 @@
     K(layer_norm_forward) K(layer_norm_backward_input) K(layer_norm_backward_parameters) \
     K(embedding_forward) K(embedding_backward_tokens) K(embedding_backward_positions) \
     K(heads_permute) K(causal_softmax_forward) K(causal_softmax_backward) \
-    K(dropout) K(add)
+    K(dropout) K(add) \
+    K(muon_momentum) K(scale_by_norm) K(muon_apply) \
+    K(adafactor_rows) K(adafactor_cols) K(adafactor_direction) K(adafactor_apply)
 
 // A square window over [N, H, W, C] (or [N, C, H, W] for im2col's source): input shape, window, output shape.
 #define ETA_WINDOW_PARAMS \
@@ -187,3 +189,52 @@
     const ulong b_offset, const int has_b, ETA_GLOBAL float* destination, const ulong destination_offset, \
     const int accumulate
 #define add_ARGS count, a, a_offset, b, b_offset, has_b, destination, destination_offset, accumulate
+
+// Matrix optimizers (deep/matrix.cl). count elements: the momentum and its (Nesterov) update into `out`.
+#define muon_momentum_PARAMS \
+    const ulong count, ETA_GLOBAL const float* g, const ulong g_offset, ETA_GLOBAL float* buf, const ulong buf_offset, \
+    ETA_GLOBAL float* out, const ulong out_offset, const float one_minus_momentum, const float momentum, \
+    const int nesterov
+#define muon_momentum_ARGS \
+    count, g, g_offset, buf, buf_offset, out, out_offset, one_minus_momentum, momentum, nesterov
+
+// count elements: x /= max(sqrt(stats[stats_index]), eps).
+#define scale_by_norm_PARAMS \
+    const ulong count, ETA_GLOBAL float* x, const ulong x_offset, ETA_GLOBAL const float* stats, \
+    const ulong stats_index, const float eps
+#define scale_by_norm_ARGS count, x, x_offset, stats, stats_index, eps
+
+// count elements: p = fma(neg_lr, x, p·decay).
+#define muon_apply_PARAMS \
+    const ulong count, ETA_GLOBAL float* p, const ulong p_offset, ETA_GLOBAL const float* x, const ulong x_offset, \
+    const float decay, const float neg_lr
+#define muon_apply_ARGS count, p, p_offset, x, x_offset, decay, neg_lr
+
+// count = matrices·rows (one row each).
+#define adafactor_rows_PARAMS \
+    const ulong count, ETA_GLOBAL const float* g, const ulong g_offset, ETA_GLOBAL float* row_var, \
+    const ulong row_offset, const ulong cols, const float w
+#define adafactor_rows_ARGS count, g, g_offset, row_var, row_offset, cols, w
+
+// count = matrices·cols (one column each).
+#define adafactor_cols_PARAMS \
+    const ulong count, ETA_GLOBAL const float* g, const ulong g_offset, ETA_GLOBAL float* col_var, \
+    const ulong col_offset, const ulong rows, const ulong cols, const float w
+#define adafactor_cols_ARGS count, g, g_offset, col_var, col_offset, rows, cols, w
+
+// count elements. Unfactored: row_var holds `variance`, lerped here with weight w.
+#define adafactor_direction_PARAMS \
+    const ulong count, ETA_GLOBAL const float* g, const ulong g_offset, ETA_GLOBAL float* out, const ulong out_offset, \
+    ETA_GLOBAL float* row_var, const ulong row_offset, ETA_GLOBAL const float* col_var, const ulong col_offset, \
+    ETA_GLOBAL const float* row_means, const ulong means_offset, const ulong rows, const ulong cols, \
+    const float eps1, const float eps1_squared, const float w, const int factored, const int maximize
+#define adafactor_direction_ARGS \
+    count, g, g_offset, out, out_offset, row_var, row_offset, col_var, col_offset, row_means, means_offset, rows, \
+    cols, eps1, eps1_squared, w, factored, maximize
+
+// count elements: p = fma(−α/denom, U, p·decay), α and denom from stats[stats_index] and stats[stats_index + 1].
+#define adafactor_apply_PARAMS \
+    const ulong count, ETA_GLOBAL float* p, const ulong p_offset, ETA_GLOBAL const float* u, const ulong u_offset, \
+    ETA_GLOBAL const float* stats, const ulong stats_index, const float decay, const float rho, const float eps2, \
+    const float d, const float numel
+#define adafactor_apply_ARGS count, p, p_offset, u, u_offset, stats, stats_index, decay, rho, eps2, d, numel

@@ -11,10 +11,13 @@
 #define eta_sqrt(x) __builtin_sqrtf(x)
 #define eta_exp(x) eta_vector_exp(x)
 #define eta_fmax(a, b) fmaxf(a, b)
+#define eta_fma(a, b, c) fmaf(a, b, c)
+#define eta_fabs(x) fabsf(x)
 
 #include "../../Kernels/deep/image.cl"
 #include "../../Kernels/deep/norm.cl"
 #include "../../Kernels/deep/sequence.cl"
+#include "../../Kernels/deep/matrix.cl"
 
 // AVX2 where the host has it (the channel loops vectorise); the baseline clone keeps the binary portable.
 #if defined(__x86_64__) && defined(__clang__)

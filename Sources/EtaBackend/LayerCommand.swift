@@ -261,6 +261,8 @@ public enum LayerCommand {
     case clipByValue(gradients: DeviceBuffer, count: Int, clip: Float)
     /// target = lerp(target, toward, weight) (Schedule-Free's switch between y and x).
     case lerpToward(target: DeviceBuffer, toward: DeviceBuffer, count: Int, weight: Float)
+    /// A per-tensor piece of a matrix optimizer's step (Muon, Adafactor).
+    case tensorUpdate(TensorUpdateCommand)
 }
 
 extension LayerCommand {
@@ -291,6 +293,7 @@ extension LayerCommand {
         case .clipByNorm: return "clip_by_norm"
         case .clipByValue: return "clip_by_value"
         case .lerpToward: return "lerp_toward"
+        case .tensorUpdate(let c): return c.kernelName
         }
     }
 }

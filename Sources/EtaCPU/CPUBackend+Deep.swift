@@ -39,6 +39,7 @@ extension CPUBackend {
                     begin, end, UInt64(c.count), a, UInt64(c.a.offset), b, UInt64(c.b?.offset ?? 0), c.b == nil ? 0 : 1,
                     destination, UInt64(c.destination.offset), c.accumulate ? 1 : 0)
             }
+        case .tensorUpdate(let c): runTensorUpdate(c)
         default: preconditionFailure("runDeep got \(layer.kernelName)")
         }
     }

@@ -39,7 +39,8 @@ extension CPUBackend {
                 }
             }
         case .biasActivation(let c): runBiasActivation(c)
-        case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .heads, .causalSoftmax, .dropout, .add:
+        case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .heads, .causalSoftmax, .dropout, .add,
+            .tensorUpdate:
             runDeep(layer)
         case .loss(let l):
             let targets = pointer(l.targets) + l.targetsOffset

@@ -20,11 +20,12 @@ extension OpenCLBackend {
         "batch_norm_normalize", "batch_norm_backward_sums", "batch_norm_backward_input", "layer_norm_forward",
         "layer_norm_backward_input", "layer_norm_backward_parameters", "embedding_forward",
         "embedding_backward_tokens", "embedding_backward_positions", "heads_permute", "causal_softmax_forward",
-        "causal_softmax_backward", "dropout", "add",
+        "causal_softmax_backward", "dropout", "add", "muon_momentum", "scale_by_norm", "muon_apply",
+        "adafactor_rows", "adafactor_cols", "adafactor_direction", "adafactor_apply",
     ]
 
     /// Sets `arguments` in order and launches `count` work-items of `name` (nothing when `count` is 0).
-    private func launch(_ name: String, count: Int, _ arguments: [KernelArgument], trace: String? = nil) throws {
+    func launch(_ name: String, count: Int, _ arguments: [KernelArgument], trace: String? = nil) throws {
         guard count > 0 else { return }
         let kernel = deepKernels[name]!
         try kernel.setArgument(0, UInt64(count))
@@ -42,7 +43,7 @@ extension OpenCLBackend {
     }
 
     /// A slice as its buffer and offset arguments.
-    private func slice(_ s: DeviceSlice) -> [KernelArgument] { [.buffer(device(s.buffer)), .index(s.offset)] }
+    func slice(_ s: DeviceSlice) -> [KernelArgument] { [.buffer(device(s.buffer)), .index(s.offset)] }
 
     private func window(_ g: WindowGeometry) -> [KernelArgument] {
         [g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outputHeight, g.outputWidth].map { .index($0) }
@@ -116,6 +117,7 @@ extension OpenCLBackend {
             try launch(
                 "add", count: c.count,
                 slice(c.a) + slice(c.b ?? c.a) + [.flag(c.b != nil)] + slice(c.destination) + [.flag(c.accumulate)])
+        case .tensorUpdate(let c): try runTensorUpdate(c)
         default: preconditionFailure("runDeep got \(layer.kernelName)")
         }
     }

@@ -84,7 +84,8 @@ extension OpenCLBackend {
             try enqueue(
                 k.backward, global: [c.cols, c.replicas], local: [k.backward.localSize(preferred: 32), 1],
                 name: layer.kernelName)
-        case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .heads, .causalSoftmax, .dropout, .add:
+        case .patches, .pool, .transpose, .batchNorm, .layerNorm, .embedding, .heads, .causalSoftmax, .dropout, .add,
+            .tensorUpdate:
             try runDeep(layer)
         case .loss(let l):
             let kernel: Kernel

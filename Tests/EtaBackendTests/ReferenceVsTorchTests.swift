@@ -39,7 +39,7 @@ func referenceRun(_ fixture: TorchTrajectory) throws -> (path: [[Float]], d: [Do
         state: Dictionary(
             uniqueKeysWithValues: configuration.stateSlots.map {
                 ($0, [Float](repeating: configuration.rule.initialValue(ofSlot: $0), count: fixture.start.count))
-            }))
+            }), shapes: [objective.shape])
     var path: [[Float]] = []
     var ds: [Double] = []
     for t in 1...fixture.steps {
@@ -73,6 +73,8 @@ struct ReferenceVsTorchTests {
             "initial_accumulator_value", "adadelta", "rho", "adamax", "nadam", "momentum_decay", "radam", "lion",
             "schedulefree_adamw", "schedulefree_sgd", "warmup_steps", "weight_lr_power", "prodigy", "dadapt_adam",
             "use_bias_correction", "safeguard_warmup", "d_coef", "growth_rate", "decouple=", "beta3", "d0",
+            "muon:", "nesterov=false", "ns_steps", "match_rms_adamw", "spectral_unclamped", "adafactor:",
+            "beta2_decay", "eps2", "d=2",
         ] {
             #expect(specs.contains(option), "no fixture exercises \(option)")
         }

@@ -4,6 +4,7 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
     enum Binding {
         case number(WritableKeyPath<Rule, Double>, ClosedRange<Double>, String, allowsInfinity: Bool)
         case flag(WritableKeyPath<Rule, Bool>)
+        case choice(WritableKeyPath<Rule, String>, [String])
     }
 
     /// PyTorch's name, e.g. `weight_decay`.
@@ -52,6 +53,17 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
         Self(name: name, binding: .flag(path))
     }
 
+    /// A key that takes one of a few names (Muon's `adjust_lr_fn`).
+    ///
+    /// - Parameters:
+    ///   - name: The SPEC key.
+    ///   - path: The property it sets.
+    ///   - values: The names accepted, as PyTorch spells them.
+    /// - Returns: The key.
+    public static func choice(_ name: String, _ path: WritableKeyPath<Rule, String>, _ values: [String]) -> Self {
+        Self(name: name, binding: .choice(path, values))
+    }
+
     /// Values of β: [0, 1).
     ///
     /// - Parameters:
@@ -82,6 +94,14 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
                 throw EtaError(.usage, "invalid value \(value) for '\(name)' in SPEC '\(spec)': must be \(rangeText)")
             }
             rule[keyPath: path] = value
+        case .choice(let path, let values):
+            guard let value = values.first(where: { $0 == text.lowercased() }) else {
+                throw EtaError(
+                    .usage,
+                    "invalid value '\(text)' for '\(name)' in SPEC '\(spec)': expected one of "
+                        + values.joined(separator: ", "))
+            }
+            rule[keyPath: path] = value
         }
     }
 
@@ -90,6 +110,7 @@ public struct HyperparameterKey<Rule>: @unchecked Sendable {
         switch binding {
         case .flag(let path): "\(name)=\(rule[keyPath: path])"
         case .number(let path, _, _, _): "\(name)=\(rule[keyPath: path])"
+        case .choice(let path, _): "\(name)=\(rule[keyPath: path])"
         }
     }
 }

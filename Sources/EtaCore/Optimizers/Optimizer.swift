@@ -157,7 +157,9 @@ public final class Optimizer {
             }
         }
         let configuration = try configuration.cycled(momentum: momentum)
-        if configuration.isTwoPass {
+        if let rule = configuration.rule as? any TensorwiseRule {
+            try tensorwiseStep(rule, arena: arena, step: next, lr: lr)
+        } else if configuration.isTwoPass {
             try twoPassStep(configuration, arena: arena, step: next, lr: lr)
         } else {
             let scalars = configuration.stepScalars(step: next, lr: lr, host: &hostState)
@@ -251,6 +253,16 @@ public final class Optimizer {
     private var blockCache: (arena: ParameterArena, blocks: UpdateBlocks)?
 
     private var replicaCache: (arena: ParameterArena, layout: GroupLayout)?
+
+    private var tensorwiseCache: TensorwiseWorkspace?
+
+    /// The tensorwise state and scratch of `arena`, made on first use.
+    func tensorwiseWorkspace(_ arena: ParameterArena, rule: any TensorwiseRule) throws -> TensorwiseWorkspace {
+        if let cached = tensorwiseCache, cached.arena === arena { return cached }
+        let workspace = try TensorwiseWorkspace(arena: arena, rule: rule)
+        tensorwiseCache = workspace
+        return workspace
+    }
 
     /// Runs `body` on the host state kept under `prefix` (a parameter group's or a sweep replica's own), saving it
     /// back.

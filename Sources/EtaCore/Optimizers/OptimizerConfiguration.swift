@@ -15,9 +15,9 @@ public struct OptimizerConfiguration: Equatable, Sendable {
 
     /// Every optimizer (SGD and Adam first, then by name): the one registry of optimizers.
     public static let rules: [any OptimizerRule.Type] = [
-        SGD.self, Adam.self, AdamW.self, Adadelta.self, Adagrad.self, Adamax.self, ASGD.self, DAdaptAdam.self,
-        LAMB.self, Lion.self, NAdam.self, Prodigy.self, RAdam.self, RMSprop.self, Rprop.self, ScheduleFreeAdamW.self,
-        ScheduleFreeSGD.self,
+        SGD.self, Adam.self, AdamW.self, Adadelta.self, Adafactor.self, Adagrad.self, Adamax.self, ASGD.self,
+        DAdaptAdam.self, LAMB.self, Lion.self, Muon.self, NAdam.self, Prodigy.self, RAdam.self, RMSprop.self,
+        Rprop.self, ScheduleFreeAdamW.self, ScheduleFreeSGD.self,
     ]
 
     /// The optimizer names a SPEC may start with.

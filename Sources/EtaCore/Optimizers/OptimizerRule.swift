@@ -130,17 +130,22 @@ public struct ReferenceOptimizerState {
     public var host: [String: Double]
     /// The tensors (norm groups) of the arena.
     public var tensors: [Range<Int>]
+    /// The tensors' dimensions (what a ``TensorwiseRule`` factors or orthogonalises); 1-D by default.
+    public var shapes: [[Int]]
 
     /// - Parameters:
     ///   - param: The initial parameters.
     ///   - state: The initial state slots (every slot in the rule's `stateSlots`).
     ///   - host: The initial host state.
     ///   - tensors: The norm groups; nil: the whole arena is one tensor.
+    ///   - shapes: The tensors' dimensions, one per tensor; nil: each tensor is a vector.
     public init(
-        param: [Float], state: [String: [Float]] = [:], host: [String: Double] = [:], tensors: [Range<Int>]? = nil
+        param: [Float], state: [String: [Float]] = [:], host: [String: Double] = [:], tensors: [Range<Int>]? = nil,
+        shapes: [[Int]]? = nil
     ) {
         (self.param, self.state, self.host) = (param, state, host)
         self.tensors = tensors ?? [param.indices]
+        self.shapes = shapes ?? self.tensors.map { [$0.count] }
     }
 }
 

@@ -41,6 +41,12 @@ struct ModelDataOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            "Muon: the optimizer of the tensors with fewer than two dimensions (default: adamw:lr=3e-4,beta2=0.95).",
+            valueName: "spec"), transform: OptimizerConfiguration.parser)
+    var auxOptimizer: OptimizerConfiguration?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "Loss: \(LossKind.choices) (default: cross_entropy for classes, mse for regression).",
             valueName: "loss"), transform: LossKind.parser)
     var loss: LossKind?
@@ -99,7 +105,11 @@ struct ModelDataOptions: ParsableArguments {
             c.optimizer = optimizer
         } else if let saved = metadata["optimizer"] {
             c.optimizer = try OptimizerConfiguration(spec: saved)
+            if let aux = metadata["aux_optimizer"] {
+                c.optimizer = try c.optimizer.withAuxiliary(try OptimizerConfiguration(spec: aux))
+            }
         }
+        if let auxOptimizer { c.optimizer = try c.optimizer.withAuxiliary(auxOptimizer) }
         c.loss = try loss ?? metadata["loss"].map { try savedChoice($0, key: "loss") }
         c.batchSize = batchSize ?? metadata["batch_size"].flatMap(Int.init) ?? c.batchSize
         c.seed = seed ?? metadata["seed"].flatMap { UInt64($0) } ?? c.seed

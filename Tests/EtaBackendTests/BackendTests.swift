@@ -41,7 +41,10 @@ struct BackendTests {
         let configuration = try OptimizerConfiguration(spec: spec)
         for size in Self.sizes {
             let result = try Verify.checkOptimizer(configuration, spec: spec, size: size, steps: 3, backend: backend)
-            if configuration.isTwoPass {
+            if configuration.rule is any TensorwiseRule {
+                // GEMMs and norms summed in the backends' orders against the Reference's loops and double sums.
+                #expect(result.passed, "\(backendName) \(spec) n=\(size): \(result.tolerance)")
+            } else if configuration.isTwoPass {
                 // Steps scaled by sums over the arena: float32 block sums against the Reference's double sums.
                 #expect(result.passed, "\(backendName) \(spec) n=\(size): \(result.tolerance)")
                 if size <= 17 { #expect(result.maxULP <= 8, "\(backendName) \(spec) n=\(size): \(result.maxULP) ULP") }

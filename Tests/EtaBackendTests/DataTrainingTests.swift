@@ -121,7 +121,7 @@ struct DataTrainingTests {
     /// included: its evaluation at x must not leave rounding behind in y).
     @Test(
         "a run stopped by steps resumes with more steps bit for bit", arguments: Backends.names,
-        ["adamw:lr=0.01", "schedulefree_adamw:lr=0.01,warmup_steps=5"])
+        ["adamw:lr=0.01", "schedulefree_adamw:lr=0.01,warmup_steps=5", "muon:lr=0.02", "adafactor:weight_decay=0.01"])
     func stepsResume(backendName: String, spec: String) throws {
         let backend = try Backends.named(backendName)
         var configuration = TrainingConfiguration()
@@ -150,6 +150,10 @@ struct DataTrainingTests {
         for slot in second.network.arena.stateSlots {
             #expect(try second.network.arena.download(.state(slot)) == full.network.arena.download(.state(slot)))
         }
+        // Muon's momentum buffers and its auxiliary AdamW's moments, Adafactor's factored moments.
+        let tensorState = try second.network.optimizer.downloadTensorState(second.network.arena)
+        #expect(spec.hasPrefix("muon") || spec.hasPrefix("adafactor") ? !tensorState.isEmpty : tensorState.isEmpty)
+        #expect(tensorState == (try full.network.optimizer.downloadTensorState(full.network.arena)), "\(spec)")
         #expect(rest.epochs.last?.validationLoss == fullResult.epochs.last?.validationLoss)
     }
 

@@ -431,3 +431,53 @@ struct SweepCLITests {
         #expect(try CLI.run(["sweep", "--device", "cpu", "--lrs", "0.1", "--schedule", "plateau"]).status == 64)
     }
 }
+
+@Suite("eta train with matrix optimizers")
+struct MatrixOptimizerCLITests {
+    @Test(
+        "Muon with --aux-optimizer and Adafactor train, checkpoint their per-tensor state, and resume; misuse exits 64")
+    func muonAndAdafactor() throws {
+        let dir = folder()
+        let muon = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "2", "--optimizer", "muon:lr=0.02", "--aux-optimizer",
+            "adamw:lr=1e-3,beta2=0.95", "--checkpoint", dir.path, "--format", "json",
+        ])
+        #expect(muon.status == 0, "\(muon.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(muon.stdout.utf8)) as! [String: Any]
+        #expect((summary["val_accuracy"] as? Double ?? 0) > 0.8, "\(summary)")
+        let url = URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors")
+        let checkpoint = try Checkpoint.read(from: url)
+        #expect(checkpoint.metadata["aux_optimizer"]?.hasPrefix("adamw:lr=0.001,") == true)
+        let names = checkpoint.tensors.map(\.name)
+        #expect(names.contains("optimizer.momentum_buffer.layer0.weight"), "\(names)")
+        #expect(names.contains("optimizer.exp_avg.layer0.bias") && !names.contains("optimizer.exp_avg.layer0.weight"))
+        let resumed = try CLI.run(["train", "--device", "cpu", "--epochs", "3", "--resume", url.path])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+
+        let adafactorDir = folder()
+        let adafactor = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "2", "--optimizer", "adafactor:lr=0.01", "--checkpoint",
+            adafactorDir.path,
+        ])
+        #expect(adafactor.status == 0, "\(adafactor.stderr)")
+        let factored = try Checkpoint.read(
+            from: URL(fileURLWithPath: adafactorDir.path + "/checkpoint-latest.safetensors"))
+        let rowVar = factored.tensors.first { $0.name == "optimizer.row_var.layer0.weight" }
+        let weight = factored.tensors.first { $0.name == "layer0.weight" }
+        #expect(rowVar?.shape == [weight!.shape[0], 1], "row_var keeps PyTorch's shape")
+        #expect(factored.tensors.contains { $0.name == "optimizer.variance.layer0.bias" })
+
+        for (arguments, message) in [
+            (["--optimizer", "adam", "--aux-optimizer", "sgd"], "--aux-optimizer applies to muon only"),
+            (["--optimizer", "muon", "--aux-optimizer", "adafactor"], "cannot be adafactor"),
+            (["--optimizer", "muon:adjust_lr_fn=spectral"], "expected one of original, match_rms_adamw"),
+            (["--optimizer", "muon:ns_steps=2.5"], "must be an integer"),
+            (["--optimizer", "adafactor:d=0.5"], "must be >= 1"),
+            (["--optimizer", "muon", "--param-group", "bias:lr_scale=0.1"], "not supported by muon"),
+            (["--optimizer", "adafactor", "--state-dtype", "bf16"], "adafactor keeps float32 states"),
+        ] {
+            let result = try CLI.run(["train", "--device", "cpu", "--epochs", "1"] + arguments)
+            #expect(result.status == 64 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+    }
+}

@@ -51,6 +51,9 @@ public struct Checkpoint {
                 slot in
                 entries.map { ("optimizer.\(slot).\($0.name)", $0.shape) }
             }
+            + network.optimizer.tensorStateEntries(layout: network.arena.layout).map {
+                ("optimizer.\($0.name)", $0.shape)
+            }
     }
 
     /// Schedule-Free's β when the network trains with it: its checkpoints hold x (the averaged iterate, what
@@ -98,6 +101,10 @@ public struct Checkpoint {
                         values: Array(values[entry.offset..<(entry.offset + entry.count)])))
             }
         }
+        let tensorState = try network.optimizer.downloadTensorState(arena)
+        for (name, shape) in network.optimizer.tensorStateEntries(layout: arena.layout) {
+            tensors.append(Tensor(name: "optimizer.\(name)", shape: shape, values: tensorState[name]!))
+        }
         let averaged = try averageContents(trainer)
         tensors += averaged.tensors
         let c = trainer.configuration, p = trainer.position
@@ -127,6 +134,7 @@ public struct Checkpoint {
             }.joined(separator: ";")
         }
         if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
+        if let aux = c.optimizer.auxiliary { metadata["aux_optimizer"] = aux.spec }
         metadata.merge(textMetadata(trainer)) { _, text in text }
         metadata.merge(averaged.metadata) { _, average in average }
         let hostState = network.optimizer.hostState
@@ -231,6 +239,10 @@ public struct Checkpoint {
             }
             try trainer.loadOptimizerState(values, slot: slot)
         }
+        let tensorState = network.optimizer.tensorStateEntries(layout: layout).map {
+            ($0.name, present["optimizer.\($0.name)"]!.values)
+        }
+        try network.optimizer.uploadTensorState(Dictionary(uniqueKeysWithValues: tensorState), arena: network.arena)
         try restoreRunningStatistics(into: network, present: present)
         try restoreAverages(into: trainer, present: present)
         try trainer.restore(position: position)

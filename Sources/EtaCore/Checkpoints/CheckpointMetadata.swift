@@ -119,6 +119,10 @@ enum CheckpointMetadata {
             let name = (try? OptimizerConfiguration(spec: text))?.name
             return metadata["optimizer_kind"].map { $0 == name } == false
                 ? "a SPEC of the optimizer_kind '\(metadata["optimizer_kind"]!)'" : nil
+        case "aux_optimizer":
+            return parses {
+                _ = try OptimizerConfiguration(spec: "muon").withAuxiliary(OptimizerConfiguration(spec: $0))
+            }
         case "model": return parses { _ = try ModelSpec(parsing: $0) }
         case "schedule": return text == "none" ? nil : parses { _ = try Schedule(spec: $0) }
         case "warmup": return parses { _ = try Schedule(spec: $0) }

@@ -117,7 +117,7 @@ public final class Network {
         let statistics = replicas * runningStride
         let slotBytes = replicas * replicaSize * stateType.bytes
         let stateSlots = optimizerState ? optimizer.stateSlots : []
-        let stateBytes = stateSlots.map { _ in slotBytes }
+        let stateBytes = stateSlots.map { _ in slotBytes } + [optimizer.tensorwiseBytes(layout: architecture.layout)]
         let floats = plan.bufferSizes + [replicas * replicaSize, replicas * replicaSize, statistics, rows, rows]
         let bytes = floats.map { $0 * MemoryLayout<Float>.size } + stateBytes
         try MemoryBudget.check(

@@ -99,3 +99,48 @@ extension TensorwiseRule {
     /// No auxiliary optimizer unless the rule says so.
     public var auxiliary: OptimizerConfiguration? { nil }
 }
+
+extension OptimizerConfiguration {
+    /// The auxiliary optimizer of a tensorwise rule that has one (Muon's), else nil.
+    public var auxiliary: OptimizerConfiguration? { (rule as? any TensorwiseRule)?.auxiliary }
+
+    /// This configuration with `auxiliary` as Muon's optimizer of the tensors with fewer than two dimensions.
+    ///
+    /// - Parameter auxiliary: An elementwise optimizer (not Muon, Adafactor or Schedule-Free).
+    /// - Returns: The configuration.
+    /// - Throws: `EtaError` `.usage` when this optimizer takes no auxiliary optimizer, or `auxiliary` cannot be one.
+    public func withAuxiliary(_ auxiliary: OptimizerConfiguration) throws -> OptimizerConfiguration {
+        guard var muon = rule as? Muon else {
+            throw EtaError(
+                .usage, "--aux-optimizer applies to muon only (its optimizer of non-matrix tensors); got \(name)")
+        }
+        guard !(auxiliary.rule is any TensorwiseRule), auxiliary.averagingBeta == nil else {
+            throw EtaError(
+                .usage,
+                "the auxiliary optimizer cannot be \(auxiliary.name): it must be an elementwise optimizer such as "
+                    + "adamw, adam, sgd or lion")
+        }
+        muon.auxiliary = auxiliary
+        return OptimizerConfiguration(muon)
+    }
+}
+
+extension OptimizerConfiguration {
+    /// Device bytes a tensorwise optimizer allocates for `layout` besides the arena: its per-tensor state, scratch for
+    /// the largest tensor and the auxiliary optimizer's compact arena; 0 for other optimizers.
+    ///
+    /// - Parameter layout: The model's tensors.
+    /// - Returns: Bytes.
+    public func tensorwiseBytes(layout: TensorLayout) -> Int {
+        guard let rule = rule as? any TensorwiseRule else { return 0 }
+        let kind = type(of: rule)
+        let updated = layout.entries.filter { kind.updates(shape: $0.shape) }
+        let others = layout.entries.filter { !kind.updates(shape: $0.shape) }.reduce(0) { $0 + $1.count }
+        let state = Optimizer.tensorStateEntries(rule, layout: layout, auxiliary: false).reduce(0) {
+            $0 + $1.shape.reduce(1, *)
+        }
+        let scratch = updated.map { rule.scratchCount(forShape: $0.shape) }.max() ?? 0
+        let auxiliary = rule.auxiliary.map { others * (3 + $0.stateSlots.count) } ?? 0
+        return 4 * (state + scratch + auxiliary)
+    }
+}

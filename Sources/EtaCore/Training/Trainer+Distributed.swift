@@ -96,11 +96,14 @@ extension Trainer {
     /// Schedule-Free's evaluation point needs the whole z.
     static func checkShardable(_ configuration: TrainingConfiguration) throws {
         let optimizer = configuration.optimizer
-        if optimizer.rule.twoPassShape?.perTensor == true || optimizer.averagingBeta != nil {
+        if optimizer.rule.twoPassShape?.perTensor == true || optimizer.averagingBeta != nil
+            || optimizer.rule is any TensorwiseRule
+        {
             let why =
                 optimizer.averagingBeta != nil
                 ? "its evaluation point interpolates the whole z state"
-                : "its per-tensor trust ratios need whole tensors"
+                : optimizer.rule is any TensorwiseRule
+                    ? "its step works on whole matrices" : "its per-tensor trust ratios need whole tensors"
             throw EtaError(
                 .usage,
                 "--shard-optimizer-state does not support \(optimizer.name) (\(why)); run it without sharding")

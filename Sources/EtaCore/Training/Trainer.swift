@@ -189,8 +189,9 @@ public final class Trainer {
             if !configuration.optimizer.capabilities.parameterGroups {
                 throw EtaError(
                     .usage,
-                    "parameter groups are not supported by \(configuration.optimizer.name) yet (its step depends on "
-                        + "sums over all parameters)"
+                    "parameter groups are not supported by \(configuration.optimizer.name) yet ("
+                        + (configuration.optimizer.rule is any TensorwiseRule
+                            ? "its step works tensor by tensor)" : "its step depends on sums over all parameters)")
                 )
             }
             let names = architecture.layout.entries.map(\.name)

@@ -3,6 +3,8 @@
 struct TrainerSnapshot {
     let parameters: [Float]
     let state: [String: [Float]]
+    /// A tensorwise optimizer's per-tensor state (Muon, Adafactor).
+    let tensorState: [String: [Float]]
     let stats: [Float]
     let position: TrainingPosition
     let hostState: [String: Double]
@@ -22,6 +24,7 @@ struct TrainerSnapshot {
         let arena = trainer.network.arena
         parameters = try arena.download(.parameters)
         state = Dictionary(uniqueKeysWithValues: try arena.stateSlots.map { ($0, try arena.download(.state($0))) })
+        tensorState = try trainer.network.optimizer.downloadTensorState(arena)
         stats = try trainer.backend.read(trainer.network.stats)
         var position = trainer.position
         // The epoch's running sums live on the device; keep them with the position so reloading the epoch restores
@@ -35,6 +38,7 @@ struct TrainerSnapshot {
         let arena = trainer.network.arena
         try arena.upload(parameters, to: .parameters)
         for (slot, values) in state { try arena.upload(values, to: .state(slot)) }
+        if !tensorState.isEmpty { try trainer.network.optimizer.uploadTensorState(tensorState, arena: arena) }
         try trainer.backend.write(stats, to: trainer.network.stats)
         try trainer.restore(position: position)
         trainer.network.optimizer.hostState = hostState

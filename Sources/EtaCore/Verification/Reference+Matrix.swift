@@ -62,6 +62,10 @@ extension Reference {
         for (key, value) in state.host { x.host["aux.\(key)"] = value }
     }
 
+    /// Σ v² in double: whole-tensor norms and means, which torch sums pairwise and the backends by trees, are exact
+    /// here to float32's rounding (a sequential float32 sum over a million elements is not).
+    static func sumOfSquares(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) * Double($1) } }
+
     /// C[m×n] = A[m×k]·B[k×n] (row-major), sums in index order.
     static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
         var c = [Float](repeating: 0, count: m * n)
@@ -98,7 +102,7 @@ extension Reference {
         let tall = rows > cols
         var x = tall ? transposed(update, rows: rows, cols: cols) : update
         let (m, n) = tall ? (cols, rows) : (rows, cols)
-        let norm = x.reduce(Float(0)) { fma($1, $1, $0) }.squareRoot()
+        let norm = Float(sumOfSquares(x).squareRoot())
         x = x.map { $0 / max(norm, Float(h.eps)) }
         for _ in 0..<Int(h.nsSteps) {
             let gram = matmul(x, transposed(x, rows: m, cols: n), m: m, k: n, n: m)
@@ -122,7 +126,7 @@ extension Reference {
         let g = h.maximize ? grad.map { -$0 } : grad
         let step = Double(t)
         let weight = Float(pow(step, h.beta2Decay)), rho = min(lr, 1 / step.squareRoot())
-        let paramNorm = Double(param.reduce(Float(0)) { fma($1, $1, $0) }.squareRoot())
+        let paramNorm = Double(Float(sumOfSquares(param).squareRoot()))
         let alpha = max(h.eps2, paramNorm / Double(count).squareRoot()) * rho
         if h.weightDecay != 0 { param = param.map { $0 * Float(1 - lr * h.weightDecay) } }
         let eps1 = Float(h.eps1)
@@ -144,7 +148,7 @@ extension Reference {
                     let norm = sum.squareRoot()
                     colVar[b * cols + c] = lerp(colVar[b * cols + c], norm * norm / Float(rows), weight)
                 }
-                let mean = rowVar[(b * rows)..<((b + 1) * rows)].reduce(Float(0), +) / Float(rows)
+                let mean = Float(rowVar[(b * rows)..<((b + 1) * rows)].reduce(0.0) { $0 + Double($1) } / Double(rows))
                 for r in 0..<rows {
                     for c in 0..<cols {
                         estimate[base + r * cols + c] = rowVar[b * rows + r] * colVar[b * cols + c] / max(mean, eps1)
@@ -160,7 +164,7 @@ extension Reference {
         }
         let floor = Float(Double(eps1) * Double(eps1))
         let update = (0..<count).map { (1 / max(estimate[$0], floor).squareRoot()) * g[$0] }
-        let updateNorm = Double(update.reduce(Float(0)) { fma($1, $1, $0) }.squareRoot())
+        let updateNorm = Double(Float(sumOfSquares(update).squareRoot()))
         let denom = max(1, updateNorm / (Double(count).squareRoot() * h.d))
         let scale = Float(-alpha / denom)
         for i in 0..<count { param[i] = fma(scale, update[i], param[i]) }  // add_(update, alpha=-alpha/denom)

@@ -1,6 +1,6 @@
 /// What `eta verify` checks: the optimizer configurations and the storage combinations.
 extension Verify {
-    /// The optimizer configurations checked: all fifteen optimizers, at their defaults and with their options (every
+    /// The optimizer configurations checked: all nineteen optimizers, at their defaults and with their options (every
     /// option of SGD, Adam and AdamW alone and combined).
     public static let optimizerSpecs = [
         "sgd:lr=0.1",
@@ -55,6 +55,11 @@ extension Verify {
         "dadapt_adam",
         "dadapt_adam:weight_decay=0.1,decouple=true,use_bias_correction=true,growth_rate=2",
         "dadapt_adam:weight_decay=0.1,beta1=0.5",
+        "muon",
+        "muon:lr=0.02,nesterov=false,weight_decay=0,adjust_lr_fn=match_rms_adamw",
+        "muon:momentum=0.5,ns_steps=2,adjust_lr_fn=spectral_unclamped",
+        "adafactor",
+        "adafactor:lr=0.1,beta2_decay=-0.5,weight_decay=0.1,d=2,maximize=true,eps2=0.01",
     ]
 
     /// Configurations checked again with 16-bit state storage (bf16 and fp16), against the Reference whose state

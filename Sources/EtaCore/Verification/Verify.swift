@@ -153,6 +153,10 @@ public enum Verify {
         _ configuration: OptimizerConfiguration, spec: String, size: Int, steps: Int,
         backend: Backend, storage: Storage = Storage()
     ) throws -> VerifyResult {
+        if let rule = configuration.rule as? any TensorwiseRule, storage == Storage() {
+            return try checkTensorwise(
+                configuration, rule: rule, spec: spec, size: size, steps: steps, backend: backend)
+        }
         let stateType = storage.state
         var random = SplitMix64(seed: UInt64(size) &* 0x9E37_79B9 &+ UInt64(spec.utf8.count))
         // Three tensors, so LAMB's per-tensor norms are checked across tensor boundaries.

@@ -317,6 +317,7 @@ def main():
         if bf16_xs is not None:
             case["newton_schulz"] = "float32 (torch.optim.Muon with _zeropower_via_newtonschulz in float32)"
             case["bfloat16_vs_float32_max_abs"] = max(abs(a - b) for r1, r2 in zip(bf16_xs, xs) for a, b in zip(r1, r2))
+            case["bfloat16_x"] = bf16_xs
             print(f"  bfloat16 Newton-Schulz vs float32: {case['bfloat16_vs_float32_max_abs']:.2e}", file=sys.stderr)
         if ds:
             case["d"] = ds

@@ -15,6 +15,8 @@ struct TorchTrajectory: Decodable {
     let float32_vs_float64_max_abs: Double
     /// Prodigy's and D-Adaptation's step-size estimate after each step.
     let d: [Double]?
+    /// Muon: the points of PyTorch's own Muon, whose Newton–Schulz runs in bfloat16 (`x` is its float32 variant).
+    let bfloat16_x: [[Float]]?
 }
 
 struct TorchFixtures: Decodable {
@@ -93,6 +95,20 @@ struct ReferenceVsTorchTests {
             // d is a Python float computed from float32 sums: held to 1e-4 relative, the bar's size.
             let worstD = zip(ds, expected).map { abs($0 - $1) / max(abs($1), 1e-30) }.max() ?? 0
             #expect(ds.count == expected.count && worstD <= 1e-4, "\(fixture.spec): d deviates by \(worstD) relative")
+        }
+    }
+
+    /// Eta runs Muon's Newton–Schulz in float32 (the 1e-4 bar above is against that variant of torch.optim.Muon).
+    /// Against stock PyTorch, whose iteration runs in bfloat16, the stated tolerance is 1e-3 over 300 steps: the
+    /// fixtures measure 2.6e-4 to 5.3e-4.
+    @Test("Muon stays within 1e-3 of PyTorch's bfloat16 Newton-Schulz over 300 steps")
+    func muonAgainstBFloat16() throws {
+        let cases = TorchFixtures.loaded.cases.filter { $0.bfloat16_x != nil }
+        #expect(cases.count == 3)
+        for fixture in cases {
+            let path = try referenceTrajectory(fixture)
+            let worst = zip(path, fixture.bfloat16_x!).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+            #expect(worst <= 1e-3 && worst > 0, "\(fixture.spec): max deviation from bfloat16 Muon \(worst)")
         }
     }
 

@@ -248,7 +248,9 @@ class CausalSelfAttention(nn.Module):
         q, k, v = self.qkv(x).split(e, dim=2)
         q, k, v = (z.view(b, t, self.heads, d).transpose(1, 2) for z in (q, k, v))  # [B, H, T, D]
         if self.explicit:
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(d)
+            # μP fixtures set score_scale (tools/make_mup_fixtures.py); otherwise 1/sqrt(d).
+            scale = getattr(self, "score_scale", None)
+            scores = (q @ k.transpose(-2, -1)) * scale if scale is not None else (q @ k.transpose(-2, -1)) / math.sqrt(d)
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
             scores = scores.masked_fill(~mask, float("-inf"))
             y = torch.softmax(scores, dim=-1) @ v

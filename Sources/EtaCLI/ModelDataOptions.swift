@@ -35,6 +35,13 @@ struct ModelDataOptions: ParsableArguments {
         transform: ModelSpec.parser)
     var model: ModelSpec?
     @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "standard, or mup:base_width=W: μP against the same model at width W (the MLP's first hidden width, the "
+                + "CNN's first channels, the GPT's embedding), so a learning rate tuned at W transfers.",
+            valueName: "spec"), transform: Parametrization.parser)
+    var parametrization: Parametrization?
+    @Option(
         name: .long, help: ArgumentHelp("Optimizer SPEC (default: adam:lr=2e-3).", valueName: "spec"),
         transform: OptimizerConfiguration.parser)
     var optimizer: OptimizerConfiguration?
@@ -101,6 +108,8 @@ struct ModelDataOptions: ParsableArguments {
         } else if let saved = metadata["model"] {
             c.model = try ModelSpec(parsing: saved)
         }
+        if let text = metadata["parametrization"] { c.model.parametrization = try Parametrization(spec: text) }
+        if let parametrization { c.model.parametrization = parametrization }
         if let optimizer {
             c.optimizer = optimizer
         } else if let saved = metadata["optimizer"] {

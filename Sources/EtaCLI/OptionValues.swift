@@ -174,3 +174,7 @@ extension ModelSpec: ExpressibleByArgument, OptionValue {
 extension ParameterGroup: ExpressibleByArgument, OptionValue {
     static func parse(_ text: String) throws -> ParameterGroup { try ParameterGroup(spec: text) }
 }
+
+extension Parametrization: ExpressibleByArgument, OptionValue {
+    static func parse(_ text: String) throws -> Parametrization { try Parametrization(spec: text) }
+}

@@ -39,7 +39,7 @@ struct SampleCommand: ParsableCommand {
         try Distributed.requireSingleProcess("sample")
         try Console.reportingErrors {
             let file = try Checkpoint.read(from: URL(fileURLWithPath: checkpoint))
-            let spec = try ModelSpec(parsing: file.metadata["model"] ?? "")
+            let spec = try file.modelSpec()
             guard spec.readsTokens else {
                 throw EtaError(
                     .dataError, "\(checkpoint) holds a \(spec.kind) model (\(spec.spec)); eta sample needs a gpt model")

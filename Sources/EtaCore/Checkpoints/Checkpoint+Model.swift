@@ -99,3 +99,15 @@ extension Checkpoint {
         }
     }
 }
+
+extension Checkpoint {
+    /// The model SPEC the file was trained with, its parametrization (μP) included.
+    ///
+    /// - Returns: The SPEC.
+    /// - Throws: `EtaError` `.usage` when the metadata's `model` or `parametrization` does not parse.
+    public func modelSpec() throws -> ModelSpec {
+        var spec = try ModelSpec(parsing: metadata["model"] ?? "")
+        if let text = metadata["parametrization"] { spec.parametrization = try Parametrization(spec: text) }
+        return spec
+    }
+}

@@ -135,6 +135,7 @@ public struct Checkpoint {
         }
         if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
         if let aux = c.optimizer.auxiliary { metadata["aux_optimizer"] = aux.spec }
+        if c.model.parametrization != .standard { metadata["parametrization"] = c.model.parametrization.spec }
         metadata.merge(textMetadata(trainer)) { _, text in text }
         metadata.merge(averaged.metadata) { _, average in average }
         let hostState = network.optimizer.hostState

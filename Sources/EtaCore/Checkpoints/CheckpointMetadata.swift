@@ -124,6 +124,7 @@ enum CheckpointMetadata {
                 _ = try OptimizerConfiguration(spec: "muon").withAuxiliary(OptimizerConfiguration(spec: $0))
             }
         case "model": return parses { _ = try ModelSpec(parsing: $0) }
+        case "parametrization": return parses { _ = try Parametrization(spec: $0) }
         case "schedule": return text == "none" ? nil : parses { _ = try Schedule(spec: $0) }
         case "warmup": return parses { _ = try Schedule(spec: $0) }
         case "param_groups":

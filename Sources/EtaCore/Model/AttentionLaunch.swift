@@ -52,7 +52,9 @@ public struct AttentionLaunch {
         sequences * sequenceLength * (4 * heads * headWidth + heads * sequenceLength)
     }
 
-    private var scale: Float { 1 / Float(headWidth).squareRoot() }
+    /// The score scale when not 1/√d (μP's); nil: 1/√d.
+    public var scoreScale: Float?
+    private var scale: Float { scoreScale ?? 1 / Float(headWidth).squareRoot() }
     private func part(_ base: DeviceSlice, _ index: Int) -> DeviceSlice {
         DeviceSlice(base.buffer, offset: base.offset + index * tokenFloats)
     }

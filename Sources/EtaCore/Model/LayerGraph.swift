@@ -115,6 +115,17 @@ public struct ModelArchitecture: Equatable, Sendable {
     public let layout: TensorLayout
     /// Non-trainable state (BatchNorm running statistics): `bn1.running_mean`, `bn1.running_var`, ...
     public let buffers: TensorLayout
+    /// μP's changes (readout multiplier, attention scale, infinite shapes); nil for the standard parametrization.
+    public internal(set) var maximalUpdate: MaximalUpdate?
+
+    /// The factor a dense node's input is multiplied by: μP's readout multiplier for the output layer, else 1.
+    ///
+    /// - Parameter index: A node index.
+    /// - Returns: The factor.
+    public func inputMultiplier(ofNode index: Int) -> Float {
+        guard let maximalUpdate, nodes[index].name == maximalUpdate.readout else { return 1 }
+        return maximalUpdate.readoutMultiplier
+    }
 
     /// - Parameters:
     ///   - nodes: The layers in execution order.

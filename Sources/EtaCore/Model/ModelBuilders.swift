@@ -22,6 +22,12 @@ extension ModelSpec {
     /// - Throws: `EtaError` `.usage` for empty inputs or outputs, a CNN or ResNet without image inputs or with too
     ///   small images, or a GPT whose input length is not its context.
     public func architecture(inputShape: [Int], outputs: Int) throws -> ModelArchitecture {
+        let standard = try standardArchitecture(inputShape: inputShape, outputs: outputs)
+        guard case .maximalUpdate(let baseWidth) = parametrization else { return standard }
+        return try maximalUpdate(standard, baseWidth: baseWidth, inputShape: inputShape, outputs: outputs)
+    }
+
+    private func standardArchitecture(inputShape: [Int], outputs: Int) throws -> ModelArchitecture {
         let features = inputShape.reduce(1, *)
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 > 0 }), outputs > 0 else {
             throw EtaError(.usage, "a model needs at least one input and one output")

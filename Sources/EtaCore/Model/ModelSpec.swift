@@ -39,6 +39,8 @@ public struct ModelSpec: Equatable, Sendable {
     public var width = 16
     /// GPT: decoder blocks, attention heads, embedding width, context length and the MLP's width ratio.
     public var layers = 4, heads = 4, embed = 128, context = 128, mlpRatio = 4
+    /// Standard or μP (`--parametrization`; kept in checkpoints as `parametrization`, not in the SPEC text).
+    public var parametrization = Parametrization.standard
 
     /// The model kinds a SPEC may name.
     public static let kinds = ["mlp", "softmax", "linear", "cnn", "resnet", "gpt"]

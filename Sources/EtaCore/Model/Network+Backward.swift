@@ -144,7 +144,9 @@ extension Network {
         try backend.run(
             .gemm(
                 MatrixMultiply(
-                    transposeA: true, m: outputs, n: inputs, k: rows, a: plan.nodes[index].gradient!, lda: outputs,
+                    transposeA: true, m: outputs, n: inputs, k: rows,
+                    alpha: architecture.inputMultiplier(ofNode: index),
+                    a: plan.nodes[index].gradient!, lda: outputs,
                     b: source.buffer, bOffset: source.offset, ldb: inputs, beta: context.accumulateGradients ? 1 : 0,
                     c: arena.gradients,
                     cOffset: architecture.layout["\(architecture.nodes[index].name).weight"]!.offset,
@@ -159,7 +161,8 @@ extension Network {
         try backend.run(
             .gemm(
                 MatrixMultiply(
-                    m: rows, n: inputs, k: outputs, a: plan.nodes[index].gradient!, lda: outputs, b: arena.parameters,
+                    m: rows, n: inputs, k: outputs, alpha: architecture.inputMultiplier(ofNode: index),
+                    a: plan.nodes[index].gradient!, lda: outputs, b: arena.parameters,
                     bOffset: architecture.layout["\(architecture.nodes[index].name).weight"]!.offset, ldb: inputs,
                     beta: accumulate ? 1 : 0, c: target.buffer, cOffset: target.offset, ldc: inputs, batch: replicas,
                     strideA: rows * outputs, strideB: replicaSize, strideC: rows * inputs)))

@@ -127,7 +127,9 @@ extension Network {
         try backend.run(
             .gemm(
                 MatrixMultiply(
-                    transposeB: true, m: rows, n: outputs, k: inputs, a: source.buffer, aOffset: source.offset,
+                    transposeB: true, m: rows, n: outputs, k: inputs,
+                    alpha: architecture.inputMultiplier(ofNode: index),
+                    a: source.buffer, aOffset: source.offset,
                     lda: inputs, b: arena.parameters,
                     bOffset: architecture.layout["\(architecture.nodes[index].name).weight"]!.offset, ldb: inputs,
                     c: buffers.preactivation ?? buffers.value!, ldc: outputs, batch: replicas, strideA: sourceStride,
@@ -186,9 +188,11 @@ extension Network {
     /// An attention node's launch over its input (the fused projection) and output.
     func attention(_ index: Int, _ context: PassContext, heads: Int) -> AttentionLaunch {
         let node = architecture.nodes[index], buffers = plan.nodes[index]
-        return AttentionLaunch(
+        var launch = AttentionLaunch(
             sequences: context.batch, sequenceLength: node.shape.positions, heads: heads,
             headWidth: node.shape.channels / heads, qkv: source(index, 0, context), output: DeviceSlice(buffers.value!),
             saved: DeviceSlice(buffers.work!), scratch: DeviceSlice(plan.attentionScratch!))
+        launch.scoreScale = architecture.maximalUpdate?.attentionScale
+        return launch
     }
 }

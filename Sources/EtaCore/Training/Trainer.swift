@@ -204,6 +204,10 @@ public final class Trainer {
             }
             network.optimizer.groups = configuration.parameterGroups
         }
+        if let maximalUpdate = architecture.maximalUpdate {
+            network.optimizer.groups = try maximalUpdate.parameterGroups(
+                user: configuration.parameterGroups, layout: architecture.layout, optimizer: configuration.optimizer)
+        }
         let length = Self.runLength(stepsPerEpoch: steps, configuration)
         schedulePlan = try SchedulePlan(
             main: configuration.schedule, warmup: configuration.warmup,

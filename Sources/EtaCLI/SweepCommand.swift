@@ -28,6 +28,14 @@ struct SweepCommand: ParsableCommand {
         help: ArgumentHelp("Learning rates evenly spaced in log10 from lo to hi, n of them.", valueName: "lo:hi:n"),
         transform: { try LearningRates.parse(logRange: $0) })
     var logRange: LearningRates?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Run the sweep at each width (the model's first hidden width, first channels or embedding; the other "
+                + "widths scale with it) and compare the best learning rates: with --parametrization mup:base_width=W "
+                + "they transfer.", valueName: "a,b,c"),
+        transform: { try Widths.parse($0) })
+    var widths: Widths?
     @Option(name: .long, parsing: .unconditional, help: "Epochs.") var epochs: Int = 10
     @Option(
         name: .long, help: ArgumentHelp("Schedule SPEC applied to each replica's lr.", valueName: "spec"),
@@ -78,6 +86,9 @@ struct SweepCommand: ParsableCommand {
             // Outputs written at the end are checked now, before any training.
             if let plot, group.isPrimary { try OutputFile.checkWritable(plot, what: "plot") }
             let backend = try deviceOptions.makeBackend()
+            if let widths {
+                return try runWidths(widths.values, configuration: configuration, rates: rates, backend: backend)
+            }
             let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend)
             let results = try TrainingLog.Curve(
                 jsonlPath: group.isPrimary ? log : nil, csvPath: group.isPrimary ? csv : nil,

@@ -60,6 +60,29 @@ struct SweepTests {
         }
     }
 
+    @Test(
+        "μP in a sweep: each replica takes its tensors' lr factors and matches its separate run",
+        arguments: Backends.names, ["adamw:lr=1e-3,weight_decay=0.1", "sgd:lr=0.01,momentum=0.9"])
+    func maximalUpdate(backendName: String, spec: String) throws {
+        let backend = try Backends.named(backendName)
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 2
+        configuration.model = try ModelSpec(parsing: "mlp:hidden=64/64")
+        configuration.model.parametrization = .maximalUpdate(baseWidth: 16)
+        configuration.optimizer = try OptimizerConfiguration(spec: spec)
+        let rates = [3e-4, 3e-3, 3e-2]
+        let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend).run()
+        for (index, lr) in rates.enumerated() {
+            var single = configuration
+            single.optimizer = configuration.optimizer.withLearningRate(lr)
+            let separate = try Trainer(configuration: single, backend: backend).run().epochs.last!
+            let replica = sweep.runs[index]
+            #expect(
+                abs(replica.finalTrainLoss - separate.trainLoss) <= 1e-4 * separate.trainLoss,
+                "\(spec) lr \(lr) train: \(replica.finalTrainLoss) vs \(separate.trainLoss)")
+        }
+    }
+
     @Test("a diverging learning rate is reported with its step and never recommended")
     func divergence() throws {
         var configuration = TrainingConfiguration()

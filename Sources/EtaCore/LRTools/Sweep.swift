@@ -116,6 +116,11 @@ public final class Sweep {
             throw EtaError(
                 .usage, "a sweep cannot cycle momentum per replica: add cycle_momentum=false to the schedule")
         }
+        if !template.network.optimizer.groups.isEmpty {
+            // μP's per-tensor learning rates (and the user's groups) in every replica.
+            network.optimizer.replicaTensorLayout = template.network.architecture.layout
+            network.optimizer.groups = template.network.optimizer.groups
+        }
         let initial = template.network.architecture.initialParameters(seed: configuration.seed)
         var parameters = [Float](repeating: 0, count: network.arena.layout.count)
         for r in learningRates.indices {

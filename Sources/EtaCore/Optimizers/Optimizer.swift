@@ -101,12 +101,15 @@ public final class Optimizer {
             ?? makeReplicaLayout(arena, replicaSize: replicaSize, replicas: learningRates.count)
         replicaCache = (arena, layout)
         var first: UpdateScalars?
-        let rows = learningRates.enumerated().map { r, lr in
-            let scalars = withHostState(prefix: "replica\(r).") { host in
-                configuration.stepScalars(step: next, lr: lr, host: &host)
+        let rows = learningRates.enumerated().flatMap { r, lr in
+            (0...groups.count).map { g in
+                let (rate, decay) = groupValues(g, lr: lr, weightDecay: configuration.weightDecay)
+                let scalars = withHostState(prefix: "replica\(r)." + (g > 0 ? "group\(g)." : "")) { host in
+                    configuration.withWeightDecay(decay).stepScalars(step: next, lr: rate, host: &host)
+                }
+                first = first ?? scalars
+                return scalars.values
             }
-            first = first ?? scalars
-            return scalars.values
         }
         try launch(
             configuration.kernel, configuration.kernelSlots, first!, arena: arena,
@@ -277,7 +280,10 @@ public final class Optimizer {
     }
 
     /// Parameter groups (per-tensor lr scale and weight decay), applied in the same single launch per update.
-    public var groups: [ParameterGroup] = [] { didSet { groupCache = nil } }
+    public var groups: [ParameterGroup] = [] { didSet { (groupCache, replicaCache) = (nil, nil) } }
+    /// A sweep's model tensors within one replica, which ``groups`` match per replica; nil: groups apply to whole
+    /// arenas only.
+    public var replicaTensorLayout: TensorLayout? { didSet { replicaCache = nil } }
     private var groupCache: (arena: ParameterArena, layout: GroupLayout)?
 
     /// This step's per-group scalars (`values(g)` for group g); nil without groups.

@@ -111,12 +111,35 @@ extension Optimizer {
                 .software, "replica groups need a replica size that is a multiple of \(chunk) and 1 to 255 replicas")
         }
         let count = arena.layout.count
-        let chunkGroups = (0..<((count + chunk - 1) / chunk)).map { UInt8(min(replicas - 1, $0 * chunk / replicaSize)) }
-        let ranges = (0..<replicas).compactMap { r in
-            r * replicaSize < count
-                ? GroupRange(offset: r * replicaSize, count: min(replicaSize, count - r * replicaSize), group: r) : nil
+        // With per-tensor groups (μP in a sweep), replica r's tensor group g is group r·(groups + 1) + g.
+        let perReplica = groups.count + 1
+        guard replicas * perReplica <= 255 else {
+            throw EtaError(
+                .usage,
+                "\(replicas) learning rates × \(perReplica) parameter groups exceed the 255 groups of one launch")
         }
-        return GroupLayout(chunkGroups: chunkGroups, ranges: ranges, groupCount: replicas)
+        var withinReplica = [UInt8](repeating: 0, count: replicaSize / chunk)
+        if let tensors = replicaTensorLayout, !groups.isEmpty {
+            for (entry, group) in zip(tensors.entries, ParameterGroup.assignment(groups, layout: tensors)) {
+                let end = tensors.entries.first { $0.offset > entry.offset }?.offset ?? tensors.count
+                for c in (entry.offset / chunk)..<min(withinReplica.count, (end + chunk - 1) / chunk) {
+                    withinReplica[c] = UInt8(group)
+                }
+            }
+        }
+        let chunkGroups = (0..<((count + chunk - 1) / chunk)).map { c -> UInt8 in
+            let r = min(replicas - 1, c * chunk / replicaSize)
+            return UInt8(r * perReplica) + withinReplica[c - r * (replicaSize / chunk)]
+        }
+        var ranges: [GroupRange] = []
+        for (c, group) in chunkGroups.enumerated() {
+            if let last = ranges.last, last.group == Int(group) {
+                ranges[ranges.count - 1].count = min(count, (c + 1) * chunk) - last.offset
+            } else {
+                ranges.append(GroupRange(offset: c * chunk, count: min(count, (c + 1) * chunk) - c * chunk, group: Int(group)))
+            }
+        }
+        return GroupLayout(chunkGroups: chunkGroups, ranges: ranges, groupCount: replicas * perReplica)
     }
 
     /// The optimizer's lr and weight decay for group g (0: the defaults).

@@ -91,7 +91,7 @@ struct EtaCommand: ParsableCommand {
         subcommands: [
             TrainCommand.self, LRFindCommand.self, SweepCommand.self, ScheduleCommand.self, DevicesCommand.self,
             VerifyCommand.self,
-            ExploreCommand.self, BenchCommand.self, DataCommand.self, SampleCommand.self,
+            ExploreCommand.self, BenchCommand.self, DataCommand.self, SampleCommand.self, CoordCheckCommand.self,
         ]
     )
 }

@@ -62,7 +62,10 @@ extension SweepCommand {
                             results.map { width, result in
                                 .object([
                                     ("width", .int(width)), ("best_lr", best(result).map(JSON.double) ?? .null),
-                                    ("recommended_lr", result.recommended.map { .double(result.runs[$0].learningRate) } ?? .null),
+                                    (
+                                        "recommended_lr",
+                                        result.recommended.map { .double(result.runs[$0].learningRate) } ?? .null
+                                    ),
                                     (
                                         "runs",
                                         .array(
@@ -98,7 +101,8 @@ extension SweepCommand {
                     }.joined())
         }
         try Console.out(
-            "   best lr" + results.map { right(best($0.result).map { String(format: "%.2e", $0) } ?? "-", 12) }.joined())
+            "   best lr" + results.map { right(best($0.result).map { String(format: "%.2e", $0) } ?? "-", 12) }.joined()
+        )
     }
 
     private func writeWidthPlot(_ results: [(width: Int, result: Sweep.Result)], path: String) throws {

@@ -91,3 +91,23 @@ extension Network {
             plan.nodes.last!.value!, offset: 0, count: rows * outputPositions * architecture.outputShape.channels)
     }
 }
+
+extension Network {
+    /// Each node's mean absolute activation over the last forward pass of `rows` samples (replica 0): the `mup`
+    /// package's coordinate check reads these (`x.abs().mean()` of every module's output).
+    ///
+    /// - Parameter rows: Samples in the last forward pass.
+    /// - Returns: (node name, mean |activation|) in execution order.
+    /// - Throws: `EtaError` `.usage` for more rows than the workspace holds; the backend's error.
+    public func activationScales(rows: Int) throws -> [(name: String, meanAbsolute: Double)] {
+        guard rows > 0, rows <= maxBatch else {
+            throw EtaError(.usage, "\(rows) rows requested; the network holds at most \(maxBatch)")
+        }
+        return try architecture.nodes.indices.compactMap { index in
+            guard let value = plan.nodes[index].value else { return nil }
+            let count = rows * architecture.nodes[index].shape.count
+            let values = try backend.read(value, offset: 0, count: count)
+            return (architecture.nodes[index].name, values.reduce(0.0) { $0 + Double(abs($1)) } / Double(max(count, 1)))
+        }
+    }
+}

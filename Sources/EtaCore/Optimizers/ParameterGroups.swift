@@ -136,7 +136,8 @@ extension Optimizer {
             if let last = ranges.last, last.group == Int(group) {
                 ranges[ranges.count - 1].count = min(count, (c + 1) * chunk) - last.offset
             } else {
-                ranges.append(GroupRange(offset: c * chunk, count: min(count, (c + 1) * chunk) - c * chunk, group: Int(group)))
+                ranges.append(
+                    GroupRange(offset: c * chunk, count: min(count, (c + 1) * chunk) - c * chunk, group: Int(group)))
             }
         }
         return GroupLayout(chunkGroups: chunkGroups, ranges: ranges, groupCount: replicas * perReplica)

@@ -32,8 +32,8 @@ extension SweepCommand {
             var atWidth = configuration
             atWidth.model = try configuration.model.scaled(toWidth: width)
             atWidth.model.parametrization = configuration.model.parametrization
-            let sweep = try Sweep(configuration: atWidth, learningRates: rates, backend: backend)
-            let result = try Sweep.gather(try sweep.run(), group: group)
+            let result = try Sweep.gather(
+                try Sweep.train(configuration: atWidth, learningRates: rates, backend: backend), group: group)
             results.append((width, result))
             guard group.isPrimary else { continue }
             for run in result.runs {
@@ -82,7 +82,7 @@ extension SweepCommand {
                             })
                     ),
                     ("parametrization", .string(parametrization)), ("model", .string(configuration.model.spec)),
-                    ("optimizer", .string(configuration.optimizer.name)), ("epochs", .int(epochs)),
+                    ("optimizer", .string(configuration.optimizer.name)), ("epochs", .int(configuration.epochs)),
                     ("dataset", .string(configuration.dataset)), ("device", .string(backend.info.summary)),
                     ("version", .string(EtaVersion.current)),
                 ]).pretty())

@@ -36,7 +36,12 @@ struct SweepCommand: ParsableCommand {
                 + "they transfer.", valueName: "a,b,c"),
         transform: { try Widths.parse($0) })
     var widths: Widths?
-    @Option(name: .long, parsing: .unconditional, help: "Epochs.") var epochs: Int = 10
+    @Option(name: .long, parsing: .unconditional, help: "Epochs (default: 10, or as many as --steps takes).")
+    var epochs: Int?
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Stop after N optimizer steps (the last epoch part-way; text models train in steps).")
+    var steps: Int?
     @Option(
         name: .long, help: ArgumentHelp("Schedule SPEC applied to each replica's lr.", valueName: "spec"),
         transform: ScheduleArgument.parser)
@@ -66,6 +71,7 @@ struct SweepCommand: ParsableCommand {
         try OptionCheck.require(lrs != nil || logRange != nil, "give --lrs a,b,c or --log-range lo:hi:n")
         try OptionCheck.require(lrs == nil || logRange == nil, "give either --lrs or --log-range, not both")
         try OptionCheck.atLeast("--epochs", epochs, 1)
+        try OptionCheck.atLeast("--steps", steps, 1)
         try OptionCheck.atLeast("--log-every", logEvery, 1)
         try OptionCheck.finite("--spike-factor", spikeFactor, above: 1)
         try ScheduleArgument.checkWarmup(warmup)
@@ -78,7 +84,8 @@ struct SweepCommand: ParsableCommand {
             let group = Distributed.group
             let rates = Array(try Sweep.slice(allRates, rank: group.rank, size: group.size))
             var configuration = try data.configuration()
-            configuration.epochs = epochs
+            configuration.epochs = epochs ?? (steps != nil ? Int(Int32.max) : 10)
+            configuration.steps = steps
             configuration.logEvery = logEvery
             if let spikeFactor { configuration.divergenceGuard.spikeFactor = spikeFactor }
             if let schedule { configuration.schedule = schedule.schedule }
@@ -89,14 +96,14 @@ struct SweepCommand: ParsableCommand {
             if let widths {
                 return try runWidths(widths.values, configuration: configuration, rates: rates, backend: backend)
             }
-            let sweep = try Sweep(configuration: configuration, learningRates: rates, backend: backend)
             let results = try TrainingLog.Curve(
                 jsonlPath: group.isPrimary ? log : nil, csvPath: group.isPrimary ? csv : nil,
                 columns: [
                     "lr", "final_train_loss", "best_train_loss", "final_val_loss", "best_val_loss",
                     "final_val_accuracy", "diverged_at_step", "divergence_reason",
                 ])
-            let result = try Sweep.gather(try sweep.run(), group: group)
+            let result = try Sweep.gather(
+                try Sweep.train(configuration: configuration, learningRates: rates, backend: backend), group: group)
             guard group.isPrimary else { return }
             func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
             for run in result.runs {
@@ -131,7 +138,7 @@ struct SweepCommand: ParsableCommand {
                                     ])
                                 })
                         ),
-                        ("recommended_lr", recommended.map(JSON.double) ?? .null), ("epochs", .int(epochs)),
+                        ("recommended_lr", recommended.map(JSON.double) ?? .null), ("epochs", .int(configuration.epochs)),
                         ("optimizer", .string(configuration.optimizer.name)),
                         ("dataset", .string(configuration.dataset)),
                         ("wall_seconds", .double(result.seconds)), ("device", .string(backend.info.summary)),
@@ -168,7 +175,8 @@ struct SweepCommand: ParsableCommand {
                         ?? "no recommendation: every learning rate diverged")
                 try Console.out(
                     String(
-                        format: "%d replicas x %d epochs in %.2f s on %@%@", allRates.count, epochs, result.seconds,
+                        format: "%d replicas x %@ in %.2f s on %@%@", allRates.count,
+                        steps.map { "\($0) steps" } ?? "\(configuration.epochs) epochs", result.seconds,
                         backend.info.kind.rawValue, group.size > 1 ? " over \(group.size) ranks" : ""))
             }
         }

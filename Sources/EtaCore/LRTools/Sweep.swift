@@ -103,7 +103,7 @@ public final class Sweep {
             architecture: template.network.architecture, loss: template.network.loss,
             optimizer: configuration.optimizer, maxBatch: configuration.bufferRows(template.split), backend: backend,
             replicas: learningRates.count, seed: configuration.seed)
-        let steps = template.stepsPerEpoch * configuration.epochs
+        let steps = min(template.stepsPerEpoch * configuration.epochs, configuration.steps ?? Int.max)
         plans = try learningRates.map {
             try SchedulePlan(
                 main: configuration.schedule, warmup: configuration.warmup, base: $0,
@@ -153,11 +153,17 @@ public final class Sweep {
             (diverged[r], reasons[r]) = (step, reason)
         }
         var step = 0
+        // --steps stops part-way through an epoch, whose training loss is then the mean over the rows it saw.
+        let totalSteps = min(stepsPerEpoch * configuration.epochs, configuration.steps ?? Int.max)
         for epoch in 0..<configuration.epochs {
+            guard step < totalSteps else { break }
             try data.load(epoch: epoch)
             try network.resetStats([.trainLossSum, .trainCorrect])
+            var rowsSeen = 0
             for b in 0..<stepsPerEpoch {
+                guard step < totalSteps else { break }
                 let first = b * batch, rows = min(batch, split.trainRows.count - first)
+                rowsSeen += rows
                 try data.trainingStep(network, first: first, rows: rows)
                 let index = configuration.scheduleInterval == .step ? step : step / stepsPerEpoch
                 try network.optimizer.step(
@@ -172,7 +178,7 @@ public final class Sweep {
                     }
                 }
             }
-            let n = Float(split.trainRows.count)
+            let n = Float(rowsSeen)
             let sums = try network.readReplicaStats()[.trainLossSum]!
             for r in 0..<k {
                 epochLosses[r].append(sums[r] / n)
@@ -241,5 +247,33 @@ public final class Sweep {
         case (nil, nil): throw EtaError(.usage, "give a list of learning rates a,b,c or a log range lo:hi:n")
         default: throw EtaError(.usage, "give either a list of learning rates or a log range, not both")
         }
+    }
+}
+
+extension Sweep {
+    /// Trains every learning rate of `learningRates`: side by side in one sweep when the model allows it, one run
+    /// after another for models whose layers cannot yet hold several replicas (a GPT's LayerNorm, embeddings and
+    /// attention), with the same outputs either way.
+    ///
+    /// - Parameters:
+    ///   - configuration: What each run trains.
+    ///   - learningRates: One finite learning rate > 0 per run.
+    ///   - backend: The backend to train on.
+    /// - Returns: Every run and the recommendation.
+    /// - Throws: As ``init(configuration:learningRates:backend:)`` and ``run()``.
+    public static func train(
+        configuration: TrainingConfiguration, learningRates: [Double], backend: Backend
+    ) throws -> Result {
+        guard configuration.model.readsTokens, learningRates.count > 1 else {
+            return try Sweep(configuration: configuration, learningRates: learningRates, backend: backend).run()
+        }
+        let results = try learningRates.map {
+            try Sweep(configuration: configuration, learningRates: [$0], backend: backend).run()
+        }
+        let runs = results.flatMap(\.runs), seconds = results.reduce(0) { $0 + $1.seconds }
+        let samples = results.reduce(0) { $0 + $1.samplesPerSecond * $1.seconds }
+        return Result(
+            runs: runs, recommended: recommendation(runs), seconds: seconds,
+            samplesPerSecond: seconds > 0 ? samples / seconds : 0)
     }
 }

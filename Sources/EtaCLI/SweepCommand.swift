@@ -138,7 +138,8 @@ struct SweepCommand: ParsableCommand {
                                     ])
                                 })
                         ),
-                        ("recommended_lr", recommended.map(JSON.double) ?? .null), ("epochs", .int(configuration.epochs)),
+                        ("recommended_lr", recommended.map(JSON.double) ?? .null),
+                        ("epochs", .int(configuration.epochs)),
                         ("optimizer", .string(configuration.optimizer.name)),
                         ("dataset", .string(configuration.dataset)),
                         ("wall_seconds", .double(result.seconds)), ("device", .string(backend.info.summary)),

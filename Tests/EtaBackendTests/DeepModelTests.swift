@@ -47,6 +47,28 @@ struct DeepModelTests {
         #expect(worst <= tolerance * scale, "\(label) \(name): max error \(worst) at scale \(scale)")
     }
 
+    /// A network of `model` holding `parameters` after one training step on the batch (float64 values rounded).
+    static func trainingStep(
+        _ model: ModelArchitecture, parameters: [TorchModelCase.Named], input values: TorchModelCase.Named,
+        targets targetValues: [Double], batch: Int, backend: Backend
+    ) throws -> (network: Network, input: DeviceBuffer) {
+        let network = try Network(
+            architecture: model, loss: .crossEntropy, optimizer: try OptimizerConfiguration(spec: "sgd"),
+            maxBatch: batch, backend: backend)
+        var arena = [Float](repeating: 0, count: model.layout.count)
+        for tensor in parameters {
+            let entry = try #require(model.layout[tensor.name], "\(tensor.name)")
+            arena.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: tensor.values.map { Float($0) })
+        }
+        try network.arena.upload(arena, to: .parameters)
+        let input = try backend.makeBuffer(count: values.values.count)
+        try backend.write(values.values.map { Float($0) }, to: input)
+        let targets = try backend.makeBuffer(count: targetValues.count)
+        try backend.write(targetValues.map { Float($0) }, to: targets)
+        try network.trainingStep(input: input, inputOffset: 0, targets: targets, targetsOffset: 0, rows: batch)
+        return (network, input)
+    }
+
     @Test(
         "same state, same batch: PyTorch's logits, loss, gradients, running statistics and evaluation logits",
         arguments: Backends.names, TorchModelCase.loaded.indices)
@@ -65,21 +87,9 @@ struct DeepModelTests {
         let buffers = fixture.state_dict.filter { $0.kind == "buffer" && !$0.name.hasSuffix("num_batches_tracked") }
         #expect(Set(model.buffers.entries.map(\.name)) == Set(buffers.map(\.name)), "\(label)")
 
-        let network = try Network(
-            architecture: model, loss: .crossEntropy, optimizer: try OptimizerConfiguration(spec: "sgd"),
-            maxBatch: fixture.batch, backend: backend)
-        var arena = [Float](repeating: 0, count: model.layout.count)
-        for tensor in parameters {
-            let entry = model.layout[tensor.name]!
-            arena.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: tensor.values.map { Float($0) })
-        }
-        try network.arena.upload(arena, to: .parameters)
-        let input = try backend.makeBuffer(count: fixture.input.values.count)
-        try backend.write(fixture.input.values.map { Float($0) }, to: input)
-        let targets = try backend.makeBuffer(count: fixture.targets.count)
-        try backend.write(fixture.targets.map { Float($0) }, to: targets)
-        try network.trainingStep(
-            input: input, inputOffset: 0, targets: targets, targetsOffset: 0, rows: fixture.batch)
+        let (network, input) = try Self.trainingStep(
+            model, parameters: parameters, input: fixture.input, targets: fixture.targets, batch: fixture.batch,
+            backend: backend)
 
         Self.check("logits", try network.readOutputs(rows: fixture.batch), fixture.output.values, label)
         let loss = try network.readStats()[.batchLoss]!

@@ -79,20 +79,10 @@ struct MaximalUpdateTests {
         let fixture = TorchMuPCase.loaded[index], backend = try Backends.named(backendName)
         let label = "\(fixture.spec) μP on \(backendName)"
         let model = try fixture.architecture()
-        let network = try Network(
-            architecture: model, loss: .crossEntropy, optimizer: try OptimizerConfiguration(spec: "sgd"),
-            maxBatch: fixture.batch, backend: backend)
-        var arena = [Float](repeating: 0, count: model.layout.count)
-        for tensor in fixture.state_dict {
-            let entry = try #require(model.layout[tensor.name], "\(label): \(tensor.name)")
-            arena.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: tensor.values.map { Float($0) })
-        }
-        try network.arena.upload(arena, to: .parameters)
-        let input = try backend.makeBuffer(count: fixture.input.values.count)
-        try backend.write(fixture.input.values.map { Float($0) }, to: input)
-        let targets = try backend.makeBuffer(count: fixture.targets.count)
-        try backend.write(fixture.targets.map { Float($0) }, to: targets)
-        try network.trainingStep(input: input, inputOffset: 0, targets: targets, targetsOffset: 0, rows: fixture.batch)
+        let network = try DeepModelTests.trainingStep(
+            model, parameters: fixture.state_dict, input: fixture.input, targets: fixture.targets,
+            batch: fixture.batch, backend: backend
+        ).network
         DeepModelTests.check("logits", try network.readOutputs(rows: fixture.batch), fixture.output.values, label)
         let loss = try network.readStats()[.batchLoss]!
         #expect(abs(Double(loss) - fixture.loss) <= 1e-5 * max(1, fixture.loss), "\(label): loss \(loss)")

@@ -76,6 +76,9 @@ struct BenchCommand: ParsableCommand {
     var allreduce: SizeList?
     @OptionGroup var deviceOptions: DeviceOptions
 
+    /// The optimizers launched tensor by tensor, which have no fused update to time.
+    static let tensorwise = ["muon", "adafactor"]
+
     func validate() throws {
         if let allreduce {
             try OptionCheck.require(
@@ -165,9 +168,17 @@ struct BenchCommand: ParsableCommand {
                 case .all:
                     specs =
                         ["sgd", "sgd:momentum=0.9", "adam", "adamw", "adam:amsgrad=true"]
-                        + OptimizerConfiguration.names.filter { !["sgd", "adam", "adamw"].contains($0) }.sorted()
+                        + OptimizerConfiguration.names.filter {
+                            !["sgd", "adam", "adamw"].contains($0) && !Self.tensorwise.contains($0)
+                        }.sorted()
                 case .specs(let given): specs = given
                 case nil: specs = ["adam", "adamw", "sgd:momentum=0.9"]
+                }
+                for spec in specs where Self.tensorwise.contains(try OptimizerConfiguration(spec: spec).name) {
+                    throw EtaError(
+                        .usage,
+                        "eta bench times fused updates over a flat arena; \(spec) is launched tensor by tensor "
+                            + "(time it inside a training step: eta bench --model SPEC --optimizer \(spec))")
                 }
                 var rows: [JSON] = []
                 let storages = paramDtype.values.flatMap { parameters in

@@ -88,6 +88,8 @@ extension TensorwiseRule {
         return (shape.dropLast(2).reduce(1, *), rows, cols)
     }
 
+    /// The label reports give the step: `muon_per_tensor` (no single kernel runs it).
+    public var kernel: String { Self.name + "_per_tensor" }
     /// Tensorwise rules keep no per-element arena slots (their state is per tensor).
     public var kernelSlots: [String] { [] }
     /// Tensorwise rules keep no per-element arena slots (their state is per tensor).

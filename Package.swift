@@ -74,7 +74,9 @@ let package = Package(
         // What a Swift user imports: everything above plus device selection.
         .target(
             name: "Eta",
-            dependencies: ["EtaBackend", "EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL", "EtaMPI", "EtaSupport"]),
+            dependencies: [
+                "EtaBackend", "EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL", "EtaMPI", "EtaSupport", "EtaKernelSources",
+            ]),
         .executableTarget(
             name: "EtaCLI",
             dependencies: ["Eta", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -61,3 +61,20 @@ public enum KernelSources {
         return parts.joined(separator: "/")
     }
 }
+
+extension KernelSources {
+    /// The git commit the binary was built from (its first 12 hex digits), embedded with the kernels; nil when the
+    /// sources were not a git checkout (or the branch's ref is only in packed-refs).
+    public static var commit: String? {
+        guard let head = embedded["HEAD"]?.trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+        let hash: String?
+        if head.hasPrefix("ref: ") {
+            let branch = head.split(separator: "/").last.map(String.init) ?? ""
+            hash = embedded[branch]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            hash = head
+        }
+        guard let hash, hash.count >= 12, hash.allSatisfy(\.isHexDigit) else { return nil }
+        return String(hash.prefix(12))
+    }
+}

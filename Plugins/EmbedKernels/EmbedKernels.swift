@@ -1,3 +1,4 @@
+import Foundation
 import PackagePlugin
 
 /// Embeds every `.cl` and `.csv` file of the target it is applied to (subfolders included) as a Swift string literal,
@@ -19,13 +20,29 @@ struct EmbedKernels: BuildToolPlugin {
             while !folder.starts(with: root) { root.removeLast() }
         }
         let output = context.pluginWorkDirectoryURL.appending(path: "Embedded\(target.name).swift")
+        // The kernels' target also carries the commit `eta --version` names: git's HEAD and the branch file it points
+        // to (inputs, so a new commit re-embeds them); nothing when the sources are not a git checkout.
+        var revision: [URL] = []
+        if target.name == "EtaKernelSources" {
+            let git = context.package.directoryURL.appending(path: ".git")
+            let head = git.appending(path: "HEAD")
+            if let text = try? String(contentsOf: head, encoding: .utf8) {
+                revision.append(head)
+                let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if line.hasPrefix("ref: ") {
+                    let ref = git.appending(path: String(line.dropFirst(5)))
+                    if FileManager.default.fileExists(atPath: ref.path) { revision.append(ref) }
+                }
+            }
+        }
         let typeName = target.name.hasPrefix("Eta") ? String(target.name.dropFirst(3)) : target.name
         return [
             .buildCommand(
                 displayName: "Embedding \(kernels.count) files into \(typeName)",
                 executable: try context.tool(named: "KernelEmbedder").url,
-                arguments: [output.path, typeName, "/" + root.dropFirst().joined(separator: "/")] + kernels.map(\.path),
-                inputFiles: kernels,
+                arguments: [output.path, typeName, "/" + root.dropFirst().joined(separator: "/")]
+                    + (kernels + revision).map(\.path),
+                inputFiles: kernels + revision,
                 outputFiles: [output]
             )
         ]

@@ -8,7 +8,8 @@ struct DeviceOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "auto | cpu | opencl | opencl:N | a device-name substring (default: $ETA_DEVICE or auto).",
-            valueName: "device"), transform: DeviceSelector.parser)
+            valueName: "device"), completion: .list(["auto", "cpu", "opencl", "opencl:0", "oclgrind"]),
+        transform: DeviceSelector.parser)
     var device: DeviceSelector?
 
     @Flag(name: .long, help: "Explain the device choice and program-cache use on stderr.")

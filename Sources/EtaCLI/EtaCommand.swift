@@ -87,7 +87,7 @@ struct EtaCommand: ParsableCommand {
             cache; empty disables), ETA_KERNEL_DIR (load Kernels/*.cl from a folder \
             instead of the embedded copies).
             """,
-        version: EtaVersion.current,
+        version: BuildInfo.description,
         subcommands: [
             TrainCommand.self, LRFindCommand.self, SweepCommand.self, ScheduleCommand.self, DevicesCommand.self,
             VerifyCommand.self,

@@ -8,7 +8,9 @@ struct ModelDataOptions: ParsableArguments {
         help: ArgumentHelp(
             "\(Dataset.builtIn.map(\.name).joined(separator: " | ")) | csv:PATH | idx:DIR | cifar:DIR | text:PATH "
                 + "(default: digits; text needs a gpt model).",
-            valueName: "dataset"), transform: DatasetSource.parser)
+            valueName: "dataset"),
+        completion: .list(Dataset.builtIn.map(\.name) + ["csv:", "idx:", "cifar:", "text:"]),
+        transform: DatasetSource.parser)
     var dataset: DatasetSource?
     @Option(name: .long, help: "CSV label column: a header name or a 1-based index (default: the last column).")
     var labelColumn: String?
@@ -32,18 +34,18 @@ struct ModelDataOptions: ParsableArguments {
     var task: TaskChoice?
     @Option(
         name: .long, help: ArgumentHelp("Model SPEC (default: mlp:hidden=128,act=relu).", valueName: "spec"),
-        transform: ModelSpec.parser)
+        completion: .list(ModelSpec.kinds.map { $0 + ":" }), transform: ModelSpec.parser)
     var model: ModelSpec?
     @Option(
         name: .long,
         help: ArgumentHelp(
             "standard, or mup:base_width=W: μP against the same model at width W (the MLP's first hidden width, the "
                 + "CNN's first channels, the GPT's embedding), so a learning rate tuned at W transfers.",
-            valueName: "spec"), transform: Parametrization.parser)
+            valueName: "spec"), completion: .list(["standard", "mup:base_width="]), transform: Parametrization.parser)
     var parametrization: Parametrization?
     @Option(
         name: .long, help: ArgumentHelp("Optimizer SPEC (default: adam:lr=2e-3).", valueName: "spec"),
-        transform: OptimizerConfiguration.parser)
+        completion: .list(OptimizerConfiguration.names.map { $0 + ":" }), transform: OptimizerConfiguration.parser)
     var optimizer: OptimizerConfiguration?
     @Option(
         name: .long,

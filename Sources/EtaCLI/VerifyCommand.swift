@@ -11,11 +11,12 @@ struct VerifyCommand: ParsableCommand {
             configuration and size, the max absolute and relative error, the max ULP distance and pass/fail \
             (tolerance \(Verify.ulpTolerance) ULP; optimizers whose step depends on sums over the arena, lamb, \
             prodigy and dadapt_adam, are judged normwise within \(Verify.sumDependentBound)). --only checks the \
-            configurations whose optimizer SPEC or kernel name contains the text. Exit 0 when all pass, 70 when any \
-            fails.
+            configurations whose optimizer SPEC or kernel name contains the text. --format markdown writes a report \
+            for a pull request: a summary per kernel, then every check in a collapsed table. Exit 0 when all pass, \
+            70 when any fails.
             """)
 
-    static let formats: [OutputFormat] = [.table, .json]
+    static let formats: [OutputFormat] = [.table, .json, .markdown]
 
     @OptionGroup var deviceOptions: DeviceOptions
     @Option(
@@ -49,7 +50,11 @@ struct VerifyCommand: ParsableCommand {
                 throw EtaError(.usage, "--only '\(only ?? "")' matches no kernel or configuration")
             }
             failed = results.filter { !$0.passed }.count
-            if format == .json {
+            if format == .markdown {
+                try Console.out(
+                    Self.markdown(
+                        results, device: backend.info.summary, seconds: Date().timeIntervalSince(start)))
+            } else if format == .json {
                 try Console.out(
                     JSON.object([
                         ("version", .string(EtaVersion.current)),

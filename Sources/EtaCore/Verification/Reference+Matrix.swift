@@ -107,7 +107,8 @@ extension Reference {
         for _ in 0..<Int(h.nsSteps) {
             let gram = matmul(x, transposed(x, rows: m, cols: n), m: m, k: n, n: m)
             let square = matmul(gram, gram, m: m, k: m, n: m)
-            let poly = zip(square, gram).map { fma(Float(h.nsC), $0, Float(h.nsB) * $1) }  // addmm(A, A, A, beta=b, alpha=c)
+            // addmm(A, A, A, beta=b, alpha=c)
+            let poly = zip(square, gram).map { fma(Float(h.nsC), $0, Float(h.nsB) * $1) }
             let product = matmul(poly, x, m: m, k: m, n: n)
             x = zip(product, x).map { fma(Float(h.nsA), $1, $0) }  // addmm(X, B, X, beta=a)
         }

@@ -178,3 +178,25 @@ extension ParameterGroup: ExpressibleByArgument, OptionValue {
 extension Parametrization: ExpressibleByArgument, OptionValue {
     static func parse(_ text: String) throws -> Parametrization { try Parametrization(spec: text) }
 }
+
+/// `--early-stop PATIENCE[,min_delta=D][,metric=M]`.
+struct EarlyStoppingArgument: OptionValue {
+    let value: EarlyStopping
+    static func parse(_ text: String) throws -> EarlyStoppingArgument {
+        do { return EarlyStoppingArgument(value: try EarlyStopping(spec: text)) } catch let error as EtaError {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+/// `--best-metric val_loss|val_accuracy|train_loss|train_accuracy`.
+struct BestMetricArgument: OptionValue {
+    let value: EpochMetric
+    static func parse(_ text: String) throws -> BestMetricArgument {
+        guard let metric = EpochMetric(rawValue: text) else {
+            throw ValidationError(
+                "unknown metric; valid values are \(EpochMetric.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return BestMetricArgument(value: metric)
+    }
+}

@@ -97,6 +97,20 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Continue from a checkpoint file.") var resume: String?
     @OptionGroup var step: StepOptions
     @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Stop after PATIENCE epochs without improvement of the metric (default val_loss; val_accuracy, "
+                + "train_loss, train_accuracy) by more than min_delta, as Keras' EarlyStopping.",
+            valueName: "patience[,min_delta=D][,metric=M]"),
+        transform: { try EarlyStoppingArgument.parse($0) })
+    var earlyStop: EarlyStoppingArgument?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --checkpoint: the metric that decides checkpoint-best.safetensors (default: --early-stop's, else "
+                + "val_loss).", valueName: "metric"), transform: { try BestMetricArgument.parse($0) })
+    var bestMetric: BestMetricArgument?
+    @Option(
         name: .long, parsing: .unconditional,
         help: ArgumentHelp(
             "Keep an exponential moving average of the parameters (AveragedModel with get_ema_multi_avg_fn(DECAY)); "

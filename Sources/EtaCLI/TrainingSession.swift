@@ -103,6 +103,29 @@ struct TrainingSession {
                 }
             }
         }
+        if let folder = command.checkpoint {
+            let url = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-best.safetensors")
+            trainer.bestCheckpointHandler = { [group] trainer, record in
+                do {
+                    let checkpoint = try Checkpoint.capture(trainer)
+                    guard group.isPrimary else { return }
+                    try checkpoint.write(to: url)
+                } catch {
+                    failure.record(error)
+                    return
+                }
+                let metric = trainer.bestTracker.metric
+                failure.attempt {
+                    try log.event(
+                        "best_checkpoint",
+                        [
+                            ("path", .string(url.path)), ("epoch", .int(record.epoch)),
+                            ("metric", .string(metric.rawValue)),
+                            ("value", metric.value(in: record).map(JSON.float) ?? .null),
+                        ])
+                }
+            }
+        }
         let interrupt = InterruptFlag()
         let progress = ProgressDisplay(
             trainer: trainer, log: log, quiet: command.quiet || !group.isPrimary, interrupt: interrupt,
@@ -164,7 +187,7 @@ struct TrainingSession {
     private func exitCode(_ status: TrainingStatus, interrupt: InterruptFlag, failure: OutputFailure) -> Int32 {
         if failure.error != nil { return 74 }
         switch status {
-        case .completed: return 0
+        case .completed, .earlyStopped: return 0
         // Under mpirun a rank may have stopped because another was signalled: SIGTERM is what mpirun forwards.
         case .interrupted: return 128 + (interrupt.signal ?? (group.size > 1 ? SIGTERM : SIGINT))
         case .diverged: return 75
@@ -236,6 +259,8 @@ struct TrainingSession {
             ?? metadata["accumulate_mode"].map { try savedChoice($0, key: "accumulate_mode") }
         c.accumulationMean = (mode ?? .mean) == .mean
         c.emaDecay = command.ema ?? metadata["ema_decay"].flatMap(Double.init)
+        c.earlyStopping = try command.earlyStop?.value ?? metadata["early_stop"].map { try EarlyStopping(spec: $0) }
+        c.bestMetric = command.bestMetric?.value ?? metadata["best_metric"].flatMap(EpochMetric.init(rawValue:))
         c.swa = try command.swa ?? metadata["swa"].map { try StochasticWeightAveraging(spec: $0) }
         c.clipGradNorm = command.step.clipGradNorm
         c.clipGradValue = command.step.clipGradValue
@@ -289,6 +314,21 @@ struct TrainingSession {
                     ("train_bpc", number(last?.trainBitsPerCharacter)),
                     ("val_bpc", number(last?.validationBitsPerCharacter)),
                 ] : []
+            var watch: [(String, JSON)] = []
+            if let stopping = trainer.earlyStopping {
+                watch += [
+                    ("early_stop_metric", .string(stopping.metric.rawValue)),
+                    ("early_stop_best", number(stopping.best?.value)),
+                    ("early_stop_best_epoch", stopping.best.map { .int($0.epoch) } ?? .null),
+                ]
+            }
+            if trainer.bestCheckpointHandler != nil {
+                watch += [
+                    ("best_metric", .string(trainer.bestTracker.metric.rawValue)),
+                    ("best_value", number(trainer.bestTracker.best?.value)),
+                    ("best_epoch", trainer.bestTracker.best.map { .int($0.epoch) } ?? .null),
+                ]
+            }
             try Console.out(
                 JSON.object(
                     [
@@ -311,7 +351,7 @@ struct TrainingSession {
                         ("communication_seconds", .double(trainer.communicationSeconds)),
                         ("device", .string(device)), ("backend", .string(trainer.backend.info.kind.rawValue)),
                         ("version", .string(EtaVersion.current)),
-                    ] + bits
+                    ] + bits + watch
                 ).pretty())
         } else {
             func percent(_ value: Float?) -> String { value.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
@@ -364,6 +404,16 @@ struct TrainingSession {
                 "status       \(result.status.rawValue) after \(trainer.position.epoch) epochs, "
                     + "\(trainer.position.step) steps"
             )
+            if let stopping = trainer.earlyStopping, let best = stopping.best {
+                try Console.out(
+                    "early stop   \(stopping.metric.rawValue) best \(number(best.value)) at epoch \(best.epoch); "
+                        + "\(stopping.wait) epochs without improvement (patience \(stopping.patience ?? 0))")
+            }
+            if trainer.bestCheckpointHandler != nil, let best = trainer.bestTracker.best {
+                try Console.out(
+                    "best         checkpoint-best.safetensors: epoch \(best.epoch), \(trainer.bestTracker.metric.rawValue) "
+                        + number(best.value))
+            }
             // Text: the loss in nats and in bits per character (nats / ln 2).
             func bits(_ value: Float?) -> String { perCharacter ? "   bpc \(number(value))" : "" }
             try Console.out(

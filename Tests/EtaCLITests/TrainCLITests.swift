@@ -481,3 +481,42 @@ struct MatrixOptimizerCLITests {
         }
     }
 }
+
+@Suite("eta train --early-stop and checkpoint-best")
+struct EarlyStopCLITests {
+    @Test("stops on the chosen metric, keeps the best epoch's checkpoint, resumes the trackers; bad values exit 64")
+    func earlyStop() throws {
+        let dir = folder()
+        let run = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "60", "--early-stop", "2,metric=val_loss", "--best-metric",
+            "val_accuracy", "--checkpoint", dir.path, "--format", "json", "--log", dir.path + "/log.jsonl",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        #expect(summary["status"] as? String == "early_stopped", "\(summary)")
+        let epochs = summary["epochs"] as! Int, bestEpoch = summary["best_epoch"] as! Int
+        #expect(epochs < 60 && epochs == (summary["early_stop_best_epoch"] as! Int) + 2, "\(summary)")
+        #expect(summary["best_metric"] as? String == "val_accuracy" && bestEpoch <= epochs)
+        let best = try Checkpoint.read(from: URL(fileURLWithPath: dir.path + "/checkpoint-best.safetensors"))
+        #expect(best.metadata["epoch"] == String(bestEpoch) && best.metadata["best_metric"] == "val_accuracy")
+        let log = try String(contentsOfFile: dir.path + "/log.jsonl", encoding: .utf8)
+        #expect(log.contains("\"event\": \"best_checkpoint\"") && log.contains("\"status\": \"early_stopped\""))
+        let latest = try Checkpoint.read(from: URL(fileURLWithPath: dir.path + "/checkpoint-latest.safetensors"))
+        #expect(latest.metadata["early_stop"] == "2,min_delta=0.0,metric=val_loss")
+        // Resumed, the trackers continue from the checkpoint's state (the same best epochs, nothing left to train).
+        let resumed = try CLI.run([
+            "train", "--device", "cpu", "--epochs", String(epochs), "--resume",
+            dir.path + "/checkpoint-latest.safetensors", "--checkpoint", dir.path, "--format", "json",
+        ])
+        let again = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as! [String: Any]
+        #expect(again["early_stop_best_epoch"] as? Int == summary["early_stop_best_epoch"] as? Int, "\(again)")
+        #expect(again["best_epoch"] as? Int == bestEpoch && again["best_metric"] as? String == "val_accuracy")
+        for (arguments, message) in [
+            (["--early-stop", "0"], "PATIENCE >= 1"), (["--early-stop", "3,metric=f1"], "invalid metric 'f1'"),
+            (["--best-metric", "loss"], "valid values are val_loss, val_accuracy"),
+        ] {
+            let result = try CLI.run(["train", "--device", "cpu", "--epochs", "1"] + arguments)
+            #expect(result.status == 64 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+    }
+}

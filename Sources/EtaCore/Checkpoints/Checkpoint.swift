@@ -136,6 +136,7 @@ public struct Checkpoint {
         if let warmup = c.warmupSpec { metadata["warmup"] = warmup }
         if let aux = c.optimizer.auxiliary { metadata["aux_optimizer"] = aux.spec }
         if c.model.parametrization != .standard { metadata["parametrization"] = c.model.parametrization.spec }
+        metadata.merge(trainer.watchMetadata) { _, watch in watch }
         metadata.merge(textMetadata(trainer)) { _, text in text }
         metadata.merge(averaged.metadata) { _, average in average }
         let hostState = network.optimizer.hostState
@@ -248,6 +249,7 @@ public struct Checkpoint {
         try restoreAverages(into: trainer, present: present)
         try trainer.restore(position: position)
         if plateau != nil { trainer.restore(plateau: plateau) }
+        trainer.restoreWatches(metadata)
         if let text = metadata["optimizer_host_state"] {
             guard let state = try? JSONDecoder().decode([String: Double].self, from: Data(text.utf8)) else {
                 throw EtaError(.dataError, "checkpoint check 'optimizer': its host state in the metadata is malformed")

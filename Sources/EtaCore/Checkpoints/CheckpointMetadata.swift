@@ -125,6 +125,11 @@ enum CheckpointMetadata {
             }
         case "model": return parses { _ = try ModelSpec(parsing: $0) }
         case "parametrization": return parses { _ = try Parametrization(spec: $0) }
+        case "early_stop": return parses { _ = try EarlyStopping(spec: $0) }
+        case "best_metric": return oneOf(EpochMetric.allCases.map(\.rawValue))
+        case "early_stop_state", "best_state":
+            var tracker = EarlyStopping()
+            return tracker.restore(state: text) ? nil : "best,epoch,wait (a float and two counts)"
         case "schedule": return text == "none" ? nil : parses { _ = try Schedule(spec: $0) }
         case "warmup": return parses { _ = try Schedule(spec: $0) }
         case "param_groups":

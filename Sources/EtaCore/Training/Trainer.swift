@@ -38,6 +38,12 @@ public final class Trainer {
     public var checkpointHandler: ((Trainer) throws -> Void)?
     /// Epochs between checkpoints; nil or 0: only at the end and when stopped.
     public var checkpointEvery: Int?
+    /// Called after a full epoch whose ``bestTracker`` metric improved: the caller writes the best checkpoint.
+    public var bestCheckpointHandler: ((Trainer, EpochRecord) throws -> Void)?
+    /// Early stopping's state (configuration's ``TrainingConfiguration/earlyStopping``), saved in checkpoints.
+    public var earlyStopping: EarlyStopping?
+    /// The best checkpoint's tracker (never stops the run), saved in checkpoints.
+    public var bestTracker: EarlyStopping
 
     /// The split on the device: the current epoch's shuffled training rows and the validation rows.
     let data: SplitBuffers
@@ -127,6 +133,8 @@ public final class Trainer {
             throw EtaError(.usage, "steps must be >= 0 (got \(steps))")
         }
         self.configuration = configuration
+        earlyStopping = configuration.earlyStopping
+        bestTracker = EarlyStopping(metric: configuration.bestMetric ?? configuration.earlyStopping?.metric ?? .valLoss)
         self.backend = backend
         self.processGroup = processGroup
         let dataset =
@@ -410,6 +418,10 @@ public final class Trainer {
                 status = .diverged
                 break
             }
+            if try watchEpoch(record), position.epoch < epochLimit {
+                status = .earlyStopped
+                break
+            }
             if let every = checkpointEvery, every > 0, position.epoch % every == 0, position.epoch < epochLimit {
                 try checkpointHandler?(self)
             }
@@ -431,7 +443,9 @@ public final class Trainer {
             status: status, steps: steps, epochs: epochs, seconds: seconds,
             samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
         // The test rows are seen once, after training and its timing, by the model as it ends.
-        if status == .completed, let test = try data.test(network, batchSize: configuration.batchSize)?.first {
+        if status == .completed || status == .earlyStopped,
+            let test = try data.test(network, batchSize: configuration.batchSize)?.first
+        {
             (result.testLoss, result.testAccuracy) = (test.loss, test.accuracy)
         }
         return result

@@ -65,6 +65,11 @@ public struct TrainingConfiguration: Sendable {
     public var emaDecay: Double?
     /// Stochastic weight averaging from an epoch on, with its lr schedule (``StochasticWeightAveraging``); nil: none.
     public var swa: StochasticWeightAveraging?
+    /// Stop after `patience` epochs without improvement of a metric (``EarlyStopping``); nil: run every epoch.
+    public var earlyStopping: EarlyStopping?
+    /// The metric that decides the best checkpoint (`checkpoint-best.safetensors`): default the early-stopping metric,
+    /// else the validation loss.
+    public var bestMetric: EpochMetric?
     /// The SPECs as given (kept for logs and checkpoints).
     public var scheduleSpec: String?
     /// The warmup SPEC as given.

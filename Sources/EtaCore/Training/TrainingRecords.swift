@@ -78,6 +78,8 @@ public struct TrainingPosition: Equatable, Sendable {
 /// How a run ended.
 public enum TrainingStatus: String, Sendable {
     case completed, interrupted
+    /// Early stopping ended it: its metric had not improved for `patience` epochs.
+    case earlyStopped = "early_stopped"
     /// The divergence guard aborted it.
     case diverged
 }

@@ -60,3 +60,31 @@ struct CheckpointCLITests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["checkpoint-latest.safetensors"])
     }
 }
+
+@Suite("eta eval")
+struct EvalCLITests {
+    @Test("eval gives the trained run's validation loss from its checkpoint; averages, mismatches 65, missing 66")
+    func evaluate() throws {
+        let dir = folder()
+        let train = try CLI.run([
+            "train", "--device", "cpu", "--epochs", "2", "--ema", "0.9", "--checkpoint", dir.path, "--format", "json",
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        let trained = try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as! [String: Any]
+        let path = dir.path + "/checkpoint-latest.safetensors"
+        let eval = try CLI.run(["eval", "--device", "cpu", "--checkpoint", path, "--format", "json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as! [String: Any]
+        #expect(result["val_loss"] as? Double == trained["val_loss"] as? Double, "\(result) vs \(trained)")
+        #expect(result["val_accuracy"] as? Double == trained["val_accuracy"] as? Double)
+        let ema = try CLI.run(["eval", "--device", "cpu", "--checkpoint", path, "--weights", "ema", "--format", "json"])
+        let averaged = try JSONSerialization.jsonObject(with: Data(ema.stdout.utf8)) as! [String: Any]
+        #expect(averaged["val_loss"] as? Double == trained["ema_val_loss"] as? Double, "\(averaged)")
+        let other = try CLI.run(["eval", "--device", "cpu", "--checkpoint", path, "--dataset", "iris"])
+        #expect(other.status == 65 && other.stderr.contains("in the file") && other.stderr.contains("in this model"))
+        let missing = try CLI.run(["eval", "--device", "cpu", "--checkpoint", dir.path + "/none.safetensors"])
+        #expect(missing.status == 66, "\(missing.stderr)")
+        let swa = try CLI.run(["eval", "--device", "cpu", "--checkpoint", path, "--weights", "swa"])
+        #expect(swa.status == 65 && swa.stderr.contains("--swa-start"), "\(swa.stderr)")
+    }
+}

@@ -32,14 +32,25 @@ struct DeepCLITests {
         #expect(result.status == 64 && result.stderr.contains(message), "\(result.stderr)")
     }
 
-    @Test("a GPT sweep exits 64: transformer layers cannot train replicas side by side")
+    @Test("a GPT sweeps one learning rate after another: each lr gives its own separate run's loss")
     func gptSweep() throws {
         let path = try textCorpusFile()
+        let model = "gpt:layers=1,heads=2,embed=8,context=8"
         let result = try CLI.run([
-            "sweep", "--device", "cpu", "--dataset", "text:" + path, "--model",
-            "gpt:layers=1,heads=2,embed=8,context=8",
-            "--lrs", "1e-3,1e-2", "--epochs", "1",
+            "sweep", "--device", "cpu", "--dataset", "text:" + path, "--model", model, "--lrs", "1e-3,1e-2",
+            "--steps", "12", "--format", "json",
         ])
-        #expect(result.status == 64 && result.stderr.contains("cannot train several replicas"), "\(result.stderr)")
+        #expect(result.status == 0, "\(result.stderr)")
+        let runs =
+            (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any])["runs"]
+            as! [[String: Any]]
+        let single = try CLI.run([
+            "sweep", "--device", "cpu", "--dataset", "text:" + path, "--model", model, "--lrs", "1e-2", "--steps",
+            "12", "--format", "json",
+        ])
+        let alone =
+            (try JSONSerialization.jsonObject(with: Data(single.stdout.utf8)) as! [String: Any])["runs"]
+            as! [[String: Any]]
+        #expect(runs.count == 2 && runs[1]["final_train_loss"] as? Double == alone[0]["final_train_loss"] as? Double)
     }
 }

@@ -27,7 +27,7 @@ extension Checkpoint {
 
     /// Exit 65 unless the checkpoint's vocabulary is `trainer`'s: a text run resumes only on text with the same
     /// characters (the same ids), and a run on other data only from a checkpoint without one.
-    func checkVocabulary(against trainer: Trainer) throws {
+    public func checkVocabulary(against trainer: Trainer) throws {
         let saved = metadata["vocabulary"].flatMap { try? TextVocabulary(serialized: $0) }
         let current = trainer.split.dataset.text?.vocabulary
         guard saved != current else { return }

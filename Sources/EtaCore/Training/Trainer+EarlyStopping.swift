@@ -42,3 +42,21 @@ extension Trainer {
         }
     }
 }
+
+extension Trainer {
+    /// The model as it stands on the validation rows and the official test rows (nil for a split the data lacks):
+    /// mean loss and accuracy (nil for regression), as a training epoch's validation measures them.
+    ///
+    /// - Returns: Validation and test results.
+    /// - Throws: The backend's error.
+    public func evaluate() throws -> (
+        validation: (loss: Float, accuracy: Float?)?, test: (loss: Float, accuracy: Float?)?
+    ) {
+        try synchronizeInitialState()
+        try averageRunningStatistics()
+        return (
+            try data.validate(network, batchSize: configuration.batchSize)?.first,
+            try data.test(network, batchSize: configuration.batchSize)?.first
+        )
+    }
+}

@@ -49,7 +49,7 @@ extension OptionChoice {
 
 /// `--format`: one type for every command; each command accepts only the formats it prints.
 enum OutputFormat: String, OptionChoice {
-    case table, json, jsonl, markdown
+    case table, json, jsonl, markdown, csv
 
     static let noun = "format"
 

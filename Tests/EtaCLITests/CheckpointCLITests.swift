@@ -57,7 +57,10 @@ struct CheckpointCLITests {
         ])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: stale.path))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["checkpoint-latest.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
+                "checkpoint-best.safetensors", "checkpoint-latest.safetensors",
+            ])
     }
 }
 
@@ -86,5 +89,102 @@ struct EvalCLITests {
         #expect(missing.status == 66, "\(missing.stderr)")
         let swa = try CLI.run(["eval", "--device", "cpu", "--checkpoint", path, "--weights", "swa"])
         #expect(swa.status == 65 && swa.stderr.contains("--swa-start"), "\(swa.stderr)")
+    }
+}
+
+@Suite("eta predict")
+struct PredictCLITests {
+    /// Three separable blobs with features on very different scales (so the carried standardisation matters).
+    static func blobs(_ url: URL, rows: Int, label: Bool) throws {
+        var random = SplitMix64(seed: 3)
+        var text = label ? "a,b,c,label\n" : "a,b,c\n"
+        for i in 0..<rows {
+            let c = Float(i % 3)
+            let x = [100 + 3 * c + random.uniform(), -100 * c + 50 * random.uniform(), random.uniform()]
+            text += x.map { "\($0)" }.joined(separator: ",") + (label ? ",\(i % 3)" : "") + "\n"
+        }
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    @Test("raw CSV rows (with or without the label) give probabilities through the carried standardisation")
+    func csv() throws {
+        let dir = folder()
+        let data = dir.appendingPathComponent("blobs.csv"), unlabeled = dir.appendingPathComponent("new.csv")
+        try Self.blobs(data, rows: 300, label: true)
+        try Self.blobs(unlabeled, rows: 300, label: false)
+        let train = try CLI.run([
+            "train", "--device", "cpu", "--dataset", "csv:" + data.path, "--epochs", "10", "--checkpoint", dir.path,
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        let checkpoint = dir.path + "/checkpoint-latest.safetensors"
+        let labeled = try CLI.run(["predict", "--device", "cpu", "--checkpoint", checkpoint, "--input", data.path])
+        let plain = try CLI.run(["predict", "--device", "cpu", "--checkpoint", checkpoint, "--input", unlabeled.path])
+        #expect(labeled.status == 0 && plain.status == 0, "\(labeled.stderr) \(plain.stderr)")
+        #expect(labeled.stdout == plain.stdout, "the label column is dropped")
+        let lines = labeled.stdout.split(separator: "\n")
+        #expect(lines.first == "p_0,p_1,p_2,predicted" && lines.count == 301)
+        var correct = 0
+        for (i, line) in lines.dropFirst().enumerated() {
+            let fields = line.split(separator: ",").map { Double($0)! }
+            #expect(abs(fields[0] + fields[1] + fields[2] - 1) < 1e-5)
+            if Int(fields[3]) == i % 3 { correct += 1 }
+        }
+        #expect(correct >= 270, "\(correct)/300 correct")
+        let jsonl = try CLI.run([
+            "predict", "--device", "cpu", "--checkpoint", checkpoint, "--input", "csv:" + data.path, "--format",
+            "jsonl",
+            "--output", dir.path + "/p.jsonl",
+        ])
+        #expect(jsonl.status == 0)
+        #expect(
+            try String(contentsOfFile: dir.path + "/p.jsonl", encoding: .utf8).hasPrefix(
+                "{\"row\": 0, \"probabilities\": ["))
+        let narrow = dir.appendingPathComponent("narrow.csv")
+        try "1,2\n3,4\n".write(to: narrow, atomically: true, encoding: .utf8)
+        let mismatch = try CLI.run(["predict", "--device", "cpu", "--checkpoint", checkpoint, "--input", narrow.path])
+        #expect(mismatch.status == 65 && mismatch.stderr.contains("has 2 columns; the model takes 3 features"))
+        let bad = try CLI.run(["predict", "--checkpoint", checkpoint, "--input", "rows.txt"])
+        #expect(bad.status == 64 && bad.stderr.contains("csv:PATH, idx:PATH"), "\(bad.stderr)")
+    }
+
+    @Test("IDX images go in as pixels and are scaled by 1/255 as training scaled them")
+    func idx() throws {
+        let dir = folder()
+        var random = SplitMix64(seed: 9)
+        func idxFile(magic: UInt32, dims: [Int], bytes: [UInt8]) -> Data {
+            var data = Data()
+            for word in [magic] + dims.map(UInt32.init) {
+                withUnsafeBytes(of: word.bigEndian) { data.append(contentsOf: $0) }
+            }
+            data.append(contentsOf: bytes)
+            return data
+        }
+        let n = 120
+        var pixels: [UInt8] = [], labels: [UInt8] = []
+        for i in 0..<n {
+            let label = UInt8(i % 2)
+            labels.append(label)
+            // Class 1 lights the left half of the 4x4 image, class 0 the right half.
+            for p in 0..<16 {
+                let lit = (p % 4 < 2) == (label == 1)
+                pixels.append(lit ? UInt8(200 + Int(random.uniform() * 50)) : UInt8(abs(Int(random.uniform() * 30))))
+            }
+        }
+        try idxFile(magic: 0x0803, dims: [n, 4, 4], bytes: pixels).write(
+            to: dir.appendingPathComponent("train-images-idx3-ubyte"))
+        try idxFile(magic: 0x0801, dims: [n], bytes: labels).write(
+            to: dir.appendingPathComponent("train-labels-idx1-ubyte"))
+        let train = try CLI.run([
+            "train", "--device", "cpu", "--dataset", "idx:" + dir.path, "--epochs", "10", "--checkpoint", dir.path,
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        let run = try CLI.run([
+            "predict", "--device", "cpu", "--checkpoint", dir.path + "/checkpoint-latest.safetensors", "--input",
+            "idx:" + dir.path + "/train-images-idx3-ubyte",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let predicted = run.stdout.split(separator: "\n").dropFirst().map { Int($0.split(separator: ",").last!)! }
+        #expect(predicted.count == n)
+        #expect(zip(predicted, labels).filter { $0 == Int($1) }.count >= n - 2, "\(predicted)")
     }
 }

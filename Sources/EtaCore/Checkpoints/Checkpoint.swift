@@ -124,7 +124,8 @@ public struct Checkpoint {
         ]
         if let label = c.labelColumn { metadata["label_column"] = label }
         if let shape = c.inputShape { metadata["input_shape"] = Dataset.shapeText(shape) }
-        if let normalization = c.normalization { metadata["normalize"] = normalization.rawValue }
+        // The normalisation the split applied (the dataset's default when none was asked for): prediction needs it.
+        metadata["normalize"] = (c.normalization ?? trainer.split.normalization).rawValue
         if let steps = c.steps { metadata["steps"] = String(steps) }
         metadata["state_dtype"] = c.stateType.rawValue
         metadata["world_size"] = String(trainer.processGroup.size)
@@ -137,6 +138,15 @@ public struct Checkpoint {
         if let aux = c.optimizer.auxiliary { metadata["aux_optimizer"] = aux.spec }
         if c.model.parametrization != .standard { metadata["parametrization"] = c.model.parametrization.spec }
         metadata.merge(trainer.watchMetadata) { _, watch in watch }
+        if trainer.split.dataset.text == nil {
+            metadata["sample_shape"] = Dataset.shapeText(trainer.split.dataset.sampleShape)
+        }
+        if !trainer.split.mean.isEmpty {
+            // The training split's standardisation, so prediction applies it to raw rows (Predictor).
+            metadata["normalize_mean"] = "[" + trainer.split.mean.map { "\($0)" }.joined(separator: ",") + "]"
+            metadata["normalize_std"] =
+                "[" + trainer.split.standardDeviation.map { "\($0)" }.joined(separator: ",") + "]"
+        }
         metadata.merge(textMetadata(trainer)) { _, text in text }
         metadata.merge(averaged.metadata) { _, average in average }
         let hostState = network.optimizer.hostState

@@ -125,6 +125,11 @@ enum CheckpointMetadata {
             }
         case "model": return parses { _ = try ModelSpec(parsing: $0) }
         case "parametrization": return parses { _ = try Parametrization(spec: $0) }
+        case "sample_shape": return parses { _ = try Dataset.parseShape($0) }
+        case "normalize_mean", "normalize_std":
+            let values = try? JSONDecoder().decode([Float].self, from: Data(text.utf8))
+            return values.map { $0.allSatisfy(\.isFinite) && (key == "normalize_mean" || $0.allSatisfy { $0 > 0 }) }
+                == true ? nil : "a JSON array of finite numbers (deviations > 0)"
         case "early_stop": return parses { _ = try EarlyStopping(spec: $0) }
         case "best_metric": return oneOf(EpochMetric.allCases.map(\.rawValue))
         case "early_stop_state", "best_state":

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libopenblas-dev libclblast-dev zlib1g-dev pkg-config oclgrind curl
-    openmpi-bin libopenmpi-dev)
+    openmpi-bin libopenmpi-dev chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

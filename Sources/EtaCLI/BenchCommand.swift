@@ -58,6 +58,12 @@ struct BenchCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            "SVG: GB/s against size per optimizer beside copy and stream28 (updates), or each kernel's share of a "
+                + "training step's time from its trace (--model)."))
+    var plot: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "Comma-separated optimizer state storage types to time: fp32, bf16, fp16 (default: fp32).",
             valueName: "types"), transform: StorageTypeList.parser)
     var stateDtype = StorageTypeList(values: [.fp32])
@@ -113,11 +119,12 @@ struct BenchCommand: ParsableCommand {
         if let allreduce { return try runAllreduce(sizes: allreduce.values) }
         try Distributed.requireSingleProcess("bench")
         try Console.reportingErrors {
-            let backend = try deviceOptions.makeBackend(profiling: trace != nil)
+            if let plot { try OutputFile.checkWritable(plot, what: "plot") }
+            let backend = try deviceOptions.makeBackend(profiling: trace != nil || plot != nil)
             Console.note("benchmarking on \(backend.info.summary)")
             var traceEvents: [TraceEvent] = []
             let tracer: ((String, () throws -> Void) throws -> Void)? =
-                trace == nil
+                trace == nil && plot == nil
                 ? nil
                 : { _, body in
                     try backend.startTrace()
@@ -138,6 +145,7 @@ struct BenchCommand: ParsableCommand {
                 let result = try Bench.trainingSteps(
                     architecture: architecture, optimizer: try OptimizerConfiguration(spec: spec),
                     batch: batchSize, repeats: `repeat`, backend: backend, trace: tracer)
+                if let plot { try Self.writeStepPlot(traceEvents, title: "batch \(batchSize), \(spec)", path: plot) }
                 let widths =
                     model.kind == "mlp" || model.kind == "softmax" || model.kind == "linear"
                     ? ([shape.reduce(1, *)] + architecture.layers.map(\.outputs)).map(String.init).joined(
@@ -181,6 +189,7 @@ struct BenchCommand: ParsableCommand {
                             + "(time it inside a training step: eta bench --model SPEC --optimizer \(spec))")
                 }
                 var rows: [JSON] = []
+                var curves: [String: [(x: Double, y: Double)]] = [:], order: [String] = []
                 let storages = paramDtype.values.flatMap { parameters in
                     stateDtype.values.map {
                         Verify.Storage(state: $0, parameters: parameters, master: master && parameters != .fp32)
@@ -200,6 +209,8 @@ struct BenchCommand: ParsableCommand {
                         )
                     }
                     for r in results {
+                        if curves[r.name] == nil { order.append(r.name) }
+                        curves[r.name, default: []].append((Double(size), r.gigabytesPerSecond))
                         let single = results.first { $0.tensors == 1 && r.name.hasPrefix($0.name + " x") }
                         rows.append(
                             .object([
@@ -225,6 +236,7 @@ struct BenchCommand: ParsableCommand {
                         }
                     }
                 }
+                if let plot { try Self.writeRooflinePlot(order.map { ($0, curves[$0]!) }, path: plot) }
                 if format == .json {
                     header += [
                         ("sizes", .array(sizes.map(JSON.int))), ("tensors", .int(tensors)), ("results", .array(rows)),
@@ -277,5 +289,34 @@ struct BenchCommand: ParsableCommand {
                         row.exchangeGBps, row.plainSeconds * 1e6, row.plainGBps, row.plainBusGBps))
             }
         }
+    }
+
+    /// GB/s against parameters, one curve per optimizer (and storage variant), copy and stream28 dashed-free as the
+    /// bandwidth references they are.
+    static func writeRooflinePlot(_ curves: [(name: String, points: [(x: Double, y: Double)])], path: String) throws {
+        var chart = SVGChart(
+            title: "Update bandwidth against size (copy and stream28: the memory roofline)", xLabel: "parameters (log)",
+            yLabel: "GB/s", logX: true)
+        for (index, curve) in curves.enumerated() {
+            chart.series.append(
+                .init(
+                    name: curve.name, color: SVGChart.palette[index % SVGChart.palette.count], points: curve.points,
+                    dots: true))
+        }
+        try OutputFile.replace(path, with: Data(SVGChart.document([chart], chartHeight: 420).utf8), what: "plot")
+    }
+
+    /// Each kernel's time per training step (the traced repetitions' mean), the 14 largest and the rest as "other".
+    static func writeStepPlot(_ events: [TraceEvent], title: String, path: String) throws {
+        var totals: [String: Double] = [:]
+        for event in events { totals[event.name, default: 0] += Double(event.duration) * 1e-6 / 3 }
+        var items = totals.sorted { $0.value > $1.value }.map { (label: $0.key, value: $0.value) }
+        if items.count > 15 {
+            let rest = items.dropFirst(14).reduce(0) { $0 + $1.value }
+            items = Array(items.prefix(14)) + [(label: "other (\(items.count - 14) kernels)", value: rest)]
+        }
+        let bars = SVGBars(title: "Time per kernel in one training step: \(title)", unit: "ms", items: items)
+        try OutputFile.replace(
+            path, with: Data(SVGChart.document(panels: [(bars, bars.height)]).utf8), what: "plot")
     }
 }

@@ -17,6 +17,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // TensorBoard event files: the runtime only (the generated code is committed: tools/generate-protos.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // Property-based round-trip tests only (a test dependency).
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -71,11 +73,16 @@ let package = Package(
         .target(name: "EtaOpenCL", dependencies: ["EtaBackend", "EtaCL", "EtaKernelSources"]),
         // Distributed runs under mpirun: EtaCore's ProcessGroup over MPI_COMM_WORLD.
         .target(name: "EtaMPI", dependencies: ["CMPI", "EtaBackend", "EtaCore"]),
+        // TensorBoard event files (TFRecord framing of swift-protobuf messages generated from tools/protos).
+        .target(
+            name: "EtaTensorBoard",
+            dependencies: ["EtaCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // What a Swift user imports: everything above plus device selection.
         .target(
             name: "Eta",
             dependencies: [
                 "EtaBackend", "EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL", "EtaMPI", "EtaSupport", "EtaKernelSources",
+                "EtaTensorBoard",
             ]),
         .executableTarget(
             name: "EtaCLI",

@@ -6,3 +6,4 @@
 @_exported import EtaMPI
 @_exported import EtaOpenCL
 @_exported import EtaSupport
+@_exported import EtaTensorBoard

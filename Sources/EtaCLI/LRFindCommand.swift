@@ -42,6 +42,12 @@ struct LRFindCommand: ParsableCommand {
     var suggestion: SuggestionName = .valley
     @Option(name: .long, help: "The curve as JSONL.") var log: String?
     @Option(name: .long, help: "The curve as CSV.") var csv: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write a TensorBoard event file to this folder: lr_find/loss, lr_find/smoothed_loss and lr_find/lr per "
+                + "iteration.", valueName: "dir"))
+    var tensorboard: String?
     @Option(name: .long, help: "SVG plot: loss against lr (log axis) with the suggestions marked.") var plot: String?
     @Option(
         name: .long, help: OutputFormat.help(LRFindCommand.formats),
@@ -79,11 +85,18 @@ struct LRFindCommand: ParsableCommand {
             let curve = try TrainingLog.Curve(
                 jsonlPath: group.isPrimary ? log : nil, csvPath: group.isPrimary ? csv : nil,
                 columns: ["iteration", "lr", "loss", "smoothed"])
+            let board = try tensorboard.flatMap { group.isPrimary ? try TensorBoardWriter(directory: $0) : nil }
             let result = try finder.run(trainer) { point in
                 try curve.write([
                     .int(point.iteration), .double(point.learningRate), .double(point.loss), .double(point.smoothed),
                 ])
+                try board?.scalars(
+                    [
+                        ("lr_find/loss", Double(point.loss)), ("lr_find/smoothed_loss", Double(point.smoothed)),
+                        ("lr_find/lr", point.learningRate),
+                    ], step: point.iteration)
             }
+            try board?.close()
             if let last = result.points.last, !last.loss.isFinite {
                 try curve.write([
                     .int(last.iteration), .double(last.learningRate), .double(last.loss), .double(last.smoothed),

@@ -36,6 +36,7 @@ extension SweepCommand {
                 try Sweep.train(configuration: atWidth, learningRates: rates, backend: backend), group: group)
             results.append((width, result))
             guard group.isPrimary else { continue }
+            if let tensorboard { try Self.writeTensorBoard(result, directory: tensorboard, prefix: "width_\(width)_") }
             for run in result.runs {
                 try table.write([
                     .int(width), .double(run.learningRate), .float(run.finalTrainLoss), .float(run.bestTrainLoss),

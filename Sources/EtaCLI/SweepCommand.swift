@@ -62,6 +62,12 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .long, help: "Per-lr results as CSV.") var csv: String?
     @Option(name: .long, help: "SVG: loss curves per lr, and final loss against lr.") var plot: String?
     @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write TensorBoard event files, one run per replica (DIR/lr_LR, with --widths DIR/width_W_lr_LR): "
+                + "train/loss per logged step, epoch/train_loss and epoch/val_loss per epoch.", valueName: "dir"))
+    var tensorboard: String?
+    @Option(
         name: .long, help: OutputFormat.help(SweepCommand.formats), transform: OutputFormat.parser(SweepCommand.formats)
     )
     var format: OutputFormat = .table
@@ -116,6 +122,7 @@ struct SweepCommand: ParsableCommand {
             }
             try results.close()
             if let plot { try writePlot(result, path: plot) }
+            if let tensorboard { try Self.writeTensorBoard(result, directory: tensorboard, prefix: "") }
             let recommended = result.recommended.map { result.runs[$0].learningRate }
             if format == .json {
                 try Console.out(
@@ -212,5 +219,23 @@ struct SweepCommand: ParsableCommand {
                 .init(x: result.runs[index].learningRate, label: "recommended", color: SVGChart.palette[2]))
         }
         try OutputFile.replace(path, with: Data(SVGChart.document([curves, final]).utf8), what: "plot")
+    }
+
+    /// One TensorBoard run per replica: its logged batch losses, and its epochs' training and validation losses at the
+    /// epochs' last steps.
+    static func writeTensorBoard(_ result: Sweep.Result, directory: String, prefix: String) throws {
+        for run in result.runs {
+            let writer = try TensorBoardWriter(
+                directory: directory + "/" + prefix + "lr_" + String(format: "%.3g", run.learningRate))
+            for (step, loss) in run.stepLosses { try writer.scalars([("train/loss", Double(loss))], step: step) }
+            for (index, (loss, step)) in zip(run.epochLosses, run.epochEndSteps).enumerated() {
+                var values: [(tag: String, value: Double)] = [("epoch/train_loss", Double(loss))]
+                if index == run.epochLosses.count - 1, let validation = run.finalValidationLoss {
+                    values.append(("epoch/val_loss", Double(validation)))
+                }
+                try writer.scalars(values, step: step)
+            }
+            try writer.close()
+        }
     }
 }

@@ -99,6 +99,18 @@ struct TrainCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            "Write TensorBoard event files to this folder: step and epoch scalars, parameter histograms.",
+            valueName: "dir"))
+    var tensorboard: String?
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "With --tensorboard: parameter histograms every N steps too (always at each epoch's end).",
+            valueName: "n"))
+    var histogramEvery: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "Stop after PATIENCE epochs without improvement of the metric (default val_loss; val_accuracy, "
                 + "train_loss, train_accuracy) by more than min_delta, as Keras' EarlyStopping.",
             valueName: "patience[,min_delta=D][,metric=M]"),
@@ -192,6 +204,9 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.atLeast("--epochs", epochs, 0)
         try OptionCheck.atLeast("--steps", steps, 1)
         try OptionCheck.atLeast("--log-every", logEvery, 1)
+        try OptionCheck.atLeast("--histogram-every", histogramEvery, 1)
+        try OptionCheck.require(
+            histogramEvery == nil || tensorboard != nil, "--histogram-every needs --tensorboard DIR")
         try OptionCheck.atLeast("--checkpoint-every", checkpointEvery, 1)
         try OptionCheck.require(
             checkpointEvery == nil || checkpoint != nil, "--checkpoint-every needs --checkpoint DIR")

@@ -133,7 +133,16 @@ struct TrainingSession {
         let result: TrainingResult
         let startStep = trainer.position.step
         do {
-            result = try trainer.run(observer: progress)
+            let board = try command.tensorboard.flatMap {
+                group.isPrimary ? try TensorBoardWriter(directory: $0) : nil
+            }
+            let observer: TrainingObserver =
+                board.map {
+                    TensorBoardObserver(
+                        inner: progress, writer: $0, histogramEvery: command.histogramEvery, failure: failure)
+                } ?? progress
+            result = try trainer.run(observer: observer)
+            if let board { failure.attempt { try board.close() } }
         } catch {
             // A failure inside the run (a device error): the log still ends, naming it, rather than stay .partial.
             progress.finish()

@@ -36,6 +36,8 @@ public final class Sweep {
         public let epochLosses: [Float]
         /// (step, batch loss) at every logged step.
         public let stepLosses: [(step: Int, loss: Float)]
+        /// The step at which each epoch ended (the last may be part-way, with `--steps`).
+        public var epochEndSteps: [Int] = []
         /// The loss on the dataset's official test rows after the last epoch; nil without a test split.
         public var testLoss: Float?
         /// The accuracy on the official test rows; nil for regression or without a test split.
@@ -153,6 +155,7 @@ public final class Sweep {
             (diverged[r], reasons[r]) = (step, reason)
         }
         var step = 0
+        var epochEnds: [Int] = []
         // --steps stops part-way through an epoch, whose training loss is then the mean over the rows it saw.
         let totalSteps = min(stepsPerEpoch * configuration.epochs, configuration.steps ?? Int.max)
         for epoch in 0..<configuration.epochs {
@@ -178,6 +181,7 @@ public final class Sweep {
                     }
                 }
             }
+            epochEnds.append(step)
             let n = Float(rowsSeen)
             let sums = try network.readReplicaStats()[.trainLossSum]!
             for r in 0..<k {
@@ -205,6 +209,7 @@ public final class Sweep {
                 stepLosses: stepLosses[r])
             (run.testLoss, run.testAccuracy) = (test?[r].loss, test?[r].accuracy)
             run.divergenceReason = reasons[r]
+            run.epochEndSteps = epochEnds
             return run
         }
         return Result(

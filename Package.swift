@@ -77,12 +77,16 @@ let package = Package(
         .target(
             name: "EtaTensorBoard",
             dependencies: ["EtaCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // ONNX export (swift-protobuf messages generated from tools/protos).
+        .target(
+            name: "EtaONNX",
+            dependencies: ["EtaCore", "EtaCPU", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // What a Swift user imports: everything above plus device selection.
         .target(
             name: "Eta",
             dependencies: [
                 "EtaBackend", "EtaCore", "EtaCPU", "EtaOpenCL", "EtaCL", "EtaMPI", "EtaSupport", "EtaKernelSources",
-                "EtaTensorBoard",
+                "EtaTensorBoard", "EtaONNX",
             ]),
         .executableTarget(
             name: "EtaCLI",

@@ -19,6 +19,9 @@ SWIFT
 echo "// builds protoc-gen-swift" > "$work/Sources/Placeholder/Placeholder.swift"
 swift build --package-path "$work" -c release --product protoc-gen-swift
 plugin="$work/.build/release/protoc-gen-swift"
-protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Public \
-    --swift_out="$root/Sources/EtaTensorBoard" --proto_path="$root/tools/protos" "$root/tools/protos/tensorboard_event.proto"
-echo "generated Sources/EtaTensorBoard/tensorboard_event.pb.swift with protoc-gen-swift $version"
+for pair in tensorboard_event:EtaTensorBoard onnx_model:EtaONNX; do
+    proto=${pair%%:*} target=${pair##*:}
+    protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Public \
+        --swift_out="$root/Sources/$target" --proto_path="$root/tools/protos" "$root/tools/protos/$proto.proto"
+    echo "generated Sources/$target/$proto.pb.swift with protoc-gen-swift $version"
+done

@@ -34,9 +34,11 @@ if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift is not on PATH; install Swift 6 for Debian 12 from https://www.swift.org/install/linux/" >&2
     exit 69
 fi
-# TensorBoard's own reader (the Python package) checks Eta's event files in the tests.
-if ! python3 -c "import tensorboard" 2>/dev/null; then
-    echo "setup: installing the tensorboard Python package (pip)" >&2
-    python3 -m pip install --quiet tensorboard 2>/dev/null || python3 -m pip install --quiet --break-system-packages tensorboard
+# The formats' own readers check Eta's files in the tests: TensorBoard's EventAccumulator (tensorboard) the event
+# files, onnx's checker and onnxruntime the exported models.
+if ! python3 -c "import tensorboard, onnx, onnxruntime" 2>/dev/null; then
+    echo "setup: installing the tensorboard, onnx and onnxruntime Python packages (pip)" >&2
+    python3 -m pip install --quiet tensorboard onnx onnxruntime 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages tensorboard onnx onnxruntime
 fi
 echo "setup: ready ($(swift --version 2>/dev/null | head -n 1))" >&2

@@ -4,6 +4,7 @@
 @_exported import EtaCPU
 @_exported import EtaCore
 @_exported import EtaMPI
+@_exported import EtaONNX
 @_exported import EtaOpenCL
 @_exported import EtaSupport
 @_exported import EtaTensorBoard

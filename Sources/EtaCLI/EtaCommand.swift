@@ -92,7 +92,7 @@ struct EtaCommand: ParsableCommand {
             TrainCommand.self, LRFindCommand.self, SweepCommand.self, ScheduleCommand.self, DevicesCommand.self,
             VerifyCommand.self,
             ExploreCommand.self, BenchCommand.self, DataCommand.self, SampleCommand.self, CoordCheckCommand.self,
-            EvalCommand.self, PredictCommand.self,
+            EvalCommand.self, PredictCommand.self, ExportCommand.self,
         ]
     )
 }

@@ -110,4 +110,38 @@ extension Checkpoint {
         if let text = metadata["parametrization"] { spec.parametrization = try Parametrization(spec: text) }
         return spec
     }
+
+    /// The model's architecture as the file describes it: its SPEC and parametrization, its input shape (the
+    /// `input_shape` or `sample_shape` metadata, a GPT's context, or an MLP's first weight), and its outputs (the first
+    /// dimension of its last tensor, the output layer's).
+    ///
+    /// - Returns: The architecture, ready for ``loadModel(into:weights:)``.
+    /// - Throws: `EtaError` `.dataError` when the file lacks what it takes to rebuild the model.
+    public func inferenceArchitecture() throws -> ModelArchitecture {
+        let spec = try modelSpec()
+        let shapes = Dictionary(tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
+        // A probe of the same SPEC names the output layer (its weight's first dimension is the output count) and,
+        // for an MLP, the first layer (its second dimension is the feature count); files may list tensors in any order.
+        let probe = try spec.architecture(
+            inputShape: spec.readsTokens ? [spec.context] : spec.needsImages ? [1, 8, 8] : [1], outputs: 1)
+        let dense = probe.nodes.filter { if case .dense = $0.operation { true } else { false } }
+        guard let readout = dense.last, let outputs = shapes["\(readout.name).weight"]?.first else {
+            throw EtaError(.dataError, "the checkpoint holds no output layer for its \(spec.kind) model")
+        }
+        let inputShape: [Int]
+        if spec.readsTokens {
+            inputShape = [spec.context]
+        } else if let text = metadata["input_shape"] ?? metadata["sample_shape"] {
+            inputShape = try Dataset.parseShape(text)
+        } else if let first = dense.first, !spec.needsImages, let shape = shapes["\(first.name).weight"],
+            shape.count == 2
+        {
+            inputShape = [shape[1]]  // a dense first layer [hidden, features]
+        } else {
+            throw EtaError(.dataError, "the checkpoint does not say its input shape (no input_shape metadata)")
+        }
+        // An MLP reads its samples flat, whatever their shape in the data.
+        let shape = spec.needsImages || spec.readsTokens ? inputShape : [inputShape.reduce(1, *)]
+        return try spec.architecture(inputShape: shape, outputs: outputs)
+    }
 }

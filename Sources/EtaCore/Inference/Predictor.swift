@@ -33,25 +33,8 @@ public final class Predictor {
         }
         let metadata = checkpoint.metadata
         loss = LossKind(rawValue: metadata["loss"] ?? "") ?? .crossEntropy
-        // The model's outputs: the first dimension of its last tensor (the output layer's bias or weight).
-        let names = Set(checkpoint.tensors.map(\.name))
-        guard
-            let last = checkpoint.tensors.last(where: { tensor in
-                !tensor.name.hasPrefix("optimizer.") && !tensor.name.hasPrefix("ema.") && !tensor.name.hasPrefix("swa.")
-                    && !tensor.name.contains("running_") && !tensor.name.hasSuffix("num_batches_tracked")
-                    && names.contains(tensor.name)
-            }), let outputs = last.shape.first
-        else { throw EtaError(.dataError, "the checkpoint holds no model tensors") }
-        let inputShape: [Int]
-        if let text = metadata["input_shape"] ?? metadata["sample_shape"] {
-            inputShape = try Dataset.parseShape(text)
-        } else if let first = checkpoint.tensors.first, first.shape.count == 2 {
-            inputShape = [first.shape[1]]  // a dense first layer [hidden, features]
-        } else {
-            throw EtaError(.dataError, "the checkpoint does not say its input shape (no input_shape metadata)")
-        }
-        features = inputShape.reduce(1, *)
-        let architecture = try spec.architecture(inputShape: inputShape, outputs: outputs)
+        let architecture = try checkpoint.inferenceArchitecture()
+        features = architecture.inputShape.count
         network = try Network(
             architecture: architecture, loss: loss, optimizer: try OptimizerConfiguration(spec: "sgd"),
             maxBatch: Self.batch, backend: backend)
@@ -125,7 +108,14 @@ public final class Predictor {
     /// - Parameter raw: rows × ``features`` values as the data files hold them.
     /// - Returns: One output array per row.
     /// - Throws: `EtaError` `.dataError` for a value count that is not a whole number of rows; the backend's error.
-    public func predict(_ raw: [Float]) throws -> [[Float]] {
+    public func predict(_ raw: [Float]) throws -> [[Float]] { try logits(raw).map { Self.link($0, loss) } }
+
+    /// The model's raw outputs (logits, before the link) for raw rows, one array per row.
+    ///
+    /// - Parameter raw: rows × ``features`` values as the data files hold them.
+    /// - Returns: One output array per row.
+    /// - Throws: `EtaError` `.dataError` for a value count that is not a whole number of rows; the backend's error.
+    public func logits(_ raw: [Float]) throws -> [[Float]] {
         guard raw.count % max(features, 1) == 0 else {
             throw EtaError(.dataError, "\(raw.count) values are not whole rows of \(features) features")
         }
@@ -149,7 +139,7 @@ public final class Predictor {
             try network.forward(input: input, inputOffset: 0, rows: count)
             let outputs = try network.readOutputs(rows: count)
             let width = outputs.count / max(count, 1)
-            for r in 0..<count { result.append(Self.link(Array(outputs[(r * width)..<((r + 1) * width)]), loss)) }
+            for r in 0..<count { result.append(Array(outputs[(r * width)..<((r + 1) * width)])) }
             first += count
         }
         return result

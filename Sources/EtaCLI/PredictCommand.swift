@@ -8,7 +8,9 @@ struct PredictCommand: ParsableCommand {
         abstract: "Class probabilities or regression outputs of a checkpoint for raw input rows.",
         discussion: """
             --input csv:PATH (rows of the model's features, with or without the label column: it is dropped), \
-            idx:PATH (an IDX images file such as t10k-images-idx3-ubyte.gz), or a PATH ending in .csv. The rows go in \
+            idx:PATH (an IDX images file such as t10k-images-idx3-ubyte.gz), a PATH ending in .csv, or for a GPT \
+            text:PATH (one prompt a line: the probability of each character of the vocabulary to come next, ids in \
+            the vocabulary's order; JSONL names the predicted character). The rows go in \
             as the data files hold them: the checkpoint carries its training split's standardisation (or scales \
             pixels by 1/255), as training applied it. Writes one line per row: the probability of each class and the \
             predicted class (cross-entropy), the probability of class 1 (BCE), or the outputs (regression), as CSV or \
@@ -35,8 +37,9 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         try OptionCheck.require(
-            input.hasPrefix("csv:") || input.hasPrefix("idx:") || input.lowercased().hasSuffix(".csv"),
-            "--input takes csv:PATH, idx:PATH or a PATH ending in .csv (got '\(input)')")
+            input.hasPrefix("csv:") || input.hasPrefix("idx:") || input.hasPrefix("text:")
+                || input.lowercased().hasSuffix(".csv"),
+            "--input takes csv:PATH, idx:PATH, text:PATH or a PATH ending in .csv (got '\(input)')")
     }
 
     func run() throws {
@@ -44,6 +47,13 @@ struct PredictCommand: ParsableCommand {
         try Console.reportingErrors {
             if let output { try OutputFile.checkWritable(output, what: "predictions") }
             let file = try Checkpoint.read(from: URL(fileURLWithPath: checkpoint))
+            if try file.modelSpec().readsTokens { return try predictText(file) }
+            guard !input.hasPrefix("text:") else {
+                throw EtaError(
+                    .dataError,
+                    "\(checkpoint) holds a \(try file.modelSpec().kind) model, which reads feature rows; text:PATH is "
+                        + "for gpt checkpoints")
+            }
             let predictor = try Predictor(
                 checkpoint: file, weights: weights.choice, backend: try deviceOptions.makeBackend())
             let raw =
@@ -58,6 +68,57 @@ struct PredictCommand: ParsableCommand {
             } else {
                 try OutputFile.standardOutput.write(text)
             }
+        }
+    }
+
+    /// A GPT: for each line of a text:PATH file, the probability of every character to come next.
+    private func predictText(_ file: Checkpoint) throws {
+        guard input.hasPrefix("text:") else {
+            throw EtaError(
+                .dataError,
+                "\(checkpoint) holds a gpt model, which reads text: give --input text:PATH (one prompt a line)")
+        }
+        let path = String(input.dropFirst(5))
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EtaError(.missingInput, "\(path): no such file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw EtaError(.dataError, "\(path) is not UTF-8 text")
+        }
+        guard let vocabulary = file.vocabulary else {
+            throw EtaError(.dataError, "\(checkpoint) holds no vocabulary: it was not trained on a text dataset")
+        }
+        let architecture = try file.inferenceArchitecture()
+        let network = try Network(
+            architecture: architecture, loss: .crossEntropy, optimizer: try OptimizerConfiguration(spec: "sgd"),
+            maxBatch: 1, backend: try deviceOptions.makeBackend())
+        try file.loadModel(into: network, weights: weights.choice)
+        let sampler = try TextSampler(network: network, vocabulary: vocabulary)
+        let prompts = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(
+            text.hasSuffix("\n") ? 1 : 0)
+        var lines: [String] = []
+        if format == .csv {
+            lines.append((0..<vocabulary.count).map { "p_\($0)" }.joined(separator: ",") + ",predicted")
+        }
+        for (row, prompt) in prompts.enumerated() {
+            let probabilities = try sampler.nextProbabilities(after: String(prompt))
+            let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            if format == .jsonl {
+                lines.append(
+                    JSON.object([
+                        ("row", .int(row)), ("prompt", .string(String(prompt))),
+                        ("probabilities", .array(probabilities.map(JSON.float))),
+                        ("predicted", .string(vocabulary.characters[best])),
+                    ]).rendered)
+            } else {
+                lines.append(probabilities.map { "\($0)" }.joined(separator: ",") + ",\(best)")
+            }
+        }
+        let output = lines.joined(separator: "\n") + "\n"
+        if let path = self.output {
+            try OutputFile.replace(path, with: Data(output.utf8), what: "predictions")
+        } else {
+            try OutputFile.standardOutput.write(output)
         }
     }
 

@@ -188,3 +188,53 @@ struct PredictCLITests {
         #expect(zip(predicted, labels).filter { $0 == Int($1) }.count >= n - 2, "\(predicted)")
     }
 }
+
+@Suite("eta predict on a GPT")
+struct PredictTextCLITests {
+    @Test("text:PATH gives next-character probabilities per line, the greedy choice eta sample takes; mismatches 65")
+    func gpt() throws {
+        let dir = folder()
+        let corpus = try textCorpusFile()
+        let train = try CLI.run([
+            "train", "--device", "cpu", "--dataset", "text:" + corpus, "--model",
+            "gpt:layers=1,heads=2,embed=16,context=8",
+            "--steps", "30", "--checkpoint", dir.path, "--quiet",
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        let checkpoint = dir.path + "/checkpoint-latest.safetensors"
+        let prompts = dir.appendingPathComponent("prompts.txt")
+        try "what is a\nrose by any oth\n".write(to: prompts, atomically: true, encoding: .utf8)
+        let run = try CLI.run([
+            "predict", "--device", "cpu", "--checkpoint", checkpoint, "--input", "text:" + prompts.path, "--format",
+            "jsonl",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = run.stdout.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(rows.count == 2)
+        for row in rows {
+            let probabilities = row["probabilities"] as! [Double]
+            #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
+            let sample = try CLI.run([
+                "sample", "--device", "cpu", "--checkpoint", checkpoint, "--prompt", row["prompt"] as! String,
+                "--tokens",
+                "1", "--temperature", "0",
+            ])
+            // sample prints the prompt, the new character, then a newline.
+            let prompt = row["prompt"] as! String
+            let next =
+                sample.stdout.hasPrefix(prompt) ? sample.stdout.dropFirst(prompt.count).first.map(String.init) : nil
+            #expect(next == row["predicted"] as? String, "\(prompt): \(sample.stdout.debugDescription)")
+        }
+        try "ZEBRA\n".write(to: prompts, atomically: true, encoding: .utf8)
+        let outside = try CLI.run([
+            "predict", "--device", "cpu", "--checkpoint", checkpoint, "--input", "text:" + prompts.path,
+        ])
+        #expect(outside.status == 65 && outside.stderr.contains("not in the vocabulary"), "\(outside.stderr)")
+        let rowsForGPT = try CLI.run([
+            "predict", "--device", "cpu", "--checkpoint", checkpoint, "--input", prompts.path + ".csv",
+        ])
+        #expect(rowsForGPT.status == 65 && rowsForGPT.stderr.contains("give --input text:PATH"), "\(rowsForGPT.stderr)")
+    }
+}

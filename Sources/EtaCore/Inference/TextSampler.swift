@@ -58,23 +58,43 @@ public struct TextSampler {
         }
         var context = try vocabulary.encode(prompt)
         if context.isEmpty { context = [vocabulary.id(of: "\n") ?? 0] }
-        let length = network.architecture.inputShape.count, classes = vocabulary.count
         var random = SplitMix64(seed: seed)
         var generated = ""
         for _ in 0..<tokens {
-            let window = Array(context.suffix(length))
-            try network.backend.write(
-                (window + [Int](repeating: 0, count: length - window.count)).map(Float.init), to: input)
-            try network.forward(input: input, inputOffset: 0, rows: 1)
-            let logits = try network.readOutputs(rows: 1)
-            let last = logits[((window.count - 1) * classes)..<(window.count * classes)].map(Double.init)
-            let next = Self.draw(last, temperature: temperature, random: &random)
+            let next = Self.draw(try nextLogits(context).map(Double.init), temperature: temperature, random: &random)
             context.append(next)
             let character = vocabulary.characters[next]
             generated += character
             emit(character)
         }
         return generated
+    }
+
+    /// The logits of the character after `context` (its last `context` tokens; a shorter one padded after its end,
+    /// which causal attention never reads).
+    func nextLogits(_ context: [Int]) throws -> [Float] {
+        let length = network.architecture.inputShape.count, classes = vocabulary.count
+        let window = Array(context.suffix(length))
+        try network.backend.write(
+            (window + [Int](repeating: 0, count: length - window.count)).map(Float.init), to: input)
+        try network.forward(input: input, inputOffset: 0, rows: 1)
+        let logits = try network.readOutputs(rows: 1)
+        return Array(logits[((window.count - 1) * classes)..<(window.count * classes)])
+    }
+
+    /// The probability of every character of the vocabulary to come after `prompt` (softmax of the model's logits at
+    /// the prompt's last position).
+    ///
+    /// - Parameter prompt: Text of the vocabulary's characters (empty: after a newline, as ``generate``).
+    /// - Returns: One probability per token id.
+    /// - Throws: `EtaError` `.dataError` naming a character outside the vocabulary; the backend's error.
+    public func nextProbabilities(after prompt: String) throws -> [Float] {
+        var context: [Int]
+        do { context = try vocabulary.encode(prompt) } catch let error as EtaError {
+            throw EtaError(.dataError, error.message)
+        }
+        if context.isEmpty { context = [vocabulary.id(of: "\n") ?? 0] }
+        return Predictor.link(try nextLogits(context), .crossEntropy)
     }
 
     /// A token drawn from softmax(logits / temperature), or the argmax at temperature 0 (the first on a tie).

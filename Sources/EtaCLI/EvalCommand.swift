@@ -19,13 +19,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "The checkpoint (checkpoint-latest.safetensors or checkpoint-best.safetensors).")
     var checkpoint: String
     @OptionGroup var data: ModelDataOptions
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "model | ema | swa: the trained weights or an average the checkpoint holds (default: model).",
-            valueName: "weights"),
-        transform: CheckpointWeights.parser)
-    var weights: CheckpointWeights = .model
+    @OptionGroup var weights: WeightsOption
     @Option(
         name: .long, help: OutputFormat.help(EvalCommand.formats), transform: OutputFormat.parser(EvalCommand.formats))
     var format: OutputFormat = .table
@@ -46,7 +40,7 @@ struct EvalCommand: ParsableCommand {
                 func number(_ value: Float?) -> JSON { value.map(JSON.float) ?? .null }
                 try Console.out(
                     JSON.object([
-                        ("checkpoint", .string(checkpoint)), ("weights", .string(weights.rawValue)),
+                        ("checkpoint", .string(checkpoint)), ("weights", .string(weights.weights.rawValue)),
                         ("dataset", .string(configuration.dataset)), ("model", .string(configuration.model.spec)),
                         ("val_rows", .int(trainer.split.validationRows.count)),
                         ("val_loss", number(validation?.loss)), ("val_accuracy", number(validation?.accuracy)),
@@ -63,7 +57,7 @@ struct EvalCommand: ParsableCommand {
                     + (result.accuracy.map { String(format: "   accuracy %.2f%%", 100 * $0) } ?? "")
                     + (bits(result.loss).map { String(format: "   bpc %.4f", $0) } ?? "")
             }
-            try Console.out("checkpoint   \(checkpoint) (\(weights.rawValue) weights)")
+            try Console.out("checkpoint   \(checkpoint) (\(weights.weights.rawValue) weights)")
             try Console.out("data         \(configuration.dataset), model \(configuration.model.spec)")
             try Console.out(line("validation  ", trainer.split.validationRows.count, validation))
             if test != nil { try Console.out(line("test        ", trainer.split.testRows.count, test)) }

@@ -16,13 +16,7 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "The checkpoint.") var checkpoint: String
     @Option(name: .long, help: "onnx (the only format yet).") var format = "onnx"
     @Option(name: [.short, .customLong("output")], help: "The file to write, e.g. model.onnx.") var output: String
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "model | ema | swa: the trained weights or an average the checkpoint holds (default: model).",
-            valueName: "weights"),
-        transform: CheckpointWeights.parser)
-    var weights: CheckpointWeights = .model
+    @OptionGroup var weights: WeightsOption
 
     func validate() throws {
         try OptionCheck.require(format == "onnx", "--format: eta export writes onnx (got '\(format)')")

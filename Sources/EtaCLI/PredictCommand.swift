@@ -22,13 +22,7 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .long, help: "The checkpoint.") var checkpoint: String
     @Option(name: .long, help: ArgumentHelp("csv:PATH, idx:PATH or PATH.csv.", valueName: "source")) var input: String
     @Option(name: .long, help: "Write the predictions to this file instead of stdout.") var output: String?
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "model | ema | swa: the trained weights or an average the checkpoint holds (default: model).",
-            valueName: "weights"),
-        transform: CheckpointWeights.parser)
-    var weights: CheckpointWeights = .model
+    @OptionGroup var weights: WeightsOption
     @Option(
         name: .long, help: OutputFormat.help(PredictCommand.formats),
         transform: OutputFormat.parser(PredictCommand.formats))

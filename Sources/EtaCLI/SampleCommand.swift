@@ -21,13 +21,7 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .long, help: "Characters to generate (default: 500).") var tokens = 500
     @Option(name: .long, help: "Divides the logits; 0 is greedy (default: 1).") var temperature = 1.0
     @Option(name: .long, help: "Seed of the draws (default: 0).") var seed: UInt64 = 0
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "model | ema | swa: the trained weights or an average the checkpoint holds (default: model).",
-            valueName: "weights"),
-        transform: CheckpointWeights.parser)
-    var weights: CheckpointWeights = .model
+    @OptionGroup var weights: WeightsOption
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {

@@ -21,18 +21,7 @@ enum ONNXRuntime {
         let request = URL(fileURLWithPath: model + ".json")
         let body: [String: Any] = ["model": model, "inputs": inputs.map(Double.init), "shape": shape, "tokens": tokens]
         try JSONSerialization.data(withJSONObject: body).write(to: request)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, request.path]
-        let output = Pipe(), errors = Pipe()
-        (process.standardOutput, process.standardError) = (output, errors)
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw EtaError(.software, "onnxruntime failed (tools/setup.sh installs onnx and onnxruntime): \(message)")
-        }
+        let data = try runPython(script, [request.path], reader: "onnxruntime")
         return (try JSONSerialization.jsonObject(with: data) as! [Double]).map(Float.init)
     }
 }

@@ -28,18 +28,7 @@ enum TensorBoardReader {
         """
 
     static func read(_ folder: String) throws -> (scalars: [String: [[Double]]], histograms: [String: [[Double]]]) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, folder]
-        let output = Pipe(), errors = Pipe()
-        (process.standardOutput, process.standardError) = (output, errors)
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw EtaError(.software, "TensorBoard's reader failed (tools/setup.sh installs it): \(message)")
-        }
+        let data = try runPython(script, [folder], reader: "TensorBoard's reader")
         let json = try JSONSerialization.jsonObject(with: data) as! [String: [String: [[Double]]]]
         return (json["scalars"]!, json["histograms"]!)
     }

@@ -80,11 +80,11 @@ struct TrainingSession {
                 ("world_size", .int(group.size)), ("global_batch_size", .int(trainer.globalBatchSize)),
             ] + text)
         if let folder = command.checkpoint {
-            let url = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-latest.safetensors")
-            trainer.checkpointEvery = command.checkpointEvery
-            trainer.checkpointHandler = { [group] trainer in
-                // A failed write stops the run at the next step; the previous checkpoint stays intact (atomic rename).
-                // Every rank captures (sharded state and BatchNorm statistics are gathered); rank 0 writes.
+            let latest = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-latest.safetensors")
+            let best = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-best.safetensors")
+            /// Captures on every rank (sharded state and BatchNorm statistics are gathered), writes on rank 0, then logs
+            /// `event`. A failed write stops the run at the next step; the previous file stays intact (atomic rename).
+            func save(_ trainer: Trainer, to url: URL, event: String, _ fields: [(String, JSON)]) {
                 do {
                     let checkpoint = try Checkpoint.capture(trainer)
                     guard group.isPrimary else { return }
@@ -93,37 +93,22 @@ struct TrainingSession {
                     failure.record(error)
                     return
                 }
-                failure.attempt {
-                    try log.event(
-                        "checkpoint",
-                        [
-                            ("path", .string(url.path)), ("step", .int(trainer.position.step)),
-                            ("epoch", .int(trainer.position.epoch)),
-                        ])
-                }
+                failure.attempt { try log.event(event, [("path", .string(url.path))] + fields) }
             }
-        }
-        if let folder = command.checkpoint {
-            let url = URL(fileURLWithPath: folder).appendingPathComponent("checkpoint-best.safetensors")
-            trainer.bestCheckpointHandler = { [group] trainer, record in
-                do {
-                    let checkpoint = try Checkpoint.capture(trainer)
-                    guard group.isPrimary else { return }
-                    try checkpoint.write(to: url)
-                } catch {
-                    failure.record(error)
-                    return
-                }
+            trainer.checkpointEvery = command.checkpointEvery
+            trainer.checkpointHandler = { trainer in
+                save(
+                    trainer, to: latest, event: "checkpoint",
+                    [("step", .int(trainer.position.step)), ("epoch", .int(trainer.position.epoch))])
+            }
+            trainer.bestCheckpointHandler = { trainer, record in
                 let metric = trainer.bestTracker.metric
-                failure.attempt {
-                    try log.event(
-                        "best_checkpoint",
-                        [
-                            ("path", .string(url.path)), ("epoch", .int(record.epoch)),
-                            ("metric", .string(metric.rawValue)),
-                            ("value", metric.value(in: record).map(JSON.float) ?? .null),
-                        ])
-                }
+                save(
+                    trainer, to: best, event: "best_checkpoint",
+                    [
+                        ("epoch", .int(record.epoch)), ("metric", .string(metric.rawValue)),
+                        ("value", metric.value(in: record).map(JSON.float) ?? .null),
+                    ])
             }
         }
         let interrupt = InterruptFlag()

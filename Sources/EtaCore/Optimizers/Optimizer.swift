@@ -105,7 +105,9 @@ public final class Optimizer {
             (0...groups.count).map { g in
                 let (rate, decay) = groupValues(g, lr: lr, weightDecay: configuration.weightDecay)
                 let scalars = withHostState(prefix: "replica\(r)." + (g > 0 ? "group\(g)." : "")) { host in
-                    configuration.withWeightDecay(decay).stepScalars(step: next, lr: rate, host: &host)
+                    // Group 0 takes the configuration as it is; the others their own weight decay.
+                    (g == 0 ? configuration : configuration.withWeightDecay(decay))
+                        .stepScalars(step: next, lr: rate, host: &host)
                 }
                 first = first ?? scalars
                 return scalars.values

@@ -42,8 +42,16 @@ public struct EarlyStopping: Equatable, Sendable {
     /// The smallest change that counts as an improvement.
     public var minDelta: Double
 
-    /// The best value so far and its epoch, and the epochs since.
-    public private(set) var best: (value: Float, epoch: Int)?
+    /// A metric's best value and the epoch that reached it.
+    public struct Best: Equatable, Sendable {
+        /// The value.
+        public let value: Float
+        /// The epoch, from 1.
+        public let epoch: Int
+    }
+
+    /// The best value so far and its epoch.
+    public private(set) var best: Best?
     /// Epochs in a row without improvement.
     public private(set) var wait = 0
 
@@ -106,7 +114,7 @@ public struct EarlyStopping: Equatable, Sendable {
             }
             ?? true
         if improved {
-            best = (value, record.epoch)
+            best = Best(value: value, epoch: record.epoch)
             wait = 0
         } else {
             wait += 1
@@ -129,14 +137,8 @@ public struct EarlyStopping: Equatable, Sendable {
         guard parts.count == 3, let value = Float(parts[0]), let epoch = Int(parts[1]), let wait = Int(parts[2]),
             epoch >= 0, wait >= 0
         else { return false }
-        best = value.isNaN ? nil : (value, epoch)
+        best = value.isNaN ? nil : Best(value: value, epoch: epoch)
         self.wait = wait
         return true
-    }
-
-    /// Equal configuration and state.
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        (lhs.metric, lhs.patience, lhs.minDelta, lhs.wait) == (rhs.metric, rhs.patience, rhs.minDelta, rhs.wait)
-            && lhs.best?.value == rhs.best?.value && lhs.best?.epoch == rhs.best?.epoch
     }
 }
